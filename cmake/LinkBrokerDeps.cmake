@@ -1,0 +1,36 @@
+# libsodium, inih and cmocka.
+# Native: libsodium and cmocka from the system (Debian's -dev packages).
+# MinGW: the static builds scripts/deps made under ${LB_DEPS_DIR}/mingw.
+# Both: inih's ini.c compiled in the project with our INI_* options
+# (config/CMakeLists.txt), from the Debian source scripts/deps unpacked.
+
+set(LB_INIH_DIR "${LB_DEPS_DIR}/inih" CACHE PATH "folder holding inih's ini.c and ini.h")
+if(NOT EXISTS "${LB_INIH_DIR}/ini.c" OR NOT EXISTS "${LB_INIH_DIR}/ini.h")
+  message(FATAL_ERROR "inih source not found in ${LB_INIH_DIR}: run scripts/deps first")
+endif()
+
+if(CMAKE_CROSSCOMPILING AND WIN32)
+  set(LB_MINGW_PREFIX "${LB_DEPS_DIR}/mingw")
+  if(NOT EXISTS "${LB_MINGW_PREFIX}/lib/libsodium.a")
+    message(FATAL_ERROR "MinGW libsodium not found in ${LB_MINGW_PREFIX}: run scripts/deps first")
+  endif()
+  add_library(lb_sodium STATIC IMPORTED)
+  set_target_properties(lb_sodium PROPERTIES
+    IMPORTED_LOCATION "${LB_MINGW_PREFIX}/lib/libsodium.a"
+    INTERFACE_INCLUDE_DIRECTORIES "${LB_MINGW_PREFIX}/include"
+    INTERFACE_COMPILE_DEFINITIONS "SODIUM_STATIC")
+  list(APPEND CMAKE_PREFIX_PATH "${LB_MINGW_PREFIX}")
+  find_package(cmocka CONFIG REQUIRED PATHS "${LB_MINGW_PREFIX}" NO_DEFAULT_PATH)
+  if(TARGET cmocka::cmocka)
+    set(LB_CMOCKA cmocka::cmocka)
+  else()
+    set(LB_CMOCKA cmocka)
+  endif()
+else()
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+  add_library(lb_sodium INTERFACE)
+  target_link_libraries(lb_sodium INTERFACE PkgConfig::SODIUM)
+  pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+  set(LB_CMOCKA PkgConfig::CMOCKA)
+endif()

@@ -1,0 +1,21 @@
+# Warnings as errors everywhere; -Wconversion is added per target in common/ and config/.
+set(LB_WARNINGS -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+    -Wformat=2 -Wvla -Wpointer-arith)
+set(LB_STRICT_WARNINGS -Wconversion -Wsign-conversion)
+
+add_compile_options(${LB_WARNINGS})
+if(NOT WIN32)
+  add_compile_options(-fstack-protector-strong)
+  add_compile_definitions(_FORTIFY_SOURCE=2 _GNU_SOURCE)
+endif()
+if(WIN32)
+  # Unicode APIs only; target Windows 10.
+  add_compile_definitions(UNICODE _UNICODE WIN32_LEAN_AND_MEAN _WIN32_WINNT=0x0A00)
+  # Static runtime pieces so the .exe files run without MinGW DLLs next to them.
+  add_link_options(-static -static-libgcc)
+endif()
+
+if(LB_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined -fno-sanitize-recover=all)
+endif()

@@ -1,0 +1,73 @@
+/* lb_err: the project's error codes, one table mapping each to a message and
+ * to the exit code the commands return (design: 0 ok, 1 denied, 2 bad input,
+ * 3 broker unreachable or not genuine, 4 operation failed). */
+#ifndef LB_ERR_H
+#define LB_ERR_H
+
+enum lb_err {
+	LB_OK = 0,
+	/* generic */
+	LB_E_NOMEM = -1,
+	LB_E_INVAL = -2,        /* bad argument or bad input, no better code */
+	LB_E_RANGE = -3,        /* number out of range */
+	LB_E_TOOBIG = -4,       /* buffer would exceed its maximum */
+	/* wire */
+	LB_E_SHORT = -10,       /* message ends before a field does */
+	LB_E_TRAILING = -11,    /* bytes after the last field */
+	LB_E_FRAME_EMPTY = -12,
+	LB_E_FRAME_TOO_LONG = -13,
+	LB_E_VERSION = -14,
+	LB_E_MSG_TYPE = -15,
+	LB_E_BAD_FIELD = -16,   /* a field holds a value the protocol does not define */
+	/* crypto */
+	LB_E_SIG = -20,
+	LB_E_BASE64 = -21,
+	LB_E_CRYPTO_INIT = -22,
+	/* paths */
+	LB_E_PATH_EMPTY = -30,
+	LB_E_PATH_CTRL = -31,
+	LB_E_PATH_UTF8 = -32,
+	LB_E_PATH_PREFIX = -33,
+	LB_E_PATH_ADS = -34,
+	LB_E_PATH_DEVICE = -35,
+	LB_E_PATH_TRAILING = -36,
+	LB_E_PATH_COMPONENT_LONG = -37,
+	LB_E_PATH_LONG = -38,
+	LB_E_PATH_RELATIVE = -39,
+	LB_E_PATH_DRIVE_RELATIVE = -40,
+	LB_E_PATH_ESCAPE = -41,
+	LB_E_PATH_CHAR = -42,
+	LB_E_PATH_UNC = -43,
+	/* policy */
+	LB_E_CONFIG = -50,
+	LB_E_DENIED = -51,
+	LB_E_EXPAND = -52,
+	/* operations and transport (used by the broker) */
+	LB_E_IO = -60,
+	LB_E_EXISTS = -61,
+	LB_E_UNSUPPORTED = -62,
+	LB_E_UNREACHABLE = -63,
+	LB_E_NOT_GENUINE = -64,
+	LB_E_USAGE = -65,
+};
+
+enum lb_exit {
+	LB_EXIT_OK = 0,
+	LB_EXIT_DENIED = 1,
+	LB_EXIT_BAD_INPUT = 2,
+	LB_EXIT_UNREACHABLE = 3,
+	LB_EXIT_FAILED = 4,
+};
+
+/* Message for an error code; never NULL ("unknown error" for codes not in the table). */
+const char *lb_strerror(int err);
+/* Exit code for an error code (LB_OK -> 0, unknown codes -> LB_EXIT_FAILED). */
+int lb_exit_code(int err);
+
+#if defined(__GNUC__) || defined(__clang__)
+#define LB_WUR __attribute__((warn_unused_result))
+#else
+#define LB_WUR
+#endif
+
+#endif

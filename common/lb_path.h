@@ -1,0 +1,87 @@
+/* lb_path: lexical path grammar for the two flavours the broker serves,
+ * Windows and POSIX, as plain C that runs (and is tested) on any host. */
+#ifndef LB_PATH_H
+#define LB_PATH_H
+
+#include <stddef.h>
+
+#include "lb_err.h"
+
+enum lb_flavor {
+	LB_FLAVOR_POSIX = 1,
+	LB_FLAVOR_WINDOWS = 2,
+};
+
+/* Limits. Windows counts UTF-16 code units (as the OS does), POSIX counts bytes. */
+#define LB_PATH_COMPONENT_MAX 255
+#define LB_PATH_POSIX_MAX 4095          /* PATH_MAX 4096 minus the NUL */
+#define LB_PATH_WINDOWS_MAX 32767       /* UNICODE_STRING limit in WCHARs */
+/* Upper bound of a canonical path in UTF-8 bytes, either flavour; callers
+ * size their buffers with it. */
+#define LB_PATH_BUF_MAX (LB_PATH_WINDOWS_MAX * 3 + 1)
+
+enum lb_path_root {
+	LB_ROOT_NONE = 0,  /* relative path */
+	LB_ROOT_POSIX,     /* "/" */
+	LB_ROOT_DRIVE,     /* "C:\" */
+	LB_ROOT_UNC,       /* "\\server\share" */
+	LB_ROOT_CURDRIVE,  /* "\foo": root of the current drive (Windows, targets only) */
+};
+
+/* A canonical path: UTF-8, NUL-terminated, heap-allocated.
+ * POSIX: "/" or "/a/b" (no trailing slash, no empty, "." or ".." components).
+ * Windows: "C:\" or "C:\a\b" (drive letter upper case, backslashes, no empty,
+ * "." or ".." components) or "\\server\share\a"; relative paths are "a\b".
+ * A relative path may start with ".." components (it is not resolved yet). */
+struct lb_path {
+	enum lb_flavor flavor;
+	enum lb_path_root root;
+	char *s;
+	size_t len;        /* strlen(s) */
+	size_t root_len;   /* bytes of s that form the root ("/", "C:\", "\\srv\share") */
+};
+
+/* Canonicalise IN (len bytes, not NUL-terminated necessarily) lexically:
+ * separators ('/' and '\' in Windows flavour), ".", ".." (never above the
+ * root), and reject NUL/control characters, invalid UTF-8, \\?\ \\.\ \??\
+ * prefixes, alternate data streams, DOS device names, trailing dots/spaces,
+ * over-long components and paths (see lb_err.h for each code).
+ * Accepts relative paths; use lb_path_require_absolute() where needed.
+ * On success *out owns out->s; on error out is zeroed. */
+int lb_path_canon(enum lb_flavor flavor, const char *in, size_t len,
+    struct lb_path *out) LB_WUR;
+
+/* LB_OK if P is absolute (POSIX "/..." or Windows drive or UNC), else
+ * LB_E_PATH_RELATIVE. */
+int lb_path_require_absolute(const struct lb_path *p) LB_WUR;
+
+/* Resolve a link target against the directory that will hold the link:
+ * an absolute TARGET is copied; a relative one is joined to LINK_PARENT and
+ * "..", "." resolved (LB_E_PATH_ESCAPE above the root); a Windows "\foo"
+ * takes LINK_PARENT's drive or UNC share. LINK_PARENT must be absolute. */
+int lb_path_resolve(const struct lb_path *link_parent,
+    const struct lb_path *target, struct lb_path *out) LB_WUR;
+
+/* Parent directory of an absolute path (the root's parent is the root). */
+int lb_path_parent(const struct lb_path *p, struct lb_path *out) LB_WUR;
+
+/* 1 if P equals DIR or lies under it by whole components, else 0.
+ * Windows flavour compares case-insensitively (ASCII and the common Latin,
+ * Greek and Cyrillic letters); POSIX compares bytes. Flavours must match. */
+int lb_path_is_under(const struct lb_path *p, const struct lb_path *dir);
+
+/* Compare two strings the way the flavour compares names (used for user and
+ * group names too): 0 if equal. */
+int lb_name_equal(enum lb_flavor flavor, const char *a, const char *b);
+
+/* Free p->s and zero P. Safe on a zeroed struct. */
+void lb_path_free(struct lb_path *p);
+
+/* Copy SRC into DST (allocates). */
+int lb_path_copy(const struct lb_path *src, struct lb_path *dst) LB_WUR;
+
+const char *lb_flavor_name(enum lb_flavor f);
+/* "windows"/"posix" -> flavour; LB_E_INVAL otherwise. */
+int lb_flavor_parse(const char *s, enum lb_flavor *out) LB_WUR;
+
+#endif

@@ -1,0 +1,47 @@
+/* lb_sig: signatures, hashing, randomness and key encoding over libsodium:
+ * Ed25519 with a domain-separation string, BLAKE2b, nonces, base64 keys. */
+#ifndef LB_SIG_H
+#define LB_SIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lb_err.h"
+
+#define LB_PK_BYTES 32
+#define LB_SK_BYTES 64
+#define LB_SIG_BYTES 64
+#define LB_HASH_BYTES 32
+#define LB_NONCE_BYTES 16
+/* Base64 (original alphabet, padded) of a 32-byte key: 44 chars + NUL. */
+#define LB_PK_B64_LEN 45
+
+/* Domain-separation strings: a signature made for one purpose never verifies
+ * for another. */
+#define LB_CTX_REQUEST "LinkBroker request v1"
+#define LB_CTX_RESPONSE "LinkBroker response v1"
+
+/* sodium_init(); idempotent. */
+int lb_crypto_init(void) LB_WUR;
+
+int lb_sign_keypair(uint8_t pk[LB_PK_BYTES], uint8_t sk[LB_SK_BYTES]) LB_WUR;
+/* Sign len(CTX) || CTX || MSG (len as one byte; CTX at most 255 bytes). */
+int lb_sign(const uint8_t sk[LB_SK_BYTES], const char *ctx,
+    const uint8_t *msg, size_t msg_len, uint8_t sig[LB_SIG_BYTES]) LB_WUR;
+/* LB_OK or LB_E_SIG. */
+int lb_verify(const uint8_t pk[LB_PK_BYTES], const char *ctx,
+    const uint8_t *msg, size_t msg_len, const uint8_t sig[LB_SIG_BYTES]) LB_WUR;
+
+/* BLAKE2b-256 of IN. */
+int lb_hash(uint8_t out[LB_HASH_BYTES], const uint8_t *in, size_t len) LB_WUR;
+void lb_random(uint8_t *out, size_t n);
+void lb_wipe(void *p, size_t n);
+/* Constant-time equality: 1 if equal. */
+int lb_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
+
+/* Public key <-> base64 text. Decoding is strict: exactly 44 characters of
+ * the original padded alphabet, no spaces, decoding to exactly 32 bytes. */
+int lb_pk_to_b64(const uint8_t pk[LB_PK_BYTES], char out[LB_PK_B64_LEN]) LB_WUR;
+int lb_pk_from_b64(const char *s, uint8_t pk[LB_PK_BYTES]) LB_WUR;
+
+#endif

@@ -1,0 +1,101 @@
+/* lb_wire: the broker protocol's frames and messages, encoded and decoded
+ * field by field (never by copying structs); decoders reject short, long,
+ * trailing and unknown bytes. Byte layout: docs/protocol.md. */
+#ifndef LB_WIRE_H
+#define LB_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lb_buf.h"
+#include "lb_err.h"
+#include "lb_sig.h"
+
+#define LB_WIRE_VERSION 1
+#define LB_FRAME_HDR 4
+#define LB_FRAME_MAX 65536       /* largest message after the length word */
+#define LB_WIRE_STR_MAX 32767    /* largest string field, bytes */
+
+enum lb_msg_type {
+	LB_MSG_CREATE = 1,   /* create a link */
+	LB_MSG_CHECK = 2,    /* dry run */
+	LB_MSG_STATUS = 3,   /* who am I, is my key enrolled */
+	LB_MSG_RESPONSE = 0x81,
+};
+
+enum lb_kind {
+	LB_KIND_NONE = 0,    /* status requests only */
+	LB_KIND_SYMLINK = 1,
+	LB_KIND_DIRSYMLINK = 2,
+	LB_KIND_HARDLINK = 3,
+	LB_KIND_JUNCTION = 4,
+};
+#define LB_KIND_MAX LB_KIND_JUNCTION
+
+/* "symlink", "dirsymlink", "hardlink", "junction" (NULL for others). */
+const char *lb_kind_name(enum lb_kind k);
+int lb_kind_parse(const char *s, enum lb_kind *out) LB_WUR;
+
+/* A request. Strings point into caller storage (encode) or into the decoded
+ * bytes (decode): the struct owns nothing. */
+struct lb_request {
+	uint8_t version;
+	uint8_t type;                 /* enum lb_msg_type, not RESPONSE */
+	uint8_t kind;                 /* enum lb_kind; NONE iff STATUS */
+	uint64_t timestamp;           /* Unix seconds, UTC */
+	uint8_t nonce[LB_NONCE_BYTES];
+	uint8_t key[LB_PK_BYTES];     /* signer's public key */
+	const char *link; size_t link_len;
+	const char *target; size_t target_len;
+	uint8_t sig[LB_SIG_BYTES];
+};
+
+enum lb_verdict {
+	LB_VERDICT_DENY = 0,          /* zero denies */
+	LB_VERDICT_ALLOW = 1,
+};
+
+struct lb_response {
+	uint8_t version;
+	uint8_t type;                 /* LB_MSG_RESPONSE */
+	uint8_t nonce[LB_NONCE_BYTES];/* the request's nonce */
+	int32_t status;               /* LB_OK or a negative LB_E_* */
+	uint8_t verdict;              /* enum lb_verdict */
+	const char *rule; size_t rule_len;       /* deciding rule, may be empty */
+	const char *message; size_t message_len; /* human text, may be empty */
+	uint8_t sig[LB_SIG_BYTES];
+};
+
+/* Frame: u32 BE length (1..LB_FRAME_MAX) then the message. Given the bytes
+ * received so far, LB_OK with *msg/*msg_len set when a whole frame is there,
+ * LB_E_SHORT when more bytes are needed, LB_E_FRAME_EMPTY or
+ * LB_E_FRAME_TOO_LONG for a bad length. *consumed = header + message. */
+int lb_frame_parse(const uint8_t *in, size_t len, const uint8_t **msg,
+    size_t *msg_len, size_t *consumed) LB_WUR;
+/* Append a frame holding MSG to OUT. */
+int lb_frame_put(struct lb_buf *out, const uint8_t *msg, size_t len) LB_WUR;
+
+/* The signed part of a request (everything but the signature), appended to OUT. */
+int lb_request_encode_body(const struct lb_request *r, struct lb_buf *out) LB_WUR;
+/* Whole request: body then signature. */
+int lb_request_encode(const struct lb_request *r, struct lb_buf *out) LB_WUR;
+/* Decode a whole request; *body_len = length of the signed part (the body
+ * starts at IN). Rejects short, trailing, unknown version/type/kind, strings
+ * over LB_WIRE_STR_MAX or with NUL bytes, STATUS with a kind or paths,
+ * CREATE/CHECK without both paths. */
+int lb_request_decode(const uint8_t *in, size_t len, struct lb_request *r,
+    size_t *body_len) LB_WUR;
+
+/* Sign: fills r->sig over the encoded body with LB_CTX_REQUEST. */
+int lb_request_sign(struct lb_request *r, const uint8_t sk[LB_SK_BYTES]) LB_WUR;
+/* Verify r->sig against PK over the encoded body. */
+int lb_request_verify(const struct lb_request *r, const uint8_t pk[LB_PK_BYTES]) LB_WUR;
+
+int lb_response_encode_body(const struct lb_response *r, struct lb_buf *out) LB_WUR;
+int lb_response_encode(const struct lb_response *r, struct lb_buf *out) LB_WUR;
+int lb_response_decode(const uint8_t *in, size_t len, struct lb_response *r,
+    size_t *body_len) LB_WUR;
+int lb_response_sign(struct lb_response *r, const uint8_t sk[LB_SK_BYTES]) LB_WUR;
+int lb_response_verify(const struct lb_response *r, const uint8_t pk[LB_PK_BYTES]) LB_WUR;
+
+#endif
