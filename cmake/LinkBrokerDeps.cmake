@@ -19,8 +19,12 @@ if(CMAKE_CROSSCOMPILING AND WIN32)
     IMPORTED_LOCATION "${LB_MINGW_PREFIX}/lib/libsodium.a"
     INTERFACE_INCLUDE_DIRECTORIES "${LB_MINGW_PREFIX}/include"
     INTERFACE_COMPILE_DEFINITIONS "SODIUM_STATIC")
-  list(APPEND CMAKE_PREFIX_PATH "${LB_MINGW_PREFIX}")
-  find_package(cmocka CONFIG REQUIRED PATHS "${LB_MINGW_PREFIX}" NO_DEFAULT_PATH)
+  # cmocka 1.1.7 installs lib/cmake/cmocka/cmocka-config.cmake with an
+  # imported static cmocka::cmocka. NO_CMAKE_FIND_ROOT_PATH: the toolchain
+  # file confines packages to the MinGW sysroot, which would otherwise re-root
+  # this path under it.
+  find_package(cmocka 1.1.7 CONFIG REQUIRED PATHS "${LB_MINGW_PREFIX}"
+    NO_DEFAULT_PATH NO_CMAKE_FIND_ROOT_PATH)
   if(TARGET cmocka::cmocka)
     set(LB_CMOCKA cmocka::cmocka)
   else()

@@ -16,6 +16,10 @@ if(WIN32)
 endif()
 
 if(LB_SANITIZE)
+  if(WIN32)
+    # MinGW GCC ships no ASan/UBSan runtime: the link would fail later and less clearly.
+    message(FATAL_ERROR "LB_SANITIZE is for the native gcc/clang builds; MinGW has no sanitizer runtime")
+  endif()
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined -fno-sanitize-recover=all)
 endif()

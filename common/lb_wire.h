@@ -67,7 +67,7 @@ struct lb_response {
 };
 
 /* Frame: u32 BE length (1..LB_FRAME_MAX) then the message. Given the bytes
- * received so far, LB_OK with *msg/*msg_len set when a whole frame is there,
+ * received so far, LB_OK with *msg and *msg_len set when a whole frame is there,
  * LB_E_SHORT when more bytes are needed, LB_E_FRAME_EMPTY or
  * LB_E_FRAME_TOO_LONG for a bad length. *consumed = header + message. */
 int lb_frame_parse(const uint8_t *in, size_t len, const uint8_t **msg,

@@ -1,0 +1,56 @@
+/* linkbrokerd: the broker's command line; a table of the commands it
+ * serves, each in its own module. */
+#include <stdio.h>
+#include <string.h>
+
+#include "lb_err.h"
+#include "lb_offline.h"
+#include "lb_plat.h"
+
+struct lb_command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct lb_command lb_commands[] = {
+	{ "check-config", lb_cmd_check_config, "check-config [--flavor windows|posix] FILE" },
+	{ "explain", lb_cmd_explain,
+	  "explain --config FILE --user NAME [--group NAME]... [--sid SID] [--home DIR]\n"
+	  "          [--kind symlink|dirsymlink|hardlink|junction] [--flavor windows|posix] LINK TARGET" },
+};
+
+static int
+lb_usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage:\n");
+	for (i = 0; i < sizeof(lb_commands) / sizeof(lb_commands[0]); i++)
+		fprintf(f, "  linkbrokerd %s\n", lb_commands[i].summary);
+	return LB_EXIT_BAD_INPUT;
+}
+
+int
+main(int argc, char **argv)
+{
+	char **args;
+	int nargs;
+	size_t i;
+
+	if (lb_plat_init(argc, argv, &nargs, &args) != LB_OK) {
+		fprintf(stderr, "linkbrokerd: cannot read the command line\n");
+		return LB_EXIT_BAD_INPUT;
+	}
+	if (nargs < 2)
+		return lb_usage(stderr);
+	if (strcmp(args[1], "--help") == 0 || strcmp(args[1], "-h") == 0) {
+		lb_usage(stdout);
+		return LB_EXIT_OK;
+	}
+	for (i = 0; i < sizeof(lb_commands) / sizeof(lb_commands[0]); i++)
+		if (strcmp(args[1], lb_commands[i].name) == 0)
+			return lb_commands[i].fn(nargs - 1, args + 1);
+	fprintf(stderr, "linkbrokerd: unknown command '%s'\n", args[1]);
+	return lb_usage(stderr);
+}

@@ -1,0 +1,77 @@
+/* lb_plat_posix: the POSIX platform layer. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lb_plat.h"
+
+enum lb_flavor
+lb_plat_flavor(void)
+{
+	return LB_FLAVOR_POSIX;
+}
+
+int
+lb_plat_init(int argc, char **argv, int *argc_out, char ***argv_out)
+{
+	*argc_out = argc;
+	*argv_out = argv;
+	return LB_OK;
+}
+
+int
+lb_plat_read_file(const char *path, size_t max, char **data, size_t *len,
+    char *errbuf, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int fd, r = LB_E_IO;
+
+	*data = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		snprintf(errbuf, errlen, "%s", strerror(errno));
+		return LB_E_IO;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(errbuf, errlen, "not a regular file");
+		goto out;
+	}
+	if ((buf = malloc(max + 2)) == NULL) {
+		r = LB_E_NOMEM;
+		goto out;
+	}
+	/* Read up to max + 1 bytes: one more than allowed means too big. */
+	while (got < max + 1) {
+		n = read(fd, buf + got, max + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(errbuf, errlen, "%s", strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got > max) {
+		snprintf(errbuf, errlen, "larger than %zu bytes", max);
+		r = LB_E_TOOBIG;
+		goto out;
+	}
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	buf = NULL;
+	r = LB_OK;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}

@@ -1,0 +1,125 @@
+/* lb_plat_win: the Windows platform layer. */
+#include <windows.h>
+#include <shellapi.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "lb_plat.h"
+
+enum lb_flavor
+lb_plat_flavor(void)
+{
+	return LB_FLAVOR_WINDOWS;
+}
+
+/* UTF-16 -> malloc'd UTF-8; NULL on failure (invalid UTF-16 is refused,
+ * not replaced, so a path never silently changes). */
+static char *
+lb_utf16_to_utf8(const wchar_t *w)
+{
+	int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, NULL, 0, NULL, NULL);
+	char *s;
+
+	if (n <= 0 || (s = malloc((size_t)n)) == NULL)
+		return NULL;
+	if (WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, s, n, NULL, NULL) != n) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static wchar_t *
+lb_utf8_to_utf16(const char *s)
+{
+	int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+	wchar_t *w;
+
+	if (n <= 0 || (w = malloc((size_t)n * sizeof(wchar_t))) == NULL)
+		return NULL;
+	if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+int
+lb_plat_init(int argc, char **argv, int *argc_out, char ***argv_out)
+{
+	wchar_t **wargv;
+	char **u8;
+	int n, i;
+
+	(void)argc;
+	(void)argv;
+	SetConsoleOutputCP(CP_UTF8);
+	if ((wargv = CommandLineToArgvW(GetCommandLineW(), &n)) == NULL)
+		return LB_E_NOMEM;
+	if ((u8 = calloc((size_t)n + 1, sizeof(*u8))) == NULL) {
+		LocalFree(wargv);
+		return LB_E_NOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		if ((u8[i] = lb_utf16_to_utf8(wargv[i])) == NULL) {
+			LocalFree(wargv);
+			return LB_E_INVAL;   /* unpaired surrogate in an argument */
+		}
+	}
+	LocalFree(wargv);
+	*argc_out = n;
+	*argv_out = u8;
+	return LB_OK;
+}
+
+int
+lb_plat_read_file(const char *path, size_t max, char **data, size_t *len,
+    char *errbuf, size_t errlen)
+{
+	LARGE_INTEGER size;
+	wchar_t *wpath;
+	HANDLE h;
+	char *buf = NULL;
+	DWORD got;
+	int r = LB_E_IO;
+
+	*data = NULL;
+	*len = 0;
+	if ((wpath = lb_utf8_to_utf16(path)) == NULL) {
+		snprintf(errbuf, errlen, "invalid file name");
+		return LB_E_IO;
+	}
+	h = CreateFileW(wpath, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+	    FILE_ATTRIBUTE_NORMAL, NULL);
+	free(wpath);
+	if (h == INVALID_HANDLE_VALUE) {
+		snprintf(errbuf, errlen, "cannot open (Windows error %lu)", GetLastError());
+		return LB_E_IO;
+	}
+	if (GetFileType(h) != FILE_TYPE_DISK || !GetFileSizeEx(h, &size)) {
+		snprintf(errbuf, errlen, "not a regular file");
+		goto out;
+	}
+	if (size.QuadPart < 0 || (unsigned long long)size.QuadPart > max) {
+		snprintf(errbuf, errlen, "larger than %lu bytes", (unsigned long)max);
+		r = LB_E_TOOBIG;
+		goto out;
+	}
+	if ((buf = malloc((size_t)size.QuadPart + 1)) == NULL) {
+		r = LB_E_NOMEM;
+		goto out;
+	}
+	if (!ReadFile(h, buf, (DWORD)size.QuadPart, &got, NULL) || got != (DWORD)size.QuadPart) {
+		snprintf(errbuf, errlen, "read error (Windows error %lu)", GetLastError());
+		goto out;
+	}
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	buf = NULL;
+	r = LB_OK;
+out:
+	free(buf);
+	CloseHandle(h);
+	return r;
+}

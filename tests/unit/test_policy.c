@@ -1,0 +1,515 @@
+/* Policy decisions: default deny, deny overrides allow, principals, kinds,
+ * whole-component "under", case, variable expansion, built-in floors. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lb_policy.h"
+
+static struct lb_policy *
+load(enum lb_flavor flavor, const char *text)
+{
+	struct lb_policy *p = NULL;
+	struct lb_buf err;
+	const char *s = "";
+
+	lb_buf_init(&err, 4096);
+	if (lb_policy_load_buffer("t.ini", text, strlen(text), flavor, &p, &err) != LB_OK) {
+		if (lb_buf_cstr(&err, &s) != LB_OK)
+			s = "(no message)";
+		fail_msg("policy did not load: %s", s);
+	}
+	lb_buf_free(&err);
+	return p;
+}
+
+struct who {
+	const char *user, *sid, *home;
+	struct lb_group groups[4];
+	size_t n_groups;
+};
+
+/* Decide and return "allow:RULE", "deny:RULE", "deny:no rule", "deny:floor"
+ * or "error:CODE", so each test reads as a table. */
+static const char *
+decide(const struct lb_policy *p, const struct who *w, enum lb_kind kind,
+    const char *link, const char *target)
+{
+	static char out[256];
+	struct lb_principal pr = { w->user, w->sid, w->home, w->groups, w->n_groups };
+	struct lb_decision d;
+	struct lb_path l, t;
+	const char *which;
+	int r;
+
+	r = lb_policy_decide_strings(p, &pr, kind, link, strlen(link), target, strlen(target),
+	    &d, &l, &t, &which);
+	if (r != LB_OK) {
+		assert_int_equal(d.verdict, LB_VERDICT_DENY);
+		snprintf(out, sizeof(out), "error:%d", r);
+		return out;
+	}
+	switch (d.reason) {
+	case LB_REASON_RULE_ALLOW:
+		assert_int_equal(d.verdict, LB_VERDICT_ALLOW);
+		snprintf(out, sizeof(out), "allow:%s", d.rule->name);
+		break;
+	case LB_REASON_RULE_DENY:
+		assert_int_equal(d.verdict, LB_VERDICT_DENY);
+		snprintf(out, sizeof(out), "deny:%s", d.rule->name);
+		break;
+	case LB_REASON_NO_RULE:
+		assert_int_equal(d.verdict, LB_VERDICT_DENY);
+		snprintf(out, sizeof(out), "deny:no rule");
+		break;
+	case LB_REASON_FLOOR:
+		assert_int_equal(d.verdict, LB_VERDICT_DENY);
+		snprintf(out, sizeof(out), "deny:floor");
+		break;
+	default:
+		fail_msg("no reason");
+	}
+	lb_path_free(&l);
+	lb_path_free(&t);
+	return out;
+}
+
+static const struct who alice = { "alice", "1000", "/home/alice", { { "devs", NULL, 0 } }, 1 };
+static const struct who bob = { "bob", "1001", "/home/bob", { { "users", NULL, 0 } }, 1 };
+
+static const char posix_policy[] =
+    "[rule:dev]\n"
+    "users = alice\n"
+    "kinds = symlink, dirsymlink\n"
+    "link_under = %HOME%/src, /srv/work\n"
+    "target_under = %HOME%, /opt/tools\n"
+    "action = allow\n"
+    "[rule:devs-hard]\n"
+    "groups = devs\n"
+    "kinds = hardlink\n"
+    "link_under = /srv/work\n"
+    "target_under = /srv/work\n"
+    "action = allow\n"
+    "[rule:no-secret]\n"
+    "users = *\n"
+    "kinds = *\n"
+    "link_under = /srv/work/secret\n"
+    "action = deny\n";
+
+static void
+test_default_deny_without_rules(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_POSIX, "[broker]\n");
+
+	(void)state;
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/home/alice/src/l", "/home/alice/t"),
+	    "deny:no rule");
+	lb_policy_free(p);
+}
+
+static void
+test_allow_rule_allows_its_user_kind_and_paths(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_POSIX, posix_policy);
+
+	(void)state;
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/home/alice/src/l", "/home/alice/t"), "allow:dev");
+	assert_string_equal(decide(p, &alice, LB_KIND_DIRSYMLINK, "/srv/work/l", "/opt/tools/bin"), "allow:dev");
+	/* wrong user, kind, link place, target place */
+	assert_string_equal(decide(p, &bob, LB_KIND_SYMLINK, "/home/alice/src/l", "/home/alice/t"), "deny:no rule");
+	assert_string_equal(decide(p, &alice, LB_KIND_JUNCTION, "/home/alice/src/l", "/home/alice/t"), "deny:no rule");
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/home/alice/l", "/home/alice/t"), "deny:no rule");
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/home/alice/src/l", "/opt/other"), "deny:no rule");
+	lb_policy_free(p);
+}
+
+static void
+test_deny_overrides_allow_in_any_order(void **state)
+{
+	static const char deny_first[] =
+	    "[rule:no]\nusers = alice\nkinds = *\nlink_under = /srv/work/secret\naction = deny\n"
+	    "[rule:yes]\nusers = alice\nkinds = *\nlink_under = /srv\ntarget_under = *\naction = allow\n";
+	static const char deny_last[] =
+	    "[rule:yes]\nusers = alice\nkinds = *\nlink_under = /srv\ntarget_under = *\naction = allow\n"
+	    "[rule:no]\nusers = alice\nkinds = *\nlink_under = /srv/work/secret\naction = deny\n";
+	struct lb_policy *p1 = load(LB_FLAVOR_POSIX, deny_first);
+	struct lb_policy *p2 = load(LB_FLAVOR_POSIX, deny_last);
+	struct lb_policy *p3 = load(LB_FLAVOR_POSIX, posix_policy);
+
+	(void)state;
+	assert_string_equal(decide(p1, &alice, LB_KIND_SYMLINK, "/srv/work/secret/x", "/tmp"), "deny:no");
+	assert_string_equal(decide(p2, &alice, LB_KIND_SYMLINK, "/srv/work/secret/x", "/tmp"), "deny:no");
+	assert_string_equal(decide(p1, &alice, LB_KIND_SYMLINK, "/srv/work/public/x", "/tmp"), "allow:yes");
+	/* users = * deny rule catches alice's otherwise allowed hard link */
+	assert_string_equal(decide(p3, &alice, LB_KIND_HARDLINK, "/srv/work/secret/h", "/srv/work/f"),
+	    "deny:no-secret");
+	assert_string_equal(decide(p3, &alice, LB_KIND_HARDLINK, "/srv/work/h", "/srv/work/f"), "allow:devs-hard");
+	lb_policy_free(p1);
+	lb_policy_free(p2);
+	lb_policy_free(p3);
+}
+
+static void
+test_first_matching_rule_is_reported(void **state)
+{
+	static const char two_allows[] =
+	    "[rule:a1]\nusers = alice\nkinds = *\nlink_under = /srv\ntarget_under = *\naction = allow\n"
+	    "[rule:a2]\ngroups = devs\nkinds = *\nlink_under = /srv\ntarget_under = *\naction = allow\n";
+	struct lb_policy *p = load(LB_FLAVOR_POSIX, two_allows);
+
+	(void)state;
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/srv/x", "/y"), "allow:a1");
+	lb_policy_free(p);
+}
+
+static void
+test_under_means_whole_components(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_POSIX, posix_policy);
+
+	(void)state;
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/srv/work2/l", "/home/alice/t"), "deny:no rule");
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/home/alice/src2/l", "/home/alice/t"), "deny:no rule");
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/home/alice/src/l", "/home/alicex/t"), "deny:no rule");
+	/* ".." is resolved before the check, not compared as text */
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/home/alice/src/../../bob/src/l", "/home/alice/t"),
+	    "deny:no rule");
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/srv/work/a/../../work/l", "/home/alice/t"),
+	    "allow:dev");
+	lb_policy_free(p);
+}
+
+static void
+test_relative_target_resolves_against_link_parent(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_POSIX, posix_policy);
+
+	(void)state;
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/home/alice/src/l", "../notes"), "allow:dev");
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/home/alice/src/l", "../../bob/x"), "deny:no rule");
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/home/alice/src/l", "../../../../../../x"),
+	    "error:-41");
+	/* hard links must name their target absolutely */
+	assert_string_equal(decide(p, &alice, LB_KIND_HARDLINK, "/srv/work/h", "f"), "error:-39");
+	lb_policy_free(p);
+}
+
+static void
+test_expansion_follows_the_client(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_POSIX,
+	    "[rule:own]\nusers = *\nkinds = symlink\nlink_under = /srv/%USER%\ntarget_under = /srv/%USER%\naction = allow\n");
+	struct who evil = { "..", "1002", "/home/x", { { NULL, NULL, 0 } }, 0 };
+	struct who slash = { "a/b", "1003", "/home/x", { { NULL, NULL, 0 } }, 0 };
+
+	(void)state;
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/srv/alice/l", "/srv/alice/t"), "allow:own");
+	assert_string_equal(decide(p, &bob, LB_KIND_SYMLINK, "/srv/alice/l", "/srv/alice/t"), "deny:no rule");
+	assert_string_equal(decide(p, &bob, LB_KIND_SYMLINK, "/srv/bob/l", "/srv/bob/t"), "allow:own");
+	/* a user name that is not one plain component never expands */
+	assert_string_equal(decide(p, &evil, LB_KIND_SYMLINK, "/srv/l", "/srv/t"), "deny:no rule");
+	assert_string_equal(decide(p, &slash, LB_KIND_SYMLINK, "/srv/a/b/l", "/srv/a/b/t"), "deny:no rule");
+	lb_policy_free(p);
+}
+
+static void
+test_unexpandable_deny_rule_fails_closed(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_POSIX,
+	    "[rule:yes]\nusers = *\nkinds = *\nlink_under = /srv\ntarget_under = *\naction = allow\n"
+	    "[rule:no-home]\nusers = *\nkinds = *\nlink_under = %HOME%/private\naction = deny\n");
+	struct who homeless = { "carol", "1004", NULL, { { NULL, NULL, 0 } }, 0 };
+
+	(void)state;
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/srv/x", "/t"), "allow:yes");
+	assert_string_equal(decide(p, &homeless, LB_KIND_SYMLINK, "/srv/x", "/t"), "deny:no-home");
+	lb_policy_free(p);
+}
+
+static void
+test_posix_floors_cannot_be_lifted(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_POSIX,
+	    "[broker]\naudit_log = /var/log/lb/audit.log\nservice_key = /var/lib/lbkeys/service.key\n"
+	    "[rule:all]\nusers = *\nkinds = *\nlink_under = *\ntarget_under = *\naction = allow\n");
+	static const char *const floors[] = {
+		"/etc/x", "/etc", "/proc/self/x", "/sys/x", "/dev/x", "/boot/x", "/var/log/lb/x",
+		"/var/lib/lbkeys/x", "/etc/linkbroker/x", "/run/linkbroker/x", "/tmp/../etc/passwd",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(floors) / sizeof(floors[0]); i++)
+		if (strcmp(decide(p, &alice, LB_KIND_SYMLINK, floors[i], "/tmp/t"), "deny:floor") != 0)
+			fail_msg("link at %s was not stopped by a floor", floors[i]);
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/etcetera/x", "/tmp/t"), "allow:all");
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/tmp/x", "/etc/shadow"), "allow:all");
+	/* a hard link to a file in the system tree is never made */
+	assert_string_equal(decide(p, &alice, LB_KIND_HARDLINK, "/tmp/x", "/etc/shadow"), "deny:floor");
+	/* junction targets must be absolute */
+	assert_string_equal(decide(p, &alice, LB_KIND_JUNCTION, "/tmp/x", "rel/dir"), "deny:floor");
+	assert_string_equal(decide(p, &alice, LB_KIND_JUNCTION, "/tmp/x", "/srv/dir"), "allow:all");
+	/* the root itself cannot become a link */
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "/", "/tmp"), "error:-2");
+	assert_string_equal(decide(p, &alice, LB_KIND_SYMLINK, "relative/l", "/tmp"), "error:-39");
+	lb_policy_free(p);
+}
+
+static const struct who walice = {
+	"Alice", "S-1-5-21-11-22-33-1001", "C:\\Users\\Alice",
+	{ { "Developers", "S-1-5-21-11-22-33-2001", 0 }, { "Guests", "S-1-5-32-546", 1 } }, 2,
+};
+
+static const char win_policy[] =
+    "[rule:dev]\n"
+    "users = alice\n"
+    "kinds = symlink, dirsymlink, junction\n"
+    "link_under = %USERPROFILE%\\src, D:\\work\\%USERNAME%\n"
+    "target_under = %USERPROFILE%, D:\\shared\n"
+    "action = allow\n"
+    "[rule:by-sid]\n"
+    "users = S-1-5-21-11-22-33-1001\n"
+    "kinds = hardlink\n"
+    "link_under = E:\\x\n"
+    "target_under = E:\\x\n"
+    "action = allow\n"
+    "[rule:guests-allow]\n"
+    "groups = guests\n"
+    "kinds = *\n"
+    "link_under = F:\\\n"
+    "target_under = *\n"
+    "action = allow\n"
+    "[rule:guests-deny]\n"
+    "groups = S-1-5-32-546\n"
+    "kinds = *\n"
+    "link_under = G:\\\n"
+    "action = deny\n"
+    "[rule:dev-group]\n"
+    "groups = developers\n"
+    "kinds = *\n"
+    "link_under = G:\\\n"
+    "target_under = *\n"
+    "action = allow\n";
+
+static void
+test_windows_names_and_paths_compare_case_insensitively(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_WINDOWS, win_policy);
+
+	(void)state;
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "c:\\users\\ALICE\\SRC\\l", "C:\\USERS\\alice\\t"),
+	    "allow:dev");
+	assert_string_equal(decide(p, &walice, LB_KIND_JUNCTION, "d:/work/alice/l", "d:\\Shared\\x"), "allow:dev");
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "C:\\Users\\Alice\\src2\\l", "C:\\Users\\Alice\\t"),
+	    "deny:no rule");
+	lb_policy_free(p);
+}
+
+static void
+test_windows_principal_by_sid_and_group(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_WINDOWS, win_policy);
+	struct who impostor = { "mallory", "S-1-5-21-11-22-33-1666", "C:\\Users\\mallory",
+		{ { "alice", NULL, 0 } }, 1 };
+
+	(void)state;
+	assert_string_equal(decide(p, &walice, LB_KIND_HARDLINK, "E:\\x\\h", "E:\\x\\f"), "allow:by-sid");
+	assert_string_equal(decide(p, &impostor, LB_KIND_HARDLINK, "E:\\x\\h", "E:\\x\\f"), "deny:no rule");
+	/* a group named like a user does not make one that user */
+	assert_string_equal(decide(p, &impostor, LB_KIND_SYMLINK, "D:\\work\\alice\\l", "D:\\shared\\x"),
+	    "deny:no rule");
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "G:\\l", "C:\\t"), "deny:guests-deny");
+	lb_policy_free(p);
+}
+
+static void
+test_deny_only_group_never_allows_but_still_denies(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_WINDOWS, win_policy);
+
+	(void)state;
+	/* walice is in Guests only as deny-only: guests-allow must not apply */
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "F:\\l", "C:\\t"), "deny:no rule");
+	/* ...but the deny rule naming that group does */
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "G:\\l", "C:\\t"), "deny:guests-deny");
+	lb_policy_free(p);
+}
+
+static void
+test_windows_floors(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_WINDOWS,
+	    "[rule:all]\nusers = *\nkinds = *\nlink_under = *\ntarget_under = *\naction = allow\n");
+
+	(void)state;
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "C:\\Windows\\System32\\x", "C:\\t"), "deny:floor");
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "c:\\WINDOWS\\x", "C:\\t"), "deny:floor");
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "C:\\ProgramData\\LinkBroker\\x", "C:\\t"),
+	    "deny:floor");
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "C:\\Windows2\\x", "C:\\t"), "allow:all");
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "\\\\srv\\share\\x", "C:\\t"), "deny:floor");
+	assert_string_equal(decide(p, &walice, LB_KIND_JUNCTION, "C:\\j", "\\\\srv\\share\\d"), "deny:floor");
+	assert_string_equal(decide(p, &walice, LB_KIND_JUNCTION, "C:\\j", "..\\d"), "deny:floor");
+	assert_string_equal(decide(p, &walice, LB_KIND_JUNCTION, "C:\\j", "\\d"), "deny:floor");
+	assert_string_equal(decide(p, &walice, LB_KIND_JUNCTION, "C:\\j", "D:\\d"), "allow:all");
+	assert_string_equal(decide(p, &walice, LB_KIND_HARDLINK, "C:\\h", "C:\\Windows\\System32\\cmd.exe"),
+	    "deny:floor");
+	/* symlinks may point at a share; the target is data, not where the link lives */
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "C:\\l", "\\\\srv\\share\\d"), "allow:all");
+	/* "\x" on a symlink means the link's own drive */
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "D:\\l", "\\x"), "allow:all");
+	lb_policy_free(p);
+}
+
+static void
+test_floor_added_at_run_time(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_WINDOWS,
+	    "[rule:all]\nusers = *\nkinds = *\nlink_under = *\ntarget_under = *\naction = allow\n");
+
+	(void)state;
+	assert_int_equal(lb_policy_add_floor(p, "D:\\WinNT", "the system tree"), LB_OK);
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "d:\\winnt\\x", "C:\\t"), "deny:floor");
+	assert_int_equal(lb_policy_add_floor(p, "relative", "x"), LB_E_PATH_RELATIVE);
+	lb_policy_free(p);
+}
+
+static void
+test_bad_paths_are_input_errors(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_WINDOWS, win_policy);
+
+	(void)state;
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "C:\\Users\\Alice\\src\\CON", "C:\\t"), "error:-35");
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "C:\\Users\\Alice\\src\\a:b", "C:\\t"), "error:-34");
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "\\\\?\\C:\\Users\\Alice\\src\\l", "C:\\t"),
+	    "error:-33");
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "C:\\Users\\Alice\\src\\l", "C:\\t."), "error:-36");
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "C:\\Users\\Alice\\src\\l", "C:\\..\\t"), "error:-41");
+	lb_policy_free(p);
+}
+
+static void
+test_describe_names_rule_or_reason(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_POSIX, posix_policy);
+	struct lb_principal pr = { "alice", "1000", "/home/alice", alice.groups, 1 };
+	struct lb_decision d;
+	struct lb_path l, t;
+	struct lb_buf b;
+	const char *which, *s;
+
+	(void)state;
+	lb_buf_init(&b, 1024);
+	assert_int_equal(lb_policy_decide_strings(p, &pr, LB_KIND_SYMLINK, "/srv/work/secret/x", 18,
+	    "/tmp", 4, &d, &l, &t, &which), LB_OK);
+	assert_int_equal(lb_decision_describe(&d, &b), LB_OK);
+	assert_int_equal(lb_buf_cstr(&b, &s), LB_OK);
+	assert_string_equal(s, "denied by rule \"no-secret\"");
+	lb_path_free(&l);
+	lb_path_free(&t);
+	lb_buf_reset(&b);
+	assert_int_equal(lb_policy_decide_strings(p, &pr, LB_KIND_SYMLINK, "/etc/x", 6,
+	    "/tmp", 4, &d, &l, &t, &which), LB_OK);
+	assert_int_equal(lb_decision_describe(&d, &b), LB_OK);
+	assert_int_equal(lb_buf_cstr(&b, &s), LB_OK);
+	assert_string_equal(s, "built-in floor: links are never created inside the system tree (/etc)");
+	lb_path_free(&l);
+	lb_path_free(&t);
+	lb_buf_free(&b);
+	lb_policy_free(p);
+}
+
+static void
+test_many_rules_index_finds_each_user(void **state)
+{
+	struct lb_buf text;
+	struct lb_policy *p;
+	const char *s;
+	char user[32], link[64];
+	struct who w = { NULL, NULL, "/home/x", { { "g7", NULL, 0 } }, 1 };
+	int i;
+
+	(void)state;
+	lb_buf_init(&text, 1 << 20);
+	for (i = 0; i < 2000; i++)
+		assert_int_equal(lb_buf_printf(&text,
+		    "[rule:r%d]\nusers = u%d\ngroups = g%d\nkinds = symlink\nlink_under = /srv/%d\n"
+		    "target_under = *\naction = allow\n", i, i, i % 50, i), LB_OK);
+	assert_int_equal(lb_buf_cstr(&text, &s), LB_OK);
+	p = load(LB_FLAVOR_POSIX, s);
+	for (i = 0; i < 2000; i += 97) {
+		snprintf(user, sizeof(user), "u%d", i);
+		snprintf(link, sizeof(link), "/srv/%d/l", i);
+		w.user = user;
+		assert_int_equal(strncmp(decide(p, &w, LB_KIND_SYMLINK, link, "/t"), "allow:", 6), 0);
+	}
+	/* group g7 reaches rules 7, 57, 107, ... */
+	w.user = "nobody";
+	assert_string_equal(decide(p, &w, LB_KIND_SYMLINK, "/srv/57/l", "/t"), "allow:r57");
+	assert_string_equal(decide(p, &w, LB_KIND_SYMLINK, "/srv/58/l", "/t"), "deny:no rule");
+	lb_policy_free(p);
+	lb_buf_free(&text);
+}
+
+static void
+test_case_fold_never_maps_non_ascii_to_ascii(void **state)
+{
+	/* The principal index relies on this (see lb_ix_hash). */
+	char a[2] = { 0, 0 }, u[8];
+	uint32_t cp;
+	int c;
+
+	(void)state;
+	for (cp = 0x80; cp < 0x3000; cp++) {
+		if (cp >= 0xD800 && cp <= 0xDFFF)
+			continue;
+		if (cp < 0x800) {
+			u[0] = (char)(0xC0 | (cp >> 6));
+			u[1] = (char)(0x80 | (cp & 0x3F));
+			u[2] = '\0';
+		} else {
+			u[0] = (char)(0xE0 | (cp >> 12));
+			u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+			u[2] = (char)(0x80 | (cp & 0x3F));
+			u[3] = '\0';
+		}
+		for (c = 0x20; c < 0x7F; c++) {
+			a[0] = (char)c;
+			if (lb_name_equal(LB_FLAVOR_WINDOWS, a, u) == 0)
+				fail_msg("U+%04X folds to ASCII '%c'", (unsigned)cp, c);
+		}
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default_deny_without_rules),
+		cmocka_unit_test(test_allow_rule_allows_its_user_kind_and_paths),
+		cmocka_unit_test(test_deny_overrides_allow_in_any_order),
+		cmocka_unit_test(test_first_matching_rule_is_reported),
+		cmocka_unit_test(test_under_means_whole_components),
+		cmocka_unit_test(test_relative_target_resolves_against_link_parent),
+		cmocka_unit_test(test_expansion_follows_the_client),
+		cmocka_unit_test(test_unexpandable_deny_rule_fails_closed),
+		cmocka_unit_test(test_posix_floors_cannot_be_lifted),
+		cmocka_unit_test(test_windows_names_and_paths_compare_case_insensitively),
+		cmocka_unit_test(test_windows_principal_by_sid_and_group),
+		cmocka_unit_test(test_deny_only_group_never_allows_but_still_denies),
+		cmocka_unit_test(test_windows_floors),
+		cmocka_unit_test(test_floor_added_at_run_time),
+		cmocka_unit_test(test_bad_paths_are_input_errors),
+		cmocka_unit_test(test_describe_names_rule_or_reason),
+		cmocka_unit_test(test_many_rules_index_finds_each_user),
+		cmocka_unit_test(test_case_fold_never_maps_non_ascii_to_ascii),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
