@@ -10,7 +10,8 @@ if(NOT WIN32)
 endif()
 if(WIN32)
   # Unicode APIs only; target Windows 10.
-  add_compile_definitions(UNICODE _UNICODE WIN32_LEAN_AND_MEAN _WIN32_WINNT=0x0A00)
+  add_compile_definitions(UNICODE _UNICODE WIN32_LEAN_AND_MEAN _WIN32_WINNT=0x0A00
+    __USE_MINGW_ANSI_STDIO=1)  # C99 printf (%zu) whatever msvcrt the machine has
   # Static runtime pieces so the .exe files run without MinGW DLLs next to them.
   add_link_options(-static -static-libgcc)
 endif()

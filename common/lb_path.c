@@ -613,7 +613,9 @@ lb_path_is_under(const struct lb_path *p, const struct lb_path *dir)
 		return 0;
 	if (p->flavor != dir->flavor || p->root != dir->root)
 		return 0;
-	if (lb_path_require_absolute(p) != LB_OK)
+	/* Relative and "\foo" paths have no known root: never under anything. */
+	if (lb_path_require_absolute(p) != LB_OK ||
+	    lb_path_require_absolute(dir) != LB_OK)
 		return 0;
 	ps = (const unsigned char *)p->s;
 	ds = (const unsigned char *)dir->s;
