@@ -48,6 +48,16 @@ static const struct lb_err_entry lb_err_table[] = {
 	{ LB_E_UNREACHABLE, LB_EXIT_UNREACHABLE, "broker unreachable" },
 	{ LB_E_NOT_GENUINE, LB_EXIT_UNREACHABLE, "broker is not genuine" },
 	{ LB_E_USAGE, LB_EXIT_BAD_INPUT, "usage error" },
+	{ LB_E_PERM, LB_EXIT_FAILED, "permission denied" },
+	{ LB_E_NOENT, LB_EXIT_FAILED, "no such file or directory" },
+	{ LB_E_TIMEOUT, LB_EXIT_UNREACHABLE, "timed out waiting for the broker" },
+	{ LB_E_BUSY, LB_EXIT_UNREACHABLE, "broker busy: too many clients" },
+	{ LB_E_KEY_UNKNOWN, LB_EXIT_DENIED, "the signing key is not enrolled for this user" },
+	{ LB_E_REPLAY, LB_EXIT_BAD_INPUT, "replayed request (nonce already seen)" },
+	{ LB_E_STALE, LB_EXIT_BAD_INPUT, "request timestamp outside the allowed clock skew" },
+	{ LB_E_RATE, LB_EXIT_FAILED, "too many requests; try again later" },
+	{ LB_E_AUDIT, LB_EXIT_FAILED, "the audit log cannot be written; the broker refuses requests" },
+	{ LB_E_NOT_DIR, LB_EXIT_FAILED, "not a directory" },
 };
 
 static const struct lb_err_entry *

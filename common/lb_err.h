@@ -49,6 +49,17 @@ enum lb_err {
 	LB_E_UNREACHABLE = -63,
 	LB_E_NOT_GENUINE = -64,
 	LB_E_USAGE = -65,
+	LB_E_PERM = -66,        /* the client may not do this on the file system */
+	LB_E_NOENT = -67,       /* a directory on the way does not exist */
+	LB_E_TIMEOUT = -68,
+	LB_E_BUSY = -69,        /* too many clients */
+	/* request checks (used by the broker) */
+	LB_E_KEY_UNKNOWN = -70,
+	LB_E_REPLAY = -71,
+	LB_E_STALE = -72,
+	LB_E_RATE = -73,
+	LB_E_AUDIT = -74,
+	LB_E_NOT_DIR = -75,
 };
 
 enum lb_exit {

@@ -22,4 +22,13 @@ int lb_plat_init(int argc, char **argv, int *argc_out, char ***argv_out) LB_WUR;
 int lb_plat_read_file(const char *path, size_t max, char **data, size_t *len,
     char *errbuf, size_t errlen) LB_WUR;
 
+/* The commands only this platform has (run, install, uninstall), as a
+ * table; linkbrokerd.c serves them next to the portable ones. */
+struct lb_command {
+	const char *name;
+	int (*fn)(int argc, char **argv);   /* argv[0] is the command name */
+	const char *summary;
+};
+const struct lb_command *lb_plat_commands(size_t *n);
+
 #endif

@@ -7,12 +7,6 @@
 #include "lb_offline.h"
 #include "lb_plat.h"
 
-struct lb_command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *summary;
-};
-
 static const struct lb_command lb_commands[] = {
 	{ "check-config", lb_cmd_check_config, "check-config [--flavor windows|posix] FILE" },
 	{ "explain", lb_cmd_explain,
@@ -23,9 +17,13 @@ static const struct lb_command lb_commands[] = {
 static int
 lb_usage(FILE *f)
 {
-	size_t i;
+	const struct lb_command *plat;
+	size_t i, n;
 
 	fprintf(f, "usage:\n");
+	plat = lb_plat_commands(&n);
+	for (i = 0; i < n; i++)
+		fprintf(f, "  linkbrokerd %s\n", plat[i].summary);
 	for (i = 0; i < sizeof(lb_commands) / sizeof(lb_commands[0]); i++)
 		fprintf(f, "  linkbrokerd %s\n", lb_commands[i].summary);
 	return LB_EXIT_BAD_INPUT;
@@ -34,9 +32,10 @@ lb_usage(FILE *f)
 int
 main(int argc, char **argv)
 {
+	const struct lb_command *plat;
 	char **args;
 	int nargs;
-	size_t i;
+	size_t i, n;
 
 	if (lb_plat_init(argc, argv, &nargs, &args) != LB_OK) {
 		fprintf(stderr, "linkbrokerd: cannot read the command line\n");
@@ -51,6 +50,10 @@ main(int argc, char **argv)
 	for (i = 0; i < sizeof(lb_commands) / sizeof(lb_commands[0]); i++)
 		if (strcmp(args[1], lb_commands[i].name) == 0)
 			return lb_commands[i].fn(nargs - 1, args + 1);
+	plat = lb_plat_commands(&n);
+	for (i = 0; i < n; i++)
+		if (strcmp(args[1], plat[i].name) == 0)
+			return plat[i].fn(nargs - 1, args + 1);
 	fprintf(stderr, "linkbrokerd: unknown command '%s'\n", args[1]);
 	return lb_usage(stderr);
 }

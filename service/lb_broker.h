@@ -1,0 +1,74 @@
+/* lb_broker: the request handling both platforms share: decode, key
+ * enrolled for the OS identity, signature, clock window and replay,
+ * rate limit, policy on resolved paths, creation, audit, signed answer. */
+#ifndef LB_BROKER_H
+#define LB_BROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lb_audit.h"
+#include "lb_buf.h"
+#include "lb_err.h"
+#include "lb_path.h"
+#include "lb_policy.h"
+#include "lb_sig.h"
+#include "lb_wire.h"
+
+/* The client on the other end, as the operating system reports it. */
+struct lb_peer {
+	struct lb_principal who;     /* user, sid (POSIX: uid as decimal), home, groups */
+	char id[128];                /* stable identity for rate limits ("uid:1000", a SID) */
+	void *plat;                  /* platform data: credentials / impersonation token */
+};
+
+/* File-system work, done by the platform on behalf of the client. Handles
+ * are opaque. Every call returns LB_OK or an LB_E_* code. */
+struct lb_fs_ops {
+	/* Open the directory that will hold LINK (canonical, absolute) with the
+	 * client's rights, following links once; *resolved = its final path
+	 * (POSIX: the dirfd's path; Windows: GetFinalPathNameByHandleW). */
+	int (*open_parent)(const struct lb_peer *peer, const struct lb_path *link,
+	    void **dir, struct lb_path *resolved);
+	/* Hard links: open TARGET for writing with the client's rights;
+	 * *resolved = its final path. */
+	int (*open_target)(const struct lb_peer *peer, const struct lb_path *target,
+	    void **file, struct lb_path *resolved);
+	/* Create NAME in DIR, never replacing anything (LB_E_EXISTS). TARGET
+	 * is as the client typed it (symbolic links) or the resolved absolute
+	 * path (junctions); FILE is the open_target handle for hard links. */
+	int (*create)(const struct lb_peer *peer, void *dir, const char *name,
+	    enum lb_kind kind, const char *target, void *file);
+	void (*close)(void *handle);
+	/* One-line summary to syslog / the Event Log (may be NULL). */
+	void (*event)(int allowed, const char *line);
+};
+
+/* Requests per identity: a token bucket. */
+#define LB_RATE_PER_SEC 200
+#define LB_RATE_BURST 400
+
+struct lb_broker;
+
+/* POLICY becomes the broker's (freed by it); AUDIT is borrowed. */
+int lb_broker_new(struct lb_policy *policy, const uint8_t sk[LB_SK_BYTES],
+    struct lb_audit *audit, const struct lb_fs_ops *fs, struct lb_broker **out) LB_WUR;
+/* Hot reload: swap in a policy that loaded cleanly (the old one is freed). */
+void lb_broker_set_policy(struct lb_broker *b, struct lb_policy *policy);
+const struct lb_policy *lb_broker_policy(const struct lb_broker *b);
+
+/* Replay cache entry from the audit log at start-up (lb_audit_open callback). */
+void lb_broker_remember(void *broker, const uint8_t key[LB_PK_BYTES],
+    const uint8_t nonce[LB_NONCE_BYTES], uint64_t timestamp);
+
+/* Handle one request message MSG (the frame's payload) from PEER at time
+ * NOW (Unix seconds) and append the response frame to OUT. LB_OK when a
+ * response is in OUT (allowed or not); an error means no answer can be
+ * given (the audit log could not be written: fail closed) and the
+ * connection should be dropped. */
+int lb_broker_handle(struct lb_broker *b, const struct lb_peer *peer,
+    const uint8_t *msg, size_t len, uint64_t now, struct lb_buf *out) LB_WUR;
+
+void lb_broker_free(struct lb_broker *b);
+
+#endif
