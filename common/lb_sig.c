@@ -222,3 +222,16 @@ out:
 	sodium_memzero(canon, sizeof(canon));
 	return rc;
 }
+
+uint64_t
+lb_keyed_hash64(const uint8_t key[LB_SHORTHASH_KEY_BYTES], const void *in, size_t n)
+{
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t v = 0;
+	size_t i;
+
+	(void)crypto_shorthash(out, in, n, key);
+	for (i = 0; i < sizeof(out); i++)
+		v = (v << 8) | out[i];
+	return v;
+}

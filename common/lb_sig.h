@@ -39,6 +39,11 @@ void lb_wipe(void *p, size_t n);
 /* Constant-time equality: 1 if equal. */
 int lb_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
 
+/* SipHash-2-4 of IN under a secret KEY: for hash tables whose keys a
+ * client chooses (nonces), so collisions cannot be aimed. */
+#define LB_SHORTHASH_KEY_BYTES 16
+uint64_t lb_keyed_hash64(const uint8_t key[LB_SHORTHASH_KEY_BYTES], const void *in, size_t n);
+
 /* Public key <-> base64 text. Decoding is strict: exactly 44 characters of
  * the original padded alphabet, no spaces, decoding to exactly 32 bytes. */
 int lb_pk_to_b64(const uint8_t pk[LB_PK_BYTES], char out[LB_PK_B64_LEN]) LB_WUR;

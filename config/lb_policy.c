@@ -694,8 +694,7 @@ lb_policy_decide(const struct lb_policy *p, const struct lb_principal *who,
 		return LB_E_INVAL;
 	if (link->flavor != p->flavor || target->flavor != p->flavor)
 		return LB_E_INVAL;
-	if ((r = lb_path_require_absolute(link)) != LB_OK ||
-	    (r = lb_path_require_absolute(target)) != LB_OK)
+	if ((r = lb_path_require_absolute(link)) != LB_OK)
 		return r;
 	if (link->len == link->root_len)
 		return LB_E_INVAL;   /* a root cannot become a link */
@@ -705,8 +704,12 @@ lb_policy_decide(const struct lb_policy *p, const struct lb_principal *who,
 	for (i = 0; i < p->n_floors; i++)
 		if (lb_path_is_under(link, &p->floors[i].dir))
 			return lb_floor_deny(d, &p->floors[i], p->floors[i].why);
+	/* A junction's target is judged as given: relative or remote is refused
+	 * here, before the general rule that targets must be absolute. */
 	if (kind == LB_KIND_JUNCTION && !lb_is_local_absolute(target))
 		return lb_floor_deny(d, NULL, lb_floor_junction);
+	if ((r = lb_path_require_absolute(target)) != LB_OK)
+		return r;
 	if (kind == LB_KIND_HARDLINK)
 		for (i = 0; i < p->n_floors; i++)
 			if (lb_path_is_under(target, &p->floors[i].dir))

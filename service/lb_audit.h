@@ -9,23 +9,44 @@
 
 #include "lb_buf.h"
 #include "lb_err.h"
+#include "lb_json.h"
 #include "lb_policy.h"
 #include "lb_sig.h"
 #include "lb_wire.h"
 
-/* What the platform gives the log: an append-only file. */
+/* Longest line, its newline included. The largest record the broker can
+ * make (two 32 KiB request paths and two resolved paths at up to 6 bytes
+ * per escaped byte, a 64 KiB request in base64, a token's groups) fits. */
+#define LB_AUDIT_LINE_MAX (4u * 1024 * 1024)
+/* Most groups one record lists (Linux NGROUPS_MAX; Windows tokens hold
+ * about 1000). */
+#define LB_AUDIT_GROUPS_MAX 65536
+
+/* What the platform gives the log: an append-only file, opened in binary
+ * mode (no CRLF translation). */
 struct lb_audit_io {
 	void *ctx;
 	/* Append all N bytes (LB_OK) or fail (LB_E_IO); never a partial line
-	 * reported as success. */
+	 * reported as success. After a failure the file must hold no part of
+	 * the line (the platform cuts it back to its old length), because the
+	 * next append writes the same record again; a platform that cannot
+	 * ensure that must fail every later append too. */
 	int (*append)(void *ctx, const void *p, size_t n);
-	/* fdatasync / FlushFileBuffers. */
+	/* fdatasync / FlushFileBuffers. May be NULL (nothing to make durable). */
 	int (*sync)(void *ctx);
+	/* Optional (may be NULL): the current length of the file that append
+	 * writes to. lb_audit_open then checks it read exactly that many bytes
+	 * from PATH, so the chain never continues from some other file (e.g. a
+	 * non-ASCII PATH that stdio cannot open on Windows). */
+	int (*size)(void *ctx, uint64_t *size);
 };
 
 /* One decision. Strings may be NULL (written as null); byte strings from
- * the request (link, target) are written JSON-escaped, invalid UTF-8 as
- * \u00XX escapes of each byte, so any line stays one valid JSON line. */
+ * the request (link, target) are written JSON-escaped (lb_json.h: invalid
+ * UTF-8 as \udcNN per byte, terminal and bidi controls as \uXXXX), so any
+ * line stays one valid JSON line and the bytes can be recovered exactly;
+ * the signed request itself is kept in base64 as the authoritative copy.
+ * A group is written as its name, else its SID, else null. */
 struct lb_audit_rec {
 	const char *event;          /* "create" "check" "status" "reject" */
 	const char *verdict;        /* "allowed" "denied" "failed" */
@@ -51,7 +72,12 @@ struct lb_audit;
  * sequence number and hash so the chain continues. For each existing record
  * whose request timestamp is >= SINCE, call ON_RECORD(ctx, key, nonce,
  * timestamp) so the broker can rebuild its replay cache after a restart.
- * IO is used for all later writes. */
+ * IO is used for all later writes.
+ * A missing file (or PATH NULL) starts a new chain at seq 1. Nothing is
+ * verified here (verify-audit does that), but every line must parse, and a
+ * last line without its newline (a torn write) is refused: LB_E_AUDIT,
+ * and the operator decides what to do (docs/audit.md). LB_E_IO if the file
+ * cannot be read. ON_RECORD may be NULL. */
 int lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
     void (*on_record)(void *ctx, const uint8_t key[LB_PK_BYTES],
         const uint8_t nonce[LB_NONCE_BYTES], uint64_t timestamp),
@@ -59,17 +85,78 @@ int lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
 
 /* Append one record (seq, UTC time, prev, hash added here). SYNC_NOW makes
  * it durable before returning (audit_sync = always). LB_OK only if the whole
- * line was written: the caller answers the client only then (fail closed). */
+ * line was written: the caller answers the client only then (fail closed).
+ * Any failure is LB_E_AUDIT. If the line could not be formatted or
+ * appended, nothing changed and the next append uses the same seq and prev.
+ * If it was appended but the sync failed, what is on disk is unknown: the
+ * log refuses every later append until it is closed and opened again. */
 int lb_audit_append(struct lb_audit *a, const struct lb_audit_rec *rec,
     uint64_t now, int sync_now) LB_WUR;
-/* Make everything appended so far durable (audit_sync = batch timer). */
+/* Make everything appended so far durable (audit_sync = batch timer).
+ * A failure (LB_E_AUDIT) also makes later appends fail, as above. */
 int lb_audit_sync(struct lb_audit *a) LB_WUR;
+/* The last record written or found (seq 0 and a zero hash if none): e.g.
+ * for the Event Log / syslog summary, an anchor kept outside the file. */
+void lb_audit_head(const struct lb_audit *a, uint64_t *seq,
+    uint8_t hash[LB_HASH_BYTES]);
+/* Frees A; does not sync (call lb_audit_sync first). */
 void lb_audit_close(struct lb_audit *a);
 
-/* Verify the log at PATH: the hash chain, sequence numbers and, if POLICY
- * is not NULL, each record's request signature against the key enrolled
- * there. LB_OK if intact; otherwise LB_E_* with "LINE: what is wrong" in MSG. */
+/* Verify the log at PATH: the hash chain, sequence numbers, that a stored
+ * request decodes and matches the record's kind, link and target and, if
+ * POLICY is not NULL, each record's request signature against the key
+ * enrolled there (docs/audit.md, "Verification"). LB_OK if intact;
+ * LB_E_AUDIT if not, with "LINE: what is wrong" (the first bad line) in
+ * MSG; LB_E_IO if the file cannot be read, with the reason in MSG.
+ * *RECORDS = the number of good records read (before the bad line). MSG
+ * and RECORDS may be NULL. */
 int lb_audit_verify(const char *path, const struct lb_policy *policy,
     struct lb_buf *msg, size_t *records) LB_WUR;
+
+/* ---- one line, for the verifier, tests and the fuzzer ---- */
+
+/* Append the whole line for REC (its newline included) to OUT, chained to
+ * PREV, and its hash to HASH (may be NULL). NOW is Unix seconds (up to the
+ * end of year 9999). */
+int lb_audit_format_line(struct lb_buf *out, const struct lb_audit_rec *rec,
+    uint64_t seq, uint64_t now, const uint8_t prev[LB_HASH_BYTES],
+    uint8_t hash[LB_HASH_BYTES]) LB_WUR;
+
+/* A parsed line. Strings point into the line given to the parser (still
+ * escaped: lb_json_unescape gives their bytes); request and sig into
+ * storage of the struct. Valid until the next parse or free. */
+struct lb_audit_line {
+	uint64_t seq;
+	uint64_t time;                 /* Unix seconds */
+	struct lb_json_str event, verdict, user, sid;
+	struct lb_json_str *groups;
+	size_t n_groups;
+	enum lb_kind kind;             /* LB_KIND_NONE for null */
+	struct lb_json_str link, target, link_resolved, target_resolved;
+	struct lb_json_str rule, reason, key;
+	int error;
+	const uint8_t *request;        /* NULL for null */
+	size_t request_len;
+	const uint8_t *sig;            /* LB_SIG_BYTES, or NULL for null */
+	uint8_t prev[LB_HASH_BYTES];
+	uint8_t hash[LB_HASH_BYTES];   /* as written, not recomputed */
+	size_t hashed_len;             /* the hash covers the first hashed_len bytes */
+	/* storage */
+	struct lb_buf bytes;
+	size_t groups_cap;
+};
+
+void lb_audit_line_init(struct lb_audit_line *l);
+void lb_audit_line_free(struct lb_audit_line *l);
+/* Parse LINE (LEN bytes, without its newline) strictly: the fixed key
+ * order, no spaces, canonical numbers, strings, base64 and time. LB_OK, or
+ * LB_E_AUDIT with "at byte N (field "NAME"): what" appended to WHY (may
+ * be NULL). */
+int lb_audit_line_parse(struct lb_audit_line *l, const char *line, size_t len,
+    struct lb_buf *why) LB_WUR;
+/* Decode the stored request (body and signature) of a parsed line:
+ * LB_E_INVAL if the line has none, else lb_request_decode's result, also
+ * refusing a signature that is not the request's last LB_SIG_BYTES. */
+int lb_audit_line_request(const struct lb_audit_line *l, struct lb_request *r) LB_WUR;
 
 #endif

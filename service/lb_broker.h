@@ -39,6 +39,9 @@ struct lb_fs_ops {
 	 * path (junctions); FILE is the open_target handle for hard links. */
 	int (*create)(const struct lb_peer *peer, void *dir, const char *name,
 	    enum lb_kind kind, const char *target, void *file);
+	/* Remove NAME from DIR again (used when the audit record of a link
+	 * just made cannot be written: nothing unaudited may remain). */
+	int (*remove)(const struct lb_peer *peer, void *dir, const char *name);
 	void (*close)(void *handle);
 	/* One-line summary to syslog / the Event Log (may be NULL). */
 	void (*event)(int allowed, const char *line);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "lb_plat.h"
+#include "lb_posix.h"
 
 enum lb_flavor
 lb_plat_flavor(void)
@@ -76,10 +77,15 @@ out:
 	return r;
 }
 
-/* run, install and uninstall arrive with the POSIX daemon. */
+static const struct lb_command lb_posix_commands[] = {
+	{ "run", lb_cmd_run, "run [--config FILE] [--foreground]" },
+	{ "install", lb_cmd_install, "install [--policy FILE]" },
+	{ "uninstall", lb_cmd_uninstall, "uninstall" },
+};
+
 const struct lb_command *
 lb_plat_commands(size_t *n)
 {
-	*n = 0;
-	return NULL;
+	*n = sizeof(lb_posix_commands) / sizeof(lb_posix_commands[0]);
+	return lb_posix_commands;
 }

@@ -1,0 +1,925 @@
+/* linkbroker: the mklink-compatible client. Resolves the link against the
+ * cwd, signs each request with the user's key, checks that the broker's
+ * answer is signed by the service key and carries our nonce, and prints
+ * what mklink prints (or one JSON object per result). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_buf.h"
+#include "lb_client.h"
+#include "lb_client_args.h"
+#include "lb_path.h"
+#include "lb_sig.h"
+#include "lb_wire.h"
+
+#define LB_BATCH_INPUT_MAX (64u * 1024u * 1024u)
+/* One output line: two wire strings, each escaped at most 4 bytes per byte. */
+#define LB_OUT_MAX (8u * LB_FRAME_MAX + 4096u)
+#define LB_WHY_MAX (4u * LB_PATH_BUF_MAX)
+#define LB_SERVICE_KEY_FILE_MAX 256
+/* The public half of a libsodium Ed25519 secret key is its last 32 bytes. */
+#define LB_SK_PK_OFFSET (LB_SK_BYTES - LB_PK_BYTES)
+
+static const char lb_synopsis[] =
+    "usage: linkbroker [/D | /H | /J] Link Target        create a link (default: file symbolic link)\n"
+    "       linkbroker check [/D | /H | /J] Link Target  dry run: would the broker allow it?\n"
+    "       linkbroker keygen [--force]                  create your key, print its enrollment block\n"
+    "       linkbroker status                            is the broker there and genuine, is my key enrolled?\n"
+    "       linkbroker batch [FILE | -]                  one request per line: [/D|/H|/J] Link Target\n"
+    "options: --json  --endpoint PATH  --service-key FILE  --help\n";
+
+static const char lb_help_more[] =
+    "\n"
+    "kinds (one at most; /X in any case):\n"
+    "  /D, -d, --dir        directory symbolic link\n"
+    "  /H, -H, --hard       hard link (Target resolved against the current directory)\n"
+    "  /J, -j, --junction   junction (Target resolved against the current directory)\n"
+    "\n"
+    "options:\n"
+    "  --json               one JSON object per result instead of text\n"
+    "  --endpoint PATH      the broker's socket (LINKBROKER_ENDPOINT; default %s)\n"
+    "  --service-key FILE   the broker's public key (LINKBROKER_SERVICE_KEY; default %s)\n"
+    "  --force              keygen: replace an existing key\n"
+    "  --                   everything after it is Link and Target\n"
+    "\n"
+    "batch lines: fields separated by blanks; \"...\" quotes a field, with \\\" and \\\\\n"
+    "inside quotes only; blank lines and lines starting with # are skipped.\n"
+    "\n"
+    "exit codes: 0 created/allowed, 1 denied, 2 usage or bad input,\n"
+    "            3 broker unreachable or not genuine, 4 the operation failed.\n"
+    "See docs/client.md.\n";
+
+static int
+lb_usage_error(const char *why, const char *bad)
+{
+	struct lb_buf b;
+	const char *s;
+
+	lb_buf_init(&b, LB_WHY_MAX);
+	if (lb_buf_printf(&b, "linkbroker: %s", why) == LB_OK &&
+	    (bad == NULL || (lb_buf_put_cstr(&b, ": ") == LB_OK &&
+	    lb_buf_put_display(&b, bad, strlen(bad)) == LB_OK)) &&
+	    lb_buf_cstr(&b, &s) == LB_OK)
+		fprintf(stderr, "%s\n%s", s, lb_synopsis);
+	else
+		fprintf(stderr, "linkbroker: usage error\n%s", lb_synopsis);
+	lb_buf_free(&b);
+	return LB_EXIT_BAD_INPUT;
+}
+
+/* ---- output ---- */
+
+/* Length of the well-formed UTF-8 sequence at P (N bytes left) and its
+ * code point, or 0 if it is not one (overlong, surrogate, > U+10FFFF). */
+static size_t
+lb_utf8_decode(const uint8_t *p, size_t n, uint32_t *cp)
+{
+	size_t len, i;
+	uint32_t v, min;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if ((p[0] & 0xE0) == 0xC0) {
+		len = 2, v = p[0] & 0x1Fu, min = 0x80;
+	} else if ((p[0] & 0xF0) == 0xE0) {
+		len = 3, v = p[0] & 0x0Fu, min = 0x800;
+	} else if ((p[0] & 0xF8) == 0xF0) {
+		len = 4, v = p[0] & 0x07u, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		v = (v << 6) | (p[i] & 0x3Fu);
+	}
+	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+		return 0;
+	*cp = v;
+	return len;
+}
+
+/* S (N bytes) as a JSON string; NULL is null. Control characters (C0, DEL,
+ * C1) and U+2028/U+2029 are \u escapes; bytes that are not UTF-8 become
+ * U+FFFD, since JSON text must be UTF-8. Stand-in for common/lb_json.h's
+ * lb_json_put_str, which is being written alongside but is not in
+ * lb_common yet: switch to it once it is. */
+static int
+lb_out_json_str(struct lb_buf *b, const char *s, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t i = 0, len;
+	uint32_t cp;
+	int r;
+
+	if (s == NULL)
+		return lb_buf_put_cstr(b, "null");
+	if ((r = lb_buf_put_u8(b, '"')) != LB_OK)
+		return r;
+	while (i < n) {
+		len = lb_utf8_decode(p + i, n - i, &cp);
+		if (len == 0) {
+			r = lb_buf_put_cstr(b, "\\ufffd");
+			len = 1;
+		} else if (cp == '"' || cp == '\\') {
+			r = lb_buf_printf(b, "\\%c", (char)cp);
+		} else if (cp == '\n') {
+			r = lb_buf_put_cstr(b, "\\n");
+		} else if (cp == '\t') {
+			r = lb_buf_put_cstr(b, "\\t");
+		} else if (cp == '\r') {
+			r = lb_buf_put_cstr(b, "\\r");
+		} else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029) {
+			r = lb_buf_printf(b, "\\u%04x", (unsigned)cp);
+		} else {
+			r = lb_buf_put(b, p + i, len);
+		}
+		if (r != LB_OK)
+			return r;
+		i += len;
+	}
+	return lb_buf_put_u8(b, '"');
+}
+
+static int
+lb_out_json_cstr(struct lb_buf *b, const char *s)
+{
+	return lb_out_json_str(b, s, s != NULL ? strlen(s) : 0);
+}
+
+/* Write B and a newline to F. A failed write to stdout is caught by the
+ * ferror() check in main(); stderr has nowhere to report to. */
+static void
+lb_emit(struct lb_buf *b, FILE *f)
+{
+	if (lb_buf_put_u8(b, '\n') != LB_OK) {
+		fputs("linkbroker: (output too long to print)\n", f);
+		return;
+	}
+	(void)fwrite(b->data, 1, b->len, f);
+}
+
+/* A problem that is not the result of a link request (keygen, status,
+ * reading a batch file): "linkbroker: MSG" or {"status","exit","message"}.
+ * MSG NULL: STATUS's own message. */
+static int
+lb_fail(int json, int status, const char *msg, size_t msg_len)
+{
+	struct lb_buf o;
+	int r;
+
+	if (msg == NULL) {
+		msg = lb_strerror(status);
+		msg_len = strlen(msg);
+	}
+	lb_buf_init(&o, LB_OUT_MAX);
+	if (json)
+		r = lb_buf_printf(&o, "{\"status\":%d,\"exit\":%d,\"message\":", status,
+		    lb_exit_code(status)) == LB_OK &&
+		    lb_out_json_str(&o, msg, msg_len) == LB_OK && lb_buf_put_u8(&o, '}') == LB_OK;
+	else
+		r = lb_buf_put_cstr(&o, "linkbroker: ") == LB_OK &&
+		    lb_buf_put_display(&o, msg, msg_len) == LB_OK;
+	if (!r)
+		(void)LB_WHY(&o, 0, "linkbroker: %s", lb_strerror(status));
+	lb_emit(&o, json ? stdout : stderr);
+	lb_buf_free(&o);
+	return lb_exit_code(status);
+}
+
+static int
+lb_fail_buf(int json, int status, const struct lb_buf *why)
+{
+	return lb_fail(json, status, why->len > 0 ? (const char *)why->data : NULL, why->len);
+}
+
+/* The outcome of one link request, from the broker or from a check here. */
+struct lb_result {
+	size_t line;                  /* batch: line number; else 0 */
+	uint8_t type;                 /* LB_MSG_CREATE or LB_MSG_CHECK */
+	enum lb_kind kind;
+	const char *link, *target;    /* as typed; NULL if the line had none */
+	int status;                   /* LB_OK or LB_E_* */
+	int allowed;                  /* the broker's verdict */
+	const char *rule;
+	size_t rule_len;
+	const char *msg;
+	size_t msg_len;
+};
+
+static int
+lb_result_exit(const struct lb_result *r)
+{
+	if (r->status != LB_OK)
+		return lb_exit_code(r->status);
+	/* A zeroed or forgotten verdict denies. */
+	return r->allowed ? LB_EXIT_OK : LB_EXIT_DENIED;
+}
+
+static const char *
+lb_mklink_phrase(enum lb_kind kind)
+{
+	switch (kind) {
+	case LB_KIND_HARDLINK:
+		return "Hardlink created for ";
+	case LB_KIND_JUNCTION:
+		return "Junction created for ";
+	default:
+		return "symbolic link created for ";
+	}
+}
+
+static int
+lb_result_json(struct lb_buf *o, const struct lb_result *r, int ex)
+{
+	static const char *const verdicts[] = { "allowed", "denied", "failed" };
+	int rc;
+
+	if ((rc = lb_buf_put_cstr(o, "{\"link\":")) != LB_OK ||
+	    (rc = lb_out_json_cstr(o, r->link)) != LB_OK ||
+	    (rc = lb_buf_put_cstr(o, ",\"target\":")) != LB_OK ||
+	    (rc = lb_out_json_cstr(o, r->target)) != LB_OK ||
+	    (rc = lb_buf_put_cstr(o, ",\"kind\":")) != LB_OK ||
+	    (rc = lb_out_json_cstr(o, r->link != NULL ? lb_kind_name(r->kind) : NULL)) != LB_OK ||
+	    (rc = lb_buf_printf(o, ",\"verdict\":\"%s\",\"status\":%d,\"exit\":%d,\"rule\":",
+	    verdicts[ex < 2 ? ex : 2], r->status, ex)) != LB_OK ||
+	    (rc = lb_out_json_str(o, r->rule_len > 0 ? r->rule : NULL, r->rule_len)) != LB_OK ||
+	    (rc = lb_buf_put_cstr(o, ",\"message\":")) != LB_OK ||
+	    (rc = lb_out_json_str(o, r->msg, r->msg_len)) != LB_OK)
+		return rc;
+	if (r->line > 0 && (rc = lb_buf_printf(o, ",\"line\":%zu", r->line)) != LB_OK)
+		return rc;
+	return lb_buf_put_u8(o, '}');
+}
+
+static int
+lb_result_text(struct lb_buf *o, const struct lb_result *r, int ex)
+{
+	const char *msg = r->msg;
+	size_t msg_len = r->msg_len;
+	int rc;
+
+	if (ex == LB_EXIT_OK && r->type == LB_MSG_CREATE) {
+		if ((rc = lb_buf_put_cstr(o, lb_mklink_phrase(r->kind))) != LB_OK ||
+		    (rc = lb_buf_put_display(o, r->link, strlen(r->link))) != LB_OK ||
+		    (rc = lb_buf_put_cstr(o, " <<===>> ")) != LB_OK)
+			return rc;
+		return lb_buf_put_display(o, r->target, strlen(r->target));
+	}
+	if (ex == LB_EXIT_OK) {
+		if ((rc = lb_buf_put_cstr(o, "allowed: ")) != LB_OK)
+			return rc;
+		return r->rule_len > 0 ? lb_buf_put_display(o, r->rule, r->rule_len) :
+		    lb_buf_put_display(o, r->msg, r->msg_len);
+	}
+	if (msg_len == 0) {
+		msg = lb_strerror(r->status != LB_OK ? r->status : LB_E_DENIED);
+		msg_len = strlen(msg);
+	}
+	if ((rc = lb_buf_put_cstr(o, "linkbroker: ")) != LB_OK ||
+	    (r->line > 0 && (rc = lb_buf_printf(o, "line %zu: ", r->line)) != LB_OK) ||
+	    (ex == LB_EXIT_DENIED && (rc = lb_buf_put_cstr(o, "denied: ")) != LB_OK))
+		return rc;
+	return lb_buf_put_display(o, msg, msg_len);
+}
+
+/* Print R (stdout for results, stderr for denials and failures in text
+ * mode) and return its exit code. */
+static int
+lb_report(const struct lb_result *r, int json)
+{
+	struct lb_buf o;
+	int ex = lb_result_exit(r), rc;
+
+	lb_buf_init(&o, LB_OUT_MAX);
+	rc = json ? lb_result_json(&o, r, ex) : lb_result_text(&o, r, ex);
+	if (rc != LB_OK)
+		(void)LB_WHY(&o, 0, "linkbroker: result not printable: %s", lb_strerror(rc));
+	lb_emit(&o, json || ex == LB_EXIT_OK ? stdout : stderr);
+	lb_buf_free(&o);
+	return ex;
+}
+
+/* ---- talking to the broker ---- */
+
+struct lb_session {
+	const char *endpoint;
+	const char *service_key_file;
+	int json;
+	struct lb_path cwd;               /* on first use */
+	uint8_t sk[LB_SK_BYTES];
+	int have_sk;
+	uint8_t service_pk[LB_PK_BYTES];
+	struct lb_conn *conn;             /* on first use */
+	struct lb_buf body, frame;        /* the request going out */
+	uint8_t *in;                      /* the answer coming in */
+	struct lb_buf why;                /* the last failure, for the user */
+};
+
+static const char *
+lb_setting(const char *option, const char *env, const char *dflt)
+{
+	const char *v;
+
+	if (option != NULL)
+		return option;
+	if ((v = getenv(env)) != NULL && v[0] != '\0')
+		return v;
+	return dflt;
+}
+
+static void
+lb_session_init(struct lb_session *s, const struct lb_cli_args *a)
+{
+	memset(s, 0, sizeof(*s));
+	s->endpoint = lb_setting(a->endpoint, "LINKBROKER_ENDPOINT", lb_client_default_endpoint());
+	s->service_key_file = lb_setting(a->service_key, "LINKBROKER_SERVICE_KEY",
+	    lb_client_default_service_key());
+	s->json = a->json;
+	lb_buf_init(&s->body, LB_FRAME_MAX);
+	lb_buf_init(&s->frame, LB_FRAME_HDR + LB_FRAME_MAX);
+	lb_buf_init(&s->why, LB_WHY_MAX);
+}
+
+static void
+lb_session_free(struct lb_session *s)
+{
+	lb_conn_close(s->conn);
+	lb_wipe(s->sk, sizeof(s->sk));
+	lb_path_free(&s->cwd);
+	lb_buf_free(&s->body);
+	lb_buf_free(&s->frame);
+	lb_buf_free(&s->why);
+	free(s->in);
+}
+
+/* B as a C string, or DFLT if it is empty (or holds a NUL). */
+static const char *
+lb_text(struct lb_buf *b, const char *dflt)
+{
+	const char *s;
+
+	if (b->len == 0 || lb_buf_cstr(b, &s) != LB_OK)
+		return dflt;
+	return s;
+}
+
+/* The user's key, loaded once. */
+static int
+lb_session_key(struct lb_session *s)
+{
+	int r;
+
+	if (s->have_sk)
+		return LB_OK;
+	if ((r = lb_crypto_init()) != LB_OK)
+		return LB_WHY(&s->why, r, "%s", lb_strerror(r));
+	if ((r = lb_client_key_load(s->sk, &s->why)) != LB_OK)
+		return r;
+	s->have_sk = 1;
+	return LB_OK;
+}
+
+/* Read the service public key: 44 base64 characters and a newline (CRLF
+ * or no newline pass too). */
+static int
+lb_service_key(struct lb_session *s)
+{
+	struct lb_buf file, reason;
+	size_t n;
+	int r;
+
+	lb_buf_init(&file, LB_SERVICE_KEY_FILE_MAX);
+	lb_buf_init(&reason, LB_WHY_MAX);
+	if ((r = lb_client_read_file(s->service_key_file, &file, &reason)) == LB_OK) {
+		n = file.len;
+		if (n > 0 && file.data[n - 1] == '\n')
+			n--;
+		if (n > 0 && file.data[n - 1] == '\r')
+			n--;
+		file.len = n;
+		if (lb_pk_from_b64(lb_text(&file, ""), s->service_pk) != LB_OK) {
+			lb_buf_reset(&reason);
+			if (lb_buf_put_cstr(&reason, "not a base64 Ed25519 public key (44 characters)") != LB_OK)
+				lb_buf_reset(&reason);
+			r = LB_E_BASE64;
+		}
+	}
+	if (r != LB_OK)
+		r = LB_WHY(&s->why, LB_E_NOT_GENUINE, "cannot read the service public key %s: %s",
+		    s->service_key_file, lb_text(&reason, lb_strerror(r)));
+	lb_buf_free(&reason);
+	lb_buf_free(&file);
+	return r;
+}
+
+/* Connect and read the service public key, once. */
+static int
+lb_session_connect(struct lb_session *s)
+{
+	struct lb_buf reason;
+	int r;
+
+	if (s->conn != NULL)
+		return LB_OK;
+	if (s->in == NULL && (s->in = malloc(LB_FRAME_HDR + LB_FRAME_MAX)) == NULL)
+		return LB_WHY(&s->why, LB_E_NOMEM, "%s", lb_strerror(LB_E_NOMEM));
+	lb_buf_init(&reason, LB_WHY_MAX);
+	r = lb_conn_open(s->endpoint, lb_client_clock_ms() + LB_CLIENT_TIMEOUT_MS, &s->conn, &reason);
+	if (r != LB_OK)
+		r = LB_WHY(&s->why, r == LB_E_NOMEM ? r : LB_E_UNREACHABLE, "broker unreachable at %s: %s",
+		    s->endpoint, lb_text(&reason, lb_strerror(r)));
+	else if ((r = lb_service_key(s)) != LB_OK) {
+		lb_conn_close(s->conn);
+		s->conn = NULL;
+	}
+	lb_buf_free(&reason);
+	return r;
+}
+
+/* Sign RQ (type, kind and paths set), send it, and take the answer into
+ * RESP (pointing into s->in) only if it is signed by the service key and
+ * answers this very request. LB_E_UNREACHABLE, LB_E_TIMEOUT or
+ * LB_E_NOT_GENUINE leave the connection unusable. */
+static int
+lb_exchange(struct lb_session *s, struct lb_request *rq, struct lb_response *resp)
+{
+	const size_t cap = LB_FRAME_HDR + LB_FRAME_MAX;
+	struct lb_buf reason;
+	const uint8_t *msg;
+	size_t have = 0, got, msg_len, consumed;
+	uint64_t deadline;
+	int r;
+
+	rq->version = LB_WIRE_VERSION;
+	rq->timestamp = lb_client_time();
+	lb_random(rq->nonce, sizeof(rq->nonce));
+	memcpy(rq->key, s->sk + LB_SK_PK_OFFSET, LB_PK_BYTES);
+	lb_buf_reset(&s->body);
+	lb_buf_reset(&s->frame);
+	if ((r = lb_request_sign(rq, s->sk)) != LB_OK ||
+	    (r = lb_request_encode(rq, &s->body)) != LB_OK ||
+	    (r = lb_frame_put(&s->frame, s->body.data, s->body.len)) != LB_OK)
+		return LB_WHY(&s->why, r, "cannot make the request: %s", lb_strerror(r));
+
+	lb_buf_init(&reason, LB_WHY_MAX);
+	deadline = lb_client_clock_ms() + LB_CLIENT_TIMEOUT_MS;
+	if ((r = lb_conn_send(s->conn, s->frame.data, s->frame.len, deadline, &reason)) != LB_OK)
+		goto io_error;
+	for (;;) {
+		if ((r = lb_conn_recv(s->conn, s->in + have, cap - have, &got, deadline, &reason)) != LB_OK)
+			goto io_error;
+		if (got == 0) {
+			r = LB_WHY(&s->why, LB_E_UNREACHABLE,
+			    "the broker at %s closed the connection without answering", s->endpoint);
+			goto out;
+		}
+		have += got;
+		r = lb_frame_parse(s->in, have, &msg, &msg_len, &consumed);
+		if (r == LB_OK)
+			break;
+		if (r != LB_E_SHORT)
+			goto malformed;
+	}
+	/* One answer per request: anything after it was never asked for. */
+	r = LB_E_TRAILING;
+	if (consumed != have)
+		goto malformed;
+	if ((r = lb_response_decode(msg, msg_len, resp, NULL)) != LB_OK)
+		goto malformed;
+	if ((r = lb_response_verify(resp, s->service_pk)) != LB_OK) {
+		r = r == LB_E_NOMEM ? r : LB_WHY(&s->why, LB_E_NOT_GENUINE,
+		    "%s", "broker is not genuine: response signature does not verify");
+		goto out;
+	}
+	if (!lb_ct_equal(resp->nonce, rq->nonce, LB_NONCE_BYTES)) {
+		r = LB_WHY(&s->why, LB_E_NOT_GENUINE, "%s", "broker is not genuine: response signature "
+		    "does not verify for this request (it answers another request's nonce)");
+		goto out;
+	}
+	r = LB_OK;
+	goto out;
+
+malformed:
+	r = LB_WHY(&s->why, LB_E_NOT_GENUINE, "broker is not genuine: malformed answer (%s)",
+	    lb_strerror(r));
+	goto out;
+io_error:
+	if (r == LB_E_TIMEOUT)
+		r = LB_WHY(&s->why, r, "timed out waiting for the broker at %s: %s", s->endpoint,
+		    lb_text(&reason, lb_strerror(r)));
+	else if (r != LB_E_NOMEM)
+		r = LB_WHY(&s->why, LB_E_UNREACHABLE, "broker unreachable at %s: %s", s->endpoint,
+		    lb_text(&reason, lb_strerror(r)));
+out:
+	lb_buf_free(&reason);
+	return r;
+}
+
+/* This process's current directory as a canonical path, once. */
+static int
+lb_session_cwd(struct lb_session *s)
+{
+	struct lb_buf cwd;
+	int r;
+
+	if (s->cwd.s != NULL)
+		return LB_OK;
+	lb_buf_init(&cwd, LB_PATH_INPUT_MAX);
+	lb_buf_reset(&s->why);
+	r = lb_client_cwd(&cwd, &s->why);
+	if (r == LB_OK && (r = lb_path_canon(lb_client_flavor(), (const char *)cwd.data, cwd.len,
+	    &s->cwd)) == LB_OK)
+		r = lb_path_require_absolute(&s->cwd);
+	if (r != LB_OK) {
+		lb_path_free(&s->cwd);
+		if (s->why.len == 0)
+			r = LB_WHY(&s->why, r, "the current directory: %s", lb_strerror(r));
+	}
+	lb_buf_free(&cwd);
+	return r;
+}
+
+/* The link's canonical absolute path and, for hard links and junctions,
+ * the target's (a symbolic link keeps its target exactly as typed, but a
+ * malformed one is refused here rather than by the broker). */
+static int
+lb_resolve_paths(struct lb_session *s, const struct lb_result *res,
+    struct lb_path *link, struct lb_path *target)
+{
+	const enum lb_flavor flavor = lb_client_flavor();
+	struct lb_path raw = { 0 };
+	const char *which = "link", *typed = res->link;
+	int r;
+
+	if ((r = lb_session_cwd(s)) != LB_OK)
+		return r;
+	if ((r = lb_path_canon(flavor, res->link, strlen(res->link), &raw)) != LB_OK ||
+	    (r = lb_path_resolve(&s->cwd, &raw, link)) != LB_OK)
+		goto bad;
+	r = LB_E_INVAL;
+	if (link->len == link->root_len)
+		goto bad;
+	lb_path_free(&raw);
+	which = "target";
+	typed = res->target;
+	if ((r = lb_path_canon(flavor, res->target, strlen(res->target), &raw)) != LB_OK)
+		goto bad;
+	if ((res->kind == LB_KIND_HARDLINK || res->kind == LB_KIND_JUNCTION) &&
+	    (r = lb_path_resolve(&s->cwd, &raw, target)) != LB_OK)
+		goto bad;
+	lb_path_free(&raw);
+	return LB_OK;
+bad:
+	lb_path_free(&raw);
+	lb_path_free(link);
+	lb_path_free(target);
+	/* TYPED may hold anything; it is escaped when printed. */
+	return LB_WHY(&s->why, r, "%s \"%s\": %s", which, typed, r == LB_E_INVAL ?
+	    "the link path must name a file below a root" : lb_strerror(r));
+}
+
+static void
+lb_result_set_why(struct lb_result *res, int status, const struct lb_session *s)
+{
+	res->status = status;
+	res->msg = (const char *)s->why.data;
+	res->msg_len = s->why.len;
+}
+
+/* One create or check request (RES holds line, type, kind and the paths as
+ * typed): resolve, ask, report. Returns the exit code; *FATAL when the
+ * session cannot serve another request. */
+static int
+lb_do_request(struct lb_session *s, struct lb_result *res, int *fatal)
+{
+	struct lb_path link = { 0 }, target = { 0 };
+	struct lb_request rq;
+	struct lb_response resp;
+	int r, ex;
+
+	*fatal = 0;
+	if ((r = lb_resolve_paths(s, res, &link, &target)) != LB_OK) {
+		lb_result_set_why(res, r, s);
+		return lb_report(res, s->json);
+	}
+	if ((r = lb_session_key(s)) != LB_OK || (r = lb_session_connect(s)) != LB_OK) {
+		*fatal = 1;
+		lb_result_set_why(res, r, s);
+		ex = lb_report(res, s->json);
+		goto out;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.type = res->type;
+	rq.kind = (uint8_t)res->kind;
+	rq.link = link.s;
+	rq.link_len = link.len;
+	rq.target = target.s != NULL ? target.s : res->target;
+	rq.target_len = target.s != NULL ? target.len : strlen(res->target);
+	if ((r = lb_exchange(s, &rq, &resp)) != LB_OK) {
+		*fatal = lb_exit_code(r) == LB_EXIT_UNREACHABLE || r == LB_E_NOMEM;
+		lb_result_set_why(res, r, s);
+		ex = lb_report(res, s->json);
+		goto out;
+	}
+	res->status = resp.status;
+	res->allowed = resp.verdict == LB_VERDICT_ALLOW;
+	res->rule = resp.rule;
+	res->rule_len = resp.rule_len;
+	res->msg = resp.message;
+	res->msg_len = resp.message_len;
+	ex = lb_report(res, s->json);
+out:
+	lb_path_free(&link);
+	lb_path_free(&target);
+	return ex;
+}
+
+/* ---- commands ---- */
+
+static int
+lb_cmd_link(const struct lb_cli_args *a)
+{
+	struct lb_session s;
+	struct lb_result res;
+	int fatal, ex;
+
+	lb_session_init(&s, a);
+	memset(&res, 0, sizeof(res));
+	res.type = a->cmd == LB_CLI_CHECK ? LB_MSG_CHECK : LB_MSG_CREATE;
+	res.kind = a->kind;
+	res.link = a->link;
+	res.target = a->target;
+	ex = lb_do_request(&s, &res, &fatal);
+	lb_session_free(&s);
+	return ex;
+}
+
+static int
+lb_cmd_batch(const struct lb_cli_args *a)
+{
+	static const char bom[] = "\xEF\xBB\xBF";
+	const char *file = a->batch_file != NULL && strcmp(a->batch_file, "-") != 0 ?
+	    a->batch_file : NULL;
+	struct lb_session s;
+	struct lb_buf input;
+	struct lb_cli_line req;
+	struct lb_result res;
+	char *p, *end, *nl, *line;
+	const char *why;
+	size_t len, line_no = 0;
+	int fatal = 0, ex, worst = LB_EXIT_OK, r;
+
+	lb_session_init(&s, a);
+	lb_buf_init(&input, LB_BATCH_INPUT_MAX + 1);
+	if ((r = lb_client_read_file(file, &input, &s.why)) != LB_OK ||
+	    (r = lb_buf_put_u8(&input, '\0')) != LB_OK) {
+		struct lb_buf msg;
+
+		lb_buf_init(&msg, LB_WHY_MAX);
+		if (lb_buf_printf(&msg, "cannot read the batch input %s: %s",
+		    file != NULL ? file : "(standard input)", lb_text(&s.why, lb_strerror(r))) != LB_OK)
+			lb_buf_reset(&msg);
+		worst = lb_fail_buf(a->json, r, &msg);
+		lb_buf_free(&msg);
+		goto out;
+	}
+	p = (char *)input.data;
+	end = p + input.len - 1;   /* the NUL added above */
+	for (; p < end && !fatal; p += len + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+		line = p;
+		line[len] = '\0';
+		line_no++;
+		if (line_no == 1 && strncmp(line, bom, 3) == 0)
+			line += 3;
+		memset(&res, 0, sizeof(res));
+		res.line = line_no;
+		res.type = LB_MSG_CREATE;
+		if (strlen(line) != len - (size_t)(line - p)) {
+			why = "line contains a NUL byte";
+			r = LB_E_USAGE;
+		} else {
+			r = lb_cli_parse_line(line, &req, &why);
+		}
+		if (r != LB_OK) {
+			res.status = r;
+			res.msg = why;
+			res.msg_len = strlen(why);
+			ex = lb_report(&res, a->json);
+		} else if (req.link == NULL) {
+			continue;
+		} else {
+			res.kind = req.kind;
+			res.link = req.link;
+			res.target = req.target;
+			ex = lb_do_request(&s, &res, &fatal);
+		}
+		if (ex > worst)
+			worst = ex;
+	}
+	if (fatal && p < end)
+		fprintf(stderr, "linkbroker: batch stopped at line %zu; the lines after it were not sent\n",
+		    line_no);
+out:
+	lb_buf_free(&input);
+	lb_session_free(&s);
+	return worst;
+}
+
+static int
+lb_cmd_keygen(const struct lb_cli_args *a)
+{
+	uint8_t pk[LB_PK_BYTES], sk[LB_SK_BYTES];
+	char b64[LB_PK_B64_LEN];
+	struct lb_buf name, where, why, o;
+	const char *n;
+	int r, ex;
+
+	lb_buf_init(&name, 1024);
+	lb_buf_init(&where, LB_PATH_INPUT_MAX);
+	lb_buf_init(&why, LB_WHY_MAX);
+	lb_buf_init(&o, LB_OUT_MAX);
+	if ((r = lb_crypto_init()) != LB_OK ||
+	    (r = lb_client_user_name(&name, &why)) != LB_OK ||
+	    (r = lb_buf_cstr(&name, &n)) != LB_OK ||
+	    (r = lb_sign_keypair(pk, sk)) != LB_OK ||
+	    (r = lb_pk_to_b64(pk, b64)) != LB_OK ||
+	    (r = lb_client_key_save(sk, a->force, &why)) != LB_OK) {
+		ex = lb_fail_buf(a->json, r, &why);
+		goto out;
+	}
+	if (lb_client_key_location(&where) != LB_OK)
+		lb_buf_reset(&where);
+	if (a->json) {
+		r = lb_buf_put_cstr(&o, "{\"user\":") == LB_OK && lb_out_json_cstr(&o, n) == LB_OK &&
+		    lb_buf_printf(&o, ",\"public_key\":\"%s\",\"key_file\":", b64) == LB_OK &&
+		    lb_out_json_str(&o, (const char *)where.data, where.len) == LB_OK &&
+		    lb_buf_put_u8(&o, '}') == LB_OK;
+	} else {
+		/* Exactly the block an administrator pastes into the policy. */
+		r = lb_buf_put_cstr(&o, "[key:") == LB_OK &&
+		    lb_buf_put_display(&o, n, strlen(n)) == LB_OK &&
+		    lb_buf_put_cstr(&o, "]\nuser = ") == LB_OK &&
+		    lb_buf_put_display(&o, n, strlen(n)) == LB_OK &&
+		    lb_buf_printf(&o, "\npublic_key = %s", b64) == LB_OK;
+	}
+	if (!r) {
+		ex = lb_fail(a->json, LB_E_NOMEM, NULL, 0);
+		goto out;
+	}
+	lb_emit(&o, stdout);
+	if (!a->json) {
+		lb_buf_reset(&o);
+		if (lb_buf_put_cstr(&o, "linkbroker: key saved in ") == LB_OK &&
+		    lb_buf_put_display(&o, (const char *)where.data, where.len) == LB_OK &&
+		    lb_buf_put_cstr(&o, "\nlinkbroker: send the block above to your administrator, "
+		    "who adds it to the broker's policy to enroll your key") == LB_OK)
+			lb_emit(&o, stderr);
+	}
+	ex = LB_EXIT_OK;
+out:
+	lb_wipe(sk, sizeof(sk));
+	lb_buf_free(&o);
+	lb_buf_free(&why);
+	lb_buf_free(&where);
+	lb_buf_free(&name);
+	return ex;
+}
+
+static int
+lb_status_print(const struct lb_session *s, const struct lb_response *resp,
+    const char *key_file, const char *pk_b64)
+{
+	const int enrolled = resp->status == LB_OK ? 1 : resp->status == LB_E_KEY_UNKNOWN ? 0 : -1;
+	static const char *const yn[] = { "no", "yes", "unknown" };
+	struct lb_buf o;
+	int ex = resp->status == LB_OK ? LB_EXIT_OK : lb_exit_code(resp->status), r;
+
+	lb_buf_init(&o, LB_OUT_MAX);
+	if (s->json) {
+		r = lb_buf_put_cstr(&o, "{\"endpoint\":") == LB_OK &&
+		    lb_out_json_cstr(&o, s->endpoint) == LB_OK &&
+		    lb_buf_put_cstr(&o, ",\"genuine\":true,\"key_file\":") == LB_OK &&
+		    lb_out_json_cstr(&o, key_file) == LB_OK &&
+		    lb_buf_put_cstr(&o, ",\"public_key\":") == LB_OK &&
+		    lb_out_json_cstr(&o, s->have_sk ? pk_b64 : NULL) == LB_OK &&
+		    lb_buf_printf(&o, ",\"enrolled\":%s,\"status\":%d,\"exit\":%d,\"message\":",
+		    enrolled < 0 ? "null" : enrolled ? "true" : "false", resp->status, ex) == LB_OK &&
+		    lb_out_json_str(&o, resp->message, resp->message_len) == LB_OK &&
+		    lb_buf_put_u8(&o, '}') == LB_OK;
+	} else {
+		r = lb_buf_put_cstr(&o, "endpoint: ") == LB_OK &&
+		    lb_buf_put_display(&o, s->endpoint, strlen(s->endpoint)) == LB_OK &&
+		    lb_buf_put_cstr(&o, "\ngenuine:  yes, the answer is signed by the key in ") == LB_OK &&
+		    lb_buf_put_display(&o, s->service_key_file, strlen(s->service_key_file)) == LB_OK &&
+		    lb_buf_put_cstr(&o, "\nkey:      ") == LB_OK &&
+		    (s->have_sk ?
+		    lb_buf_put_display(&o, key_file, strlen(key_file)) == LB_OK &&
+		    lb_buf_printf(&o, " (public key %s)", pk_b64) == LB_OK :
+		    lb_buf_put_cstr(&o, "none; run 'linkbroker keygen'") == LB_OK) &&
+		    lb_buf_printf(&o, "\nenrolled: %s\nbroker:   ", yn[enrolled < 0 ? 2 : enrolled]) == LB_OK &&
+		    lb_buf_put_display(&o, resp->message, resp->message_len) == LB_OK;
+	}
+	if (r)
+		lb_emit(&o, stdout);
+	else
+		ex = lb_fail(s->json, LB_E_NOMEM, NULL, 0);
+	lb_buf_free(&o);
+	return ex;
+}
+
+static int
+lb_cmd_status(const struct lb_cli_args *a)
+{
+	struct lb_session s;
+	struct lb_request rq;
+	struct lb_response resp;
+	struct lb_buf where;
+	uint8_t pk[LB_PK_BYTES];
+	char b64[LB_PK_B64_LEN] = "";
+	const char *key_file = NULL;
+	int r, ex;
+
+	lb_session_init(&s, a);
+	lb_buf_init(&where, LB_PATH_INPUT_MAX);
+	if (lb_client_key_location(&where) != LB_OK || lb_buf_cstr(&where, &key_file) != LB_OK)
+		key_file = NULL;
+	r = lb_session_key(&s);
+	if (r == LB_E_NOENT) {
+		/* No key yet: a throwaway one still asks "are you there, are
+		 * you genuine, who am I", and the broker says not enrolled. */
+		if ((r = lb_sign_keypair(pk, s.sk)) != LB_OK) {
+			ex = lb_fail(a->json, r, NULL, 0);
+			goto out;
+		}
+	} else if (r != LB_OK) {
+		ex = lb_fail_buf(a->json, r, &s.why);
+		goto out;
+	} else if (lb_pk_to_b64(s.sk + LB_SK_PK_OFFSET, b64) != LB_OK) {
+		b64[0] = '\0';
+	}
+	if ((r = lb_session_connect(&s)) != LB_OK) {
+		ex = lb_fail_buf(a->json, r, &s.why);
+		goto out;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.type = LB_MSG_STATUS;
+	rq.kind = LB_KIND_NONE;
+	if ((r = lb_exchange(&s, &rq, &resp)) != LB_OK) {
+		ex = lb_fail_buf(a->json, r, &s.why);
+		goto out;
+	}
+	ex = lb_status_print(&s, &resp, key_file, b64);
+out:
+	lb_buf_free(&where);
+	lb_session_free(&s);
+	return ex;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct lb_cli_args a;
+	const char *why, *bad;
+	char **args;
+	int nargs, ex = LB_EXIT_OK;
+
+	if (lb_client_init(argc, argv, &nargs, &args) != LB_OK) {
+		fputs("linkbroker: cannot read the command line\n", stderr);
+		return LB_EXIT_BAD_INPUT;
+	}
+	if (lb_cli_parse(nargs, args, &a, &why, &bad) != LB_OK)
+		return lb_usage_error(why, bad);
+	switch (a.cmd) {
+	case LB_CLI_HELP:
+		fputs(lb_synopsis, stdout);
+		printf(lb_help_more, lb_client_default_endpoint(), lb_client_default_service_key());
+		break;
+	case LB_CLI_KEYGEN:
+		ex = lb_cmd_keygen(&a);
+		break;
+	case LB_CLI_STATUS:
+		ex = lb_cmd_status(&a);
+		break;
+	case LB_CLI_BATCH:
+		ex = lb_cmd_batch(&a);
+		break;
+	case LB_CLI_CREATE:
+	case LB_CLI_CHECK:
+		ex = lb_cmd_link(&a);
+		break;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fputs("linkbroker: cannot write to standard output\n", stderr);
+		if (ex == LB_EXIT_OK)
+			ex = LB_EXIT_FAILED;
+	}
+	return ex;
+}

@@ -1,0 +1,997 @@
+/* lb_audit: the audit log. One JSON line per decision, chained by BLAKE2b
+ * (docs/audit.md); writes go through the platform's lb_audit_io, reading
+ * (open, verify) through stdio, so this file is the same on every platform. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "lb_audit.h"
+#include "lb_json.h"
+
+#define LB_AUDIT_TIME_LEN 20                  /* 2026-11-25T20:31:07Z */
+#define LB_AUDIT_TIME_MAX 253402300799ULL     /* 9999-12-31T23:59:59Z */
+#define LB_AUDIT_HEX_LEN (2 * LB_HASH_BYTES)
+/* Base64 text of the largest request (LB_FRAME_MAX bytes). */
+#define LB_AUDIT_REQ_B64_MAX (4 * ((LB_FRAME_MAX + 2) / 3))
+#define LB_AUDIT_READ_BLOCK 65536
+
+struct lb_audit {
+	struct lb_audit_io io;
+	uint64_t seq;                   /* last record written or found */
+	uint8_t hash[LB_HASH_BYTES];    /* its hash; zeros before the first */
+	int broken;                     /* a sync failed: refuse until reopened */
+	struct lb_buf line;
+};
+
+/* Messages are best effort (their buffer may be full); verdicts are not. */
+static void
+lb_best_effort(int rc)
+{
+	(void)rc;
+}
+
+/* ---- time: Unix seconds <-> RFC 3339 UTC, no libc time functions ---- */
+
+/* Days since 1970-01-01 -> civil date (H. Hinnant's algorithm, days >= 0). */
+static void
+lb_civil_from_days(uint64_t days, unsigned *y, unsigned *m, unsigned *d)
+{
+	uint64_t z = days + 719468;
+	uint64_t era = z / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (unsigned)(era * 400 + yoe) + (*m <= 2 ? 1u : 0u);
+}
+
+/* Civil date (year >= 1970, fields already in range) -> days since 1970. */
+static uint64_t
+lb_days_from_civil(unsigned y, unsigned m, unsigned d)
+{
+	unsigned era, yoe, doy, doe;
+
+	y -= m <= 2 ? 1u : 0u;
+	era = y / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return (uint64_t)era * 146097 + doe - 719468;
+}
+
+static int
+lb_audit_fmt_time(uint64_t t, char out[LB_AUDIT_TIME_LEN + 1])
+{
+	unsigned y, mo, d, s = (unsigned)(t % 86400);
+	int n;
+
+	if (t > LB_AUDIT_TIME_MAX)
+		return LB_E_RANGE;
+	lb_civil_from_days(t / 86400, &y, &mo, &d);
+	n = snprintf(out, LB_AUDIT_TIME_LEN + 1, "%04u-%02u-%02uT%02u:%02u:%02uZ",
+	    y, mo, d, s / 3600, s / 60 % 60, s % 60);
+	return n == LB_AUDIT_TIME_LEN ? LB_OK : LB_E_RANGE;
+}
+
+/* Decimal digits S[0..N) -> *v; 0 if S holds anything else. */
+static int
+lb_digits(const char *s, size_t n, unsigned *v)
+{
+	size_t i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		*v = *v * 10 + (unsigned)(s[i] - '0');
+	}
+	return 1;
+}
+
+static int
+lb_audit_parse_time(const char *s, size_t n, uint64_t *t)
+{
+	char again[LB_AUDIT_TIME_LEN + 1];
+	unsigned y, mo, d, h, mi, se;
+
+	if (n != LB_AUDIT_TIME_LEN || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':' || s[19] != 'Z' ||
+	    !lb_digits(s, 4, &y) || !lb_digits(s + 5, 2, &mo) || !lb_digits(s + 8, 2, &d) ||
+	    !lb_digits(s + 11, 2, &h) || !lb_digits(s + 14, 2, &mi) || !lb_digits(s + 17, 2, &se))
+		return LB_E_INVAL;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59)
+		return LB_E_INVAL;
+	*t = lb_days_from_civil(y, mo, d) * 86400 + h * 3600u + mi * 60u + se;
+	/* 31 February and friends: only a date that formats back is one. */
+	if (lb_audit_fmt_time(*t, again) != LB_OK || memcmp(again, s, n) != 0)
+		return LB_E_INVAL;
+	return LB_OK;
+}
+
+/* ---- hex and base64 ---- */
+
+static int
+lb_put_hex(struct lb_buf *b, const uint8_t *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	char x[2];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		x[0] = hex[p[i] >> 4];
+		x[1] = hex[p[i] & 0xF];
+		if ((rc = lb_buf_put(b, x, 2)) != LB_OK)
+			return rc;
+	}
+	return LB_OK;
+}
+
+/* Exactly 2*N lower-case hex digits. */
+static int
+lb_get_hex(const char *s, size_t len, uint8_t *out, size_t n)
+{
+	size_t i;
+	int hi, lo;
+
+	if (len != 2 * n)
+		return LB_E_INVAL;
+	for (i = 0; i < len; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return LB_E_INVAL;
+	}
+	for (i = 0; i < n; i++) {
+		hi = s[2 * i] <= '9' ? s[2 * i] - '0' : s[2 * i] - 'a' + 10;
+		lo = s[2 * i + 1] <= '9' ? s[2 * i + 1] - '0' : s[2 * i + 1] - 'a' + 10;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return LB_OK;
+}
+
+static int
+lb_put_b64(struct lb_buf *b, const uint8_t *p, size_t n)
+{
+	size_t elen = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *tmp;
+	int rc;
+
+	if ((tmp = malloc(elen)) == NULL)
+		return LB_E_NOMEM;
+	sodium_bin2base64(tmp, elen, p, n, sodium_base64_VARIANT_ORIGINAL);
+	if ((rc = lb_buf_put_u8(b, '"')) == LB_OK &&
+	    (rc = lb_buf_put(b, tmp, elen - 1)) == LB_OK)
+		rc = lb_buf_put_u8(b, '"');
+	free(tmp);
+	return rc;
+}
+
+/* Strict base64 (original alphabet, padded, no spaces, zero pad bits: the
+ * one text that encodes these bytes) of 1..MAX bytes, appended to OUT. */
+static int
+lb_get_b64(const char *s, size_t len, size_t max, struct lb_buf *out, size_t *n)
+{
+	size_t orig = out->len, cap, got = 0;
+	const char *end = NULL;
+	struct lb_buf again;
+	uint8_t *tmp;
+	int rc = LB_E_INVAL;
+
+	*n = 0;
+	if (len == 0 || len % 4 != 0 || len / 4 > (max + 2) / 3)
+		return LB_E_INVAL;
+	cap = len / 4 * 3;
+	if ((tmp = malloc(cap)) == NULL)
+		return LB_E_NOMEM;
+	lb_buf_init(&again, len + 2);
+	if (sodium_base642bin(tmp, cap, s, len, NULL, &got, &end,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 || end != s + len || got == 0 || got > max)
+		goto out;
+	if ((rc = lb_put_b64(&again, tmp, got)) != LB_OK)
+		goto out;
+	if (again.len != len + 2 || memcmp(again.data + 1, s, len) != 0) {
+		rc = LB_E_INVAL;
+		goto out;
+	}
+	if ((rc = lb_buf_put(out, tmp, got)) != LB_OK)
+		goto out;
+	*n = got;
+out:
+	if (rc != LB_OK)
+		out->len = orig;
+	lb_buf_free(&again);
+	free(tmp);
+	return rc;
+}
+
+/* ---- writing a line ---- */
+
+static int
+lb_put_field(struct lb_buf *b, const char *key, const char *s, size_t n)
+{
+	int rc;
+
+	if ((rc = lb_buf_printf(b, ",\"%s\":", key)) != LB_OK)
+		return rc;
+	return lb_json_put_str(b, s, n);
+}
+
+static int
+lb_put_cfield(struct lb_buf *b, const char *key, const char *s)
+{
+	return lb_put_field(b, key, s, s != NULL ? strlen(s) : 0);
+}
+
+static int
+lb_put_groups(struct lb_buf *b, const struct lb_group *g, size_t n)
+{
+	size_t i;
+	int rc;
+
+	if (n > LB_AUDIT_GROUPS_MAX || (n > 0 && g == NULL))
+		return LB_E_INVAL;
+	if ((rc = lb_buf_put_cstr(b, ",\"groups\":[")) != LB_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (i > 0 && (rc = lb_buf_put_u8(b, ',')) != LB_OK)
+			return rc;
+		rc = lb_json_put_cstr(b, g[i].name != NULL ? g[i].name : g[i].sid);
+		if (rc != LB_OK)
+			return rc;
+	}
+	return lb_buf_put_u8(b, ']');
+}
+
+int
+lb_audit_format_line(struct lb_buf *out, const struct lb_audit_rec *rec,
+    uint64_t seq, uint64_t now, const uint8_t prev[LB_HASH_BYTES],
+    uint8_t hash[LB_HASH_BYTES])
+{
+	char tm[LB_AUDIT_TIME_LEN + 1];
+	uint8_t h[LB_HASH_BYTES];
+	const char *kind = NULL;
+	size_t start = out->len;
+	int rc;
+
+	if (rec == NULL || prev == NULL || seq == 0) {
+		rc = LB_E_INVAL;
+		goto out;
+	}
+	if (rec->kind != LB_KIND_NONE && (kind = lb_kind_name(rec->kind)) == NULL) {
+		rc = LB_E_INVAL;
+		goto out;
+	}
+	if (rec->request != NULL && rec->request_len > LB_FRAME_MAX) {
+		rc = LB_E_INVAL;
+		goto out;
+	}
+	if ((rc = lb_audit_fmt_time(now, tm)) != LB_OK)
+		goto out;
+	if ((rc = lb_buf_printf(out, "{\"seq\":%" PRIu64 ",\"time\":\"%s\"", seq, tm)) != LB_OK ||
+	    (rc = lb_put_cfield(out, "event", rec->event)) != LB_OK ||
+	    (rc = lb_put_cfield(out, "verdict", rec->verdict)) != LB_OK ||
+	    (rc = lb_put_cfield(out, "user", rec->user)) != LB_OK ||
+	    (rc = lb_put_cfield(out, "sid", rec->sid)) != LB_OK ||
+	    (rc = lb_put_groups(out, rec->groups, rec->n_groups)) != LB_OK ||
+	    (rc = lb_put_cfield(out, "kind", kind)) != LB_OK ||
+	    (rc = lb_put_field(out, "link", rec->link, rec->link_len)) != LB_OK ||
+	    (rc = lb_put_field(out, "target", rec->target, rec->target_len)) != LB_OK ||
+	    (rc = lb_put_cfield(out, "link_resolved", rec->link_resolved)) != LB_OK ||
+	    (rc = lb_put_cfield(out, "target_resolved", rec->target_resolved)) != LB_OK ||
+	    (rc = lb_put_cfield(out, "rule", rec->rule)) != LB_OK ||
+	    (rc = lb_put_cfield(out, "reason", rec->reason)) != LB_OK ||
+	    (rc = lb_buf_printf(out, ",\"error\":%d", rec->error)) != LB_OK ||
+	    (rc = lb_put_cfield(out, "key", rec->key_name)) != LB_OK ||
+	    (rc = lb_buf_put_cstr(out, ",\"request\":")) != LB_OK)
+		goto out;
+	if (rec->request != NULL && rec->request_len > 0)
+		rc = lb_put_b64(out, rec->request, rec->request_len);
+	else
+		rc = lb_buf_put_cstr(out, "null");
+	if (rc != LB_OK || (rc = lb_buf_put_cstr(out, ",\"sig\":")) != LB_OK)
+		goto out;
+	rc = rec->sig != NULL ? lb_put_b64(out, rec->sig, LB_SIG_BYTES) :
+	    lb_buf_put_cstr(out, "null");
+	if (rc != LB_OK ||
+	    (rc = lb_buf_put_cstr(out, ",\"prev\":\"")) != LB_OK ||
+	    (rc = lb_put_hex(out, prev, LB_HASH_BYTES)) != LB_OK ||
+	    (rc = lb_buf_put_u8(out, '"')) != LB_OK)
+		goto out;
+	/* The hash covers everything before ,"hash": prev included. */
+	if ((rc = lb_hash(h, out->data + start, out->len - start)) != LB_OK)
+		goto out;
+	if ((rc = lb_buf_put_cstr(out, ",\"hash\":\"")) != LB_OK ||
+	    (rc = lb_put_hex(out, h, LB_HASH_BYTES)) != LB_OK ||
+	    (rc = lb_buf_put_cstr(out, "\"}\n")) != LB_OK)
+		goto out;
+	if (out->len - start > LB_AUDIT_LINE_MAX) {
+		rc = LB_E_TOOBIG;
+		goto out;
+	}
+	if (hash != NULL)
+		memcpy(hash, h, LB_HASH_BYTES);
+out:
+	if (rc != LB_OK && out != NULL)
+		out->len = start;
+	return rc;
+}
+
+/* ---- parsing a line ---- */
+
+void
+lb_audit_line_init(struct lb_audit_line *l)
+{
+	memset(l, 0, sizeof(*l));
+	lb_buf_init(&l->bytes, LB_FRAME_MAX + LB_SIG_BYTES);
+}
+
+void
+lb_audit_line_free(struct lb_audit_line *l)
+{
+	lb_buf_free(&l->bytes);
+	free(l->groups);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Reset the parsed values, keep the storage. */
+static void
+lb_audit_line_clear(struct lb_audit_line *l)
+{
+	struct lb_buf bytes = l->bytes;
+	struct lb_json_str *groups = l->groups;
+	size_t cap = l->groups_cap;
+
+	memset(l, 0, sizeof(*l));
+	l->bytes = bytes;
+	lb_buf_reset(&l->bytes);
+	l->groups = groups;
+	l->groups_cap = cap;
+}
+
+static int
+lb_audit_line_add_group(struct lb_audit_line *l, const struct lb_json_str *s)
+{
+	struct lb_json_str *g;
+	size_t cap;
+
+	if (l->n_groups == LB_AUDIT_GROUPS_MAX)
+		return LB_E_TOOBIG;
+	if (l->n_groups == l->groups_cap) {
+		cap = l->groups_cap == 0 ? 16 : 2 * l->groups_cap;
+		if (cap > LB_AUDIT_GROUPS_MAX)
+			cap = LB_AUDIT_GROUPS_MAX;
+		if ((g = realloc(l->groups, cap * sizeof(*g))) == NULL)
+			return LB_E_NOMEM;
+		l->groups = g;
+		l->groups_cap = cap;
+	}
+	l->groups[l->n_groups++] = *s;
+	return LB_OK;
+}
+
+/* The state of one parse, for error messages. */
+struct lb_audit_parse {
+	struct lb_json_in in;
+	const char *field;     /* the field being read */
+	const char *why;       /* set when the problem is ours, not lb_json's */
+};
+
+/* `,"NAME":` (or `{"NAME":` for the first), remembering NAME for messages. */
+static int
+lb_p_key(struct lb_audit_parse *ps, const char *name, int first)
+{
+	char lit[32];
+	int n;
+
+	ps->field = name;
+	n = snprintf(lit, sizeof(lit), "%s\"%s\":", first ? "{" : ",", name);
+	if (n < 0 || (size_t)n >= sizeof(lit))
+		return LB_E_INVAL;
+	if (lb_json_lit(&ps->in, lit) != LB_OK) {
+		ps->why = "expected this field here";
+		return LB_E_INVAL;
+	}
+	return LB_OK;
+}
+
+static int
+lb_p_str(struct lb_audit_parse *ps, const char *name, struct lb_json_str *s)
+{
+	int rc;
+
+	if ((rc = lb_p_key(ps, name, 0)) != LB_OK)
+		return rc;
+	return lb_json_str(&ps->in, 1, s);
+}
+
+/* A base64 field or null: decoded bytes appended to L->bytes. */
+static int
+lb_p_b64(struct lb_audit_parse *ps, const char *name, struct lb_audit_line *l,
+    size_t max, size_t exact, size_t *n)
+{
+	struct lb_json_str s;
+	int rc;
+
+	*n = 0;
+	if ((rc = lb_p_str(ps, name, &s)) != LB_OK || s.null)
+		return rc;
+	if (lb_get_b64(s.raw, s.raw_len, max, &l->bytes, n) != LB_OK ||
+	    (exact != 0 && *n != exact)) {
+		ps->why = exact != 0 ? "not the base64 of a signature" :
+		    "not base64 (original alphabet, padded, canonical) of a request";
+		return LB_E_INVAL;
+	}
+	return LB_OK;
+}
+
+static int
+lb_p_hash(struct lb_audit_parse *ps, const char *name, uint8_t out[LB_HASH_BYTES])
+{
+	struct lb_json_str s;
+	int rc;
+
+	if ((rc = lb_p_key(ps, name, 0)) != LB_OK ||
+	    (rc = lb_json_str(&ps->in, 0, &s)) != LB_OK)
+		return rc;
+	if (lb_get_hex(s.raw, s.raw_len, out, LB_HASH_BYTES) != LB_OK) {
+		ps->why = "not 64 lower-case hex digits";
+		return LB_E_INVAL;
+	}
+	return LB_OK;
+}
+
+static int
+lb_p_body(struct lb_audit_parse *ps, struct lb_audit_line *l)
+{
+	struct lb_json_in *in = &ps->in;
+	struct lb_json_str s;
+	size_t req_n, sig_n;
+	int64_t err;
+	int rc;
+	enum lb_kind k;
+
+	if ((rc = lb_p_key(ps, "seq", 1)) != LB_OK ||
+	    (rc = lb_json_uint(in, UINT64_MAX, &l->seq)) != LB_OK)
+		return rc;
+	if (l->seq == 0) {
+		ps->why = "sequence numbers start at 1";
+		return LB_E_INVAL;
+	}
+	if ((rc = lb_p_key(ps, "time", 0)) != LB_OK ||
+	    (rc = lb_json_str(in, 0, &s)) != LB_OK)
+		return rc;
+	if (lb_audit_parse_time(s.raw, s.raw_len, &l->time) != LB_OK) {
+		ps->why = "not a UTC time like 2026-11-25T20:31:07Z";
+		return LB_E_INVAL;
+	}
+	if ((rc = lb_p_str(ps, "event", &l->event)) != LB_OK ||
+	    (rc = lb_p_str(ps, "verdict", &l->verdict)) != LB_OK ||
+	    (rc = lb_p_str(ps, "user", &l->user)) != LB_OK ||
+	    (rc = lb_p_str(ps, "sid", &l->sid)) != LB_OK ||
+	    (rc = lb_p_key(ps, "groups", 0)) != LB_OK ||
+	    (rc = lb_json_lit(in, "[")) != LB_OK)
+		return rc;
+	if (!lb_json_peek(in, "]")) {
+		do {
+			if ((rc = lb_json_str(in, 1, &s)) != LB_OK)
+				return rc;
+			if ((rc = lb_audit_line_add_group(l, &s)) != LB_OK) {
+				ps->why = rc == LB_E_NOMEM ? "out of memory" : "too many groups";
+				return rc;
+			}
+		} while (lb_json_lit(in, ",") == LB_OK);
+	}
+	if ((rc = lb_json_lit(in, "]")) != LB_OK)
+		return rc;
+	if ((rc = lb_p_str(ps, "kind", &s)) != LB_OK)
+		return rc;
+	l->kind = LB_KIND_NONE;
+	if (!s.null) {
+		for (k = LB_KIND_SYMLINK; k <= LB_KIND_MAX; k++)
+			if (strlen(lb_kind_name(k)) == s.raw_len &&
+			    memcmp(lb_kind_name(k), s.raw, s.raw_len) == 0)
+				break;
+		if (k > LB_KIND_MAX) {
+			ps->why = "not a link kind";
+			return LB_E_INVAL;
+		}
+		l->kind = k;
+	}
+	if ((rc = lb_p_str(ps, "link", &l->link)) != LB_OK ||
+	    (rc = lb_p_str(ps, "target", &l->target)) != LB_OK ||
+	    (rc = lb_p_str(ps, "link_resolved", &l->link_resolved)) != LB_OK ||
+	    (rc = lb_p_str(ps, "target_resolved", &l->target_resolved)) != LB_OK ||
+	    (rc = lb_p_str(ps, "rule", &l->rule)) != LB_OK ||
+	    (rc = lb_p_str(ps, "reason", &l->reason)) != LB_OK ||
+	    (rc = lb_p_key(ps, "error", 0)) != LB_OK ||
+	    (rc = lb_json_int(in, INT32_MIN, INT32_MAX, &err)) != LB_OK)
+		return rc;
+	l->error = (int)err;
+	if ((rc = lb_p_str(ps, "key", &l->key)) != LB_OK ||
+	    (rc = lb_p_b64(ps, "request", l, LB_FRAME_MAX, 0, &req_n)) != LB_OK ||
+	    (rc = lb_p_b64(ps, "sig", l, LB_SIG_BYTES, LB_SIG_BYTES, &sig_n)) != LB_OK ||
+	    (rc = lb_p_hash(ps, "prev", l->prev)) != LB_OK)
+		return rc;
+	l->hashed_len = in->off;
+	if ((rc = lb_p_hash(ps, "hash", l->hash)) != LB_OK)
+		return rc;
+	ps->field = NULL;
+	if ((rc = lb_json_lit(in, "}")) != LB_OK || (rc = lb_json_end(in)) != LB_OK)
+		return rc;
+	/* Request then signature, one after the other in BYTES: the whole
+	 * wire message, as lb_request_decode wants it. */
+	l->request = req_n > 0 ? l->bytes.data : NULL;
+	l->request_len = req_n;
+	l->sig = sig_n > 0 ? l->bytes.data + req_n : NULL;
+	return LB_OK;
+}
+
+int
+lb_audit_line_parse(struct lb_audit_line *l, const char *line, size_t len,
+    struct lb_buf *why)
+{
+	struct lb_audit_parse ps;
+	const char *text;
+	int rc;
+
+	lb_audit_line_clear(l);
+	memset(&ps, 0, sizeof(ps));
+	lb_json_in_init(&ps.in, line, len, LB_AUDIT_LINE_MAX);
+	rc = lb_p_body(&ps, l);
+	if (rc != LB_OK) {
+		text = ps.why != NULL ? ps.why : ps.in.why != NULL ? ps.in.why : lb_strerror(rc);
+		if (why != NULL) {
+			if (ps.field != NULL)
+				lb_best_effort(lb_buf_printf(why, "at byte %" PRIu64 " (field \"%s\"): %s",
+				    (uint64_t)(ps.in.off + 1), ps.field, text));
+			else
+				lb_best_effort(lb_buf_printf(why, "at byte %" PRIu64 ": %s", (uint64_t)(ps.in.off + 1), text));
+		}
+		lb_audit_line_clear(l);
+		rc = LB_E_AUDIT;
+	}
+	lb_json_in_free(&ps.in);
+	return rc;
+}
+
+int
+lb_audit_line_request(const struct lb_audit_line *l, struct lb_request *r)
+{
+	size_t body_len = 0;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (l->request == NULL || l->sig == NULL)
+		return LB_E_INVAL;
+	rc = lb_request_decode(l->request, l->request_len + LB_SIG_BYTES, r, &body_len);
+	if (rc == LB_OK && body_len != l->request_len) {
+		memset(r, 0, sizeof(*r));
+		rc = LB_E_BAD_FIELD;
+	}
+	return rc;
+}
+
+/* ---- reading the file line by line ---- */
+
+struct lb_line_reader {
+	FILE *f;
+	uint8_t *blk;
+	size_t len, off;
+	uint64_t pos;        /* file offset of the next byte to hand out */
+	int eof;
+	int open_errno;      /* errno of a failed fopen */
+};
+
+enum { LB_LINE_END = 1 };
+
+/*
+ * The next line into LINE (reset first), without its newline: LB_OK with
+ * *COMPLETE 1 if a newline ended it, 0 if the file did; LB_LINE_END when
+ * nothing is left; LB_E_TOOBIG for a line longer than LINE may hold (the
+ * reader is then unusable); LB_E_IO on a read error.
+ */
+static int
+lb_line_next(struct lb_line_reader *rd, struct lb_buf *line, int *complete)
+{
+	const uint8_t *nl;
+	size_t n;
+	int rc;
+
+	lb_buf_reset(line);
+	*complete = 0;
+	for (;;) {
+		if (rd->off == rd->len) {
+			if (rd->eof)
+				return line->len > 0 ? LB_OK : LB_LINE_END;
+			n = fread(rd->blk, 1, LB_AUDIT_READ_BLOCK, rd->f);
+			if (n == 0) {
+				if (ferror(rd->f))
+					return LB_E_IO;
+				rd->eof = 1;
+			}
+			rd->len = n;
+			rd->off = 0;
+			continue;
+		}
+		nl = memchr(rd->blk + rd->off, '\n', rd->len - rd->off);
+		n = nl != NULL ? (size_t)(nl - (rd->blk + rd->off)) : rd->len - rd->off;
+		/* LINE holds at most LB_AUDIT_LINE_MAX - 1: the newline is the last byte. */
+		if ((rc = lb_buf_put(line, rd->blk + rd->off, n)) != LB_OK)
+			return rc;
+		rd->off += n;
+		rd->pos += n;
+		if (nl != NULL) {
+			rd->off++;
+			rd->pos++;
+			*complete = 1;
+			return LB_OK;
+		}
+	}
+}
+
+static int
+lb_line_open(struct lb_line_reader *rd, const char *path)
+{
+	memset(rd, 0, sizeof(*rd));
+	if ((rd->blk = malloc(LB_AUDIT_READ_BLOCK)) == NULL)
+		return LB_E_NOMEM;
+	errno = 0;
+	if ((rd->f = fopen(path, "rb")) == NULL) {
+		rd->open_errno = errno;
+		free(rd->blk);
+		rd->blk = NULL;
+		return rd->open_errno == ENOENT ? LB_E_NOENT : LB_E_IO;
+	}
+	return LB_OK;
+}
+
+static void
+lb_line_close(struct lb_line_reader *rd)
+{
+	if (rd->f != NULL)
+		fclose(rd->f);
+	free(rd->blk);
+	memset(rd, 0, sizeof(*rd));
+}
+
+/* ---- the log ---- */
+
+int
+lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
+    void (*on_record)(void *ctx, const uint8_t key[LB_PK_BYTES],
+        const uint8_t nonce[LB_NONCE_BYTES], uint64_t timestamp),
+    void *ctx, struct lb_audit **out)
+{
+	struct lb_line_reader rd;
+	struct lb_audit_line l;
+	struct lb_request r;
+	struct lb_audit *a = NULL;
+	struct lb_buf line;
+	uint64_t size;
+	int complete, rc;
+
+	memset(&rd, 0, sizeof(rd));
+	lb_audit_line_init(&l);
+	lb_buf_init(&line, LB_AUDIT_LINE_MAX - 1);
+	if (out == NULL || io.append == NULL) {
+		rc = LB_E_INVAL;
+		goto out;
+	}
+	*out = NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		rc = LB_E_NOMEM;
+		goto out;
+	}
+	a->io = io;
+	lb_buf_init(&a->line, LB_AUDIT_LINE_MAX);
+	if (path != NULL && (rc = lb_line_open(&rd, path)) != LB_OK) {
+		/* Only a file that is not there starts a new chain; one we
+		 * cannot read must not be continued blindly. */
+		if (rc != LB_E_NOENT)
+			goto out;
+	}
+	while (rd.f != NULL && (rc = lb_line_next(&rd, &line, &complete)) == LB_OK) {
+		/* A torn last line: never extend it (docs/audit.md). */
+		if (!complete) {
+			rc = LB_E_AUDIT;
+			goto out;
+		}
+		if (lb_audit_line_parse(&l, (const char *)line.data, line.len, NULL) != LB_OK) {
+			rc = LB_E_AUDIT;
+			goto out;
+		}
+		a->seq = l.seq;
+		memcpy(a->hash, l.hash, LB_HASH_BYTES);
+		if (on_record != NULL && lb_audit_line_request(&l, &r) == LB_OK &&
+		    r.timestamp >= since)
+			on_record(ctx, r.key, r.nonce, r.timestamp);
+	}
+	if (rd.f != NULL && rc != LB_LINE_END) {
+		rc = rc == LB_E_TOOBIG ? LB_E_AUDIT : LB_E_IO;
+		goto out;
+	}
+	if (io.size != NULL) {
+		/* What we read is the file the platform appends to. */
+		if (io.size(io.ctx, &size) != LB_OK || size != rd.pos) {
+			rc = LB_E_AUDIT;
+			goto out;
+		}
+	}
+	*out = a;
+	a = NULL;
+	rc = LB_OK;
+out:
+	lb_line_close(&rd);
+	lb_buf_free(&line);
+	lb_audit_line_free(&l);
+	if (a != NULL)
+		lb_audit_close(a);
+	return rc;
+}
+
+int
+lb_audit_append(struct lb_audit *a, const struct lb_audit_rec *rec,
+    uint64_t now, int sync_now)
+{
+	uint8_t h[LB_HASH_BYTES];
+
+	if (a == NULL || rec == NULL || a->broken || a->seq == UINT64_MAX)
+		return LB_E_AUDIT;
+	lb_buf_reset(&a->line);
+	if (lb_audit_format_line(&a->line, rec, a->seq + 1, now, a->hash, h) != LB_OK)
+		return LB_E_AUDIT;
+	/* One call for the whole line: the platform's append is atomic for
+	 * us (all or nothing), so a line is never interleaved or half there. */
+	if (a->io.append(a->io.ctx, a->line.data, a->line.len) != LB_OK)
+		return LB_E_AUDIT;
+	a->seq++;
+	memcpy(a->hash, h, LB_HASH_BYTES);
+	if (sync_now)
+		return lb_audit_sync(a);
+	return LB_OK;
+}
+
+int
+lb_audit_sync(struct lb_audit *a)
+{
+	if (a == NULL || a->broken)
+		return LB_E_AUDIT;
+	if (a->io.sync != NULL && a->io.sync(a->io.ctx) != LB_OK) {
+		/* After a failed fsync the kernel may have dropped the data and
+		 * a later fsync may still succeed: stop here, fail closed. */
+		a->broken = 1;
+		return LB_E_AUDIT;
+	}
+	return LB_OK;
+}
+
+void
+lb_audit_head(const struct lb_audit *a, uint64_t *seq, uint8_t hash[LB_HASH_BYTES])
+{
+	if (seq != NULL)
+		*seq = a != NULL ? a->seq : 0;
+	if (hash != NULL) {
+		if (a != NULL)
+			memcpy(hash, a->hash, LB_HASH_BYTES);
+		else
+			memset(hash, 0, LB_HASH_BYTES);
+	}
+}
+
+void
+lb_audit_close(struct lb_audit *a)
+{
+	if (a == NULL)
+		return;
+	lb_buf_free(&a->line);
+	free(a);
+}
+
+/* ---- verification ---- */
+
+/* A JSON string field equals the bytes P[0..N) (null counts as empty). */
+static int
+lb_field_equals(const struct lb_json_str *s, const char *p, size_t n, struct lb_buf *tmp)
+{
+	lb_buf_reset(tmp);
+	if (!s->null && lb_json_unescape(s->raw, s->raw_len, tmp, NULL) != LB_OK)
+		return 0;
+	return tmp->len == n && (n == 0 || memcmp(tmp->data, p, n) == 0);
+}
+
+static int
+lb_field_is(const struct lb_json_str *s, const char *text)
+{
+	/* Compared on the escaped text: TEXT is plain ASCII, written as is. */
+	return !s->null && s->raw_len == strlen(text) && memcmp(s->raw, text, s->raw_len) == 0;
+}
+
+/*
+ * The stored request of a good-chain record: it must decode, say what the
+ * record says, and (with a policy) be signed by an enrolled key. Appends the
+ * problem to MSG and returns LB_E_AUDIT.
+ */
+static int
+lb_verify_request(const struct lb_audit_line *l, const struct lb_policy *policy,
+    uint64_t lineno, struct lb_buf *msg, struct lb_buf *tmp)
+{
+	const struct lb_key_entry *k;
+	const uint8_t *pk;
+	struct lb_request r;
+	int rc;
+
+	if (l->request == NULL && l->sig == NULL) {
+		if (policy != NULL && lb_field_is(&l->verdict, "allowed"))
+			goto bad_unsigned;
+		return LB_OK;
+	}
+	if (l->request == NULL || l->sig == NULL) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": %s", lineno, l->request == NULL ?
+		    "a signature without the request it signs" :
+		    "a request without its signature"));
+		return LB_E_AUDIT;
+	}
+	if ((rc = lb_audit_line_request(l, &r)) != LB_OK) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the stored request does not decode: %s",
+		    lineno, lb_strerror(rc)));
+		return LB_E_AUDIT;
+	}
+	/* The request is the authoritative copy: the readable fields must not
+	 * tell another story than what was signed. */
+	if ((enum lb_kind)r.kind != l->kind) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": \"kind\" differs from the signed request", lineno));
+		return LB_E_AUDIT;
+	}
+	if (!lb_field_equals(&l->link, r.link, r.link_len, tmp)) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": \"link\" differs from the signed request", lineno));
+		return LB_E_AUDIT;
+	}
+	if (!lb_field_equals(&l->target, r.target, r.target_len, tmp)) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": \"target\" differs from the signed request", lineno));
+		return LB_E_AUDIT;
+	}
+	if (policy == NULL)
+		return LB_OK;
+	/* The broker recorded a request it refused for a bad signature:
+	 * there is nothing that should verify. */
+	if (lb_field_is(&l->event, "reject") && l->error == LB_E_SIG &&
+	    !lb_field_is(&l->verdict, "allowed"))
+		return LB_OK;
+	k = lb_policy_find_key(policy, r.key);
+	if (k != NULL) {
+		pk = k->pk;
+	} else if ((lb_field_is(&l->event, "reject") && l->error == LB_E_KEY_UNKNOWN &&
+	    !lb_field_is(&l->verdict, "allowed")) || lb_field_is(&l->event, "status")) {
+		/* Refused for its unknown key, or a status question (which
+		 * any key may ask): still signed by the key it carries. */
+		pk = r.key;
+	} else {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": signed by a key not enrolled in the policy", lineno));
+		return LB_E_AUDIT;
+	}
+	if (lb_request_verify(&r, pk) != LB_OK) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the request's signature does not verify", lineno));
+		return LB_E_AUDIT;
+	}
+	return LB_OK;
+
+bad_unsigned:
+	lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": allowed without a signed request", lineno));
+	return LB_E_AUDIT;
+}
+
+int
+lb_audit_verify(const char *path, const struct lb_policy *policy,
+    struct lb_buf *msg, size_t *records)
+{
+	struct lb_line_reader rd;
+	struct lb_audit_line l;
+	struct lb_buf line, why, tmp, scratch;
+	uint8_t last[LB_HASH_BYTES], h[LB_HASH_BYTES];
+	uint64_t seq = 0, line_start = 0;
+	uint64_t lineno = 0;
+	size_t good = 0;
+	const char *text;
+	int complete, rc;
+
+	memset(last, 0, sizeof(last));
+	memset(&rd, 0, sizeof(rd));
+	lb_audit_line_init(&l);
+	lb_buf_init(&line, LB_AUDIT_LINE_MAX - 1);
+	lb_buf_init(&why, 1024);
+	lb_buf_init(&tmp, LB_AUDIT_LINE_MAX);
+	/* Callers may pass no MSG; messages then go to a scratch buffer. */
+	lb_buf_init(&scratch, 4096);
+	if (msg == NULL)
+		msg = &scratch;
+	if (path == NULL) {
+		rc = LB_E_INVAL;
+		goto out;
+	}
+	if ((rc = lb_line_open(&rd, path)) != LB_OK) {
+		lb_best_effort(lb_buf_printf(msg, "cannot open the file: %s",
+		    rc == LB_E_NOMEM ? lb_strerror(rc) :
+		    rd.open_errno != 0 ? strerror(rd.open_errno) : "unknown reason"));
+		rc = rc == LB_E_NOMEM ? rc : LB_E_IO;
+		goto out;
+	}
+	for (;;) {
+		line_start = rd.pos;
+		rc = lb_line_next(&rd, &line, &complete);
+		if (rc == LB_LINE_END) {
+			rc = LB_OK;
+			break;
+		}
+		lineno++;
+		if (rc == LB_E_TOOBIG) {
+			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": line longer than %u bytes, more than any record",
+			    lineno, LB_AUDIT_LINE_MAX));
+			rc = LB_E_AUDIT;
+			goto out;
+		}
+		if (rc != LB_OK) {
+			lb_best_effort(lb_buf_printf(msg, "cannot read the file at line %" PRIu64 ": %s",
+			    lineno, lb_strerror(rc)));
+			rc = rc == LB_E_NOMEM ? rc : LB_E_IO;
+			goto out;
+		}
+		if (!complete) {
+			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the last line has no newline: a write torn by a "
+			    "crash; the %" PRIu64 " records before it end at byte %" PRIu64,
+			    lineno, good, line_start));
+			rc = LB_E_AUDIT;
+			goto out;
+		}
+		lb_buf_reset(&why);
+		if (lb_audit_line_parse(&l, (const char *)line.data, line.len, &why) != LB_OK) {
+			if (lb_buf_cstr(&why, &text) != LB_OK)
+				text = "?";
+			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": not a valid audit record: %s", lineno, text));
+			rc = LB_E_AUDIT;
+			goto out;
+		}
+		if ((rc = lb_hash(h, line.data, l.hashed_len)) != LB_OK)
+			goto out;
+		if (sodium_memcmp(h, l.hash, LB_HASH_BYTES) != 0) {
+			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the hash does not match the record: "
+			    "the line was changed", lineno));
+			rc = LB_E_AUDIT;
+			goto out;
+		}
+		if (l.seq != seq + 1) {
+			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": seq is %" PRIu64 ", expected %" PRIu64
+			    ": a record is missing, repeated or out of order",
+			    lineno, l.seq, seq + 1));
+			rc = LB_E_AUDIT;
+			goto out;
+		}
+		if (sodium_memcmp(l.prev, last, LB_HASH_BYTES) != 0) {
+			lb_best_effort(lb_buf_printf(msg, lineno == 1 ?
+			    "%" PRIu64 ": prev is not 64 zeros, as the first record's must be" :
+			    "%" PRIu64 ": prev is not the hash of the record before it", lineno));
+			rc = LB_E_AUDIT;
+			goto out;
+		}
+		if ((rc = lb_verify_request(&l, policy, lineno, msg, &tmp)) != LB_OK)
+			goto out;
+		seq = l.seq;
+		memcpy(last, l.hash, LB_HASH_BYTES);
+		good++;
+	}
+out:
+	if (records != NULL)
+		*records = good;
+	lb_line_close(&rd);
+	lb_audit_line_free(&l);
+	lb_buf_free(&line);
+	lb_buf_free(&why);
+	lb_buf_free(&tmp);
+	lb_buf_free(&scratch);
+	return rc;
+}

@@ -1,0 +1,575 @@
+/* lb_broker: request handling shared by the POSIX daemon and the Windows
+ * service. One entry point, a handler per request type, and on every path
+ * an audit record before the signed answer. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_broker.h"
+#include "lb_str.h"
+
+/* ---- replay cache: (key, nonce) pairs seen within the clock window ---- */
+
+struct lb_seen {
+	uint8_t key[LB_PK_BYTES];
+	uint8_t nonce[LB_NONCE_BYTES];
+	uint64_t ts;
+	int used;
+};
+
+struct lb_replay {
+	struct lb_seen *slots;
+	size_t nslots, n;        /* nslots a power of two, n <= nslots / 2 */
+	uint8_t salt[LB_SHORTHASH_KEY_BYTES];
+};
+
+static size_t
+lb_replay_index(const struct lb_replay *rp, const uint8_t key[LB_PK_BYTES],
+    const uint8_t nonce[LB_NONCE_BYTES])
+{
+	uint8_t in[LB_PK_BYTES + LB_NONCE_BYTES];
+
+	memcpy(in, key, LB_PK_BYTES);
+	memcpy(in + LB_PK_BYTES, nonce, LB_NONCE_BYTES);
+	return (size_t)lb_keyed_hash64(rp->salt, in, sizeof(in)) & (rp->nslots - 1);
+}
+
+static struct lb_seen *
+lb_replay_find(const struct lb_replay *rp, const uint8_t key[LB_PK_BYTES],
+    const uint8_t nonce[LB_NONCE_BYTES])
+{
+	size_t i;
+
+	for (i = lb_replay_index(rp, key, nonce); rp->slots[i].used; i = (i + 1) & (rp->nslots - 1))
+		if (memcmp(rp->slots[i].key, key, LB_PK_BYTES) == 0 &&
+		    memcmp(rp->slots[i].nonce, nonce, LB_NONCE_BYTES) == 0)
+			return &rp->slots[i];
+	return &rp->slots[i];
+}
+
+/* Rebuild into a table big enough for the live entries, dropping those
+ * older than OLDEST (they would be refused as stale anyway). */
+static int
+lb_replay_rehash(struct lb_replay *rp, uint64_t oldest)
+{
+	struct lb_replay nr = *rp;
+	size_t i, live = 0;
+
+	for (i = 0; i < rp->nslots; i++)
+		if (rp->slots[i].used && rp->slots[i].ts >= oldest)
+			live++;
+	for (nr.nslots = 1024; nr.nslots < live * 4; nr.nslots *= 2)
+		;
+	if ((nr.slots = calloc(nr.nslots, sizeof(*nr.slots))) == NULL)
+		return LB_E_NOMEM;
+	nr.n = 0;
+	for (i = 0; i < rp->nslots; i++) {
+		const struct lb_seen *e = &rp->slots[i];
+
+		if (e->used && e->ts >= oldest) {
+			*lb_replay_find(&nr, e->key, e->nonce) = *e;
+			nr.n++;
+		}
+	}
+	free(rp->slots);
+	*rp = nr;
+	return LB_OK;
+}
+
+/* LB_OK and remember the pair, or LB_E_REPLAY if it was seen. */
+static int
+lb_replay_check_add(struct lb_replay *rp, const uint8_t key[LB_PK_BYTES],
+    const uint8_t nonce[LB_NONCE_BYTES], uint64_t ts, uint64_t oldest)
+{
+	struct lb_seen *e;
+	int r;
+
+	if (rp->n + 1 > rp->nslots / 2 && (r = lb_replay_rehash(rp, oldest)) != LB_OK)
+		return r;
+	e = lb_replay_find(rp, key, nonce);
+	if (e->used)
+		return LB_E_REPLAY;
+	memcpy(e->key, key, LB_PK_BYTES);
+	memcpy(e->nonce, nonce, LB_NONCE_BYTES);
+	e->ts = ts;
+	e->used = 1;
+	rp->n++;
+	return LB_OK;
+}
+
+/* ---- rate limit: a token bucket per OS identity ---- */
+
+struct lb_bucket {
+	char id[sizeof(((struct lb_peer *)0)->id)];
+	uint64_t last;      /* seconds */
+	uint32_t tokens;
+};
+
+struct lb_rates {
+	struct lb_bucket *v;
+	size_t n, cap;
+};
+
+static int
+lb_rate_take(struct lb_rates *rt, const char *id, uint64_t now)
+{
+	struct lb_bucket *b = NULL, *nv;
+	uint64_t refill;
+	size_t i;
+
+	for (i = 0; i < rt->n; i++)
+		if (strcmp(rt->v[i].id, id) == 0) {
+			b = &rt->v[i];
+			break;
+		}
+	if (b == NULL) {
+		if (rt->n == rt->cap) {
+			size_t ncap = rt->cap ? rt->cap * 2 : 16;
+
+			if ((nv = realloc(rt->v, ncap * sizeof(*nv))) == NULL)
+				return LB_E_NOMEM;
+			rt->v = nv;
+			rt->cap = ncap;
+		}
+		b = &rt->v[rt->n++];
+		memset(b, 0, sizeof(*b));
+		snprintf(b->id, sizeof(b->id), "%s", id);
+		b->last = now;
+		b->tokens = LB_RATE_BURST;
+	}
+	if (now > b->last) {
+		refill = (now - b->last) * LB_RATE_PER_SEC;
+		b->tokens = refill >= LB_RATE_BURST - b->tokens ? LB_RATE_BURST :
+		    b->tokens + (uint32_t)refill;
+		b->last = now;
+	}
+	if (b->tokens == 0)
+		return LB_E_RATE;
+	b->tokens--;
+	return LB_OK;
+}
+
+/* ---- the broker ---- */
+
+struct lb_broker {
+	struct lb_policy *policy;
+	uint8_t sk[LB_SK_BYTES];
+	struct lb_audit *audit;
+	const struct lb_fs_ops *fs;
+	struct lb_replay replay;
+	struct lb_rates rates;
+};
+
+int
+lb_broker_new(struct lb_policy *policy, const uint8_t sk[LB_SK_BYTES],
+    struct lb_audit *audit, const struct lb_fs_ops *fs, struct lb_broker **out)
+{
+	struct lb_broker *b;
+
+	*out = NULL;
+	if (policy == NULL || audit == NULL || fs == NULL)
+		return LB_E_INVAL;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return LB_E_NOMEM;
+	b->replay.nslots = 1024;
+	if ((b->replay.slots = calloc(b->replay.nslots, sizeof(*b->replay.slots))) == NULL) {
+		free(b);
+		return LB_E_NOMEM;
+	}
+	lb_random(b->replay.salt, sizeof(b->replay.salt));
+	memcpy(b->sk, sk, LB_SK_BYTES);
+	b->policy = policy;
+	b->audit = audit;
+	b->fs = fs;
+	*out = b;
+	return LB_OK;
+}
+
+void
+lb_broker_set_policy(struct lb_broker *b, struct lb_policy *policy)
+{
+	lb_policy_free(b->policy);
+	b->policy = policy;
+}
+
+const struct lb_policy *
+lb_broker_policy(const struct lb_broker *b)
+{
+	return b->policy;
+}
+
+void
+lb_broker_remember(void *broker, const uint8_t key[LB_PK_BYTES],
+    const uint8_t nonce[LB_NONCE_BYTES], uint64_t timestamp)
+{
+	struct lb_broker *b = broker;
+
+	/* Best effort at start-up: an entry that does not fit is a request
+	 * older than the window by the time it could be replayed. */
+	(void)lb_replay_check_add(&b->replay, key, nonce, timestamp, 0);
+}
+
+void
+lb_broker_free(struct lb_broker *b)
+{
+	if (b == NULL)
+		return;
+	lb_policy_free(b->policy);
+	lb_wipe(b->sk, sizeof(b->sk));
+	free(b->replay.slots);
+	free(b->rates.v);
+	free(b);
+}
+
+/* What one request turns into, filled step by step; one function writes
+ * the audit record and the answer from it. */
+struct lb_outcome {
+	const char *event;                /* "create" "check" "status" "reject" */
+	int status;                       /* LB_OK or LB_E_* */
+	struct lb_decision d;
+	const struct lb_key_entry *key;
+	struct lb_path link_res, target_res;
+	struct lb_buf msg;                /* text for the client and the log */
+	void *dir;                        /* open parent, kept until audited */
+	char *name;                       /* link name created in DIR, if any */
+};
+
+/* Messages are best effort: one that does not fit is cut; the status code
+ * still says what happened. */
+static void lb_say(struct lb_buf *b, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void
+lb_say(struct lb_buf *b, const char *fmt, ...)
+{
+	char tmp[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (lb_buf_put_cstr(b, tmp) != LB_OK)
+		return;
+}
+
+static const char *
+lb_event_of(uint8_t type)
+{
+	switch (type) {
+	case LB_MSG_CREATE:
+		return "create";
+	case LB_MSG_CHECK:
+		return "check";
+	case LB_MSG_STATUS:
+		return "status";
+	default:
+		return "reject";
+	}
+}
+
+/* Is KEY enrolled for the very identity the OS reports? */
+static int
+lb_key_matches_peer(const struct lb_policy *p, const struct lb_key_entry *k,
+    const struct lb_peer *peer)
+{
+	if (k->user != NULL)
+		return peer->who.user != NULL && lb_name_equal(p->flavor, k->user, peer->who.user) == 0;
+	if (k->sid != NULL)
+		return peer->who.sid != NULL && strlen(k->sid) == strlen(peer->who.sid) &&
+		    lb_ascii_ncasecmp(k->sid, peer->who.sid, strlen(k->sid)) == 0;
+	return 0;
+}
+
+static void
+lb_fail_input(struct lb_outcome *o, const char *which, int r)
+{
+	lb_buf_reset(&o->msg);
+	lb_say(&o->msg, "%s: %s", which,
+	    r == LB_E_INVAL ? "the link path must name a file below a root" : lb_strerror(r));
+	o->status = r;
+}
+
+static void
+lb_fail_op(struct lb_outcome *o, const char *what, int r)
+{
+	lb_buf_reset(&o->msg);
+	lb_say(&o->msg, "%s%s", what, lb_strerror(r));
+	o->status = r;
+}
+
+/* Decide, and for CREATE act, on a decoded and authenticated request. */
+static void
+lb_do_link(struct lb_broker *b, const struct lb_peer *peer,
+    const struct lb_request *rq, struct lb_outcome *o)
+{
+	const struct lb_policy *p = b->policy;
+	const enum lb_kind kind = (enum lb_kind)rq->kind;
+	struct lb_path link = { 0 }, parent = { 0 }, name = { 0 }, target = { 0 };
+	void *file = NULL;
+	char *made = NULL;
+	size_t skip;
+	int r;
+
+	if ((r = lb_path_canon(p->flavor, rq->link, rq->link_len, &link)) != LB_OK ||
+	    (r = lb_path_require_absolute(&link)) != LB_OK) {
+		lb_fail_input(o, "link path", r);
+		goto out;
+	}
+	if (link.len == link.root_len || lb_path_parent(&link, &parent) != LB_OK) {
+		lb_fail_input(o, "link path", LB_E_INVAL);
+		goto out;
+	}
+	/* The last component, as a relative path, joins the resolved parent. */
+	skip = parent.len + (parent.len > parent.root_len);
+	if ((r = lb_path_canon(p->flavor, link.s + skip, link.len - skip, &name)) != LB_OK) {
+		lb_fail_input(o, "link path", r);
+		goto out;
+	}
+	if ((r = lb_path_canon(p->flavor, rq->target, rq->target_len, &target)) != LB_OK ||
+	    (kind == LB_KIND_HARDLINK && (r = lb_path_require_absolute(&target)) != LB_OK)) {
+		lb_fail_input(o, "target path", r);
+		goto out;
+	}
+
+	/* Decide on what the paths are, not on what they say: the parent as
+	 * the client opens it, a hard link's target as the client opens it. */
+	lb_path_free(&parent);
+	if ((r = b->fs->open_parent(peer, &link, &o->dir, &parent)) != LB_OK) {
+		lb_fail_op(o, "cannot open the link's directory: ", r);
+		goto out;
+	}
+	if ((r = lb_path_resolve(&parent, &name, &o->link_res)) != LB_OK) {
+		lb_fail_input(o, "link path", r);
+		goto out;
+	}
+	if (kind == LB_KIND_HARDLINK)
+		r = b->fs->open_target(peer, &target, &file, &o->target_res);
+	else if (kind == LB_KIND_JUNCTION)
+		r = lb_path_copy(&target, &o->target_res);   /* judged as given */
+	else
+		r = lb_path_resolve(&parent, &target, &o->target_res);
+	if (r != LB_OK) {
+		if (kind == LB_KIND_HARDLINK)
+			lb_fail_op(o, "cannot open the target for writing: ", r);
+		else
+			lb_fail_input(o, "target path", r);
+		goto out;
+	}
+	if ((r = lb_policy_decide(p, &peer->who, kind, &o->link_res, &o->target_res, &o->d)) != LB_OK) {
+		lb_fail_input(o, "target path", r);
+		goto out;
+	}
+	lb_buf_reset(&o->msg);
+	if ((r = lb_decision_describe(&o->d, &o->msg)) != LB_OK) {
+		o->status = r;
+		goto out;
+	}
+	if (o->d.verdict != LB_VERDICT_ALLOW) {
+		o->status = LB_E_DENIED;
+		goto out;
+	}
+	if (rq->type != LB_MSG_CREATE)
+		goto out;
+	/* Symbolic links keep the target as typed; a junction points at the
+	 * absolute directory; a hard link at the file opened above. */
+	made = kind == LB_KIND_JUNCTION ? lb_strndup(o->target_res.s, o->target_res.len) :
+	    lb_strndup(rq->target, rq->target_len);
+	if (made == NULL || (o->name = lb_strdup(name.s)) == NULL) {
+		lb_fail_op(o, "", LB_E_NOMEM);
+		goto out;
+	}
+	if ((r = b->fs->create(peer, o->dir, name.s, kind, made, file)) != LB_OK) {
+		free(o->name);
+		o->name = NULL;
+		lb_fail_op(o, "", r);
+		goto out;
+	}
+out:
+	if (o->status != LB_OK)
+		o->d.verdict = LB_VERDICT_DENY;
+	if (file != NULL)
+		b->fs->close(file);
+	lb_path_free(&link);
+	lb_path_free(&parent);
+	lb_path_free(&name);
+	lb_path_free(&target);
+	free(made);
+}
+
+static void
+lb_do_status(struct lb_broker *b, const struct lb_peer *peer, struct lb_outcome *o)
+{
+	lb_buf_reset(&o->msg);
+	lb_say(&o->msg, "you are %s (%s %s); ", peer->who.user != NULL ? peer->who.user : "?",
+	    b->policy->flavor == LB_FLAVOR_WINDOWS ? "SID" : "uid",
+	    peer->who.sid != NULL ? peer->who.sid : "?");
+	if (o->key != NULL)
+		lb_say(&o->msg, "your key is enrolled as [key:%s]", o->key->name);
+	else
+		lb_say(&o->msg, "your key is not enrolled for you in the policy");
+	o->d.verdict = LB_VERDICT_ALLOW;
+}
+
+/* Audit, then answer. Nothing is answered that was not logged first. */
+static int
+lb_finish(struct lb_broker *b, const struct lb_peer *peer, const struct lb_request *rq,
+    int decoded, const uint8_t *body, size_t body_len, struct lb_outcome *o,
+    uint64_t now, struct lb_buf *out)
+{
+	struct lb_audit_rec rec;
+	struct lb_response resp;
+	struct lb_buf frame;
+	const char *text = "", *verdict;
+	int r;
+
+	if (o->msg.len > 0 && lb_buf_cstr(&o->msg, &text) != LB_OK)
+		text = "";
+	verdict = o->status == LB_OK ? (o->d.verdict == LB_VERDICT_ALLOW ? "allowed" : "denied") :
+	    o->status == LB_E_DENIED || o->status == LB_E_KEY_UNKNOWN ? "denied" : "failed";
+	memset(&rec, 0, sizeof(rec));
+	rec.event = o->event;
+	rec.verdict = verdict;
+	rec.user = peer->who.user;
+	rec.sid = peer->who.sid;
+	rec.groups = peer->who.groups;
+	rec.n_groups = peer->who.n_groups;
+	if (decoded) {
+		rec.kind = (enum lb_kind)rq->kind;
+		rec.link = rq->link;
+		rec.link_len = rq->link_len;
+		rec.target = rq->target;
+		rec.target_len = rq->target_len;
+		rec.request = body;
+		rec.request_len = body_len;
+		rec.sig = rq->sig;
+	}
+	rec.link_resolved = o->link_res.s;
+	rec.target_resolved = o->target_res.s;
+	rec.rule = o->d.rule != NULL ? o->d.rule->name : NULL;
+	rec.reason = text;
+	rec.error = o->status;
+	rec.key_name = o->key != NULL ? o->key->name : NULL;
+
+	/* Requests over the rate limit are not decisions and are not logged
+	 * one by one, or a flood would fill the disk; the event log says so. */
+	if (o->status == LB_E_RATE)
+		r = LB_OK;
+	else
+		r = lb_audit_append(b->audit, &rec, now,
+		    b->policy->broker.audit_sync == LB_AUDIT_SYNC_ALWAYS);
+	if (r != LB_OK) {
+		/* Fail closed: undo what this request made, answer nothing. */
+		if (o->name != NULL && b->fs->remove != NULL)
+			(void)b->fs->remove(peer, o->dir, o->name);
+		if (b->fs->event != NULL)
+			b->fs->event(0, "audit log cannot be written: refusing requests");
+		return LB_E_AUDIT;
+	}
+	if (b->fs->event != NULL) {
+		struct lb_buf line;
+		const char *l;
+
+		lb_buf_init(&line, 4096);
+		if (lb_buf_printf(&line, "%s %s %s: %s", peer->id, o->event, verdict, text) == LB_OK &&
+		    lb_buf_cstr(&line, &l) == LB_OK)
+			b->fs->event(o->status == LB_OK && o->d.verdict == LB_VERDICT_ALLOW, l);
+		lb_buf_free(&line);
+	}
+
+	memset(&resp, 0, sizeof(resp));
+	resp.version = LB_WIRE_VERSION;
+	resp.type = LB_MSG_RESPONSE;
+	if (decoded)
+		memcpy(resp.nonce, rq->nonce, LB_NONCE_BYTES);
+	resp.status = o->status;
+	resp.verdict = (uint8_t)(o->status == LB_OK ? o->d.verdict : LB_VERDICT_DENY);
+	resp.rule = rec.rule != NULL ? rec.rule : "";
+	resp.rule_len = strlen(resp.rule);
+	resp.message = text;
+	resp.message_len = strlen(text) > LB_WIRE_STR_MAX ? LB_WIRE_STR_MAX : strlen(text);
+	lb_buf_init(&frame, LB_FRAME_MAX);
+	if ((r = lb_response_sign(&resp, b->sk)) != LB_OK ||
+	    (r = lb_response_encode(&resp, &frame)) != LB_OK ||
+	    (r = lb_frame_put(out, frame.data, frame.len)) != LB_OK) {
+		lb_buf_free(&frame);
+		return r;
+	}
+	lb_buf_free(&frame);
+	return LB_OK;
+}
+
+int
+lb_broker_handle(struct lb_broker *b, const struct lb_peer *peer,
+    const uint8_t *msg, size_t len, uint64_t now, struct lb_buf *out)
+{
+	const struct lb_policy *p = b->policy;
+	const uint64_t skew = p->broker.max_clock_skew_s;
+	struct lb_request rq;
+	struct lb_outcome o;
+	const struct lb_key_entry *k;
+	size_t body_len = 0;
+	int decoded = 0, r;
+
+	memset(&o, 0, sizeof(o));
+	memset(&rq, 0, sizeof(rq));
+	lb_buf_init(&o.msg, 8192);
+	o.event = "reject";
+
+	/* Per OS identity, before any expensive work. */
+	if ((r = lb_rate_take(&b->rates, peer->id, now)) != LB_OK) {
+		lb_fail_op(&o, "", r);
+		goto answer;
+	}
+	if ((r = lb_request_decode(msg, len, &rq, &body_len)) != LB_OK) {
+		lb_fail_op(&o, "malformed request: ", r);
+		goto answer;
+	}
+	decoded = 1;
+	o.event = lb_event_of(rq.type);
+	k = lb_policy_find_key(p, rq.key);
+	if (k != NULL && lb_key_matches_peer(p, k, peer))
+		o.key = k;
+	/* A status request may ask about an unenrolled key; anything else
+	 * needs a key enrolled for the very identity the OS reports. */
+	if (o.key == NULL && rq.type != LB_MSG_STATUS) {
+		o.event = "reject";
+		lb_buf_reset(&o.msg);
+		lb_say(&o.msg, "%s: the request's key is not enrolled for %s",
+		    lb_strerror(LB_E_KEY_UNKNOWN), peer->who.user != NULL ? peer->who.user : peer->id);
+		o.status = LB_E_KEY_UNKNOWN;
+		goto answer;
+	}
+	if ((r = lb_request_verify(&rq, rq.key)) != LB_OK) {
+		o.event = "reject";
+		lb_fail_op(&o, "", LB_E_SIG);
+		goto answer;
+	}
+	if (rq.timestamp + skew < now || rq.timestamp > now + skew) {
+		o.event = "reject";
+		lb_fail_op(&o, "", LB_E_STALE);
+		goto answer;
+	}
+	if ((r = lb_replay_check_add(&b->replay, rq.key, rq.nonce, rq.timestamp,
+	    now > skew ? now - skew : 0)) != LB_OK) {
+		o.event = "reject";
+		lb_fail_op(&o, "", r);
+		goto answer;
+	}
+	if (rq.type == LB_MSG_STATUS)
+		lb_do_status(b, peer, &o);
+	else
+		lb_do_link(b, peer, &rq, &o);
+answer:
+	r = lb_finish(b, peer, &rq, decoded, msg, body_len, &o, now, out);
+	if (o.dir != NULL)
+		b->fs->close(o.dir);
+	free(o.name);
+	lb_path_free(&o.link_res);
+	lb_path_free(&o.target_res);
+	lb_buf_free(&o.msg);
+	return r;
+}

@@ -1,0 +1,898 @@
+/* lb_daemon_posix: `linkbrokerd run` on POSIX: policy, service key and audit
+ * log set up as root, then one thread serving a Unix socket with poll():
+ * bounded clients in total and per uid, a deadline per connection, hot
+ * reload on SIGHUP or file change, audit fdatasync every 100 ms. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lb_posix.h"
+#include "lb_str.h"
+
+#define LB_DEFAULT_CONFIG "/etc/linkbroker/policy.ini"
+#define LB_CLIENTS_CAP 4096             /* max_clients' upper bound in the loader */
+#define LB_IN_CAP (LB_FRAME_HDR + LB_FRAME_MAX)
+#define LB_OUT_HIGH (64 * 1024)         /* no new requests while this much output waits */
+#define LB_OUT_MAX (1024 * 1024)
+#define LB_SYNC_MS 100
+#define LB_STAT_MS 1000
+#define LB_ACCEPT_BURST 64
+#define LB_ACCEPT_PAUSE_MS 100
+
+struct lb_conn {
+	int fd;                     /* -1: closed, removed after this round */
+	uid_t uid;
+	struct lb_posix_peer *peer;
+	uint8_t *in;
+	size_t in_len;
+	struct lb_buf out;
+	size_t out_off;
+	int64_t deadline;           /* monotonic ms */
+	int eof;
+};
+
+/* The append-only file under the audit module. BROKEN: a failed append
+ * could not be cut back, so no later append may follow it. */
+struct lb_audit_file {
+	int fd;
+	int broken;
+};
+
+struct lb_daemon {
+	char *config;               /* absolute */
+	int foreground;
+	struct lb_broker *b;
+	struct lb_audit *audit;
+	struct lb_audit_file audit_file;
+	int lfd;
+	char *sock_path;
+	ino_t sock_ino;
+	struct lb_conn *conns[LB_CLIENTS_CAP];
+	size_t n_conns;
+	struct pollfd pfd[2 + LB_CLIENTS_CAP];
+	struct stat pst;            /* the policy file as last loaded */
+	int have_pst;
+	int64_t next_stat, sync_due, accept_paused_until;
+	int dirty;                  /* requests handled since the last sync */
+	unsigned long refused_busy, refused_identity;
+	char refused_why[256];      /* the last identity refusal, logged once a second */
+	int stop, exit_code;
+};
+
+static int lb_sigpipe[2] = { -1, -1 };
+
+static void
+lb_on_signal(int sig)
+{
+	unsigned char c = (unsigned char)sig;
+	int e = errno;
+
+	if (write(lb_sigpipe[1], &c, 1) < 0) {
+		/* full pipe: a signal is already pending */
+	}
+	errno = e;
+}
+
+static int64_t
+lb_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const struct lb_broker_cfg *
+lb_cfg(const struct lb_daemon *d)
+{
+	return &lb_broker_policy(d->b)->broker;
+}
+
+/* ---- audit log file ---- */
+
+static int
+lb_audit_append_fd(void *ctx, const void *p, size_t n)
+{
+	struct lb_audit_file *af = ctx;
+	const unsigned char *s = p;
+	off_t start;
+	size_t off = 0;
+
+	if (af->broken)
+		return LB_E_IO;
+	if ((start = lseek(af->fd, 0, SEEK_END)) < 0) {
+		syslog(LOG_ERR, "audit log: lseek: %s", strerror(errno));
+		return LB_E_IO;
+	}
+	while (off < n) {
+		ssize_t w = write(af->fd, s + off, n - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			syslog(LOG_ERR, "audit log write failed: %s", w < 0 ? strerror(errno) : "no progress");
+			/* Never leave part of a line: the next append writes the
+			 * same record again. */
+			if (ftruncate(af->fd, start) != 0) {
+				syslog(LOG_CRIT, "audit log: cannot cut a partial line: %s; "
+				    "refusing all requests until restarted", strerror(errno));
+				af->broken = 1;
+			}
+			return LB_E_IO;
+		}
+		off += (size_t)w;
+	}
+	return LB_OK;
+}
+
+static int
+lb_audit_sync_fd(void *ctx)
+{
+	struct lb_audit_file *af = ctx;
+
+	if (fdatasync(af->fd) != 0) {
+		syslog(LOG_ERR, "audit log fdatasync failed: %s", strerror(errno));
+		return LB_E_IO;
+	}
+	return LB_OK;
+}
+
+static int
+lb_audit_size_fd(void *ctx, uint64_t *size)
+{
+	struct lb_audit_file *af = ctx;
+	struct stat st;
+
+	if (fstat(af->fd, &st) != 0)
+		return LB_E_IO;
+	*size = (uint64_t)st.st_size;
+	return LB_OK;
+}
+
+/* Replay entries found while opening the log, handed to the broker once it exists. */
+struct lb_seen_rec {
+	uint8_t key[LB_PK_BYTES];
+	uint8_t nonce[LB_NONCE_BYTES];
+	uint64_t ts;
+};
+
+struct lb_seen_vec {
+	struct lb_seen_rec *v;
+	size_t n, cap;
+	int nomem;
+};
+
+static void
+lb_collect_seen(void *ctx, const uint8_t key[LB_PK_BYTES],
+    const uint8_t nonce[LB_NONCE_BYTES], uint64_t timestamp)
+{
+	struct lb_seen_vec *sv = ctx;
+
+	if (sv->n == sv->cap) {
+		size_t ncap = sv->cap ? sv->cap * 2 : 256;
+		struct lb_seen_rec *nv = realloc(sv->v, ncap * sizeof(*nv));
+
+		if (nv == NULL) {
+			sv->nomem = 1;
+			return;
+		}
+		sv->v = nv;
+		sv->cap = ncap;
+	}
+	memcpy(sv->v[sv->n].key, key, LB_PK_BYTES);
+	memcpy(sv->v[sv->n].nonce, nonce, LB_NONCE_BYTES);
+	sv->v[sv->n].ts = timestamp;
+	sv->n++;
+}
+
+static int
+lb_open_audit_file(const char *path, int *out)
+{
+	char err[512];
+	struct stat st;
+	int fd, r;
+
+	if ((r = lb_posix_ensure_parent(path, 0700, err, sizeof(err))) != LB_OK) {
+		syslog(LOG_ERR, "audit log: %s", err);
+		return r;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0) {
+		syslog(LOG_ERR, "cannot open the audit log %s: %s", path, strerror(errno));
+		return LB_E_IO;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0) {
+		syslog(LOG_ERR, "the audit log %s must be a regular file owned by root", path);
+		close(fd);
+		return LB_E_PERM;
+	}
+	if ((st.st_mode & 077) != 0 && fchmod(fd, 0600) != 0) {
+		syslog(LOG_ERR, "audit log %s: chmod 0600: %s", path, strerror(errno));
+		close(fd);
+		return LB_E_IO;
+	}
+	*out = fd;
+	return LB_OK;
+}
+
+/* ---- the socket ---- */
+
+static int
+lb_listen(struct lb_daemon *d, const char *path)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	char err[512];
+	int fd = -1, r;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		syslog(LOG_ERR, "endpoint %s: longer than a socket path may be", path);
+		return LB_E_PATH_LONG;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if ((r = lb_posix_ensure_parent(path, 0755, err, sizeof(err))) != LB_OK) {
+		syslog(LOG_ERR, "endpoint: %s", err);
+		return r;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		goto fail;
+	if (lstat(path, &st) == 0) {
+		int probe;
+
+		if (!S_ISSOCK(st.st_mode)) {
+			syslog(LOG_ERR, "endpoint %s exists and is not a socket; not touching it", path);
+			close(fd);
+			return LB_E_EXISTS;
+		}
+		/* A live broker answers connect(); a stale socket refuses. */
+		if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+			int live = connect(probe, (const struct sockaddr *)&sa, sizeof(sa)) == 0;
+
+			close(probe);
+			if (live) {
+				syslog(LOG_ERR, "another broker is listening on %s", path);
+				close(fd);
+				return LB_E_EXISTS;
+			}
+		}
+		if (unlink(path) != 0)
+			goto fail;
+	}
+	if (bind(fd, (const struct sockaddr *)&sa, sizeof(sa)) != 0)
+		goto fail;
+	/* Any local user may connect; who they are comes from SO_PEERCRED. */
+	if (chmod(path, 0666) != 0 || lstat(path, &st) != 0)
+		goto fail;
+	if (listen(fd, SOMAXCONN) != 0)
+		goto fail;
+	if ((d->sock_path = lb_strdup(path)) == NULL) {
+		close(fd);
+		return LB_E_NOMEM;
+	}
+	d->sock_ino = st.st_ino;
+	d->lfd = fd;
+	return LB_OK;
+fail:
+	syslog(LOG_ERR, "endpoint %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return LB_E_IO;
+}
+
+/* ---- connections ---- */
+
+static void
+lb_conn_close(struct lb_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static void
+lb_conn_free(struct lb_conn *c)
+{
+	if (c == NULL)
+		return;
+	lb_conn_close(c);
+	lb_posix_peer_free(c->peer);
+	free(c->in);
+	lb_buf_free(&c->out);
+	free(c);
+}
+
+static size_t
+lb_per_uid_max(const struct lb_daemon *d)
+{
+	size_t m = lb_cfg(d)->max_clients / 4;
+
+	return m < 2 ? 2 : m;
+}
+
+static void
+lb_accept_one(struct lb_daemon *d, int fd, int64_t now)
+{
+	struct lb_conn *c = NULL;
+	char err[256];
+	uid_t uid;
+	size_t i, same = 0;
+
+	if (lb_posix_peer_uid(fd, &uid, err, sizeof(err)) != LB_OK) {
+		d->refused_identity++;
+		snprintf(d->refused_why, sizeof(d->refused_why), "%s", err);
+		goto drop;
+	}
+	/* Limits before any account lookup: a flood costs us little. */
+	for (i = 0; i < d->n_conns; i++)
+		if (d->conns[i]->fd >= 0 && d->conns[i]->uid == uid)
+			same++;
+	if (d->n_conns >= lb_cfg(d)->max_clients || d->n_conns >= LB_CLIENTS_CAP ||
+	    same >= lb_per_uid_max(d)) {
+		d->refused_busy++;
+		goto drop;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		d->refused_busy++;
+		goto drop;
+	}
+	c->fd = -1;   /* FD is closed below until the connection is complete */
+	lb_buf_init(&c->out, LB_OUT_MAX);
+	if ((c->in = malloc(LB_IN_CAP)) == NULL)
+		goto drop;
+	if (lb_posix_peer_from_uid(uid, &c->peer, err, sizeof(err)) != LB_OK) {
+		d->refused_identity++;
+		snprintf(d->refused_why, sizeof(d->refused_why), "%s", err);
+		goto drop;
+	}
+	c->fd = fd;
+	c->uid = uid;
+	c->deadline = now + lb_cfg(d)->io_timeout_ms;
+	d->conns[d->n_conns++] = c;
+	return;
+drop:
+	lb_conn_free(c);
+	close(fd);
+}
+
+static void
+lb_accept(struct lb_daemon *d, int64_t now)
+{
+	int k, fd;
+
+	for (k = 0; k < LB_ACCEPT_BURST; k++) {
+		if ((fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+			lb_accept_one(d, fd, now);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			/* Out of descriptors: back off instead of spinning on POLLIN. */
+			syslog(LOG_ERR, "accept: %s; pausing new connections", strerror(errno));
+			d->accept_paused_until = now + LB_ACCEPT_PAUSE_MS;
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			syslog(LOG_ERR, "accept: %s", strerror(errno));
+		}
+		break;
+	}
+}
+
+/* Write what is buffered. -1: the connection is gone. */
+static int
+lb_conn_flush(struct lb_daemon *d, struct lb_conn *c)
+{
+	while (c->out_off < c->out.len) {
+		ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return -1;
+		c->out_off += (size_t)n;
+	}
+	if (c->out.len > 0) {
+		/* A whole answer went out: that is progress. */
+		lb_buf_reset(&c->out);
+		c->out_off = 0;
+		c->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
+	}
+	return 0;
+}
+
+/* Answer the complete frames received (while output stays below the mark),
+ * write, and decide whether the connection stays. -1: close it. */
+static int
+lb_conn_pump(struct lb_daemon *d, struct lb_conn *c)
+{
+	for (;;) {
+		size_t off = 0, used, mlen;
+		const uint8_t *msg;
+		int held = 0, r;
+
+		for (;;) {
+			if (c->out.len - c->out_off >= LB_OUT_HIGH) {
+				held = 1;
+				break;
+			}
+			r = lb_frame_parse(c->in + off, c->in_len - off, &msg, &mlen, &used);
+			if (r == LB_E_SHORT)
+				break;
+			if (r != LB_OK)   /* empty or over-long frame: not our protocol */
+				return -1;
+			r = lb_broker_handle(d->b, &c->peer->peer, msg, mlen, (uint64_t)time(NULL), &c->out);
+			if (!d->dirty) {
+				d->dirty = 1;
+				d->sync_due = lb_now_ms() + LB_SYNC_MS;
+			}
+			if (r != LB_OK) {
+				syslog(LOG_ERR, "request from %s not answered: %s; connection closed",
+				    c->peer->peer.id, lb_strerror(r));
+				return -1;
+			}
+			off += used;
+			c->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
+		}
+		if (off > 0) {
+			memmove(c->in, c->in + off, c->in_len - off);
+			c->in_len -= off;
+		}
+		if (lb_conn_flush(d, c) != 0)
+			return -1;
+		if (held && c->out.len - c->out_off < LB_OUT_HIGH)
+			continue;
+		break;
+	}
+	if (c->eof) {
+		/* The peer finished sending: answer what it sent, then close.
+		 * Half a frame left over can never complete. */
+		if (c->in_len > 0 && c->out.len - c->out_off < LB_OUT_HIGH)
+			return -1;
+		if (c->out.len - c->out_off == 0 && c->in_len == 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+lb_conn_read(struct lb_daemon *d, struct lb_conn *c)
+{
+	ssize_t n;
+
+	if (!c->eof && c->in_len < LB_IN_CAP) {
+		n = recv(c->fd, c->in + c->in_len, LB_IN_CAP - c->in_len, MSG_DONTWAIT);
+		if (n > 0)
+			c->in_len += (size_t)n;
+		else if (n == 0)
+			c->eof = 1;
+		else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+	}
+	return lb_conn_pump(d, c);
+}
+
+static short
+lb_conn_events(const struct lb_conn *c)
+{
+	short ev = 0;
+	size_t pending = c->out.len - c->out_off;
+
+	if (!c->eof && pending < LB_OUT_HIGH && c->in_len < LB_IN_CAP)
+		ev |= POLLIN;
+	if (pending > 0)
+		ev |= POLLOUT;
+	return ev;
+}
+
+static void
+lb_conns_compact(struct lb_daemon *d)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < d->n_conns; i++) {
+		if (d->conns[i]->fd < 0)
+			lb_conn_free(d->conns[i]);
+		else
+			d->conns[j++] = d->conns[i];
+	}
+	d->n_conns = j;
+}
+
+/* ---- policy reload ---- */
+
+static int
+lb_stat_changed(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev != b->st_dev || a->st_ino != b->st_ino || a->st_size != b->st_size ||
+	    a->st_mtim.tv_sec != b->st_mtim.tv_sec || a->st_mtim.tv_nsec != b->st_mtim.tv_nsec ||
+	    a->st_ctim.tv_sec != b->st_ctim.tv_sec || a->st_ctim.tv_nsec != b->st_ctim.tv_nsec;
+}
+
+static int
+lb_str_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+static void
+lb_reload(struct lb_daemon *d, const char *why)
+{
+	const struct lb_broker_cfg *old = lb_cfg(d);
+	struct lb_policy *np = NULL;
+	struct lb_buf err;
+	const char *msg;
+	int r;
+
+	d->have_pst = stat(d->config, &d->pst) == 0;
+	lb_buf_init(&err, 64 * 1024);
+	if ((r = lb_posix_load_policy(d->config, &np, &err)) != LB_OK) {
+		if (lb_buf_cstr(&err, &msg) != LB_OK || msg[0] == '\0')
+			msg = lb_strerror(r);
+		syslog(LOG_ERR, "policy reload (%s) failed, the previous policy stays in force: %s", why, msg);
+		goto out;
+	}
+	if (lb_str_differs(old->endpoint, np->broker.endpoint) ||
+	    lb_str_differs(old->audit_log, np->broker.audit_log) ||
+	    lb_str_differs(old->service_key, np->broker.service_key) ||
+	    lb_str_differs(old->service_public_key, np->broker.service_public_key))
+		syslog(LOG_WARNING, "policy reload: endpoint, audit_log and service keys change only at restart");
+	lb_broker_set_policy(d->b, np);
+	syslog(LOG_NOTICE, "policy reloaded (%s): %s", why, d->config);
+out:
+	lb_buf_free(&err);
+}
+
+static void
+lb_watch_policy(struct lb_daemon *d)
+{
+	struct stat st;
+
+	if (stat(d->config, &st) != 0) {
+		if (d->have_pst)
+			syslog(LOG_WARNING, "policy file %s: %s; the current policy stays in force",
+			    d->config, strerror(errno));
+		d->have_pst = 0;
+		return;
+	}
+	if (!d->have_pst || lb_stat_changed(&st, &d->pst))
+		lb_reload(d, "file changed");
+}
+
+/* ---- the loop ---- */
+
+static void
+lb_signals(struct lb_daemon *d)
+{
+	unsigned char sig[16];
+	ssize_t n, i;
+
+	while ((n = read(lb_sigpipe[0], sig, sizeof(sig))) > 0) {
+		for (i = 0; i < n; i++) {
+			if (sig[i] == SIGHUP) {
+				lb_reload(d, "SIGHUP");
+			} else if (sig[i] == SIGTERM || sig[i] == SIGINT) {
+				syslog(LOG_NOTICE, "stopping on %s", sig[i] == SIGTERM ? "SIGTERM" : "SIGINT");
+				d->stop = 1;
+			}
+		}
+	}
+}
+
+static void
+lb_timers(struct lb_daemon *d, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_conns; i++)
+		if (d->conns[i]->fd >= 0 && now >= d->conns[i]->deadline)
+			lb_conn_close(d->conns[i]);   /* silent or slow: its slot goes to others */
+	if (d->dirty && now >= d->sync_due) {
+		d->dirty = 0;
+		if (lb_audit_sync(d->audit) != LB_OK) {
+			/* After a failed fdatasync the kernel may have dropped the
+			 * data: start again from what is on disk (fail closed). */
+			syslog(LOG_CRIT, "cannot make the audit log durable; stopping");
+			d->stop = 1;
+			d->exit_code = LB_EXIT_FAILED;
+		}
+	}
+	if (now >= d->next_stat) {
+		d->next_stat = now + LB_STAT_MS;
+		lb_watch_policy(d);
+		if (d->refused_busy > 0)
+			syslog(LOG_WARNING, "refused %lu connections: too many clients (max_clients %lu, per user %zu)",
+			    d->refused_busy, (unsigned long)lb_cfg(d)->max_clients, lb_per_uid_max(d));
+		if (d->refused_identity > 0)
+			syslog(LOG_WARNING, "refused %lu connections without a usable identity (last: %s)",
+			    d->refused_identity, d->refused_why);
+		d->refused_busy = 0;
+		d->refused_identity = 0;
+	}
+}
+
+static int
+lb_poll_timeout(const struct lb_daemon *d, int64_t now)
+{
+	int64_t next = d->next_stat;
+	size_t i;
+
+	if (d->dirty && d->sync_due < next)
+		next = d->sync_due;
+	if (d->accept_paused_until > now && d->accept_paused_until < next)
+		next = d->accept_paused_until;
+	for (i = 0; i < d->n_conns; i++)
+		if (d->conns[i]->deadline < next)
+			next = d->conns[i]->deadline;
+	return next <= now ? 0 : (int)(next - now);
+}
+
+static void
+lb_loop(struct lb_daemon *d)
+{
+	while (!d->stop) {
+		int64_t now = lb_now_ms();
+		size_t i, n = d->n_conns;
+		nfds_t nfds = 0;
+
+		d->pfd[nfds].fd = lb_sigpipe[0];
+		d->pfd[nfds++].events = POLLIN;
+		d->pfd[nfds].fd = now >= d->accept_paused_until ? d->lfd : -1;
+		d->pfd[nfds++].events = POLLIN;
+		for (i = 0; i < n; i++) {
+			d->pfd[nfds].fd = d->conns[i]->fd;
+			d->pfd[nfds].revents = 0;
+			d->pfd[nfds++].events = lb_conn_events(d->conns[i]);
+		}
+		if (poll(d->pfd, nfds, lb_poll_timeout(d, now)) < 0) {
+			if (errno == EINTR)
+				continue;
+			syslog(LOG_ERR, "poll: %s", strerror(errno));
+			d->exit_code = LB_EXIT_FAILED;
+			break;
+		}
+		if (d->pfd[0].revents != 0)
+			lb_signals(d);
+		for (i = 0; i < n; i++) {
+			struct lb_conn *c = d->conns[i];
+			short re = d->pfd[2 + i].revents;
+
+			if (c->fd < 0 || re == 0)
+				continue;
+			if (re & (POLLIN | POLLHUP | POLLERR)) {
+				if (lb_conn_read(d, c) != 0)
+					lb_conn_close(c);
+			} else if (re & POLLOUT) {
+				if (lb_conn_pump(d, c) != 0)
+					lb_conn_close(c);
+			}
+		}
+		if (d->pfd[1].fd >= 0 && d->pfd[1].revents != 0)
+			lb_accept(d, lb_now_ms());
+		lb_timers(d, lb_now_ms());
+		lb_conns_compact(d);
+	}
+}
+
+/* ---- start and stop ---- */
+
+static int
+lb_signals_setup(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(lb_sigpipe, O_NONBLOCK | O_CLOEXEC) != 0)
+		return LB_E_IO;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = lb_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGHUP, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0 ||
+	    sigaction(SIGINT, &sa, NULL) != 0)
+		return LB_E_IO;
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) != 0)
+		return LB_E_IO;
+	return LB_OK;
+}
+
+/* Enough descriptors for every client plus our own files. */
+static void
+lb_raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want = LB_CLIENTS_CAP + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static char *
+lb_absolute(const char *path)
+{
+	char cwd[4096];
+	struct lb_buf b;
+	const char *s;
+	char *out = NULL;
+
+	if (path[0] == '/')
+		return lb_strdup(path);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return NULL;
+	lb_buf_init(&b, sizeof(cwd) + 4096);
+	if (lb_buf_printf(&b, "%s/%s", cwd, path) == LB_OK && lb_buf_cstr(&b, &s) == LB_OK)
+		out = lb_strdup(s);
+	lb_buf_free(&b);
+	return out;
+}
+
+static int
+lb_start(struct lb_daemon *d)
+{
+	struct lb_policy *p = NULL;
+	struct lb_seen_vec seen = { 0 };
+	struct lb_audit_io io;
+	uint8_t sk[LB_SK_BYTES];
+	struct lb_buf err;
+	const char *msg;
+	char ebuf[512];
+	uint64_t now = (uint64_t)time(NULL), since;
+	size_t i;
+	int r;
+
+	lb_buf_init(&err, 64 * 1024);
+	if ((r = lb_crypto_init()) != LB_OK) {
+		syslog(LOG_ERR, "%s", lb_strerror(r));
+		goto out;
+	}
+	d->have_pst = stat(d->config, &d->pst) == 0;
+	if ((r = lb_posix_load_policy(d->config, &p, &err)) != LB_OK) {
+		if (lb_buf_cstr(&err, &msg) != LB_OK || msg[0] == '\0')
+			msg = lb_strerror(r);
+		syslog(LOG_ERR, "%s", msg);
+		goto out;
+	}
+	if ((r = lb_posix_service_key(p->broker.service_key, p->broker.service_public_key,
+	    sk, ebuf, sizeof(ebuf))) != LB_OK) {
+		syslog(LOG_ERR, "service key: %s", ebuf);
+		goto out;
+	}
+	if ((r = lb_open_audit_file(p->broker.audit_log, &d->audit_file.fd)) != LB_OK)
+		goto out;
+	memset(&io, 0, sizeof(io));
+	io.ctx = &d->audit_file;
+	io.append = lb_audit_append_fd;
+	io.sync = lb_audit_sync_fd;
+	io.size = lb_audit_size_fd;
+	since = now > p->broker.max_clock_skew_s ? now - p->broker.max_clock_skew_s : 0;
+	if ((r = lb_audit_open(p->broker.audit_log, io, since, lb_collect_seen, &seen, &d->audit)) != LB_OK) {
+		syslog(LOG_ERR, "audit log %s: %s (check it with 'linkbrokerd verify-audit'; see docs/audit.md)",
+		    p->broker.audit_log, lb_strerror(r));
+		goto out;
+	}
+	if (seen.nomem) {
+		r = LB_E_NOMEM;
+		syslog(LOG_ERR, "audit log %s: out of memory reading recent requests", p->broker.audit_log);
+		goto out;
+	}
+	if ((r = lb_broker_new(p, sk, d->audit, &lb_posix_fs_ops, &d->b)) != LB_OK) {
+		/* P stays ours on failure; the process exits right after. */
+		syslog(LOG_ERR, "cannot start the broker: %s", lb_strerror(r));
+		p = NULL;
+		goto out;
+	}
+	p = NULL;   /* the broker's now */
+	for (i = 0; i < seen.n; i++)
+		lb_broker_remember(d->b, seen.v[i].key, seen.v[i].nonce, seen.v[i].ts);
+	if ((r = lb_listen(d, lb_cfg(d)->endpoint)) != LB_OK)
+		goto out;
+	syslog(LOG_NOTICE, "started: policy %s, socket %s, audit log %s (%zu recent requests remembered)",
+	    d->config, lb_cfg(d)->endpoint, lb_cfg(d)->audit_log, seen.n);
+out:
+	lb_wipe(sk, sizeof(sk));
+	lb_policy_free(p);
+	free(seen.v);
+	lb_buf_free(&err);
+	return r;
+}
+
+static void
+lb_shutdown(struct lb_daemon *d)
+{
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < d->n_conns; i++)
+		lb_conn_free(d->conns[i]);
+	d->n_conns = 0;
+	if (d->lfd >= 0)
+		close(d->lfd);
+	/* Remove the socket only if it is still the one we made. */
+	if (d->sock_path != NULL && lstat(d->sock_path, &st) == 0 && st.st_ino == d->sock_ino)
+		unlink(d->sock_path);
+	if (d->audit != NULL && lb_audit_sync(d->audit) != LB_OK)
+		syslog(LOG_ERR, "audit log: final sync failed");
+	lb_audit_close(d->audit);
+	lb_broker_free(d->b);
+	if (d->audit_file.fd >= 0)
+		close(d->audit_file.fd);
+	free(d->sock_path);
+	free(d->config);
+}
+
+static int
+lb_run_usage(void)
+{
+	fprintf(stderr, "usage: linkbrokerd run [--config FILE] [--foreground]\n");
+	return LB_EXIT_BAD_INPUT;
+}
+
+int
+lb_cmd_run(int argc, char **argv)
+{
+	static struct lb_daemon d;   /* large (poll array): not on the stack */
+	const char *config = LB_DEFAULT_CONFIG;
+	int i, r;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[++i];
+		else if (strcmp(argv[i], "--foreground") == 0)
+			d.foreground = 1;
+		else
+			return lb_run_usage();
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "linkbrokerd run: must run as root (it creates links as other users)\n");
+		return LB_EXIT_FAILED;
+	}
+	d.lfd = -1;
+	d.audit_file.fd = -1;
+	d.exit_code = LB_EXIT_OK;
+	/* Start-up problems go to stderr as well, whoever started us. */
+	openlog("linkbrokerd", LOG_PID | LOG_NDELAY | LOG_PERROR, LOG_AUTHPRIV);
+	umask(077);
+	lb_raise_nofile();
+	if ((d.config = lb_absolute(config)) == NULL) {
+		syslog(LOG_ERR, "%s: cannot make the path absolute", config);
+		return LB_EXIT_FAILED;
+	}
+	if (chdir("/") != 0 || lb_signals_setup() != LB_OK) {
+		syslog(LOG_ERR, "cannot set up: %s", strerror(errno));
+		return LB_EXIT_FAILED;
+	}
+	if ((r = lb_start(&d)) != LB_OK) {
+		lb_shutdown(&d);
+		syslog(LOG_ERR, "not started");
+		return lb_exit_code(r) == LB_EXIT_OK ? LB_EXIT_FAILED : lb_exit_code(r);
+	}
+	if (!d.foreground) {
+		/* systemd (Type=simple) keeps us in the foreground; log to syslog only. */
+		closelog();
+		openlog("linkbrokerd", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+	}
+	d.next_stat = lb_now_ms() + LB_STAT_MS;
+	lb_loop(&d);
+	lb_shutdown(&d);
+	syslog(LOG_NOTICE, "stopped");
+	closelog();
+	return d.exit_code;
+}

@@ -1,0 +1,397 @@
+/* lb_fs_posix: the broker's file-system work, done with the client's
+ * file-system credentials (setfsuid/setfsgid and a per-thread group list)
+ * on directory handles, so the kernel checks the client's rights and the
+ * links belong to the client. Root credentials are restored on every path. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "lb_posix.h"
+
+/* 32-bit ABIs have a 16-bit setgroups; setgroups32 takes gid_t. */
+#ifdef SYS_setgroups32
+#define LB_SYS_SETGROUPS SYS_setgroups32
+#else
+#define LB_SYS_SETGROUPS SYS_setgroups
+#endif
+
+struct lb_posix_handle {
+	int fd;
+};
+
+/* Our own credentials while we act as the client. */
+struct lb_saved_cred {
+	uid_t fsuid;
+	gid_t fsgid;
+	gid_t *groups;
+	int n_groups;
+};
+
+int
+lb_posix_errno(int e)
+{
+	switch (e) {
+	case EACCES:
+	case EPERM:
+	case EROFS:     /* read-only file system (or ProtectSystem=) */
+	case ETXTBSY:   /* hard link target being executed: cannot be opened for writing */
+	case ELOOP:     /* a /proc magic link, or a symbolic link loop: not followed */
+		return LB_E_PERM;
+	case ENOENT:
+		return LB_E_NOENT;
+	case ENOTDIR:
+		return LB_E_NOT_DIR;
+	case EEXIST:
+		return LB_E_EXISTS;
+	case EXDEV:
+	case EOPNOTSUPP:
+	case EMLINK:
+		return LB_E_UNSUPPORTED;
+	case ENAMETOOLONG:
+		return LB_E_PATH_LONG;
+	case ENOMEM:
+		return LB_E_NOMEM;
+	default:
+		return LB_E_IO;
+	}
+}
+
+/* Losing track of our own credentials is not survivable: every later
+ * request would run with the wrong rights. */
+static void
+lb_cred_fatal(const char *what)
+{
+	syslog(LOG_CRIT, "cannot restore the broker's credentials (%s): %s; exiting",
+	    what, strerror(errno));
+	_exit(70);
+}
+
+/* Switch this thread's file-system identity to the client's. setfsuid and
+ * setfsgid are per thread; setgroups goes through the raw system call
+ * because glibc's wrapper changes every thread of the process. */
+static int
+lb_cred_enter(const struct lb_posix_cred *c, struct lb_saved_cred *s)
+{
+	int n;
+
+	memset(s, 0, sizeof(*s));
+	if ((n = getgroups(0, NULL)) < 0)
+		return LB_E_IO;
+	if ((s->groups = malloc(((size_t)n + 1) * sizeof(gid_t))) == NULL)
+		return LB_E_NOMEM;
+	if ((s->n_groups = getgroups(n, s->groups)) < 0) {
+		free(s->groups);
+		s->groups = NULL;
+		return LB_E_IO;
+	}
+	s->fsuid = (uid_t)setfsuid((uid_t)-1);   /* an invalid id only reports */
+	s->fsgid = (gid_t)setfsgid((gid_t)-1);
+	if (syscall(LB_SYS_SETGROUPS, c->n_gids, c->gids) != 0)
+		goto fail;
+	setfsgid(c->gid);
+	if ((gid_t)setfsgid((gid_t)-1) != c->gid)
+		goto fail;
+	/* Last, since it drops the file-system capabilities. */
+	setfsuid(c->uid);
+	if ((uid_t)setfsuid((uid_t)-1) != c->uid)
+		goto fail;
+	return LB_OK;
+fail:
+	syslog(LOG_ERR, "cannot take the credentials of uid %lu: %s",
+	    (unsigned long)c->uid, strerror(errno));
+	return -1;
+}
+
+static void
+lb_cred_leave(struct lb_saved_cred *s)
+{
+	int saved_errno = errno;
+
+	/* fsuid first: back to 0 raises the file-system capabilities again. */
+	setfsuid(s->fsuid);
+	if ((uid_t)setfsuid((uid_t)-1) != s->fsuid)
+		lb_cred_fatal("fsuid");
+	setfsgid(s->fsgid);
+	if ((gid_t)setfsgid((gid_t)-1) != s->fsgid)
+		lb_cred_fatal("fsgid");
+	if (syscall(LB_SYS_SETGROUPS, (size_t)s->n_groups, s->groups) != 0)
+		lb_cred_fatal("groups");
+	free(s->groups);
+	s->groups = NULL;
+	errno = saved_errno;
+}
+
+/* Enter; on failure restore whatever was changed. */
+static int
+lb_as_client(const struct lb_peer *peer, struct lb_saved_cred *s)
+{
+	const struct lb_posix_cred *c = peer != NULL ? peer->plat : NULL;
+	int r;
+
+	if (c == NULL)
+		return LB_E_INVAL;
+	if ((r = lb_cred_enter(c, s)) == -1) {
+		lb_cred_leave(s);
+		return LB_E_IO;
+	}
+	return r;
+}
+
+/* open() that never follows /proc magic links (/proc/PID/root, .../fd/N,
+ * .../cwd): a root process keeps CAP_SYS_PTRACE while acting as the
+ * client, and those links skip the directory checks on the way. */
+static int
+lb_open_nomagic(const char *path, int flags)
+{
+	struct open_how how;
+	long fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (uint64_t)flags;
+	how.resolve = RESOLVE_NO_MAGICLINKS;
+	fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS)   /* kernels before 5.6 */
+		fd = open(path, flags);
+	return (int)fd;
+}
+
+/* The final path of FD, canonical. A directory or file that was removed
+ * meanwhile is LB_E_NOENT. */
+static int
+lb_fd_path(int fd, struct lb_path *out)
+{
+	char proc[64], buf[LB_PATH_POSIX_MAX + 2];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (fstat(fd, &st) != 0)
+		return lb_posix_errno(errno);
+	if (st.st_nlink == 0)
+		return LB_E_NOENT;
+	if ((n = readlink(proc, buf, sizeof(buf))) < 0)
+		return lb_posix_errno(errno);
+	if ((size_t)n >= sizeof(buf) - 1)
+		return LB_E_PATH_LONG;
+	if (n == 0 || buf[0] != '/')   /* not a path in our mount namespace */
+		return LB_E_UNSUPPORTED;
+	return lb_path_canon(LB_FLAVOR_POSIX, buf, (size_t)n, out);
+}
+
+static int
+lb_handle_new(int fd, void **out)
+{
+	struct lb_posix_handle *h;
+
+	if ((h = malloc(sizeof(*h))) == NULL)
+		return LB_E_NOMEM;
+	h->fd = fd;
+	*out = h;
+	return LB_OK;
+}
+
+static int
+lb_posix_open_parent(const struct lb_peer *peer, const struct lb_path *link,
+    void **dir, struct lb_path *resolved)
+{
+	struct lb_saved_cred s;
+	struct lb_path parent = { 0 };
+	int fd = -1, r, e = 0;
+
+	*dir = NULL;
+	memset(resolved, 0, sizeof(*resolved));
+	if (link->flavor != LB_FLAVOR_POSIX || lb_path_require_absolute(link) != LB_OK)
+		return LB_E_INVAL;
+	if ((r = lb_path_parent(link, &parent)) != LB_OK)
+		return r;
+	if ((r = lb_as_client(peer, &s)) != LB_OK)
+		goto out;
+	/* O_PATH: the walk checks search permission on every directory as
+	 * the client; creating in it later checks write permission. */
+	fd = lb_open_nomagic(parent.s, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	e = errno;
+	lb_cred_leave(&s);
+	if (fd < 0) {
+		r = lb_posix_errno(e);
+		goto out;
+	}
+	if ((r = lb_fd_path(fd, resolved)) != LB_OK)
+		goto out;
+	if ((r = lb_handle_new(fd, dir)) != LB_OK)
+		goto out;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (r != LB_OK)
+		lb_path_free(resolved);
+	lb_path_free(&parent);
+	return r;
+}
+
+static int
+lb_posix_open_target(const struct lb_peer *peer, const struct lb_path *target,
+    void **file, struct lb_path *resolved)
+{
+	struct lb_saved_cred s;
+	struct stat st;
+	char proc[64];
+	int fd = -1, wfd = -1, r, e = 0;
+
+	*file = NULL;
+	memset(resolved, 0, sizeof(*resolved));
+	if (target->flavor != LB_FLAVOR_POSIX || lb_path_require_absolute(target) != LB_OK)
+		return LB_E_INVAL;
+	if ((r = lb_as_client(peer, &s)) != LB_OK)
+		return r;
+	/* Pin the inode first without opening it (no device or FIFO side
+	 * effects), check it is a regular file, then open that very inode
+	 * for writing as the client: the write-permission check. */
+	fd = lb_open_nomagic(target->s, O_PATH | O_CLOEXEC);
+	e = errno;
+	if (fd >= 0 && fstat(fd, &st) != 0) {
+		e = errno;
+		r = lb_posix_errno(e);
+	} else if (fd >= 0 && !S_ISREG(st.st_mode)) {
+		r = LB_E_INVAL;
+	} else if (fd >= 0) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		wfd = open(proc, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		e = errno;
+		if (wfd < 0)
+			r = lb_posix_errno(e);
+	} else {
+		r = lb_posix_errno(e);
+	}
+	lb_cred_leave(&s);
+	if (wfd >= 0)
+		close(wfd);
+	if (r != LB_OK)
+		goto out;
+	if ((r = lb_fd_path(fd, resolved)) != LB_OK)
+		goto out;
+	if ((r = lb_handle_new(fd, file)) != LB_OK)
+		goto out;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (r != LB_OK)
+		lb_path_free(resolved);
+	return r;
+}
+
+/* NAME must be one component: the broker passes the link's last one. */
+static int
+lb_name_ok(const char *name)
+{
+	size_t n;
+
+	if (name == NULL || (n = strlen(name)) == 0 || n > LB_PATH_COMPONENT_MAX)
+		return 0;
+	if (strchr(name, '/') != NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return 0;
+	return 1;
+}
+
+static int
+lb_posix_create(const struct lb_peer *peer, void *dir, const char *name,
+    enum lb_kind kind, const char *target, void *file)
+{
+	const struct lb_posix_handle *d = dir, *f = file;
+	struct lb_saved_cred s;
+	char proc[64];
+	int r, rc = -1, e = 0;
+
+	if (d == NULL || !lb_name_ok(name))
+		return LB_E_INVAL;
+	switch (kind) {
+	case LB_KIND_SYMLINK:
+	case LB_KIND_DIRSYMLINK:
+		if (target == NULL || target[0] == '\0')
+			return LB_E_INVAL;
+		break;
+	case LB_KIND_JUNCTION:
+		if (target == NULL || target[0] != '/')
+			return LB_E_INVAL;
+		break;
+	case LB_KIND_HARDLINK:
+		if (f == NULL)
+			return LB_E_INVAL;
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
+		break;
+	default:
+		return LB_E_INVAL;
+	}
+	if ((r = lb_as_client(peer, &s)) != LB_OK)
+		return r;
+	/* Both calls fail with EEXIST rather than replace anything. */
+	if (kind == LB_KIND_HARDLINK)
+		rc = linkat(AT_FDCWD, proc, d->fd, name, AT_SYMLINK_FOLLOW);
+	else
+		rc = symlinkat(target, d->fd, name);
+	e = errno;
+	lb_cred_leave(&s);
+	return rc == 0 ? LB_OK : lb_posix_errno(e);
+}
+
+static int
+lb_posix_remove(const struct lb_peer *peer, void *dir, const char *name)
+{
+	const struct lb_posix_handle *d = dir;
+	struct lb_saved_cred s;
+	int r, rc, e;
+
+	if (d == NULL || !lb_name_ok(name))
+		return LB_E_INVAL;
+	if ((r = lb_as_client(peer, &s)) != LB_OK)
+		return r;
+	rc = unlinkat(d->fd, name, 0);
+	e = errno;
+	lb_cred_leave(&s);
+	return rc == 0 ? LB_OK : lb_posix_errno(e);
+}
+
+static void
+lb_posix_close(void *handle)
+{
+	struct lb_posix_handle *h = handle;
+
+	if (h == NULL)
+		return;
+	close(h->fd);
+	free(h);
+}
+
+/* One line per decision; the broker's text may carry client bytes, so
+ * control characters are shown escaped. */
+static void
+lb_posix_event(int allowed, const char *line)
+{
+	struct lb_buf b;
+	const char *s;
+
+	lb_buf_init(&b, 8192);
+	if (line == NULL || lb_buf_put_display(&b, line, strlen(line)) != LB_OK ||
+	    lb_buf_cstr(&b, &s) != LB_OK)
+		s = "(event text unavailable)";
+	syslog(allowed ? LOG_INFO : LOG_NOTICE, "%s", s);
+	lb_buf_free(&b);
+}
+
+const struct lb_fs_ops lb_posix_fs_ops = {
+	.open_parent = lb_posix_open_parent,
+	.open_target = lb_posix_open_target,
+	.create = lb_posix_create,
+	.remove = lb_posix_remove,
+	.close = lb_posix_close,
+	.event = lb_posix_event,
+};

@@ -1,0 +1,89 @@
+/* lb_posix: the POSIX daemon's own modules (peer identity, file-system work
+ * as the client, safe admin files, service key, commands) behind one header. */
+#ifndef LB_POSIX_H
+#define LB_POSIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Relative so that a unit test can compile these files without the
+ * linkbrokerd target's include directories. */
+#include "../lb_broker.h"
+
+/* ---- peer identity (lb_peer_posix.c) ---- */
+
+/* The client's file-system credentials, from the account database. */
+struct lb_posix_cred {
+	uid_t uid;
+	gid_t gid;             /* primary group (passwd) */
+	gid_t *gids;           /* supplementary groups (getgrouplist, includes gid) */
+	size_t n_gids;
+};
+
+/* A connected client: what the broker sees (peer) and what the file-system
+ * code uses (cred, reached through peer.plat). Owns all its strings. */
+struct lb_posix_peer {
+	struct lb_peer peer;
+	struct lb_posix_cred cred;
+	char *user;
+	char *home;
+	char sid[24];          /* uid as decimal */
+	struct lb_group *groups;
+	char **group_names;
+	size_t n_groups;
+};
+
+/* The uid of the process that connected socket FD (SO_PEERCRED). A peer
+ * whose uid or gid does not map into our user namespace (reported as the
+ * overflow id) is LB_E_PERM. */
+int lb_posix_peer_uid(int fd, uid_t *uid, char *err, size_t errlen) LB_WUR;
+/* Identity of UID from the account database: name, home, groups. A uid
+ * without a passwd entry is LB_E_PERM (identity must be a real account). */
+int lb_posix_peer_from_uid(uid_t uid, struct lb_posix_peer **out,
+    char *err, size_t errlen) LB_WUR;
+void lb_posix_peer_free(struct lb_posix_peer *p);
+
+/* ---- file-system work as the client (lb_fs_posix.c) ---- */
+
+/* open_parent, open_target, create, remove, close, event (syslog). */
+extern const struct lb_fs_ops lb_posix_fs_ops;
+/* errno -> LB_E_* as the fs ops report it (docs/linux-daemon.md). */
+int lb_posix_errno(int e);
+
+/* ---- admin files (lb_files_posix.c) ---- */
+
+/* PATH must be a regular file owned by root that only root can write, in a
+ * directory owned by root that only root can write; every further ancestor
+ * owned by root and not group/other-writable unless sticky. On success
+ * *real is its malloc'd realpath. */
+int lb_posix_check_admin_file(const char *path, char **real,
+    char *err, size_t errlen) LB_WUR;
+/* Make sure DIR exists as a root-owned directory not writable by group or
+ * others; create it with MODE if missing (its parent must exist). */
+int lb_posix_ensure_dir(const char *dir, mode_t mode, char *err, size_t errlen) LB_WUR;
+/* Ensure the parent directory of FILE (see lb_posix_ensure_dir). */
+int lb_posix_ensure_parent(const char *file, mode_t mode, char *err, size_t errlen) LB_WUR;
+/* Write LEN bytes to PATH atomically (temporary file in the same
+ * directory, fsync, rename), root-owned with MODE. */
+int lb_posix_write_file(const char *path, const void *data, size_t len,
+    mode_t mode, char *err, size_t errlen) LB_WUR;
+/* Read and load the policy at PATH the way the daemon does: admin-file
+ * checks, lb_policy_load_buffer, and its directory as a floor. Errors are
+ * appended to ERR ("FILE:LINE: message" for policy errors). */
+int lb_posix_load_policy(const char *path, struct lb_policy **out, struct lb_buf *err) LB_WUR;
+
+/* ---- service key (lb_key_posix.c) ---- */
+
+/* Load the service key from SK_PATH, making it on first run, and make sure
+ * PK_PATH holds the matching public key (see docs/linux-daemon.md). */
+int lb_posix_service_key(const char *sk_path, const char *pk_path,
+    uint8_t sk[LB_SK_BYTES], char *err, size_t errlen) LB_WUR;
+
+/* ---- commands ---- */
+
+int lb_cmd_run(int argc, char **argv);        /* lb_daemon_posix.c */
+int lb_cmd_install(int argc, char **argv);    /* lb_install_posix.c */
+int lb_cmd_uninstall(int argc, char **argv);  /* lb_install_posix.c */
+
+#endif

@@ -1,0 +1,285 @@
+#!/usr/bin/env bash
+# End-to-end test of the POSIX broker: the real daemon as root, real
+# unprivileged users created for the test (and removed afterwards), real
+# links on disk, the real audit log.
+#   run.sh LINKBRODKERD LINKBROKER LB_E2E_CLIENT
+# Exit 77 (ctest: skipped) with the reason when not root or without useradd.
+set -u
+LBD=$1 LB=$2 RAW=$3
+pass=0 fail=0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP: the end-to-end test needs root (it creates users and runs the broker)"
+	exit 77
+fi
+for tool in useradd userdel groupadd groupdel runuser python3; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "SKIP: $tool is missing"
+		exit 77
+	fi
+done
+
+# Names unique to this run, so parallel runs (several build trees) never
+# share or delete each other's accounts.
+sfx=$(printf '%05d' $(( $$ % 100000 )))
+UA=lb${sfx}a UB=lb${sfx}b GDEV=lb${sfx}g
+R=$(mktemp -d /tmp/lbe2e.XXXXXX)
+chmod 0755 "$R"
+DPID=
+
+cleanup() {
+	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	for u in "$UA" "$UB"; do
+		getent passwd "$u" >/dev/null && userdel "$u" 2>/dev/null
+	done
+	getent group "$GDEV" >/dev/null && groupdel "$GDEV" 2>/dev/null
+	rm -f /etc/lbe2e-evil* 2>/dev/null
+	if [ -n "${LB_E2E_KEEP:-}" ]; then echo "kept $R"; else rm -rf "$R"; fi
+}
+trap cleanup EXIT
+
+ok() { pass=$((pass + 1)); }
+bad() {
+	echo "FAIL: $*"
+	fail=$((fail + 1))
+}
+# check DESCRIPTION COMMAND...: COMMAND must succeed.
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok; else bad "$what"; fi
+}
+
+# Users and groups of this test only (left over from an aborted run: remove).
+for u in "$UA" "$UB"; do getent passwd "$u" >/dev/null && userdel "$u"; done
+getent group "$GDEV" >/dev/null && groupdel "$GDEV"
+groupadd "$GDEV"
+mkdir -p "$R/home"
+useradd -M -d "$R/home/$UA" -s /bin/sh -G "$GDEV" -c "linkbroker e2e" "$UA"
+useradd -M -d "$R/home/$UB" -s /bin/sh -c "linkbroker e2e" "$UB"
+for u in "$UA" "$UB"; do
+	mkdir -p "$R/home/$u/links"
+	chown -R "$u:" "$R/home/$u"
+	chmod 0755 "$R/home/$u"
+done
+mkdir -p "$R/etc" "$R/srv/shared/dir" "$R/srv/proj" "$R/root-only"
+echo shared > "$R/srv/shared/file"
+chgrp "$GDEV" "$R/srv/proj" && chmod 2775 "$R/srv/proj"
+echo root > "$R/root-only/file" && chmod 0644 "$R/root-only/file"
+chmod 0755 "$R/root-only"
+
+# as USER COMMAND...: run as an unprivileged user, from their home.
+as() {
+	local u=$1
+	shift
+	(cd "$R/home/$u" && runuser -u "$u" -- env HOME="$R/home/$u" \
+		LINKBROKER_ENDPOINT="$R/run/broker.sock" LINKBROKER_SERVICE_KEY="$R/keys/service.pub" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:-}" "$@")
+}
+
+# Keys: each user makes one; the admin pastes the blocks into the policy.
+as "$UA" "$LB" keygen > "$R/a.block" 2>/dev/null || bad "keygen as $UA"
+as "$UB" "$LB" keygen > "$R/b.block" 2>/dev/null || bad "keygen as $UB"
+grep -q "^\[key:$UA\]$" "$R/a.block" && ok || bad "keygen block names the user: $(cat "$R/a.block")"
+
+write_policy() {
+	cat > "$R/etc/policy.ini" <<EOF
+[broker]
+endpoint = $R/run/broker.sock
+audit_log = $R/log/audit.log
+audit_sync = always
+service_key = $R/keys/service.key
+service_public_key = $R/keys/service.pub
+io_timeout_ms = 1000
+max_clients = 16
+
+$(cat "$R/a.block")
+
+$(cat "$R/b.block")
+
+[rule:a-links]
+users = $UA
+kinds = symlink, dirsymlink, junction
+link_under = %HOME%/links
+target_under = %HOME%, $R/srv/shared
+action = allow
+
+[rule:dev-hard]
+groups = $GDEV
+kinds = hardlink
+link_under = $R/srv/proj
+target_under = $R/srv/proj, $R/root-only
+action = allow
+
+[rule:no-secret]
+users = *
+kinds = *
+link_under = %HOME%/links/secret
+action = deny
+$1
+EOF
+	chmod 0644 "$R/etc/policy.ini"
+}
+write_policy ""
+
+"$LBD" check-config "$R/etc/policy.ini" >/dev/null || bad "check-config of the test policy"
+"$LBD" run --config "$R/etc/policy.ini" --foreground 2> "$R/daemon.log" &
+DPID=$!
+for _ in $(seq 100); do [ -S "$R/run/broker.sock" ] && break; sleep 0.05; done
+if [ ! -S "$R/run/broker.sock" ]; then
+	echo "FAIL: the broker did not start:"
+	cat "$R/daemon.log"
+	exit 1
+fi
+audit() { cat "$R/log/audit.log"; }
+lines() { wc -l < "$R/log/audit.log"; }
+
+# expect WANT_EXIT TEXT USER ARGS...: the client's exit code and a phrase of its output.
+expect() {
+	local want=$1 text=$2 u=$3 out rc
+	shift 3
+	out=$(as "$u" "$LB" "$@" 2>&1)
+	rc=$?
+	if [ "$rc" -eq "$want" ] && { [ -z "$text" ] || grep -qF -- "$text" <<<"$out"; }; then
+		ok
+	else
+		bad "$u: linkbroker $* => exit $rc (want $want, '$text'): $out"
+	fi
+}
+owner() { stat -c %U "$1"; }
+
+H=$R/home/$UA
+# --- allowed: each kind exists, points where asked, belongs to the client ---
+n0=$(lines)
+expect 0 "symbolic link created for links/f <<===>> ../notes.txt" "$UA" links/f ../notes.txt
+check "symlink on disk" test "$(readlink "$H/links/f")" = ../notes.txt
+check "symlink owned by $UA" test "$(owner "$H/links/f")" = "$UA"
+expect 0 "symbolic link created for links/d <<===>> $R/srv/shared/dir" "$UA" /D links/d "$R/srv/shared/dir"
+check "dir symlink on disk" test "$(readlink "$H/links/d")" = "$R/srv/shared/dir"
+expect 0 "Junction created for links/j <<===>> $R/srv/shared/dir" "$UA" /J links/j "$R/srv/shared/dir"
+check "junction is a symlink to the absolute dir" test "$(readlink "$H/links/j")" = "$R/srv/shared/dir"
+check "junction owned by $UA" test "$(owner "$H/links/j")" = "$UA"
+as "$UA" sh -c "echo mine > $R/srv/proj/data"
+expect 0 "Hardlink created for $R/srv/proj/h <<===>> $R/srv/proj/data" "$UA" /H "$R/srv/proj/h" "$R/srv/proj/data"
+check "hard link shares the inode" test "$(stat -c %i "$R/srv/proj/h")" = "$(stat -c %i "$R/srv/proj/data")"
+check "four allowed decisions audited" test "$(( $(lines) - n0 ))" -eq 4
+
+# --- denials: exit 1 or 4 with a reason, nothing created, an audit record ---
+as "$UA" sh -c "echo t > t; mkdir -p links/secret"
+as "$UB" sh -c "echo own > own"
+n0=$(lines)
+expect 1 "no rule allows this link" "$UB" "$R/home/$UB/links/x" "$R/home/$UB"
+check "nothing for the wrong user" test ! -e "$R/home/$UB/links/x" -a ! -L "$R/home/$UB/links/x"
+expect 1 "no rule allows this link" "$UB" /H "$R/srv/proj/hb" "$R/home/$UB/own"
+check "nothing for the wrong group" test ! -e "$R/srv/proj/hb"
+expect 1 "no rule allows this link" "$UA" /H links/h "$H/t"
+expect 1 "no rule allows this link" "$UA" "$H/elsewhere" "$H/t"
+check "nothing outside link_under" test ! -L "$H/elsewhere"
+expect 1 "no rule allows this link" "$UA" links/o /usr/bin
+expect 1 "no rule allows this link" "$UA" links/esc ../../../../etc/shadow
+check "nothing for an escaping target" test ! -L "$H/links/esc"
+expect 1 'denied by rule "no-secret"' "$UA" links/secret/x "$H/t"
+expect 1 "built-in floor" "$UA" /etc/lbe2e-evil "$H/t"
+check "nothing in /etc" test ! -L /etc/lbe2e-evil
+expect 4 "cannot open the target for writing" "$UA" /H "$R/srv/proj/hr" "$R/root-only/file"
+check "no hard link to an unwritable file" test ! -e "$R/srv/proj/hr"
+echo keep > "$H/links/exists" && chown "$UA:" "$H/links/exists"
+expect 4 "already exists" "$UA" links/exists "$H/t"
+check "existing file untouched" test "$(cat "$H/links/exists")" = keep
+check "every denial audited" test "$(( $(lines) - n0 ))" -eq 10
+check "denials audited as denied or failed" test "$(tail -n 10 "$R/log/audit.log" | grep -c '"verdict":"allowed"')" -eq 0
+
+# --- forged requests: refused and audited ---
+KA=$H/.config/linkbroker/key
+# A copy of B's key that A can read: as if A had stolen it.
+KB=$R/stolen-b.key
+cp "$R/home/$UB/.config/linkbroker/key" "$KB" && chown "$UA" "$KB" && chmod 0600 "$KB"
+S=$R/run/broker.sock
+raw() { local u=$1; shift; as "$u" "$RAW" "$S" "$@"; }
+n0=$(lines)
+out=$(raw "$UA" "$KA" tamper symlink "$H/links/t1" "$H/x"); grep -q "status -20 " <<<"$out" && ok || bad "tampered: $out"
+out=$(raw "$UA" "$KA" stale symlink "$H/links/t2" "$H/x"); grep -q "status -72 " <<<"$out" && ok || bad "stale: $out"
+out=$(raw "$UA" "$KA" future symlink "$H/links/t3" "$H/x"); grep -q "status -72 " <<<"$out" && ok || bad "future: $out"
+out=$(raw "$UA" "$KB" ok symlink "$H/links/t4" "$H/x"); grep -q "status -70 " <<<"$out" && ok || bad "other user's key: $out"
+out=$(raw "$UA" "$KA" replay symlink "$H/links/t5" "$H/x")
+{ sed -n 1p <<<"$out" | grep -q "status 0 " && sed -n 2p <<<"$out" | grep -q "status -71 "; } && ok || bad "replay: $out"
+check "forged requests made nothing" test ! -L "$H/links/t1" -a ! -L "$H/links/t2" -a ! -L "$H/links/t3" -a ! -L "$H/links/t4"
+check "forged requests audited" test "$(( $(lines) - n0 ))" -eq 6
+out=$(printf '00000000' | as "$UA" "$RAW" "$S" - raw); grep -q "status" <<<"$out" && ok || bad "junk bytes get an answer: $out"
+
+# --- a parent swapped for a symlink to /etc while requests run ---
+as "$UA" mkdir -p "$H/links/race"
+as "$UA" sh -c "end=\$((\$(date +%s) + 4)); while [ \$(date +%s) -lt \$end ]; do
+	mv links/race links/race.d 2>/dev/null; ln -s /etc links/race 2>/dev/null
+	rm -f links/race; mv links/race.d links/race 2>/dev/null; done" &
+swapper=$!
+for i in $(seq 60); do as "$UA" "$LB" "links/race/lbe2e-evil$i" "$H/x" >/dev/null 2>&1; done
+wait "$swapper"
+check "nothing ever created under /etc" test -z "$(ls /etc | grep lbe2e-evil)"
+
+# --- hot reload: good policy applies, bad policy keeps the last good one ---
+expect 1 "no rule allows this link" "$UB" links/r1 "$R/home/$UB"
+write_policy "[rule:b-late]
+users = $UB
+kinds = symlink
+link_under = %HOME%/links
+target_under = %HOME%
+action = allow"
+kill -HUP "$DPID"; sleep 0.5
+expect 0 "symbolic link created" "$UB" links/r1 "$R/home/$UB"
+printf '[broker]\nmax_clients = lots\n' > "$R/etc/policy.ini"
+kill -HUP "$DPID"; sleep 0.5
+expect 0 "symbolic link created" "$UB" links/r2 "$R/home/$UB"
+check "the bad policy was logged with its line" grep -q "policy.ini:2:" "$R/daemon.log"
+write_policy ""
+sleep 2.5    # picked up by the file watch, no signal
+expect 1 "no rule allows this link" "$UB" links/r3 "$R/home/$UB"
+
+# --- silent clients up to the limit cannot starve a good one ---
+as "$UB" python3 - "$S" > "$R/silent.out" <<'PY' &
+import socket, sys, time
+socks = []
+for _ in range(20):
+    try:
+        s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); socks.append(s)
+    except OSError:
+        pass
+time.sleep(3)
+closed = 0
+for s in socks:
+    s.settimeout(0.1)
+    try:
+        if s.recv(1) == b"": closed += 1
+    except OSError:
+        closed += 1
+print(len(socks), closed)
+PY
+silent=$!
+sleep 0.3
+t0=$(date +%s%N)
+expect 0 "symbolic link created" "$UA" links/busy "$H/x"
+t1=$(date +%s%N)
+check "answered within the I/O timeout while silent clients wait ($(( (t1 - t0) / 1000000 )) ms)" test $(( (t1 - t0) / 1000000 )) -lt 1500
+wait "$silent"
+read -r opened closed < "$R/silent.out"
+check "silent clients were dropped at their deadline ($closed of $opened)" test "$closed" -eq "$opened"
+
+# --- the audit log verifies, and any change is found ---
+kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+out=$("$LBD" verify-audit "$R/log/audit.log" --config "$R/etc/policy.ini" 2>&1); rc=$?
+check "verify-audit passes on the real log: $out" test "$rc" -eq 0
+size=$(stat -c %s "$R/log/audit.log")
+for off in 10 $((size / 3)) $((size / 2)) $((size - 20)); do
+	cp "$R/log/audit.log" "$R/t.log"
+	printf 'X' | dd of="$R/t.log" bs=1 seek="$off" conv=notrunc status=none
+	cmp -s "$R/log/audit.log" "$R/t.log" && continue
+	line=$(head -c "$off" "$R/log/audit.log" | wc -l); line=$((line + 1))
+	out=$("$LBD" verify-audit "$R/t.log" 2>&1); rc=$?
+	check "a changed byte at $off is found at line $line: $out" test "$rc" -eq 1 -a -n "$(grep -F "t.log:$line:" <<<"$out")"
+done
+sed '3d' "$R/log/audit.log" > "$R/t.log"
+out=$("$LBD" verify-audit "$R/t.log" 2>&1); rc=$?
+check "a removed line is found: $out" test "$rc" -eq 1 -a -n "$(grep -F "t.log:3:" <<<"$out")"
+
+echo "e2e: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,1445 @@
+/* Unit tests for lb_audit: the exact line an auditor reads, the hash chain
+ * and what breaks it (every byte, removed, reordered and torn lines),
+ * hostile strings, reopening, replay-cache rebuild, fail-closed writes,
+ * and request signatures checked against a policy. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "lb_audit.h"
+#include "lb_audit_cmd.h"
+#include "lb_json.h"
+#include "lb_sig.h"
+#include "lb_wire.h"
+
+#define T0 1795638667ULL   /* 2026-11-25T20:31:07Z */
+#define ZEROS64 "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* ---- an in-memory log file ---- */
+
+struct memio {
+	struct lb_buf buf;
+	int fail_appends;      /* fail this many appends from now on */
+	int fail_syncs;
+	unsigned appends, syncs;
+};
+
+static int
+mem_append(void *ctx, const void *p, size_t n)
+{
+	struct memio *m = ctx;
+
+	m->appends++;
+	if (m->fail_appends > 0) {
+		m->fail_appends--;
+		return LB_E_IO;
+	}
+	return lb_buf_put(&m->buf, p, n) == LB_OK ? LB_OK : LB_E_IO;
+}
+
+static int
+mem_sync(void *ctx)
+{
+	struct memio *m = ctx;
+
+	m->syncs++;
+	if (m->fail_syncs > 0) {
+		m->fail_syncs--;
+		return LB_E_IO;
+	}
+	return LB_OK;
+}
+
+static struct lb_audit_io
+mem_io(struct memio *m)
+{
+	struct lb_audit_io io;
+
+	memset(&io, 0, sizeof(io));
+	io.ctx = m;
+	io.append = mem_append;
+	io.sync = mem_sync;
+	return io;
+}
+
+static void
+memio_init(struct memio *m)
+{
+	memset(m, 0, sizeof(*m));
+	lb_buf_init(&m->buf, 64u * 1024 * 1024);
+}
+
+/* ---- files in the current (build) directory ---- */
+
+/* A fresh name no other run or test uses. */
+static const char *
+tmp_path(char out[64])
+{
+	uint8_t r[8];
+
+	lb_random(r, sizeof(r));
+	snprintf(out, 64, "test_audit_%02x%02x%02x%02x%02x%02x%02x%02x.log",
+	    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+	return out;
+}
+
+static void
+write_file(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	if (n > 0)
+		assert_int_equal(fwrite(p, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The platform's side for a real file: append in binary mode. */
+static int
+file_append(void *ctx, const void *p, size_t n)
+{
+	FILE *f = fopen((const char *)ctx, "ab");
+	int ok;
+
+	if (f == NULL)
+		return LB_E_IO;
+	ok = fwrite(p, 1, n, f) == n;
+	ok &= fclose(f) == 0;
+	return ok ? LB_OK : LB_E_IO;
+}
+
+static int
+file_size(void *ctx, uint64_t *size)
+{
+	FILE *f = fopen((const char *)ctx, "rb");
+	long n;
+
+	*size = 0;
+	if (f == NULL)
+		return LB_OK;     /* not made yet: empty */
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0) {
+		fclose(f);
+		return LB_E_IO;
+	}
+	fclose(f);
+	*size = (uint64_t)n;
+	return LB_OK;
+}
+
+static struct lb_audit_io
+file_io(const char *path)
+{
+	struct lb_audit_io io;
+
+	memset(&io, 0, sizeof(io));
+	io.ctx = (void *)(uintptr_t)path;
+	io.append = file_append;
+	io.size = file_size;
+	return io;
+}
+
+static void
+read_file(const char *path, struct lb_buf *out)
+{
+	char blk[4096];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	assert_non_null(f);
+	lb_buf_reset(out);
+	while ((n = fread(blk, 1, sizeof(blk), f)) > 0)
+		assert_int_equal(lb_buf_put(out, blk, n), LB_OK);
+	fclose(f);
+}
+
+/* Verify the log bytes P[0..N): the result code; the message in MSG. */
+static int
+verify_bytes(const void *p, size_t n, const struct lb_policy *policy,
+    char *msg, size_t msgcap, size_t *records)
+{
+	char path[64];
+	struct lb_buf m;
+	size_t got = 999;
+	int rc;
+
+	tmp_path(path);
+	write_file(path, p, n);
+	lb_buf_init(&m, 4096);
+	rc = lb_audit_verify(path, policy, &m, &got);
+	assert_int_equal(remove(path), 0);
+	snprintf(msg, msgcap, "%.*s", (int)m.len, m.len > 0 ? (const char *)m.data : "");
+	lb_buf_free(&m);
+	if (rc == LB_OK)
+		assert_int_equal(msg[0], '\0');
+	else
+		assert_true(msg[0] != '\0');    /* a failure always says what */
+	if (records != NULL)
+		*records = got;
+	return rc;
+}
+
+static int
+verify_buf(const struct lb_buf *b, const struct lb_policy *policy, char *msg,
+    size_t msgcap, size_t *records)
+{
+	return verify_bytes(b->data, b->len, policy, msg, msgcap, records);
+}
+
+/* MSG starts with "LINE: ". */
+static void
+assert_names_line(const char *msg, size_t line)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), "%zu: ", line);
+	if (strncmp(msg, want, strlen(want)) != 0)
+		fail_msg("expected a message about line %zu, got: %s", line, msg);
+}
+
+/* ---- records ---- */
+
+static const struct lb_group sample_groups[] = {
+	{ "developers", NULL, 0 },
+	{ NULL, "S-1-5-32-545", 0 },
+};
+
+static void
+sample_rec(struct lb_audit_rec *r, const char *link)
+{
+	memset(r, 0, sizeof(*r));
+	r->event = "create";
+	r->verdict = "allowed";
+	r->user = "alice";
+	r->sid = "1000";
+	r->groups = sample_groups;
+	r->n_groups = 2;
+	r->kind = LB_KIND_SYMLINK;
+	r->link = link;
+	r->link_len = strlen(link);
+	r->target = "/home/alice/t";
+	r->target_len = strlen(r->target);
+	r->link_resolved = link;
+	r->target_resolved = "/home/alice/t";
+	r->rule = "dev";
+	r->reason = "";
+	r->error = LB_OK;
+	r->key_name = "alice";
+}
+
+/* A log of N records in M (opened fresh, closed). */
+static void
+make_log(struct memio *m, size_t n)
+{
+	struct lb_audit *a = NULL;
+	struct lb_audit_rec rec;
+	char link[64];
+	size_t i;
+
+	assert_int_equal(lb_audit_open(NULL, mem_io(m), 0, NULL, NULL, &a), LB_OK);
+	for (i = 1; i <= n; i++) {
+		snprintf(link, sizeof(link), "/home/alice/src/l%zu", i);
+		sample_rec(&rec, link);
+		assert_int_equal(lb_audit_append(a, &rec, T0 + i, 0), LB_OK);
+	}
+	lb_audit_close(a);
+}
+
+/* Offset of line K (1-based) in B, and its length with the newline. */
+static size_t
+line_at(const struct lb_buf *b, size_t k, size_t *len)
+{
+	size_t off = 0, i, line = 1;
+
+	for (i = 0; i < b->len && line < k; i++)
+		if (b->data[i] == '\n') {
+			line++;
+			off = i + 1;
+		}
+	assert_int_equal(line, k);
+	for (i = off; i < b->len && b->data[i] != '\n'; i++)
+		;
+	*len = i - off + (i < b->len ? 1 : 0);
+	return off;
+}
+
+static size_t
+count_lines(const struct lb_buf *b)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < b->len; i++)
+		n += b->data[i] == '\n';
+	return n;
+}
+
+static void
+put_hex(uint8_t *dst, const uint8_t *h)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < LB_HASH_BYTES; i++) {
+		dst[2 * i] = (uint8_t)hex[h[i] >> 4];
+		dst[2 * i + 1] = (uint8_t)hex[h[i] & 0xF];
+	}
+}
+
+/* Last occurrence of NEEDLE in P[0..N), or NULL. */
+static uint8_t *
+find_last(uint8_t *p, size_t n, const char *needle)
+{
+	size_t k = strlen(needle), i;
+
+	for (i = n >= k ? n - k + 1 : 0; i-- > 0;)
+		if (memcmp(p + i, needle, k) == 0)
+			return p + i;
+	return NULL;
+}
+
+/* What someone with write access can do: recompute every prev and hash so
+ * the chain is intact again after an edit. */
+static void
+rechain(struct lb_buf *b)
+{
+	uint8_t prev[LB_HASH_BYTES] = { 0 }, h[LB_HASH_BYTES];
+	size_t off = 0, len;
+	uint8_t *p, *q;
+
+	while (off < b->len) {
+		p = b->data + off;
+		q = memchr(p, '\n', b->len - off);
+		assert_non_null(q);
+		len = (size_t)(q - p);
+		q = find_last(p, len, ",\"prev\":\"");
+		assert_non_null(q);
+		put_hex(q + 9, prev);
+		q = find_last(p, len, ",\"hash\":\"");
+		assert_non_null(q);
+		assert_int_equal(lb_hash(h, p, (size_t)(q - p)), LB_OK);
+		put_hex(q + 9, h);
+		memcpy(prev, h, LB_HASH_BYTES);
+		off += len + 1;
+	}
+}
+
+/* Replace the bytes [OFF, OFF+OLD) of B by NEW_[0..N). */
+static void
+splice(struct lb_buf *b, size_t off, size_t old, const void *new_, size_t n)
+{
+	struct lb_buf t;
+
+	lb_buf_init(&t, b->max);
+	assert_int_equal(lb_buf_put(&t, b->data, off), LB_OK);
+	assert_int_equal(lb_buf_put(&t, new_, n), LB_OK);
+	assert_int_equal(lb_buf_put(&t, b->data + off + old, b->len - off - old), LB_OK);
+	lb_buf_reset(b);
+	assert_int_equal(lb_buf_put(b, t.data, t.len), LB_OK);
+	lb_buf_free(&t);
+}
+
+/* ---- signed requests ---- */
+
+struct signer {
+	uint8_t pk[LB_PK_BYTES];
+	uint8_t sk[LB_SK_BYTES];
+	char b64[LB_PK_B64_LEN];
+};
+
+static void
+signer_new(struct signer *s)
+{
+	assert_int_equal(lb_sign_keypair(s->pk, s->sk), LB_OK);
+	assert_int_equal(lb_pk_to_b64(s->pk, s->b64), LB_OK);
+}
+
+/* A signed request in MSG (body then signature); sets REC's request,
+ * request_len, sig, kind, link and target from it. */
+static void
+signed_rec(struct lb_audit_rec *rec, struct lb_buf *msg, const struct signer *s,
+    uint8_t type, const char *link, const char *target, uint64_t ts, uint8_t nonce)
+{
+	struct lb_request r;
+
+	memset(&r, 0, sizeof(r));
+	r.version = LB_WIRE_VERSION;
+	r.type = type;
+	r.kind = type == LB_MSG_STATUS ? LB_KIND_NONE : LB_KIND_SYMLINK;
+	r.timestamp = ts;
+	memset(r.nonce, nonce, LB_NONCE_BYTES);
+	memcpy(r.key, s->pk, LB_PK_BYTES);
+	r.link = link;
+	r.link_len = link != NULL ? strlen(link) : 0;
+	r.target = target;
+	r.target_len = target != NULL ? strlen(target) : 0;
+	assert_int_equal(lb_request_sign(&r, s->sk), LB_OK);
+	lb_buf_init(msg, LB_FRAME_MAX);
+	assert_int_equal(lb_request_encode(&r, msg), LB_OK);
+	rec->kind = (enum lb_kind)r.kind;
+	rec->link = link;
+	rec->link_len = r.link_len;
+	rec->target = target;
+	rec->target_len = r.target_len;
+	rec->request = msg->data;
+	rec->request_len = msg->len - LB_SIG_BYTES;
+	rec->sig = msg->data + rec->request_len;
+}
+
+static struct lb_policy *
+policy_enrolling(const struct signer *s)
+{
+	struct lb_policy *p = NULL;
+	struct lb_buf text, err;
+	const char *msg = "";
+
+	lb_buf_init(&text, 4096);
+	lb_buf_init(&err, 4096);
+	assert_int_equal(lb_buf_printf(&text,
+	    "[key:alice]\nuser = alice\npublic_key = %s\n\n"
+	    "[rule:dev]\nusers = alice\nkinds = symlink\n"
+	    "link_under = /home/alice/src\ntarget_under = /home/alice\naction = allow\n",
+	    s->b64), LB_OK);
+	if (lb_policy_load_buffer("t.ini", (const char *)text.data, text.len,
+	    LB_FLAVOR_POSIX, &p, &err) != LB_OK) {
+		if (lb_buf_cstr(&err, &msg) != LB_OK)
+			msg = "?";
+		fail_msg("policy did not load: %s", msg);
+	}
+	lb_buf_free(&text);
+	lb_buf_free(&err);
+	return p;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return lb_crypto_init() == LB_OK ? 0 : -1;
+}
+
+/* ---- the line ---- */
+
+static void
+test_line_is_exactly_the_documented_format(void **state)
+{
+	/* Hash: Python hashlib.blake2b(prefix, digest_size=32) of everything
+	 * before ,"hash". */
+	static const char expect[] =
+	    "{\"seq\":1,\"time\":\"2026-11-25T20:31:07Z\",\"event\":\"create\","
+	    "\"verdict\":\"allowed\",\"user\":\"alice\",\"sid\":\"1000\","
+	    "\"groups\":[\"developers\",\"S-1-5-32-545\"],\"kind\":\"symlink\","
+	    "\"link\":\"/home/alice/src/l\",\"target\":\"../t\\n\\u001b[31m\\udcc0\","
+	    "\"link_resolved\":\"/home/alice/src/l\",\"target_resolved\":\"/home/alice/t\","
+	    "\"rule\":\"dev\",\"reason\":\"\",\"error\":-51,\"key\":\"alice\","
+	    "\"request\":\"AQID\",\"sig\":\"q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6ur"
+	    "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urqw==\","
+	    "\"prev\":\"" ZEROS64 "\","
+	    "\"hash\":\"5abc7839739c6e980f30e0461d33dcadbb68071d72f101207ec0ea5aedfe8ffc\"}\n";
+	static const uint8_t req[] = { 1, 2, 3 };
+	static const char target[] = "../t\n\x1b[31m\xc0";
+	uint8_t sig[LB_SIG_BYTES], prev[LB_HASH_BYTES] = { 0 }, h[LB_HASH_BYTES];
+	struct lb_audit_rec rec;
+	struct lb_buf b;
+
+	(void)state;
+	memset(sig, 0xab, sizeof(sig));
+	sample_rec(&rec, "/home/alice/src/l");
+	rec.target = target;
+	rec.target_len = sizeof(target) - 1;
+	rec.error = LB_E_DENIED;
+	rec.request = req;
+	rec.request_len = sizeof(req);
+	rec.sig = sig;
+	lb_buf_init(&b, LB_AUDIT_LINE_MAX);
+	assert_int_equal(lb_audit_format_line(&b, &rec, 1, T0, prev, h), LB_OK);
+	assert_int_equal(b.len, sizeof(expect) - 1);
+	assert_memory_equal(b.data, expect, b.len);
+	lb_buf_free(&b);
+}
+
+static void
+test_nulls_and_empty_groups(void **state)
+{
+	static const char expect[] =
+	    "{\"seq\":7,\"time\":\"1970-01-01T00:00:00Z\",\"event\":\"reject\","
+	    "\"verdict\":\"failed\",\"user\":null,\"sid\":null,\"groups\":[],\"kind\":null,"
+	    "\"link\":null,\"target\":null,\"link_resolved\":null,\"target_resolved\":null,"
+	    "\"rule\":null,\"reason\":\"malformed request\",\"error\":-10,\"key\":null,"
+	    "\"request\":null,\"sig\":null,\"prev\":\"" ZEROS64 "\",\"hash\":\"";
+	uint8_t prev[LB_HASH_BYTES] = { 0 };
+	struct lb_audit_rec rec;
+	struct lb_buf b;
+
+	(void)state;
+	memset(&rec, 0, sizeof(rec));
+	rec.event = "reject";
+	rec.verdict = "failed";
+	rec.reason = "malformed request";
+	rec.error = LB_E_SHORT;
+	lb_buf_init(&b, LB_AUDIT_LINE_MAX);
+	assert_int_equal(lb_audit_format_line(&b, &rec, 7, 0, prev, NULL), LB_OK);
+	assert_true(b.len > sizeof(expect) - 1);
+	assert_memory_equal(b.data, expect, sizeof(expect) - 1);
+	lb_buf_free(&b);
+}
+
+static void
+test_time_is_utc_civil_date(void **state)
+{
+	static const struct { uint64_t t; const char *s; } cases[] = {
+		{ 0, "1970-01-01T00:00:00Z" },
+		{ 946684799, "1999-12-31T23:59:59Z" },
+		{ 951782400, "2000-02-29T00:00:00Z" },
+		{ 1709208000, "2024-02-29T12:00:00Z" },
+		{ T0, "2026-11-25T20:31:07Z" },
+		{ 4107542399ULL, "2100-02-28T23:59:59Z" },
+		{ 4107542400ULL, "2100-03-01T00:00:00Z" },
+		{ 253402300799ULL, "9999-12-31T23:59:59Z" },
+	};
+	uint8_t prev[LB_HASH_BYTES] = { 0 };
+	struct lb_audit_line l;
+	struct lb_audit_rec rec;
+	struct lb_buf b;
+	size_t i;
+
+	(void)state;
+	lb_buf_init(&b, LB_AUDIT_LINE_MAX);
+	lb_audit_line_init(&l);
+	sample_rec(&rec, "/l");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		lb_buf_reset(&b);
+		assert_int_equal(lb_audit_format_line(&b, &rec, 1, cases[i].t, prev, NULL), LB_OK);
+		assert_memory_equal(b.data + strlen("{\"seq\":1,\"time\":\""), cases[i].s, 20);
+		/* And the parser reads the same second back. */
+		assert_int_equal(lb_audit_line_parse(&l, (const char *)b.data, b.len - 1, NULL), LB_OK);
+		assert_true(l.time == cases[i].t);
+	}
+	/* Past year 9999 there is no four-digit year: refused, not wrapped. */
+	lb_buf_reset(&b);
+	assert_int_equal(lb_audit_format_line(&b, &rec, 1, 253402300800ULL, prev, NULL), LB_E_RANGE);
+	assert_int_equal(b.len, 0);
+	lb_audit_line_free(&l);
+	lb_buf_free(&b);
+}
+
+/* Lines that differ from what the writer makes in one way each. */
+static void
+test_parser_refuses_every_other_spelling(void **state)
+{
+	static const struct { const char *from, *to, *field; } edits[] = {
+		{ "{\"seq\":1,", "{\"seq\": 1,", "seq" },
+		{ "{\"seq\":1,", "{\"seq\":01,", "seq" },
+		{ "{\"seq\":1,", "{\"seq\":0,", "seq" },
+		{ "{\"seq\":1,", "{ \"seq\":1,", "seq" },
+		{ "\"time\":\"2026-11-25T20:31:07Z\"", "\"time\":\"2026-02-30T20:31:07Z\"", "time" },
+		{ "\"time\":\"2026-11-25T20:31:07Z\"", "\"time\":\"2026-11-25 20:31:07Z\"", "time" },
+		{ "\"time\":\"2026-11-25T20:31:07Z\"", "\"time\":\"2026-11-25T20:31:60Z\"", "time" },
+		{ "\"user\":\"alice\"", "\"user\":\"\\u0061lice\"", "user" },
+		{ "\"user\":\"alice\",\"sid\":\"1000\"", "\"sid\":\"1000\",\"user\":\"alice\"", "user" },
+		{ "\"groups\":[\"developers\",", "\"groups\":[\"developers\" ,", "groups" },
+		{ "\"kind\":\"symlink\"", "\"kind\":\"softlink\"", "kind" },
+		{ "\"error\":0", "\"error\":-0", "error" },
+		{ "\"error\":0", "\"error\":2147483648", "error" },
+		{ "\"error\":0", "\"error\":\"0\"", "error" },
+		{ "\"key\":\"alice\"", "\"key\":alice", "key" },
+		{ "\"request\":null", "\"request\":\"\"", "request" },
+		{ "\"request\":null", "\"request\":\"AQI=\"", NULL },   /* decodes: fine */
+		{ "\"request\":null", "\"request\":\"AQJ=\"", "request" },  /* pad bits set */
+		{ "\"request\":null", "\"request\":\"AQ\"", "request" },
+		{ "\"sig\":null", "\"sig\":\"AQID\"", "sig" },
+		{ "\"prev\":\"0", "\"prev\":\"A", "prev" },
+		{ "\"}", "\"} ", NULL },
+		{ "\"}", "\"}\r", NULL },
+		{ "\"}", "\",\"x\":1}", NULL },
+	};
+	uint8_t prev[LB_HASH_BYTES] = { 0 };
+	struct lb_audit_line l;
+	struct lb_audit_rec rec;
+	struct lb_buf b, t, why;
+	uint8_t *at;
+	size_t i;
+	int rc;
+
+	(void)state;
+	lb_buf_init(&b, LB_AUDIT_LINE_MAX);
+	lb_buf_init(&t, LB_AUDIT_LINE_MAX);
+	lb_buf_init(&why, 4096);
+	lb_audit_line_init(&l);
+	sample_rec(&rec, "/l");
+	assert_int_equal(lb_audit_format_line(&b, &rec, 1, T0, prev, NULL), LB_OK);
+	b.len--;    /* the parser takes the line without its newline */
+	assert_int_equal(lb_audit_line_parse(&l, (const char *)b.data, b.len, NULL), LB_OK);
+	for (i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		const char *msg;
+
+		lb_buf_reset(&t);
+		assert_int_equal(lb_buf_put(&t, b.data, b.len), LB_OK);
+		at = find_last(t.data, t.len, edits[i].from);
+		assert_non_null(at);
+		splice(&t, (size_t)(at - t.data), strlen(edits[i].from), edits[i].to,
+		    strlen(edits[i].to));
+		lb_buf_reset(&why);
+		rc = lb_audit_line_parse(&l, (const char *)t.data, t.len, &why);
+		if (strcmp(edits[i].to, "\"request\":\"AQI=\"") == 0) {
+			assert_int_equal(rc, LB_OK);
+			continue;
+		}
+		if (rc != LB_E_AUDIT)
+			fail_msg("edit %zu accepted", i);
+		assert_int_equal(lb_buf_cstr(&why, &msg), LB_OK);
+		assert_memory_equal(msg, "at byte ", 8);
+		if (edits[i].field != NULL) {
+			char want[32];
+
+			snprintf(want, sizeof(want), "(field \"%s\")", edits[i].field);
+			if (strstr(msg, want) == NULL)
+				fail_msg("edit %zu: message does not name %s: %s", i, want, msg);
+		}
+	}
+	lb_audit_line_free(&l);
+	lb_buf_free(&b);
+	lb_buf_free(&t);
+	lb_buf_free(&why);
+}
+
+/* ---- the chain ---- */
+
+static void
+test_round_trip_verifies(void **state)
+{
+	struct memio m;
+	char msg[512];
+	size_t records, off, len, k;
+
+	(void)state;
+	memio_init(&m);
+	make_log(&m, 5);
+	assert_int_equal(count_lines(&m.buf), 5);
+	for (k = 1; k <= 5; k++) {
+		char want[32];
+
+		off = line_at(&m.buf, k, &len);
+		snprintf(want, sizeof(want), "{\"seq\":%zu,", k);
+		assert_memory_equal(m.buf.data + off, want, strlen(want));
+	}
+	/* The first record's prev is all zeros. */
+	assert_non_null(find_last(m.buf.data, line_at(&m.buf, 2, &len), "\"prev\":\"" ZEROS64 "\""));
+	assert_int_equal(verify_buf(&m.buf, NULL, msg, sizeof(msg), &records), LB_OK);
+	assert_int_equal(records, 5);
+	/* An empty log is intact, with nothing in it. */
+	assert_int_equal(verify_bytes("", 0, NULL, msg, sizeof(msg), &records), LB_OK);
+	assert_int_equal(records, 0);
+	lb_buf_free(&m.buf);
+}
+
+static void
+test_every_byte_change_names_its_line(void **state)
+{
+	struct memio m;
+	struct lb_buf t;
+	char msg[512];
+	size_t i, v, line, records;
+	uint8_t c, repl[3];
+
+	(void)state;
+	memio_init(&m);
+	make_log(&m, 3);
+	lb_buf_init(&t, m.buf.max);
+	assert_int_equal(lb_buf_put(&t, m.buf.data, m.buf.len), LB_OK);
+	line = 1;
+	for (i = 0; i < m.buf.len; i++) {
+		c = m.buf.data[i];
+		repl[0] = (uint8_t)(c ^ 0x01);            /* 0->1, a->`, '\n'->VT */
+		repl[1] = (uint8_t)(c ^ 0x20);            /* a->A, '"'->STX */
+		repl[2] = c != '\n' ? '\n' : ' ';         /* split or join lines */
+		for (v = 0; v < 3; v++) {
+			t.data[i] = repl[v];
+			if (verify_buf(&t, NULL, msg, sizeof(msg), &records) != LB_E_AUDIT)
+				fail_msg("byte %zu changed to 0x%02x: still verifies", i, repl[v]);
+			assert_names_line(msg, line);
+			assert_int_equal(records, line - 1);
+		}
+		t.data[i] = c;
+		if (c == '\n')
+			line++;
+	}
+	lb_buf_free(&t);
+	lb_buf_free(&m.buf);
+}
+
+static void
+test_removed_middle_line_fails_at_the_next(void **state)
+{
+	struct memio m;
+	char msg[512];
+	size_t off, len, records;
+
+	(void)state;
+	memio_init(&m);
+	make_log(&m, 3);
+	off = line_at(&m.buf, 2, &len);
+	splice(&m.buf, off, len, "", 0);
+	assert_int_equal(verify_buf(&m.buf, NULL, msg, sizeof(msg), &records), LB_E_AUDIT);
+	assert_string_equal(msg, "2: seq is 3, expected 2: a record is missing, repeated or out of order");
+	assert_int_equal(records, 1);
+	lb_buf_free(&m.buf);
+}
+
+static void
+test_removed_line_renumbered_breaks_prev(void **state)
+{
+	struct memio m;
+	char msg[512];
+	size_t off, len;
+	uint8_t *p;
+
+	(void)state;
+	memio_init(&m);
+	make_log(&m, 3);
+	off = line_at(&m.buf, 2, &len);
+	splice(&m.buf, off, len, "", 0);
+	/* Renumber the old third record and fix its own hash: its prev still
+	 * names the record that is gone. */
+	off = line_at(&m.buf, 2, &len);
+	p = m.buf.data + off;
+	assert_memory_equal(p, "{\"seq\":3,", 9);
+	p[7] = '2';
+	{
+		uint8_t h[LB_HASH_BYTES];
+		uint8_t *q = find_last(p, len, ",\"hash\":\"");
+
+		assert_non_null(q);
+		assert_int_equal(lb_hash(h, p, (size_t)(q - p)), LB_OK);
+		put_hex(q + 9, h);
+	}
+	assert_int_equal(verify_buf(&m.buf, NULL, msg, sizeof(msg), NULL), LB_E_AUDIT);
+	assert_string_equal(msg, "2: prev is not the hash of the record before it");
+	/* Someone who recomputes the whole chain gets past the hashes: that is
+	 * what signatures and an anchor kept elsewhere are for. */
+	rechain(&m.buf);
+	assert_int_equal(verify_buf(&m.buf, NULL, msg, sizeof(msg), NULL), LB_OK);
+	lb_buf_free(&m.buf);
+}
+
+static void
+test_reordered_lines_fail(void **state)
+{
+	struct memio m;
+	struct lb_buf t;
+	char msg[512];
+	size_t o2, l2, o3, l3;
+
+	(void)state;
+	memio_init(&m);
+	make_log(&m, 3);
+	o2 = line_at(&m.buf, 2, &l2);
+	o3 = line_at(&m.buf, 3, &l3);
+	lb_buf_init(&t, m.buf.max);
+	assert_int_equal(lb_buf_put(&t, m.buf.data, o2), LB_OK);
+	assert_int_equal(lb_buf_put(&t, m.buf.data + o3, l3), LB_OK);
+	assert_int_equal(lb_buf_put(&t, m.buf.data + o2, l2), LB_OK);
+	assert_int_equal(t.len, m.buf.len);
+	assert_int_equal(verify_buf(&t, NULL, msg, sizeof(msg), NULL), LB_E_AUDIT);
+	assert_string_equal(msg, "2: seq is 3, expected 2: a record is missing, repeated or out of order");
+	/* A record written twice. */
+	lb_buf_reset(&t);
+	assert_int_equal(lb_buf_put(&t, m.buf.data, o3), LB_OK);
+	assert_int_equal(lb_buf_put(&t, m.buf.data + o2, l2), LB_OK);
+	assert_int_equal(verify_buf(&t, NULL, msg, sizeof(msg), NULL), LB_E_AUDIT);
+	assert_names_line(msg, 3);
+	lb_buf_free(&t);
+	lb_buf_free(&m.buf);
+}
+
+static void
+test_torn_last_line_is_reported_and_not_extended(void **state)
+{
+	struct memio m, m2;
+	struct lb_audit *a = NULL;
+	char msg[512], want[256], path[64];
+	size_t off, len, records;
+
+	(void)state;
+	memio_init(&m);
+	memio_init(&m2);
+	make_log(&m, 3);
+	off = line_at(&m.buf, 3, &len);
+	/* Cut in the middle of the last record, as a crash would. */
+	m.buf.len = off + len / 2;
+	assert_int_equal(verify_buf(&m.buf, NULL, msg, sizeof(msg), &records), LB_E_AUDIT);
+	snprintf(want, sizeof(want), "3: the last line has no newline: a write torn by a crash; "
+	    "the 2 records before it end at byte %zu", off);
+	assert_string_equal(msg, want);
+	assert_int_equal(records, 2);
+	/* The broker refuses to continue it. */
+	tmp_path(path);
+	write_file(path, m.buf.data, m.buf.len);
+	assert_int_equal(lb_audit_open(path, mem_io(&m2), 0, NULL, NULL, &a), LB_E_AUDIT);
+	assert_null(a);
+	/* Only the newline missing is torn too. */
+	m.buf.len = off + len - 1;
+	write_file(path, m.buf.data, m.buf.len);
+	assert_int_equal(lb_audit_open(path, mem_io(&m2), 0, NULL, NULL, &a), LB_E_AUDIT);
+	assert_int_equal(verify_buf(&m.buf, NULL, msg, sizeof(msg), &records), LB_E_AUDIT);
+	assert_names_line(msg, 3);
+	/* The operator's fix (docs/audit.md): cut at the byte the message
+	 * gives; the chain then continues. */
+	m.buf.len = off;
+	write_file(path, m.buf.data, m.buf.len);
+	assert_int_equal(lb_audit_open(path, mem_io(&m2), 0, NULL, NULL, &a), LB_OK);
+	lb_audit_close(a);
+	assert_int_equal(remove(path), 0);
+	assert_int_equal(m2.appends, 0);
+	lb_buf_free(&m.buf);
+	lb_buf_free(&m2.buf);
+}
+
+static void
+test_hostile_strings_stay_on_one_line_and_verify(void **state)
+{
+	static const char link[] = "/home/alice/src/a\nb\"c\\d\x1b[31mred\x1b[0m\xc0\xff"
+	    "\x01\x02\x03\x07\x08\x0b\x0c\x0e\x1f\x7f\xc2\x9b" "2J\xe2\x80\xae" "fdp.exe";
+	static const char user[] = "eve\r\n{\"seq\":99}";
+	static const struct lb_group groups[] = {
+		{ "g\n\x1b]0;owned\x07", NULL, 0 },
+		{ NULL, NULL, 0 },
+	};
+	struct lb_audit *a = NULL;
+	struct lb_audit_line l;
+	struct lb_audit_rec rec;
+	struct lb_buf d;
+	struct memio m;
+	char msg[512];
+	size_t i, records;
+
+	(void)state;
+	memio_init(&m);
+	lb_buf_init(&d, LB_AUDIT_LINE_MAX);
+	lb_audit_line_init(&l);
+	assert_int_equal(lb_audit_open(NULL, mem_io(&m), 0, NULL, NULL, &a), LB_OK);
+	sample_rec(&rec, "/home/alice/src/ok");
+	assert_int_equal(lb_audit_append(a, &rec, T0, 0), LB_OK);
+	sample_rec(&rec, "x");
+	rec.link = link;
+	rec.link_len = sizeof(link) - 1;
+	rec.target = link;
+	rec.target_len = sizeof(link) - 1;
+	rec.link_resolved = "/r\n";
+	rec.user = user;
+	rec.reason = "\x1b[2J\x1b[H you have been \xe2\x80\xae";
+	rec.groups = groups;
+	rec.n_groups = 2;
+	assert_int_equal(lb_audit_append(a, &rec, T0 + 1, 0), LB_OK);
+	sample_rec(&rec, "/home/alice/src/ok2");
+	assert_int_equal(lb_audit_append(a, &rec, T0 + 2, 0), LB_OK);
+	lb_audit_close(a);
+
+	/* Three records, three lines; nothing a terminal would act on. */
+	assert_int_equal(count_lines(&m.buf), 3);
+	for (i = 0; i < m.buf.len; i++) {
+		uint8_t c = m.buf.data[i];
+
+		assert_true(c == '\n' || (c >= 0x20 && c != 0x7f));
+		if (c == 0xc2 && i + 1 < m.buf.len)
+			assert_true(m.buf.data[i + 1] >= 0xa0);
+		if (c == 0xe2 && i + 2 < m.buf.len)
+			assert_false(m.buf.data[i + 1] == 0x80 && m.buf.data[i + 2] == 0xae);
+	}
+	assert_int_equal(verify_buf(&m.buf, NULL, msg, sizeof(msg), &records), LB_OK);
+	assert_int_equal(records, 3);
+
+	/* The exact bytes come back, invalid UTF-8 included. */
+	{
+		size_t len, off = line_at(&m.buf, 2, &len);
+		const char *why = NULL;
+
+		assert_int_equal(lb_audit_line_parse(&l, (const char *)m.buf.data + off, len - 1, NULL),
+		    LB_OK);
+		assert_int_equal(lb_json_unescape(l.link.raw, l.link.raw_len, &d, &why), LB_OK);
+		assert_int_equal(d.len, sizeof(link) - 1);
+		assert_memory_equal(d.data, link, d.len);
+		lb_buf_reset(&d);
+		assert_int_equal(lb_json_unescape(l.user.raw, l.user.raw_len, &d, &why), LB_OK);
+		assert_int_equal(d.len, sizeof(user) - 1);
+		assert_memory_equal(d.data, user, d.len);
+		assert_int_equal(l.n_groups, 2);
+		assert_false(l.groups[0].null);
+		assert_true(l.groups[1].null);
+	}
+	lb_audit_line_free(&l);
+	lb_buf_free(&d);
+	lb_buf_free(&m.buf);
+}
+
+static void
+test_reopen_continues_the_chain(void **state)
+{
+	struct lb_audit *a = NULL;
+	struct lb_audit_rec rec;
+	uint8_t h1[LB_HASH_BYTES], h2[LB_HASH_BYTES];
+	struct lb_audit_line l;
+	struct lb_buf file;
+	char path[64];
+	size_t records, off, len;
+	uint64_t seq;
+
+	(void)state;
+	tmp_path(path);
+	lb_buf_init(&file, 64u * 1024 * 1024);
+	lb_audit_line_init(&l);
+	sample_rec(&rec, "/home/alice/src/x");
+
+	/* First run: no file yet. */
+	assert_int_equal(lb_audit_open(path, file_io(path), 0, NULL, NULL, &a), LB_OK);
+	lb_audit_head(a, &seq, h1);
+	assert_true(seq == 0);
+	assert_int_equal(lb_audit_append(a, &rec, T0, 1), LB_OK);
+	assert_int_equal(lb_audit_append(a, &rec, T0 + 1, 1), LB_OK);
+	lb_audit_head(a, &seq, h1);
+	assert_true(seq == 2);
+	lb_audit_close(a);
+
+	/* Second run: continues at 3, chained to record 2. */
+	assert_int_equal(lb_audit_open(path, file_io(path), 0, NULL, NULL, &a), LB_OK);
+	lb_audit_head(a, &seq, h2);
+	assert_true(seq == 2);
+	assert_memory_equal(h1, h2, LB_HASH_BYTES);
+	assert_int_equal(lb_audit_append(a, &rec, T0 + 2, 0), LB_OK);
+	lb_audit_close(a);
+
+	/* Third run. */
+	assert_int_equal(lb_audit_open(path, file_io(path), 0, NULL, NULL, &a), LB_OK);
+	assert_int_equal(lb_audit_append(a, &rec, T0 + 3, 0), LB_OK);
+	lb_audit_head(a, &seq, h2);
+	assert_true(seq == 4);
+	lb_audit_close(a);
+
+	read_file(path, &file);
+	assert_int_equal(count_lines(&file), 4);
+	off = line_at(&file, 3, &len);
+	assert_int_equal(lb_audit_line_parse(&l, (const char *)file.data + off, len - 1, NULL), LB_OK);
+	assert_true(l.seq == 3);
+	assert_memory_equal(l.prev, h1, LB_HASH_BYTES);
+	assert_int_equal(lb_audit_verify(path, NULL, NULL, &records), LB_OK);
+	assert_int_equal(records, 4);
+	assert_int_equal(remove(path), 0);
+	lb_audit_line_free(&l);
+	lb_buf_free(&file);
+}
+
+static int wrong_size_called;
+
+static int
+wrong_size(void *ctx, uint64_t *size)
+{
+	(void)ctx;
+	wrong_size_called++;
+	*size = 12345;
+	return LB_OK;
+}
+
+static void
+test_open_refuses_a_file_that_is_not_the_one_appended_to(void **state)
+{
+	struct lb_audit *a = NULL;
+	struct lb_audit_io io;
+	struct memio m;
+	char path[64];
+
+	(void)state;
+	memio_init(&m);
+	make_log(&m, 2);
+	tmp_path(path);
+	write_file(path, m.buf.data, m.buf.len);
+	io = mem_io(&m);
+	io.size = wrong_size;
+	assert_int_equal(lb_audit_open(path, io, 0, NULL, NULL, &a), LB_E_AUDIT);
+	assert_null(a);
+	assert_int_equal(wrong_size_called, 1);
+	/* A missing file read as empty, while the platform's file is not. */
+	assert_int_equal(remove(path), 0);
+	assert_int_equal(lb_audit_open(path, io, 0, NULL, NULL, &a), LB_E_AUDIT);
+	lb_buf_free(&m.buf);
+}
+
+struct seen {
+	size_t n;
+	uint8_t key[8][LB_PK_BYTES];
+	uint8_t nonce[8][LB_NONCE_BYTES];
+	uint64_t ts[8];
+};
+
+static void
+on_record(void *ctx, const uint8_t key[LB_PK_BYTES], const uint8_t nonce[LB_NONCE_BYTES],
+    uint64_t timestamp)
+{
+	struct seen *s = ctx;
+
+	assert_true(s->n < 8);
+	memcpy(s->key[s->n], key, LB_PK_BYTES);
+	memcpy(s->nonce[s->n], nonce, LB_NONCE_BYTES);
+	s->ts[s->n] = timestamp;
+	s->n++;
+}
+
+static void
+test_open_replays_nonces_since_a_timestamp(void **state)
+{
+	struct lb_audit *a = NULL;
+	struct lb_audit_rec rec;
+	struct lb_buf msg[4];
+	struct signer alice, bob;
+	struct memio m, m2;
+	struct seen seen;
+	char path[64];
+	uint8_t n16[LB_NONCE_BYTES];
+	size_t i;
+
+	(void)state;
+	memio_init(&m);
+	memio_init(&m2);
+	signer_new(&alice);
+	signer_new(&bob);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(lb_audit_open(NULL, mem_io(&m), 0, NULL, NULL, &a), LB_OK);
+	for (i = 0; i < 4; i++) {
+		sample_rec(&rec, "x");
+		signed_rec(&rec, &msg[i], i == 2 ? &bob : &alice, LB_MSG_CREATE,
+		    "/home/alice/src/l", "/home/alice/t", 1000 + 100 * i, (uint8_t)(0xa0 + i));
+		assert_int_equal(lb_audit_append(a, &rec, T0 + i, 0), LB_OK);
+	}
+	/* A record without a request (a malformed one) is skipped. */
+	sample_rec(&rec, "x");
+	rec.event = "reject";
+	assert_int_equal(lb_audit_append(a, &rec, T0 + 9, 0), LB_OK);
+	lb_audit_close(a);
+
+	tmp_path(path);
+	write_file(path, m.buf.data, m.buf.len);
+	assert_int_equal(lb_audit_open(path, mem_io(&m2), 1200, on_record, &seen, &a), LB_OK);
+	lb_audit_close(a);
+	assert_int_equal(remove(path), 0);
+	/* Timestamps 1200 and 1300 are >= 1200; 1000 and 1100 are not. */
+	assert_int_equal(seen.n, 2);
+	memset(n16, 0xa2, sizeof(n16));
+	assert_memory_equal(seen.nonce[0], n16, LB_NONCE_BYTES);
+	assert_memory_equal(seen.key[0], bob.pk, LB_PK_BYTES);
+	assert_true(seen.ts[0] == 1200);
+	memset(n16, 0xa3, sizeof(n16));
+	assert_memory_equal(seen.nonce[1], n16, LB_NONCE_BYTES);
+	assert_memory_equal(seen.key[1], alice.pk, LB_PK_BYTES);
+	assert_true(seen.ts[1] == 1300);
+	for (i = 0; i < 4; i++)
+		lb_buf_free(&msg[i]);
+	lb_buf_free(&m.buf);
+	lb_buf_free(&m2.buf);
+}
+
+/* ---- failing writes: fail closed, then carry on correctly ---- */
+
+static void
+test_failed_append_keeps_seq_and_chain(void **state)
+{
+	struct lb_audit *a = NULL;
+	struct lb_audit_rec rec;
+	struct memio m;
+	char msg[512];
+	size_t records, off, len;
+	uint64_t seq;
+
+	(void)state;
+	memio_init(&m);
+	assert_int_equal(lb_audit_open(NULL, mem_io(&m), 0, NULL, NULL, &a), LB_OK);
+	sample_rec(&rec, "/home/alice/src/1");
+	assert_int_equal(lb_audit_append(a, &rec, T0, 0), LB_OK);
+
+	m.fail_appends = 1;
+	sample_rec(&rec, "/home/alice/src/2");
+	assert_int_equal(lb_audit_append(a, &rec, T0 + 1, 0), LB_E_AUDIT);
+	assert_int_equal(count_lines(&m.buf), 1);
+	lb_audit_head(a, &seq, NULL);
+	assert_true(seq == 1);
+	/* A record that cannot be formatted fails the same way. */
+	assert_int_equal(lb_audit_append(a, &rec, 253402300800ULL, 0), LB_E_AUDIT);
+	rec.kind = (enum lb_kind)99;
+	assert_int_equal(lb_audit_append(a, &rec, T0 + 1, 0), LB_E_AUDIT);
+	rec.kind = LB_KIND_SYMLINK;
+
+	assert_int_equal(lb_audit_append(a, &rec, T0 + 2, 1), LB_OK);
+	assert_int_equal(m.syncs, 1);
+	lb_audit_close(a);
+	assert_int_equal(count_lines(&m.buf), 2);
+	off = line_at(&m.buf, 2, &len);
+	assert_memory_equal(m.buf.data + off, "{\"seq\":2,", 9);
+	assert_int_equal(verify_buf(&m.buf, NULL, msg, sizeof(msg), &records), LB_OK);
+	assert_int_equal(records, 2);
+	lb_buf_free(&m.buf);
+}
+
+static void
+test_failed_sync_refuses_until_reopened(void **state)
+{
+	struct lb_audit *a = NULL;
+	struct lb_audit_rec rec;
+	struct memio m, m2;
+	char path[64], msg[512];
+	size_t records;
+
+	(void)state;
+	memio_init(&m);
+	memio_init(&m2);
+	assert_int_equal(lb_audit_open(NULL, mem_io(&m), 0, NULL, NULL, &a), LB_OK);
+	sample_rec(&rec, "/home/alice/src/1");
+	m.fail_syncs = 1;
+	/* Appended but not known to be durable: the caller refuses. */
+	assert_int_equal(lb_audit_append(a, &rec, T0, 1), LB_E_AUDIT);
+	assert_int_equal(count_lines(&m.buf), 1);
+	/* And every later write fails too, sync or not. */
+	assert_int_equal(lb_audit_append(a, &rec, T0 + 1, 0), LB_E_AUDIT);
+	assert_int_equal(lb_audit_sync(a), LB_E_AUDIT);
+	assert_int_equal(m.appends, 1);
+	lb_audit_close(a);
+	/* Reopened, the log goes on from what the file holds. */
+	tmp_path(path);
+	write_file(path, m.buf.data, m.buf.len);
+	assert_int_equal(lb_audit_open(path, mem_io(&m2), 0, NULL, NULL, &a), LB_OK);
+	assert_int_equal(lb_audit_append(a, &rec, T0 + 2, 0), LB_OK);
+	assert_int_equal(lb_audit_sync(a), LB_OK);
+	lb_audit_close(a);
+	assert_int_equal(remove(path), 0);
+	assert_int_equal(lb_buf_put(&m.buf, m2.buf.data, m2.buf.len), LB_OK);
+	assert_int_equal(verify_buf(&m.buf, NULL, msg, sizeof(msg), &records), LB_OK);
+	assert_int_equal(records, 2);
+	lb_buf_free(&m.buf);
+	lb_buf_free(&m2.buf);
+}
+
+/* ---- signatures ---- */
+
+/* A log of signed records; which == 0 makes the usual mix. */
+static void
+signed_log(struct memio *m, const struct signer *alice, struct lb_buf msg[3])
+{
+	struct lb_audit *a = NULL;
+	struct lb_audit_rec rec;
+
+	assert_int_equal(lb_audit_open(NULL, mem_io(m), 0, NULL, NULL, &a), LB_OK);
+	sample_rec(&rec, "x");
+	signed_rec(&rec, &msg[0], alice, LB_MSG_CREATE, "/home/alice/src/a", "/home/alice/t", T0, 1);
+	assert_int_equal(lb_audit_append(a, &rec, T0, 0), LB_OK);
+	sample_rec(&rec, "x");
+	rec.event = "check";
+	rec.verdict = "denied";
+	rec.error = LB_E_DENIED;
+	signed_rec(&rec, &msg[1], alice, LB_MSG_CHECK, "/etc/x", "/home/alice/t", T0, 2);
+	assert_int_equal(lb_audit_append(a, &rec, T0 + 1, 0), LB_OK);
+	sample_rec(&rec, "x");
+	rec.event = "status";
+	signed_rec(&rec, &msg[2], alice, LB_MSG_STATUS, NULL, NULL, T0, 3);
+	assert_int_equal(lb_audit_append(a, &rec, T0 + 2, 0), LB_OK);
+	lb_audit_close(a);
+}
+
+static void
+test_signatures_verify_against_the_policy(void **state)
+{
+	struct signer alice;
+	struct lb_policy *p;
+	struct lb_buf msg[3];
+	struct memio m;
+	char text[512];
+	size_t records, i;
+
+	(void)state;
+	memio_init(&m);
+	signer_new(&alice);
+	p = policy_enrolling(&alice);
+	signed_log(&m, &alice, msg);
+	assert_int_equal(verify_buf(&m.buf, p, text, sizeof(text), &records), LB_OK);
+	assert_int_equal(records, 3);
+	assert_int_equal(verify_buf(&m.buf, NULL, text, sizeof(text), &records), LB_OK);
+	lb_policy_free(p);
+	for (i = 0; i < 3; i++)
+		lb_buf_free(&msg[i]);
+	lb_buf_free(&m.buf);
+}
+
+static void
+test_tampered_request_fails_on_the_signature(void **state)
+{
+	struct signer alice;
+	struct lb_policy *p;
+	struct lb_buf msg[3], b64;
+	struct lb_audit_line l;
+	struct memio m;
+	char text[512];
+	size_t off, len, records, i;
+	uint8_t *q;
+
+	(void)state;
+	memio_init(&m);
+	signer_new(&alice);
+	p = policy_enrolling(&alice);
+	signed_log(&m, &alice, msg);
+	lb_audit_line_init(&l);
+	lb_buf_init(&b64, 1024);
+
+	/* Flip one byte of the timestamp inside record 1's request and
+	 * re-encode it; then recompute the whole chain. */
+	off = line_at(&m.buf, 1, &len);
+	assert_int_equal(lb_audit_line_parse(&l, (const char *)m.buf.data + off, len - 1, NULL), LB_OK);
+	{
+		static uint8_t req[LB_FRAME_MAX];
+		static char enc[4 * (LB_FRAME_MAX / 3 + 1) + 1];
+		size_t n = l.request_len;
+
+		memcpy(req, l.request, n);
+		req[10] ^= 0x01;       /* the low byte of the timestamp */
+		sodium_bin2base64(enc, sizeof(enc), req, n, sodium_base64_VARIANT_ORIGINAL);
+		q = find_last(m.buf.data + off, len, "\"request\":\"");
+		assert_non_null(q);
+		splice(&m.buf, (size_t)(q - m.buf.data) + 11, strlen(enc), enc, strlen(enc));
+	}
+	rechain(&m.buf);
+	/* The chain is intact, the request decodes and says what the record
+	 * says: only the signature can tell. */
+	assert_int_equal(verify_buf(&m.buf, NULL, text, sizeof(text), &records), LB_OK);
+	assert_int_equal(verify_buf(&m.buf, p, text, sizeof(text), &records), LB_E_AUDIT);
+	assert_string_equal(text, "1: the request's signature does not verify");
+	assert_int_equal(records, 0);
+
+	lb_audit_line_free(&l);
+	lb_buf_free(&b64);
+	lb_policy_free(p);
+	for (i = 0; i < 3; i++)
+		lb_buf_free(&msg[i]);
+	lb_buf_free(&m.buf);
+}
+
+static void
+test_readable_fields_must_match_the_signed_request(void **state)
+{
+	struct signer alice;
+	struct lb_buf msg[3];
+	struct memio m;
+	char text[512];
+	uint8_t *q;
+	size_t i, off, len;
+
+	(void)state;
+	memio_init(&m);
+	signer_new(&alice);
+	signed_log(&m, &alice, msg);
+	/* The log says another link than the one alice signed for. */
+	off = line_at(&m.buf, 1, &len);
+	q = find_last(m.buf.data + off, len, "\"link\":\"/home/alice/src/a\"");
+	assert_non_null(q);
+	q[strlen("\"link\":\"/home/alice/src/")] = 'b';
+	rechain(&m.buf);
+	assert_int_equal(verify_buf(&m.buf, NULL, text, sizeof(text), NULL), LB_E_AUDIT);
+	assert_string_equal(text, "1: \"link\" differs from the signed request");
+	for (i = 0; i < 3; i++)
+		lb_buf_free(&msg[i]);
+	lb_buf_free(&m.buf);
+}
+
+/* One record signed by MALLORY (not enrolled) with EVENT/VERDICT/ERROR. */
+static int
+verify_unenrolled(const struct lb_policy *p, const struct signer *mallory,
+    const char *event, const char *verdict, int error, int garble, char *text, size_t cap)
+{
+	struct lb_audit *a = NULL;
+	struct lb_audit_rec rec;
+	struct lb_buf msg;
+	struct memio m;
+	uint8_t sig[LB_SIG_BYTES];
+	int rc;
+
+	memio_init(&m);
+	assert_int_equal(lb_audit_open(NULL, mem_io(&m), 0, NULL, NULL, &a), LB_OK);
+	sample_rec(&rec, "x");
+	rec.event = event;
+	rec.verdict = verdict;
+	rec.error = error;
+	rec.key_name = NULL;
+	if (strcmp(event, "status") == 0)
+		signed_rec(&rec, &msg, mallory, LB_MSG_STATUS, NULL, NULL, T0, 9);
+	else
+		signed_rec(&rec, &msg, mallory, LB_MSG_CREATE, "/home/alice/src/a",
+		    "/home/alice/t", T0, 9);
+	if (garble) {
+		memcpy(sig, rec.sig, LB_SIG_BYTES);
+		sig[0] ^= 0x80;
+		rec.sig = sig;
+	}
+	assert_int_equal(lb_audit_append(a, &rec, T0, 0), LB_OK);
+	lb_audit_close(a);
+	rc = verify_buf(&m.buf, p, text, cap, NULL);
+	lb_buf_free(&msg);
+	lb_buf_free(&m.buf);
+	return rc;
+}
+
+static void
+test_unenrolled_keys(void **state)
+{
+	struct signer alice, mallory;
+	struct lb_policy *p;
+	char text[512];
+
+	(void)state;
+	signer_new(&alice);
+	signer_new(&mallory);
+	p = policy_enrolling(&alice);
+	/* Something done for a key the policy does not know. */
+	assert_int_equal(verify_unenrolled(p, &mallory, "create", "allowed", LB_OK, 0,
+	    text, sizeof(text)), LB_E_AUDIT);
+	assert_string_equal(text, "1: signed by a key not enrolled in the policy");
+	assert_int_equal(verify_unenrolled(p, &mallory, "reject", "denied", LB_E_DENIED, 0,
+	    text, sizeof(text)), LB_E_AUDIT);
+	assert_string_equal(text, "1: signed by a key not enrolled in the policy");
+	/* Refused for its unknown key: checked against the key it carries. */
+	assert_int_equal(verify_unenrolled(p, &mallory, "reject", "denied", LB_E_KEY_UNKNOWN, 0,
+	    text, sizeof(text)), LB_OK);
+	assert_int_equal(verify_unenrolled(p, &mallory, "reject", "denied", LB_E_KEY_UNKNOWN, 1,
+	    text, sizeof(text)), LB_E_AUDIT);
+	assert_string_equal(text, "1: the request's signature does not verify");
+	/* Any key may ask for its status. */
+	assert_int_equal(verify_unenrolled(p, &mallory, "status", "allowed", LB_OK, 0,
+	    text, sizeof(text)), LB_OK);
+	/* A refused forgery is recorded as such: nothing to verify. */
+	assert_int_equal(verify_unenrolled(p, &alice, "reject", "failed", LB_E_SIG, 1,
+	    text, sizeof(text)), LB_OK);
+	/* ...but a bad signature on anything else is tampering. */
+	assert_int_equal(verify_unenrolled(p, &alice, "create", "allowed", LB_OK, 1,
+	    text, sizeof(text)), LB_E_AUDIT);
+	assert_string_equal(text, "1: the request's signature does not verify");
+	lb_policy_free(p);
+}
+
+static void
+test_allowed_without_a_request_fails_with_a_policy(void **state)
+{
+	struct signer alice;
+	struct lb_policy *p;
+	struct memio m;
+	char text[512];
+
+	(void)state;
+	signer_new(&alice);
+	p = policy_enrolling(&alice);
+	memio_init(&m);
+	make_log(&m, 2);
+	assert_int_equal(verify_buf(&m.buf, NULL, text, sizeof(text), NULL), LB_OK);
+	assert_int_equal(verify_buf(&m.buf, p, text, sizeof(text), NULL), LB_E_AUDIT);
+	assert_string_equal(text, "1: allowed without a signed request");
+	lb_policy_free(p);
+	lb_buf_free(&m.buf);
+}
+
+/* ---- the command ---- */
+
+static void
+test_verify_audit_command_exit_codes(void **state)
+{
+	struct signer alice;
+	struct lb_buf msg[3], pol;
+	struct memio m;
+	char log[64], ini[64], missing[64];
+	size_t i;
+
+	(void)state;
+	memio_init(&m);
+	signer_new(&alice);
+	signed_log(&m, &alice, msg);
+	tmp_path(log);
+	tmp_path(ini);
+	tmp_path(missing);
+	write_file(log, m.buf.data, m.buf.len);
+	lb_buf_init(&pol, 4096);
+	assert_int_equal(lb_buf_printf(&pol, "[key:alice]\nuser = alice\npublic_key = %s\n",
+	    alice.b64), LB_OK);
+	write_file(ini, pol.data, pol.len);
+	{
+		char *intact[] = { "verify-audit", log, NULL };
+		char *with_policy[] = { "verify-audit", log, "--config", ini, "--flavor", "posix", NULL };
+		char *no_file[] = { "verify-audit", missing, NULL };
+		char *bad_config[] = { "verify-audit", log, "--config", missing, NULL };
+		char *usage[] = { "verify-audit", NULL };
+		char *two[] = { "verify-audit", log, log, NULL };
+		char *bad_flavor[] = { "verify-audit", log, "--flavor", "dos", NULL };
+
+		assert_int_equal(lb_cmd_verify_audit(2, intact), 0);
+		assert_int_equal(lb_cmd_verify_audit(6, with_policy), 0);
+		assert_int_equal(lb_cmd_verify_audit(2, no_file), 2);
+		assert_int_equal(lb_cmd_verify_audit(4, bad_config), 2);
+		assert_int_equal(lb_cmd_verify_audit(1, usage), 2);
+		assert_int_equal(lb_cmd_verify_audit(3, two), 2);
+		assert_int_equal(lb_cmd_verify_audit(4, bad_flavor), 2);
+		/* Broken: one byte changed. */
+		m.buf.data[20] ^= 0x01;
+		write_file(log, m.buf.data, m.buf.len);
+		assert_int_equal(lb_cmd_verify_audit(2, intact), 1);
+	}
+	assert_int_equal(remove(log), 0);
+	assert_int_equal(remove(ini), 0);
+	lb_buf_free(&pol);
+	for (i = 0; i < 3; i++)
+		lb_buf_free(&msg[i]);
+	lb_buf_free(&m.buf);
+}
+
+static void
+test_unreadable_log_is_not_called_broken(void **state)
+{
+	struct lb_buf m;
+	char path[64];
+	size_t records = 7;
+
+	(void)state;
+	lb_buf_init(&m, 4096);
+	tmp_path(path);
+	assert_int_equal(lb_audit_verify(path, NULL, &m, &records), LB_E_IO);
+	assert_true(m.len > 0);
+	assert_memory_equal(m.data, "cannot open the file: ", 22);
+	assert_int_equal(records, 0);
+	lb_buf_free(&m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_line_is_exactly_the_documented_format),
+		cmocka_unit_test(test_nulls_and_empty_groups),
+		cmocka_unit_test(test_time_is_utc_civil_date),
+		cmocka_unit_test(test_parser_refuses_every_other_spelling),
+		cmocka_unit_test(test_round_trip_verifies),
+		cmocka_unit_test(test_every_byte_change_names_its_line),
+		cmocka_unit_test(test_removed_middle_line_fails_at_the_next),
+		cmocka_unit_test(test_removed_line_renumbered_breaks_prev),
+		cmocka_unit_test(test_reordered_lines_fail),
+		cmocka_unit_test(test_torn_last_line_is_reported_and_not_extended),
+		cmocka_unit_test(test_hostile_strings_stay_on_one_line_and_verify),
+		cmocka_unit_test(test_reopen_continues_the_chain),
+		cmocka_unit_test(test_open_refuses_a_file_that_is_not_the_one_appended_to),
+		cmocka_unit_test(test_open_replays_nonces_since_a_timestamp),
+		cmocka_unit_test(test_failed_append_keeps_seq_and_chain),
+		cmocka_unit_test(test_failed_sync_refuses_until_reopened),
+		cmocka_unit_test(test_signatures_verify_against_the_policy),
+		cmocka_unit_test(test_tampered_request_fails_on_the_signature),
+		cmocka_unit_test(test_readable_fields_must_match_the_signed_request),
+		cmocka_unit_test(test_unenrolled_keys),
+		cmocka_unit_test(test_allowed_without_a_request_fails_with_a_policy),
+		cmocka_unit_test(test_verify_audit_command_exit_codes),
+		cmocka_unit_test(test_unreadable_log_is_not_called_broken),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}

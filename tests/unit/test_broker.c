@@ -1,0 +1,635 @@
+/* The shared request handling, with a fake file system and an in-memory
+ * audit log: authentication, replay, clock window, rate limit, decisions on
+ * resolved paths, audit before answer, fail closed. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "lb_broker.h"
+
+#define NOW 1764100000ull
+
+/* ---- fake platform ---- */
+
+struct fake_fs {
+	const char *parent_override;   /* resolved parent reported by open_parent */
+	int creates, removes;
+	char last_name[256], last_target[256];
+	enum lb_kind last_kind;
+	int create_rc;
+};
+
+static struct fake_fs fs_state;
+
+static int
+fake_open_parent(const struct lb_peer *peer, const struct lb_path *link, void **dir,
+    struct lb_path *resolved)
+{
+	(void)peer;
+	*dir = &fs_state;
+	if (fs_state.parent_override != NULL)
+		return lb_path_canon(link->flavor, fs_state.parent_override,
+		    strlen(fs_state.parent_override), resolved);
+	return lb_path_parent(link, resolved);
+}
+
+static int
+fake_open_target(const struct lb_peer *peer, const struct lb_path *target, void **file,
+    struct lb_path *resolved)
+{
+	(void)peer;
+	*file = &fs_state;
+	return lb_path_copy(target, resolved);
+}
+
+static int
+fake_create(const struct lb_peer *peer, void *dir, const char *name, enum lb_kind kind,
+    const char *target, void *file)
+{
+	(void)peer;
+	(void)dir;
+	(void)file;
+	if (fs_state.create_rc != LB_OK)
+		return fs_state.create_rc;
+	fs_state.creates++;
+	fs_state.last_kind = kind;
+	snprintf(fs_state.last_name, sizeof(fs_state.last_name), "%s", name);
+	snprintf(fs_state.last_target, sizeof(fs_state.last_target), "%s", target);
+	return LB_OK;
+}
+
+static int
+fake_remove(const struct lb_peer *peer, void *dir, const char *name)
+{
+	(void)peer;
+	(void)dir;
+	(void)name;
+	fs_state.removes++;
+	return LB_OK;
+}
+
+static void
+fake_close(void *h)
+{
+	(void)h;
+}
+
+static const struct lb_fs_ops fake_ops = {
+	fake_open_parent, fake_open_target, fake_create, fake_remove, fake_close, NULL,
+};
+
+struct mem_log {
+	struct lb_buf buf;
+	int fail;
+	int syncs;
+};
+
+static int
+mem_append(void *ctx, const void *p, size_t n)
+{
+	struct mem_log *m = ctx;
+
+	if (m->fail)
+		return LB_E_IO;
+	return lb_buf_put(&m->buf, p, n) == LB_OK ? LB_OK : LB_E_IO;
+}
+
+static int
+mem_sync(void *ctx)
+{
+	((struct mem_log *)ctx)->syncs++;
+	return LB_OK;
+}
+
+/* ---- fixture ---- */
+
+struct fx {
+	struct lb_broker *b;
+	struct lb_audit *audit;
+	struct mem_log log;
+	uint8_t alice_pk[LB_PK_BYTES], alice_sk[LB_SK_BYTES];
+	uint8_t bob_pk[LB_PK_BYTES], bob_sk[LB_SK_BYTES];
+	uint8_t svc_pk[LB_PK_BYTES], svc_sk[LB_SK_BYTES];
+	char logname[64];
+};
+
+static const struct lb_group alice_groups[] = { { "devs", NULL, 0 } };
+static const struct lb_peer alice = {
+	{ "alice", "1000", "/home/alice", alice_groups, 1 }, "uid:1000", NULL,
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char a[LB_PK_B64_LEN], b64[LB_PK_B64_LEN], policy_text[2048];
+	struct lb_policy *p = NULL;
+	struct lb_audit_io io;
+	FILE *empty;
+
+	assert_non_null(f);
+	assert_int_equal(lb_crypto_init(), LB_OK);
+	assert_int_equal(lb_sign_keypair(f->alice_pk, f->alice_sk), LB_OK);
+	assert_int_equal(lb_sign_keypair(f->bob_pk, f->bob_sk), LB_OK);
+	assert_int_equal(lb_sign_keypair(f->svc_pk, f->svc_sk), LB_OK);
+	assert_int_equal(lb_pk_to_b64(f->alice_pk, a), LB_OK);
+	assert_int_equal(lb_pk_to_b64(f->bob_pk, b64), LB_OK);
+	snprintf(policy_text, sizeof(policy_text),
+	    "[broker]\naudit_sync = always\n"
+	    "[key:alice]\nuser = alice\npublic_key = %s\n"
+	    "[key:bob]\nuser = bob\npublic_key = %s\n"
+	    "[rule:dev]\nusers = alice\nkinds = *\nlink_under = /srv/alice\n"
+	    "target_under = /srv/alice, /opt\naction = allow\n", a, b64);
+	assert_int_equal(lb_policy_load_buffer("t.ini", policy_text, strlen(policy_text),
+	    LB_FLAVOR_POSIX, &p, NULL), LB_OK);
+
+	lb_buf_init(&f->log.buf, 1 << 24);
+	memset(&io, 0, sizeof(io));
+	io.ctx = &f->log;
+	io.append = mem_append;
+	io.sync = mem_sync;
+	/* lb_audit_open reads an existing file: give it an empty one. */
+	snprintf(f->logname, sizeof(f->logname), "test_broker_%p.log", (void *)f);
+	empty = fopen(f->logname, "wb");
+	assert_non_null(empty);
+	fclose(empty);
+	assert_int_equal(lb_audit_open(f->logname, io, 0, NULL, NULL, &f->audit), LB_OK);
+	assert_int_equal(lb_broker_new(p, f->svc_sk, f->audit, &fake_ops, &f->b), LB_OK);
+	memset(&fs_state, 0, sizeof(fs_state));
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	lb_broker_free(f->b);
+	lb_audit_close(f->audit);
+	lb_buf_free(&f->log.buf);
+	remove(f->logname);
+	free(f);
+	return 0;
+}
+
+/* Build and sign a request; returns its encoded bytes in OUT. */
+static void
+make_req(struct lb_buf *out, uint8_t type, enum lb_kind kind, const char *link,
+    const char *target, uint64_t ts, const uint8_t pk[LB_PK_BYTES], const uint8_t sk[LB_SK_BYTES],
+    uint8_t nonce_out[LB_NONCE_BYTES])
+{
+	struct lb_request r;
+
+	memset(&r, 0, sizeof(r));
+	r.version = LB_WIRE_VERSION;
+	r.type = type;
+	r.kind = (uint8_t)kind;
+	r.timestamp = ts;
+	lb_random(r.nonce, sizeof(r.nonce));
+	memcpy(r.key, pk, LB_PK_BYTES);
+	r.link = link;
+	r.link_len = strlen(link);
+	r.target = target;
+	r.target_len = strlen(target);
+	assert_int_equal(lb_request_sign(&r, sk), LB_OK);
+	lb_buf_init(out, LB_FRAME_MAX);
+	assert_int_equal(lb_request_encode(&r, out), LB_OK);
+	if (nonce_out != NULL)
+		memcpy(nonce_out, r.nonce, LB_NONCE_BYTES);
+}
+
+struct answer {
+	int status;
+	int verdict;
+	char rule[128];
+	char message[1024];
+};
+
+/* Send REQ as PEER; decode and verify the answer with the service key. */
+static int
+ask(struct fx *f, const struct lb_peer *peer, const struct lb_buf *req,
+    const uint8_t nonce[LB_NONCE_BYTES], struct answer *a)
+{
+	struct lb_buf out;
+	struct lb_response resp;
+	const uint8_t *msg;
+	size_t mlen, used, blen;
+	int r;
+
+	lb_buf_init(&out, LB_FRAME_MAX + 4);
+	r = lb_broker_handle(f->b, peer, req->data, req->len, NOW, &out);
+	if (r != LB_OK) {
+		assert_int_equal(out.len, 0);   /* nothing answered */
+		lb_buf_free(&out);
+		return r;
+	}
+	assert_int_equal(lb_frame_parse(out.data, out.len, &msg, &mlen, &used), LB_OK);
+	assert_int_equal(used, out.len);
+	assert_int_equal(lb_response_decode(msg, mlen, &resp, &blen), LB_OK);
+	assert_int_equal(lb_response_verify(&resp, f->svc_pk), LB_OK);
+	if (nonce != NULL)
+		assert_memory_equal(resp.nonce, nonce, LB_NONCE_BYTES);
+	a->status = resp.status;
+	a->verdict = resp.verdict;
+	snprintf(a->rule, sizeof(a->rule), "%.*s", (int)resp.rule_len, resp.rule);
+	snprintf(a->message, sizeof(a->message), "%.*s", (int)resp.message_len, resp.message);
+	lb_buf_free(&out);
+	return LB_OK;
+}
+
+static int
+log_lines(const struct fx *f)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < f->log.buf.len; i++)
+		n += f->log.buf.data[i] == '\n';
+	return n;
+}
+
+static int
+log_has(const struct fx *f, const char *needle)
+{
+	struct lb_buf copy;
+	const char *s;
+	int hit;
+
+	lb_buf_init(&copy, f->log.buf.len + 1);
+	assert_int_equal(lb_buf_put(&copy, f->log.buf.data, f->log.buf.len), LB_OK);
+	assert_int_equal(lb_buf_cstr(&copy, &s), LB_OK);
+	hit = strstr(s, needle) != NULL;
+	lb_buf_free(&copy);
+	return hit;
+}
+
+/* ---- tests ---- */
+
+static void
+test_allowed_create_makes_the_link_audits_and_answers(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	uint8_t nonce[LB_NONCE_BYTES];
+	struct answer a;
+
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/sub/l", "../t", NOW,
+	    f->alice_pk, f->alice_sk, nonce);
+	assert_int_equal(ask(f, &alice, &req, nonce, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	assert_int_equal(a.verdict, LB_VERDICT_ALLOW);
+	assert_string_equal(a.rule, "dev");
+	assert_int_equal(fs_state.creates, 1);
+	assert_string_equal(fs_state.last_name, "l");
+	assert_string_equal(fs_state.last_target, "../t");       /* as typed */
+	assert_int_equal(log_lines(f), 1);
+	assert_true(log_has(f, "\"verdict\":\"allowed\""));
+	assert_true(log_has(f, "\"target_resolved\":\"/srv/alice/t\""));
+	assert_true(f->log.syncs >= 1);                         /* audit_sync = always */
+	lb_buf_free(&req);
+}
+
+static void
+test_relative_target_is_decided_where_it_leads(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	struct answer a;
+
+	/* /srv/alice/l -> ../bob/x leads to /srv/bob/x: not under target_under */
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "../bob/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_DENIED);
+	assert_int_equal(a.verdict, LB_VERDICT_DENY);
+	assert_string_equal(a.message, "no rule allows this link");
+	assert_int_equal(fs_state.creates, 0);
+	assert_true(log_has(f, "\"verdict\":\"denied\""));
+	lb_buf_free(&req);
+}
+
+static void
+test_check_decides_without_creating(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	struct answer a;
+
+	make_req(&req, LB_MSG_CHECK, LB_KIND_DIRSYMLINK, "/srv/alice/d", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	assert_int_equal(a.verdict, LB_VERDICT_ALLOW);
+	assert_int_equal(fs_state.creates, 0);
+	assert_true(log_has(f, "\"event\":\"check\""));
+	lb_buf_free(&req);
+}
+
+static void
+test_planted_parent_link_is_decided_on_its_final_path(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	struct answer a;
+
+	/* /srv/alice/sub is really a symlink to /etc: the floor holds */
+	fs_state.parent_override = "/etc";
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/sub/cron", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_DENIED);
+	assert_non_null(strstr(a.message, "built-in floor"));
+	assert_int_equal(fs_state.creates, 0);
+	assert_true(log_has(f, "\"link_resolved\":\"/etc/cron\""));
+	lb_buf_free(&req);
+}
+
+static void
+test_key_enrolled_for_another_user_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	struct answer a;
+
+	/* alice's connection, bob's enrolled key */
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW,
+	    f->bob_pk, f->bob_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_KEY_UNKNOWN);
+	assert_non_null(strstr(a.message, "not enrolled for alice"));
+	assert_int_equal(fs_state.creates, 0);
+	assert_true(log_has(f, "\"event\":\"reject\""));
+	lb_buf_free(&req);
+}
+
+static void
+test_unknown_key_is_refused(void **state)
+{
+	struct fx *f = *state;
+	uint8_t pk[LB_PK_BYTES], sk[LB_SK_BYTES];
+	struct lb_buf req;
+	struct answer a;
+
+	assert_int_equal(lb_sign_keypair(pk, sk), LB_OK);
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW, pk, sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_KEY_UNKNOWN);
+	assert_int_equal(fs_state.creates, 0);
+	lb_buf_free(&req);
+}
+
+static void
+test_tampered_signature_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	struct answer a;
+
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	req.data[req.len - 1] ^= 0x01;
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_SIG);
+	assert_int_equal(fs_state.creates, 0);
+	assert_true(log_has(f, "\"verdict\":\"failed\""));
+	lb_buf_free(&req);
+}
+
+static void
+test_replayed_request_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	struct answer a;
+
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_REPLAY);
+	assert_int_equal(fs_state.creates, 1);
+	lb_buf_free(&req);
+}
+
+static void
+test_replay_cache_survives_restart_through_remember(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	uint8_t nonce[LB_NONCE_BYTES];
+	struct answer a;
+
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, nonce);
+	/* as if read back from the audit log at start-up */
+	lb_broker_remember(f->b, f->alice_pk, nonce, NOW);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_REPLAY);
+	assert_int_equal(fs_state.creates, 0);
+	lb_buf_free(&req);
+}
+
+static void
+test_timestamps_outside_the_window_are_refused(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	struct answer a;
+
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW - 61,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_STALE);
+	lb_buf_free(&req);
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW + 61,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_STALE);
+	lb_buf_free(&req);
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW - 60,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	assert_int_equal(fs_state.creates, 1);
+	lb_buf_free(&req);
+}
+
+static void
+test_malformed_request_gets_an_answer_and_a_record(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf junk;
+	struct answer a;
+
+	lb_buf_init(&junk, 64);
+	assert_int_equal(lb_buf_put(&junk, "\x01\x01\x01garbage", 10), LB_OK);
+	assert_int_equal(ask(f, &alice, &junk, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_SHORT);
+	assert_non_null(strstr(a.message, "malformed request"));
+	assert_int_equal(log_lines(f), 1);
+	assert_true(log_has(f, "\"event\":\"reject\""));
+	lb_buf_free(&junk);
+}
+
+static void
+test_audit_failure_refuses_and_undoes(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	struct answer a;
+
+	f->log.fail = 1;
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_E_AUDIT);
+	assert_int_equal(fs_state.creates, 1);
+	assert_int_equal(fs_state.removes, 1);   /* nothing unaudited remains */
+	lb_buf_free(&req);
+	/* the log works again: requests are served again */
+	f->log.fail = 0;
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l2", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	lb_buf_free(&req);
+}
+
+static void
+test_rate_limit_per_identity(void **state)
+{
+	struct fx *f = *state;
+	const struct lb_peer other = { { "carol", "1002", "/home/carol", NULL, 0 }, "uid:1002", NULL };
+	struct lb_buf req;
+	struct answer a;
+	int i, limited = 0;
+
+	for (i = 0; i < LB_RATE_BURST + 5; i++) {
+		make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, NULL);
+		assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+		limited += a.status == LB_E_RATE;
+		lb_buf_free(&req);
+	}
+	assert_int_equal(limited, 5);
+	/* another identity is not affected */
+	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &other, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	lb_buf_free(&req);
+}
+
+static void
+test_status_says_who_and_whether_enrolled(void **state)
+{
+	struct fx *f = *state;
+	const struct lb_peer bob = { { "bob", "1001", "/home/bob", NULL, 0 }, "uid:1001", NULL };
+	struct lb_buf req;
+	struct answer a;
+
+	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	assert_string_equal(a.message, "you are alice (uid 1000); your key is enrolled as [key:alice]");
+	lb_buf_free(&req);
+	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &bob, &req, NULL, &a), LB_OK);
+	assert_non_null(strstr(a.message, "not enrolled"));
+	lb_buf_free(&req);
+}
+
+static void
+test_bad_paths_are_input_errors(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	struct answer a;
+
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "relative/l", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_PATH_RELATIVE);
+	lb_buf_free(&req);
+	make_req(&req, LB_MSG_CREATE, LB_KIND_HARDLINK, "/srv/alice/h", "rel", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_PATH_RELATIVE);
+	lb_buf_free(&req);
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/\x1b[2J", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_PATH_CTRL);
+	assert_int_equal(fs_state.creates, 0);
+	lb_buf_free(&req);
+}
+
+static void
+test_existing_file_is_reported_as_failed(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	struct answer a;
+
+	fs_state.create_rc = LB_E_EXISTS;
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_EXISTS);
+	assert_int_equal(lb_exit_code(a.status), LB_EXIT_FAILED);
+	assert_true(log_has(f, "\"verdict\":\"failed\""));
+	lb_buf_free(&req);
+}
+
+static void
+test_junction_gets_absolute_target_and_relative_is_floored(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	struct answer a;
+
+	make_req(&req, LB_MSG_CREATE, LB_KIND_JUNCTION, "/srv/alice/j", "/opt//x/.", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	assert_string_equal(fs_state.last_target, "/opt/x");
+	lb_buf_free(&req);
+	make_req(&req, LB_MSG_CREATE, LB_KIND_JUNCTION, "/srv/alice/j2", "x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_DENIED);
+	assert_non_null(strstr(a.message, "junction target"));
+	assert_int_equal(fs_state.creates, 1);
+	lb_buf_free(&req);
+}
+
+int
+main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_allowed_create_makes_the_link_audits_and_answers),
+		T(test_relative_target_is_decided_where_it_leads),
+		T(test_check_decides_without_creating),
+		T(test_planted_parent_link_is_decided_on_its_final_path),
+		T(test_key_enrolled_for_another_user_is_refused),
+		T(test_unknown_key_is_refused),
+		T(test_tampered_signature_is_refused),
+		T(test_replayed_request_is_refused),
+		T(test_replay_cache_survives_restart_through_remember),
+		T(test_timestamps_outside_the_window_are_refused),
+		T(test_malformed_request_gets_an_answer_and_a_record),
+		T(test_audit_failure_refuses_and_undoes),
+		T(test_rate_limit_per_identity),
+		T(test_status_says_who_and_whether_enrolled),
+		T(test_bad_paths_are_input_errors),
+		T(test_existing_file_is_reported_as_failed),
+		T(test_junction_gets_absolute_target_and_relative_is_floored),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

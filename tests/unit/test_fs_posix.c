@@ -1,0 +1,580 @@
+/* Unit tests for the POSIX file-system operations and peer identity: links
+ * made with the client's credentials (nobody/nogroup here), never replacing,
+ * refused where the client has no rights, decided on resolved paths, and
+ * root's credentials back after every call. Needs root; skips otherwise. */
+#ifdef _WIN32
+#include <stdio.h>
+
+int
+main(void)
+{
+	printf("test_fs_posix: POSIX only, skipped on Windows\n");
+	return 0;
+}
+#else
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The file-system and peer modules are compiled into this test directly:
+ * the unit-test target links only lb_common and lb_config. */
+#include "../../service/posix/lb_fs_posix.c"
+#include "../../service/posix/lb_peer_posix.c"
+
+static const struct lb_fs_ops *fs = &lb_posix_fs_ops;
+static int g_root;
+static char g_dir[64];                 /* nobody's 0755 directory */
+static struct lb_posix_peer *g_nobody;
+static gid_t g_groups[256];
+static int g_n_groups;
+
+#define NEED_ROOT()                                                          \
+	do {                                                                 \
+		if (!g_root) {                                               \
+			print_message("skipped: needs root (switches to nobody's credentials)\n"); \
+			skip();                                              \
+		}                                                            \
+	} while (0)
+
+static void
+path_of(const char *s, struct lb_path *p)
+{
+	assert_int_equal(lb_path_canon(LB_FLAVOR_POSIX, s, strlen(s), p), LB_OK);
+}
+
+static const char *
+in_dir(const char *name)
+{
+	static char buf[4][256];
+	static int k;
+
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", g_dir, name);
+	return buf[k];
+}
+
+/* Field FIELD (0-based after the label) of the "Uid:" or "Gid:" line. */
+static long
+status_id(const char *label, int field)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+	long v = -1;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, label, strlen(label)) == 0) {
+			char *p = line + strlen(label), *end;
+			int i;
+
+			for (i = 0; i <= field; i++) {
+				v = strtol(p, &end, 10);
+				p = end;
+			}
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+/* Root again, in every sense the kernel checks. */
+static void
+assert_root_creds(void)
+{
+	gid_t now[256];
+	int n, fd;
+
+	assert_int_equal(getuid(), 0);
+	assert_int_equal(geteuid(), 0);
+	assert_int_equal(status_id("Uid:", 3), 0);   /* real effective saved fs */
+	assert_int_equal(status_id("Gid:", 3), 0);
+	n = getgroups(256, now);
+	assert_int_equal(n, g_n_groups);
+	assert_memory_equal(now, g_groups, (size_t)n * sizeof(gid_t));
+	/* Root's own 0600 file in a 0700 directory... */
+	fd = open(in_dir("rootonly/secret"), O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	close(fd);
+	/* ...and nobody's 0600 file in nobody's 0700 directory: only with
+	 * the file-system capabilities back. */
+	fd = open(in_dir("private/mine"), O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+static void
+make_file(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x\n", 2), 2);
+	close(fd);
+	assert_int_equal(chown(path, uid, gid), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void
+make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	assert_int_equal(mkdir(path, mode), 0);
+	assert_int_equal(chown(path, uid, gid), 0);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static int
+rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(p) : unlink(p);
+}
+
+static int
+setup(void **state)
+{
+	char err[256];
+	struct passwd *pw;
+	uid_t u;
+	gid_t g;
+
+	(void)state;
+	if (geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam("nobody")) == NULL) {
+		print_message("skipped: no 'nobody' account\n");
+		return 0;
+	}
+	u = pw->pw_uid;
+	g = pw->pw_gid;
+	if (lb_posix_peer_from_uid(u, &g_nobody, err, sizeof(err)) != LB_OK) {
+		print_message("setup: %s\n", err);
+		return -1;
+	}
+	snprintf(g_dir, sizeof(g_dir), "/tmp/lbfs.XXXXXX");
+	if (mkdtemp(g_dir) == NULL || chown(g_dir, u, g) != 0 || chmod(g_dir, 0755) != 0)
+		return -1;
+	if ((g_n_groups = getgroups(256, g_groups)) < 0)
+		return -1;
+	g_root = 1;
+	make_dir(in_dir("rootonly"), 0700, 0, 0);
+	make_file(in_dir("rootonly/secret"), 0600, 0, 0);
+	make_dir(in_dir("private"), 0700, u, g);
+	make_file(in_dir("private/mine"), 0600, u, g);
+	make_file(in_dir("rootfile"), 0644, 0, 0);
+	make_file(in_dir("own"), 0644, u, g);
+	make_dir(in_dir("links"), 0755, u, g);
+	assert_int_equal(symlink("/etc", in_dir("etclink")), 0);
+	assert_int_equal(lchown(in_dir("etclink"), u, g), 0);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	if (g_dir[0] != '\0' && strncmp(g_dir, "/tmp/lbfs.", 10) == 0)
+		nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	lb_posix_peer_free(g_nobody);
+	return 0;
+}
+
+/* open_parent of LINK as nobody; returns the status, fills *dir and RESOLVED. */
+static int
+open_parent(const char *link, void **dir, struct lb_path *resolved)
+{
+	struct lb_path lp;
+	int r;
+
+	path_of(link, &lp);
+	r = fs->open_parent(&g_nobody->peer, &lp, dir, resolved);
+	lb_path_free(&lp);
+	assert_root_creds();
+	return r;
+}
+
+static void
+test_symlink_created_as_client_and_owned_by_client(void **state)
+{
+	struct lb_path res = { 0 };
+	struct stat st;
+	void *dir = NULL;
+	char buf[256];
+	ssize_t n;
+
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(open_parent(in_dir("links/l1"), &dir, &res), LB_OK);
+	assert_string_equal(res.s, in_dir("links"));
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "l1", LB_KIND_SYMLINK, "../own", NULL), LB_OK);
+	assert_root_creds();
+	n = readlink(in_dir("links/l1"), buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "../own");
+	assert_int_equal(lstat(in_dir("links/l1"), &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(st.st_uid, g_nobody->cred.uid);
+	assert_int_equal(st.st_gid, g_nobody->cred.gid);
+	fs->close(dir);
+	lb_path_free(&res);
+}
+
+static void
+test_create_never_replaces_existing(void **state)
+{
+	struct lb_path res = { 0 };
+	void *dir = NULL;
+	char buf[256];
+	ssize_t n;
+
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(open_parent(in_dir("links/twice"), &dir, &res), LB_OK);
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "twice", LB_KIND_SYMLINK, "first", NULL), LB_OK);
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "twice", LB_KIND_DIRSYMLINK, "second", NULL),
+	    LB_E_EXISTS);
+	assert_root_creds();
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "twice", LB_KIND_JUNCTION, "/tmp", NULL),
+	    LB_E_EXISTS);
+	assert_root_creds();
+	n = readlink(in_dir("links/twice"), buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "first");
+	fs->close(dir);
+	lb_path_free(&res);
+}
+
+static void
+test_parent_not_searchable_is_perm_and_nothing_created(void **state)
+{
+	struct lb_path res = { 0 };
+	struct stat st;
+	void *dir = NULL;
+
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(mkdir(in_dir("rootonly/sub"), 0777), 0);
+	assert_int_equal(open_parent(in_dir("rootonly/sub/l"), &dir, &res), LB_E_PERM);
+	assert_null(dir);
+	assert_null(res.s);
+	assert_int_not_equal(lstat(in_dir("rootonly/sub/l"), &st), 0);
+}
+
+static void
+test_parent_not_writable_is_perm_and_nothing_created(void **state)
+{
+	struct lb_path res = { 0 };
+	struct stat st;
+	void *dir = NULL;
+
+	(void)state;
+	NEED_ROOT();
+	/* Reaching the 0700 root directory needs search on its parent only;
+	 * creating in it needs write and search on it, which nobody lacks. */
+	assert_int_equal(open_parent(in_dir("rootonly/l"), &dir, &res), LB_OK);
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "l", LB_KIND_SYMLINK, "/tmp", NULL), LB_E_PERM);
+	assert_root_creds();
+	assert_int_not_equal(lstat(in_dir("rootonly/l"), &st), 0);
+	fs->close(dir);
+	lb_path_free(&res);
+	/* A root 0755 file system tree is not nobody's either. */
+	assert_int_equal(open_parent("/var/nothing-here", &dir, &res), LB_OK);
+	assert_string_equal(res.s, "/var");
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "nothing-here", LB_KIND_SYMLINK, "/tmp", NULL),
+	    LB_E_PERM);
+	assert_root_creds();
+	assert_int_not_equal(lstat("/var/nothing-here", &st), 0);
+	fs->close(dir);
+	lb_path_free(&res);
+}
+
+static void
+test_parent_symlink_to_etc_resolves_to_etc(void **state)
+{
+	struct lb_path res = { 0 };
+	void *dir = NULL;
+
+	(void)state;
+	NEED_ROOT();
+	/* The string says nobody's directory; the handle is /etc, and the
+	 * broker decides on the handle (the /etc floor denies). */
+	assert_int_equal(open_parent(in_dir("etclink/evil"), &dir, &res), LB_OK);
+	assert_string_equal(res.s, "/etc");
+	fs->close(dir);
+	lb_path_free(&res);
+}
+
+static void
+test_proc_magic_link_parent_refused(void **state)
+{
+	struct lb_path res = { 0 };
+	void *dir = NULL;
+
+	(void)state;
+	NEED_ROOT();
+	/* /proc/self/cwd would skip the search checks on the way (and is
+	 * the broker's own cwd): not followed. */
+	assert_int_equal(open_parent("/proc/self/cwd/x", &dir, &res), LB_E_PERM);
+	assert_null(dir);
+	assert_int_equal(open_parent("/proc/1/root/tmp/x", &dir, &res), LB_E_PERM);
+	assert_null(dir);
+}
+
+static void
+test_missing_or_file_parent(void **state)
+{
+	struct lb_path res = { 0 };
+	void *dir = NULL;
+
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(open_parent(in_dir("no/such/l"), &dir, &res), LB_E_NOENT);
+	assert_int_equal(open_parent(in_dir("own/l"), &dir, &res), LB_E_NOT_DIR);
+	assert_null(dir);
+}
+
+/* open_target of TARGET as nobody. */
+static int
+open_target(const char *target, void **file, struct lb_path *resolved)
+{
+	struct lb_path tp;
+	int r;
+
+	path_of(target, &tp);
+	r = fs->open_target(&g_nobody->peer, &tp, file, resolved);
+	lb_path_free(&tp);
+	assert_root_creds();
+	return r;
+}
+
+static void
+test_hardlink_to_root_file_refused(void **state)
+{
+	struct lb_path res = { 0 };
+	void *file = NULL;
+
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(open_target(in_dir("rootfile"), &file, &res), LB_E_PERM);
+	assert_null(file);
+	assert_int_equal(open_target(in_dir("rootonly/secret"), &file, &res), LB_E_PERM);
+	assert_null(file);
+}
+
+static void
+test_hardlink_to_own_file_shares_inode(void **state)
+{
+	struct lb_path dres = { 0 }, tres = { 0 };
+	struct stat a, b;
+	void *dir = NULL, *file = NULL;
+
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(open_target(in_dir("own"), &file, &tres), LB_OK);
+	assert_string_equal(tres.s, in_dir("own"));
+	assert_int_equal(open_parent(in_dir("links/hard"), &dir, &dres), LB_OK);
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "hard", LB_KIND_HARDLINK, NULL, file), LB_OK);
+	assert_root_creds();
+	assert_int_equal(stat(in_dir("own"), &a), 0);
+	assert_int_equal(lstat(in_dir("links/hard"), &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	assert_int_equal(a.st_dev, b.st_dev);
+	assert_int_equal(b.st_nlink, 2);
+	/* Never replaces, hard links included. */
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "hard", LB_KIND_HARDLINK, NULL, file), LB_E_EXISTS);
+	assert_root_creds();
+	fs->close(file);
+	fs->close(dir);
+	lb_path_free(&tres);
+	lb_path_free(&dres);
+}
+
+static void
+test_hardlink_target_must_be_regular_file(void **state)
+{
+	struct lb_path res = { 0 };
+	void *file = NULL;
+
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(open_target(in_dir("links"), &file, &res), LB_E_INVAL);
+	assert_null(file);
+	/* A FIFO is refused without being opened (no writer blocks). */
+	assert_int_equal(mkfifo(in_dir("fifo"), 0666), 0);
+	assert_int_equal(chown(in_dir("fifo"), g_nobody->cred.uid, g_nobody->cred.gid), 0);
+	assert_int_equal(open_target(in_dir("fifo"), &file, &res), LB_E_INVAL);
+	assert_null(file);
+	assert_int_equal(open_target("/dev/null", &file, &res), LB_E_INVAL);
+	assert_int_equal(open_target(in_dir("missing"), &file, &res), LB_E_NOENT);
+}
+
+static void
+test_bad_names_and_targets_refused(void **state)
+{
+	struct lb_path res = { 0 };
+	void *dir = NULL;
+
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(open_parent(in_dir("links/x"), &dir, &res), LB_OK);
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "a/b", LB_KIND_SYMLINK, "t", NULL), LB_E_INVAL);
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "..", LB_KIND_SYMLINK, "t", NULL), LB_E_INVAL);
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "", LB_KIND_SYMLINK, "t", NULL), LB_E_INVAL);
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "x", LB_KIND_JUNCTION, "relative", NULL), LB_E_INVAL);
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "x", LB_KIND_HARDLINK, NULL, NULL), LB_E_INVAL);
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "x", LB_KIND_NONE, "t", NULL), LB_E_INVAL);
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "x", LB_KIND_JUNCTION, "/srv", NULL), LB_OK);
+	assert_root_creds();
+	fs->close(dir);
+	lb_path_free(&res);
+}
+
+static void
+test_remove_as_client(void **state)
+{
+	struct lb_path res = { 0 };
+	struct stat st;
+	void *dir = NULL;
+
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(open_parent(in_dir("links/gone"), &dir, &res), LB_OK);
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "gone", LB_KIND_SYMLINK, "t", NULL), LB_OK);
+	assert_int_equal(fs->remove(&g_nobody->peer, dir, "gone"), LB_OK);
+	assert_root_creds();
+	assert_int_not_equal(lstat(in_dir("links/gone"), &st), 0);
+	assert_int_equal(fs->remove(&g_nobody->peer, dir, "gone"), LB_E_NOENT);
+	assert_root_creds();
+	fs->close(dir);
+	lb_path_free(&res);
+	/* Removing is as the client too: root's file stays. */
+	assert_int_equal(open_parent(in_dir("rootonly/secret"), &dir, &res), LB_OK);
+	assert_int_equal(fs->remove(&g_nobody->peer, dir, "secret"), LB_E_PERM);
+	assert_root_creds();
+	fs->close(dir);
+	lb_path_free(&res);
+}
+
+static void
+test_peer_identity_from_account(void **state)
+{
+	size_t i;
+	int found = 0;
+	char want[32];
+
+	(void)state;
+	NEED_ROOT();
+	assert_string_equal(g_nobody->peer.who.user, "nobody");
+	snprintf(want, sizeof(want), "%lu", (unsigned long)g_nobody->cred.uid);
+	assert_string_equal(g_nobody->peer.who.sid, want);
+	snprintf(want, sizeof(want), "uid:%lu", (unsigned long)g_nobody->cred.uid);
+	assert_string_equal(g_nobody->peer.id, want);
+	assert_ptr_equal(g_nobody->peer.plat, &g_nobody->cred);
+	for (i = 0; i < g_nobody->peer.who.n_groups; i++) {
+		const struct lb_group *gr = &g_nobody->peer.who.groups[i];
+		struct group *g = getgrgid(g_nobody->cred.gids[i]);
+
+		assert_null(gr->sid);
+		assert_int_equal(gr->deny_only, 0);
+		if (g != NULL)
+			assert_string_equal(gr->name, g->gr_name);
+		if (g_nobody->cred.gids[i] == g_nobody->cred.gid)
+			found = 1;
+	}
+	assert_true(found);   /* the primary group is one of them */
+}
+
+static void
+test_peer_without_account_refused(void **state)
+{
+	struct lb_posix_peer *p = (void *)1;
+	char err[256];
+	uid_t u = 3999999001u;
+
+	(void)state;
+	if (getpwuid(u) != NULL)
+		skip();
+	assert_int_equal(lb_posix_peer_from_uid(u, &p, err, sizeof(err)), LB_E_PERM);
+	assert_null(p);
+	assert_non_null(strstr(err, "no account"));
+}
+
+static void
+test_peer_uid_from_socket(void **state)
+{
+	int sv[2];
+	uid_t u = 12345;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	if ((long)geteuid() == lb_overflow_id(0) || (long)getegid() == lb_overflow_id(1)) {
+		/* run as nobody: the overflow id is nobody's identity, refused */
+		assert_int_equal(lb_posix_peer_uid(sv[0], &u, err, sizeof(err)), LB_E_PERM);
+		assert_int_equal(u, 12345);
+	} else {
+		assert_int_equal(lb_posix_peer_uid(sv[0], &u, err, sizeof(err)), LB_OK);
+		assert_int_equal(u, geteuid());
+	}
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+test_errno_mapping(void **state)
+{
+	(void)state;
+	assert_int_equal(lb_posix_errno(EACCES), LB_E_PERM);
+	assert_int_equal(lb_posix_errno(EPERM), LB_E_PERM);
+	assert_int_equal(lb_posix_errno(ELOOP), LB_E_PERM);
+	assert_int_equal(lb_posix_errno(ENOENT), LB_E_NOENT);
+	assert_int_equal(lb_posix_errno(ENOTDIR), LB_E_NOT_DIR);
+	assert_int_equal(lb_posix_errno(EEXIST), LB_E_EXISTS);
+	assert_int_equal(lb_posix_errno(EXDEV), LB_E_UNSUPPORTED);
+	assert_int_equal(lb_posix_errno(EOPNOTSUPP), LB_E_UNSUPPORTED);
+	assert_int_equal(lb_posix_errno(EIO), LB_E_IO);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_symlink_created_as_client_and_owned_by_client),
+		cmocka_unit_test(test_create_never_replaces_existing),
+		cmocka_unit_test(test_parent_not_searchable_is_perm_and_nothing_created),
+		cmocka_unit_test(test_parent_not_writable_is_perm_and_nothing_created),
+		cmocka_unit_test(test_parent_symlink_to_etc_resolves_to_etc),
+		cmocka_unit_test(test_proc_magic_link_parent_refused),
+		cmocka_unit_test(test_missing_or_file_parent),
+		cmocka_unit_test(test_hardlink_to_root_file_refused),
+		cmocka_unit_test(test_hardlink_to_own_file_shares_inode),
+		cmocka_unit_test(test_hardlink_target_must_be_regular_file),
+		cmocka_unit_test(test_bad_names_and_targets_refused),
+		cmocka_unit_test(test_remove_as_client),
+		cmocka_unit_test(test_peer_identity_from_account),
+		cmocka_unit_test(test_peer_without_account_refused),
+		cmocka_unit_test(test_peer_uid_from_socket),
+		cmocka_unit_test(test_errno_mapping),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
+#endif
