@@ -201,10 +201,14 @@ out=$(raw "$UA" "$KA" tamper symlink "$H/links/t1" "$H/x"); grep -q "status -20 
 out=$(raw "$UA" "$KA" stale symlink "$H/links/t2" "$H/x"); grep -q "status -72 " <<<"$out" && ok || bad "stale: $out"
 out=$(raw "$UA" "$KA" future symlink "$H/links/t3" "$H/x"); grep -q "status -72 " <<<"$out" && ok || bad "future: $out"
 out=$(raw "$UA" "$KB" ok symlink "$H/links/t4" "$H/x"); grep -q "status -70 " <<<"$out" && ok || bad "other user's key: $out"
+mkdir -p "$R/newkey" && chown "$UA" "$R/newkey"
+as "$UA" env HOME="$R/newkey" "$LB" keygen >/dev/null 2>&1
+out=$(raw "$UA" "$R/newkey/.config/linkbroker/key" ok symlink "$H/links/t6" "$H/x")
+grep -q "status -70 " <<<"$out" && ok || bad "unknown key: $out"
 out=$(raw "$UA" "$KA" replay symlink "$H/links/t5" "$H/x")
 { sed -n 1p <<<"$out" | grep -q "status 0 " && sed -n 2p <<<"$out" | grep -q "status -71 "; } && ok || bad "replay: $out"
-check "forged requests made nothing" test ! -L "$H/links/t1" -a ! -L "$H/links/t2" -a ! -L "$H/links/t3" -a ! -L "$H/links/t4"
-check "forged requests audited" test "$(( $(lines) - n0 ))" -eq 6
+check "forged requests made nothing" test ! -L "$H/links/t1" -a ! -L "$H/links/t2" -a ! -L "$H/links/t3" -a ! -L "$H/links/t4" -a ! -L "$H/links/t6"
+check "forged requests audited" test "$(( $(lines) - n0 ))" -eq 7
 out=$(printf '00000000' | as "$UA" "$RAW" "$S" - raw); grep -q "status" <<<"$out" && ok || bad "junk bytes get an answer: $out"
 
 # --- a parent swapped for a symlink to /etc while requests run ---
