@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lb_buf.h"
+#include "lb_json.h"
 #include "lb_client.h"
 #include "lb_client_args.h"
 #include "lb_path.h"
@@ -70,88 +71,6 @@ lb_usage_error(const char *why, const char *bad)
 
 /* ---- output ---- */
 
-/* Length of the well-formed UTF-8 sequence at P (N bytes left) and its
- * code point, or 0 if it is not one (overlong, surrogate, > U+10FFFF). */
-static size_t
-lb_utf8_decode(const uint8_t *p, size_t n, uint32_t *cp)
-{
-	size_t len, i;
-	uint32_t v, min;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if ((p[0] & 0xE0) == 0xC0) {
-		len = 2, v = p[0] & 0x1Fu, min = 0x80;
-	} else if ((p[0] & 0xF0) == 0xE0) {
-		len = 3, v = p[0] & 0x0Fu, min = 0x800;
-	} else if ((p[0] & 0xF8) == 0xF0) {
-		len = 4, v = p[0] & 0x07u, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		v = (v << 6) | (p[i] & 0x3Fu);
-	}
-	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-		return 0;
-	*cp = v;
-	return len;
-}
-
-/* S (N bytes) as a JSON string; NULL is null. Control characters (C0, DEL,
- * C1) and U+2028/U+2029 are \u escapes; bytes that are not UTF-8 become
- * U+FFFD, since JSON text must be UTF-8. Stand-in for common/lb_json.h's
- * lb_json_put_str, which is being written alongside but is not in
- * lb_common yet: switch to it once it is. */
-static int
-lb_out_json_str(struct lb_buf *b, const char *s, size_t n)
-{
-	const uint8_t *p = (const uint8_t *)s;
-	size_t i = 0, len;
-	uint32_t cp;
-	int r;
-
-	if (s == NULL)
-		return lb_buf_put_cstr(b, "null");
-	if ((r = lb_buf_put_u8(b, '"')) != LB_OK)
-		return r;
-	while (i < n) {
-		len = lb_utf8_decode(p + i, n - i, &cp);
-		if (len == 0) {
-			r = lb_buf_put_cstr(b, "\\ufffd");
-			len = 1;
-		} else if (cp == '"' || cp == '\\') {
-			r = lb_buf_printf(b, "\\%c", (char)cp);
-		} else if (cp == '\n') {
-			r = lb_buf_put_cstr(b, "\\n");
-		} else if (cp == '\t') {
-			r = lb_buf_put_cstr(b, "\\t");
-		} else if (cp == '\r') {
-			r = lb_buf_put_cstr(b, "\\r");
-		} else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029) {
-			r = lb_buf_printf(b, "\\u%04x", (unsigned)cp);
-		} else {
-			r = lb_buf_put(b, p + i, len);
-		}
-		if (r != LB_OK)
-			return r;
-		i += len;
-	}
-	return lb_buf_put_u8(b, '"');
-}
-
-static int
-lb_out_json_cstr(struct lb_buf *b, const char *s)
-{
-	return lb_out_json_str(b, s, s != NULL ? strlen(s) : 0);
-}
-
 /* Write B and a newline to F. A failed write to stdout is caught by the
  * ferror() check in main(); stderr has nowhere to report to. */
 static void
@@ -181,7 +100,7 @@ lb_fail(int json, int status, const char *msg, size_t msg_len)
 	if (json)
 		r = lb_buf_printf(&o, "{\"status\":%d,\"exit\":%d,\"message\":", status,
 		    lb_exit_code(status)) == LB_OK &&
-		    lb_out_json_str(&o, msg, msg_len) == LB_OK && lb_buf_put_u8(&o, '}') == LB_OK;
+		    lb_json_put_str(&o, msg, msg_len) == LB_OK && lb_buf_put_u8(&o, '}') == LB_OK;
 	else
 		r = lb_buf_put_cstr(&o, "linkbroker: ") == LB_OK &&
 		    lb_buf_put_display(&o, msg, msg_len) == LB_OK;
@@ -241,16 +160,16 @@ lb_result_json(struct lb_buf *o, const struct lb_result *r, int ex)
 	int rc;
 
 	if ((rc = lb_buf_put_cstr(o, "{\"link\":")) != LB_OK ||
-	    (rc = lb_out_json_cstr(o, r->link)) != LB_OK ||
+	    (rc = lb_json_put_cstr(o, r->link)) != LB_OK ||
 	    (rc = lb_buf_put_cstr(o, ",\"target\":")) != LB_OK ||
-	    (rc = lb_out_json_cstr(o, r->target)) != LB_OK ||
+	    (rc = lb_json_put_cstr(o, r->target)) != LB_OK ||
 	    (rc = lb_buf_put_cstr(o, ",\"kind\":")) != LB_OK ||
-	    (rc = lb_out_json_cstr(o, r->link != NULL ? lb_kind_name(r->kind) : NULL)) != LB_OK ||
+	    (rc = lb_json_put_cstr(o, r->link != NULL ? lb_kind_name(r->kind) : NULL)) != LB_OK ||
 	    (rc = lb_buf_printf(o, ",\"verdict\":\"%s\",\"status\":%d,\"exit\":%d,\"rule\":",
 	    verdicts[ex < 2 ? ex : 2], r->status, ex)) != LB_OK ||
-	    (rc = lb_out_json_str(o, r->rule_len > 0 ? r->rule : NULL, r->rule_len)) != LB_OK ||
+	    (rc = lb_json_put_str(o, r->rule_len > 0 ? r->rule : NULL, r->rule_len)) != LB_OK ||
 	    (rc = lb_buf_put_cstr(o, ",\"message\":")) != LB_OK ||
-	    (rc = lb_out_json_str(o, r->msg, r->msg_len)) != LB_OK)
+	    (rc = lb_json_put_str(o, r->msg, r->msg_len)) != LB_OK)
 		return rc;
 	if (r->line > 0 && (rc = lb_buf_printf(o, ",\"line\":%zu", r->line)) != LB_OK)
 		return rc;
@@ -758,9 +677,9 @@ lb_cmd_keygen(const struct lb_cli_args *a)
 	if (lb_client_key_location(&where) != LB_OK)
 		lb_buf_reset(&where);
 	if (a->json) {
-		r = lb_buf_put_cstr(&o, "{\"user\":") == LB_OK && lb_out_json_cstr(&o, n) == LB_OK &&
+		r = lb_buf_put_cstr(&o, "{\"user\":") == LB_OK && lb_json_put_cstr(&o, n) == LB_OK &&
 		    lb_buf_printf(&o, ",\"public_key\":\"%s\",\"key_file\":", b64) == LB_OK &&
-		    lb_out_json_str(&o, (const char *)where.data, where.len) == LB_OK &&
+		    lb_json_put_str(&o, (const char *)where.data, where.len) == LB_OK &&
 		    lb_buf_put_u8(&o, '}') == LB_OK;
 	} else {
 		/* Exactly the block an administrator pastes into the policy. */
@@ -805,14 +724,14 @@ lb_status_print(const struct lb_session *s, const struct lb_response *resp,
 	lb_buf_init(&o, LB_OUT_MAX);
 	if (s->json) {
 		r = lb_buf_put_cstr(&o, "{\"endpoint\":") == LB_OK &&
-		    lb_out_json_cstr(&o, s->endpoint) == LB_OK &&
+		    lb_json_put_cstr(&o, s->endpoint) == LB_OK &&
 		    lb_buf_put_cstr(&o, ",\"genuine\":true,\"key_file\":") == LB_OK &&
-		    lb_out_json_cstr(&o, key_file) == LB_OK &&
+		    lb_json_put_cstr(&o, key_file) == LB_OK &&
 		    lb_buf_put_cstr(&o, ",\"public_key\":") == LB_OK &&
-		    lb_out_json_cstr(&o, s->have_sk ? pk_b64 : NULL) == LB_OK &&
+		    lb_json_put_cstr(&o, s->have_sk ? pk_b64 : NULL) == LB_OK &&
 		    lb_buf_printf(&o, ",\"enrolled\":%s,\"status\":%d,\"exit\":%d,\"message\":",
 		    enrolled < 0 ? "null" : enrolled ? "true" : "false", resp->status, ex) == LB_OK &&
-		    lb_out_json_str(&o, resp->message, resp->message_len) == LB_OK &&
+		    lb_json_put_str(&o, resp->message, resp->message_len) == LB_OK &&
 		    lb_buf_put_u8(&o, '}') == LB_OK;
 	} else {
 		r = lb_buf_put_cstr(&o, "endpoint: ") == LB_OK &&

@@ -24,3 +24,9 @@ if(LB_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined -fno-sanitize-recover=all)
 endif()
+
+# Fuzzing builds instrument the whole project for coverage, not just the
+# fuzz targets (which add -fsanitize=fuzzer for libFuzzer's main).
+if(LB_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

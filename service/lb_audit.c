@@ -379,6 +379,7 @@ lb_audit_line_add_group(struct lb_audit_line *l, const struct lb_json_str *s)
 struct lb_audit_parse {
 	struct lb_json_in in;
 	const char *field;     /* the field being read */
+	size_t at;             /* where its key or value starts */
 	const char *why;       /* set when the problem is ours, not lb_json's */
 };
 
@@ -390,6 +391,7 @@ lb_p_key(struct lb_audit_parse *ps, const char *name, int first)
 	int n;
 
 	ps->field = name;
+	ps->at = ps->in.off;
 	n = snprintf(lit, sizeof(lit), "%s\"%s\":", first ? "{" : ",", name);
 	if (n < 0 || (size_t)n >= sizeof(lit))
 		return LB_E_INVAL;
@@ -397,6 +399,7 @@ lb_p_key(struct lb_audit_parse *ps, const char *name, int first)
 		ps->why = "expected this field here";
 		return LB_E_INVAL;
 	}
+	ps->at = ps->in.off;
 	return LB_OK;
 }
 
@@ -538,6 +541,7 @@ lb_audit_line_parse(struct lb_audit_line *l, const char *line, size_t len,
 {
 	struct lb_audit_parse ps;
 	const char *text;
+	uint64_t at;
 	int rc;
 
 	lb_audit_line_clear(l);
@@ -546,13 +550,14 @@ lb_audit_line_parse(struct lb_audit_line *l, const char *line, size_t len,
 	rc = lb_p_body(&ps, l);
 	if (rc != LB_OK) {
 		text = ps.why != NULL ? ps.why : ps.in.why != NULL ? ps.in.why : lb_strerror(rc);
-		if (why != NULL) {
-			if (ps.field != NULL)
-				lb_best_effort(lb_buf_printf(why, "at byte %" PRIu64 " (field \"%s\"): %s",
-				    (uint64_t)(ps.in.off + 1), ps.field, text));
-			else
-				lb_best_effort(lb_buf_printf(why, "at byte %" PRIu64 ": %s", (uint64_t)(ps.in.off + 1), text));
-		}
+		/* lb_json leaves its position at the bad value; our own checks
+		 * come after reading it whole. Bytes count from 1. */
+		at = (uint64_t)(ps.why != NULL ? ps.at : ps.in.off) + 1;
+		if (why != NULL && ps.field != NULL)
+			lb_best_effort(lb_buf_printf(why, "at byte %" PRIu64 " (field \"%s\"): %s",
+			    at, ps.field, text));
+		else if (why != NULL)
+			lb_best_effort(lb_buf_printf(why, "at byte %" PRIu64 ": %s", at, text));
 		lb_audit_line_clear(l);
 		rc = LB_E_AUDIT;
 	}
@@ -713,7 +718,7 @@ lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
 			on_record(ctx, r.key, r.nonce, r.timestamp);
 	}
 	if (rd.f != NULL && rc != LB_LINE_END) {
-		rc = rc == LB_E_TOOBIG ? LB_E_AUDIT : LB_E_IO;
+		rc = rc == LB_E_TOOBIG ? LB_E_AUDIT : rc == LB_E_NOMEM ? rc : LB_E_IO;
 		goto out;
 	}
 	if (io.size != NULL) {
@@ -827,9 +832,11 @@ lb_verify_request(const struct lb_audit_line *l, const struct lb_policy *policy,
 	int rc;
 
 	if (l->request == NULL && l->sig == NULL) {
-		if (policy != NULL && lb_field_is(&l->verdict, "allowed"))
-			goto bad_unsigned;
-		return LB_OK;
+		if (policy == NULL || !lb_field_is(&l->verdict, "allowed"))
+			return LB_OK;
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": allowed without a signed request",
+		    lineno));
+		return LB_E_AUDIT;
 	}
 	if (l->request == NULL || l->sig == NULL) {
 		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": %s", lineno, l->request == NULL ?
@@ -838,22 +845,25 @@ lb_verify_request(const struct lb_audit_line *l, const struct lb_policy *policy,
 		return LB_E_AUDIT;
 	}
 	if ((rc = lb_audit_line_request(l, &r)) != LB_OK) {
-		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the stored request does not decode: %s",
-		    lineno, lb_strerror(rc)));
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the stored request does not decode: "
+		    "%s", lineno, lb_strerror(rc)));
 		return LB_E_AUDIT;
 	}
 	/* The request is the authoritative copy: the readable fields must not
 	 * tell another story than what was signed. */
 	if ((enum lb_kind)r.kind != l->kind) {
-		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": \"kind\" differs from the signed request", lineno));
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": \"kind\" differs from the signed request",
+		    lineno));
 		return LB_E_AUDIT;
 	}
 	if (!lb_field_equals(&l->link, r.link, r.link_len, tmp)) {
-		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": \"link\" differs from the signed request", lineno));
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": \"link\" differs from the signed request",
+		    lineno));
 		return LB_E_AUDIT;
 	}
 	if (!lb_field_equals(&l->target, r.target, r.target_len, tmp)) {
-		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": \"target\" differs from the signed request", lineno));
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": \"target\" differs from the signed request",
+		    lineno));
 		return LB_E_AUDIT;
 	}
 	if (policy == NULL)
@@ -872,18 +882,16 @@ lb_verify_request(const struct lb_audit_line *l, const struct lb_policy *policy,
 		 * any key may ask): still signed by the key it carries. */
 		pk = r.key;
 	} else {
-		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": signed by a key not enrolled in the policy", lineno));
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": signed by a key not enrolled in the policy",
+		    lineno));
 		return LB_E_AUDIT;
 	}
 	if (lb_request_verify(&r, pk) != LB_OK) {
-		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the request's signature does not verify", lineno));
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the request's signature does not verify",
+		    lineno));
 		return LB_E_AUDIT;
 	}
 	return LB_OK;
-
-bad_unsigned:
-	lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": allowed without a signed request", lineno));
-	return LB_E_AUDIT;
 }
 
 int
@@ -930,8 +938,8 @@ lb_audit_verify(const char *path, const struct lb_policy *policy,
 		}
 		lineno++;
 		if (rc == LB_E_TOOBIG) {
-			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": line longer than %u bytes, more than any record",
-			    lineno, LB_AUDIT_LINE_MAX));
+			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": line longer than %u bytes, "
+			    "more than any record", lineno, LB_AUDIT_LINE_MAX));
 			rc = LB_E_AUDIT;
 			goto out;
 		}
@@ -942,9 +950,9 @@ lb_audit_verify(const char *path, const struct lb_policy *policy,
 			goto out;
 		}
 		if (!complete) {
-			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the last line has no newline: a write torn by a "
-			    "crash; the %" PRIu64 " records before it end at byte %" PRIu64,
-			    lineno, good, line_start));
+			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the last line has no newline: "
+			    "a write torn by a crash; the %" PRIu64 " records before it end at byte %" PRIu64,
+			    lineno, (uint64_t)good, line_start));
 			rc = LB_E_AUDIT;
 			goto out;
 		}
@@ -952,7 +960,8 @@ lb_audit_verify(const char *path, const struct lb_policy *policy,
 		if (lb_audit_line_parse(&l, (const char *)line.data, line.len, &why) != LB_OK) {
 			if (lb_buf_cstr(&why, &text) != LB_OK)
 				text = "?";
-			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": not a valid audit record: %s", lineno, text));
+			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": not a valid audit record: %s",
+			    lineno, text));
 			rc = LB_E_AUDIT;
 			goto out;
 		}

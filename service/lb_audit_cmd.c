@@ -18,7 +18,8 @@
 /* Exit codes: 0 intact, 1 broken, 2 (LB_EXIT_BAD_INPUT) cannot tell. */
 #define LB_VERIFY_BROKEN 1
 
-#define LB_VERIFY_USAGE "usage: linkbrokerd verify-audit FILE [--config FILE] [--flavor windows|posix]\n"
+#define LB_VERIFY_USAGE \
+    "usage: linkbrokerd verify-audit FILE [--config FILE] [--flavor windows|posix]\n"
 
 /* Print N bytes of S to F for a human: controls and invalid UTF-8 escaped
  * (file names and messages may hold anything). */

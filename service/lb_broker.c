@@ -530,6 +530,13 @@ lb_broker_handle(struct lb_broker *b, const struct lb_peer *peer,
 	}
 	decoded = 1;
 	o.event = lb_event_of(rq.type);
+	/* The signature first, against the key the request names: an
+	 * unsigned or forged request is a forgery whatever key it claims. */
+	if ((r = lb_request_verify(&rq, rq.key)) != LB_OK) {
+		o.event = "reject";
+		lb_fail_op(&o, "", LB_E_SIG);
+		goto answer;
+	}
 	k = lb_policy_find_key(p, rq.key);
 	if (k != NULL && lb_key_matches_peer(p, k, peer))
 		o.key = k;
@@ -541,11 +548,6 @@ lb_broker_handle(struct lb_broker *b, const struct lb_peer *peer,
 		lb_say(&o.msg, "%s: the request's key is not enrolled for %s",
 		    lb_strerror(LB_E_KEY_UNKNOWN), peer->who.user != NULL ? peer->who.user : peer->id);
 		o.status = LB_E_KEY_UNKNOWN;
-		goto answer;
-	}
-	if ((r = lb_request_verify(&rq, rq.key)) != LB_OK) {
-		o.event = "reject";
-		lb_fail_op(&o, "", LB_E_SIG);
 		goto answer;
 	}
 	if (rq.timestamp + skew < now || rq.timestamp > now + skew) {
