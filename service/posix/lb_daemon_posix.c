@@ -575,6 +575,24 @@ lb_watch_policy(struct lb_daemon *d)
 		lb_reload(d, "file changed");
 }
 
+/* The audit log's head (last sequence number and hash) goes to syslog at
+ * start and stop: a log cut short afterwards no longer reaches it. */
+static void
+lb_audit_anchor(struct lb_daemon *d, const char *when)
+{
+	uint8_t hash[LB_HASH_BYTES];
+	char hex[2 * LB_HASH_BYTES + 1];
+	uint64_t seq;
+	size_t i;
+
+	if (d->audit == NULL)
+		return;
+	lb_audit_head(d->audit, &seq, hash);
+	for (i = 0; i < LB_HASH_BYTES; i++)
+		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+	syslog(LOG_NOTICE, "audit log head %s: seq %llu hash %s", when, (unsigned long long)seq, hex);
+}
+
 /* ---- the loop ---- */
 
 static void
@@ -806,6 +824,7 @@ lb_start(struct lb_daemon *d)
 		goto out;
 	syslog(LOG_NOTICE, "started: policy %s, socket %s, audit log %s (%zu recent requests remembered)",
 	    d->config, lb_cfg(d)->endpoint, lb_cfg(d)->audit_log, seen.n);
+	lb_audit_anchor(d, "at start");
 out:
 	lb_wipe(sk, sizeof(sk));
 	lb_policy_free(p);
@@ -891,6 +910,7 @@ lb_cmd_run(int argc, char **argv)
 	}
 	d.next_stat = lb_now_ms() + LB_STAT_MS;
 	lb_loop(&d);
+	lb_audit_anchor(&d, "at stop");
 	lb_shutdown(&d);
 	syslog(LOG_NOTICE, "stopped");
 	closelog();

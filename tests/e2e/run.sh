@@ -270,6 +270,7 @@ check "silent clients were dropped at their deadline ($closed of $opened)" test 
 
 # --- the audit log verifies, and any change is found ---
 kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+check "syslog anchors the log's head at stop (seq $(lines))" grep -q "audit log head at stop: seq $(lines) hash $(tail -n 1 "$R/log/audit.log" | sed 's/.*"hash":"\([0-9a-f]*\)".*/\1/')" "$R/daemon.log"
 out=$("$LBD" verify-audit "$R/log/audit.log" --config "$R/etc/policy.ini" 2>&1); rc=$?
 check "verify-audit passes on the real log: $out" test "$rc" -eq 0
 size=$(stat -c %s "$R/log/audit.log")
