@@ -407,11 +407,14 @@ lb_do_status(struct lb_broker *b, const struct lb_peer *peer, struct lb_outcome 
 	lb_say(&o->msg, "you are %s (%s %s); ", peer->who.user != NULL ? peer->who.user : "?",
 	    b->policy->flavor == LB_FLAVOR_WINDOWS ? "SID" : "uid",
 	    peer->who.sid != NULL ? peer->who.sid : "?");
-	if (o->key != NULL)
+	if (o->key != NULL) {
 		lb_say(&o->msg, "your key is enrolled as [key:%s]", o->key->name);
-	else
+		o->d.verdict = LB_VERDICT_ALLOW;
+	} else {
+		/* Answered (the client learns who it is) but not a yes. */
 		lb_say(&o->msg, "your key is not enrolled for you in the policy");
-	o->d.verdict = LB_VERDICT_ALLOW;
+		o->status = LB_E_KEY_UNKNOWN;
+	}
 }
 
 /* Audit, then answer. Nothing is answered that was not logged first. */
