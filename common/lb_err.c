@@ -58,6 +58,13 @@ static const struct lb_err_entry lb_err_table[] = {
 	{ LB_E_RATE, LB_EXIT_FAILED, "too many requests; try again later" },
 	{ LB_E_AUDIT, LB_EXIT_FAILED, "the audit log cannot be written; the broker refuses requests" },
 	{ LB_E_NOT_DIR, LB_EXIT_FAILED, "not a directory" },
+	{ LB_E_ID_LEVEL, LB_EXIT_DENIED, "the client allows only anonymous or identification-level impersonation; the broker needs impersonation level" },
+	{ LB_E_ID_ANONYMOUS, LB_EXIT_DENIED, "anonymous clients are refused" },
+	{ LB_E_ID_NETWORK, LB_EXIT_DENIED, "network logons are refused; run linkbroker in a local logon session" },
+	{ LB_E_ID_INTEGRITY, LB_EXIT_DENIED, "the client runs below medium integrity" },
+	{ LB_E_ID_APPCONTAINER, LB_EXIT_DENIED, "AppContainer (sandboxed) clients are refused" },
+	{ LB_E_ID_RESTRICTED, LB_EXIT_DENIED, "restricted tokens are refused" },
+	{ LB_E_ID_SID, LB_EXIT_FAILED, "the client's token holds a missing or malformed SID" },
 };
 
 static const struct lb_err_entry *

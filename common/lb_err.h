@@ -60,6 +60,14 @@ enum lb_err {
 	LB_E_RATE = -73,
 	LB_E_AUDIT = -74,
 	LB_E_NOT_DIR = -75,
+	/* pipe client identity (Windows token checks, service/lb_identity.c) */
+	LB_E_ID_LEVEL = -80,        /* anonymous or identification-level token */
+	LB_E_ID_ANONYMOUS = -81,
+	LB_E_ID_NETWORK = -82,
+	LB_E_ID_INTEGRITY = -83,
+	LB_E_ID_APPCONTAINER = -84,
+	LB_E_ID_RESTRICTED = -85,
+	LB_E_ID_SID = -86,          /* a SID in the token is missing or malformed */
 };
 
 enum lb_exit {
