@@ -6,6 +6,7 @@
 #include "lb_audit.h"
 #include "lb_audit_cmd.h"
 #include "lb_buf.h"
+#include "lb_cli.h"
 #include "lb_path.h"
 #include "lb_policy.h"
 
@@ -21,26 +22,10 @@
 #define LB_VERIFY_USAGE \
     "usage: linkbrokerd verify-audit FILE [--config FILE] [--flavor windows|posix]\n"
 
-/* Print N bytes of S to F for a human: controls and invalid UTF-8 escaped
- * (file names and messages may hold anything). */
-static void
-lb_put_display(FILE *f, const char *s, size_t n)
-{
-	struct lb_buf b;
-	const char *c;
-
-	lb_buf_init(&b, 4 * n + 16);
-	if (lb_buf_put_display(&b, s, n) == LB_OK && lb_buf_cstr(&b, &c) == LB_OK)
-		fputs(c, f);
-	else
-		fputs("(unprintable)", f);
-	lb_buf_free(&b);
-}
-
 static void
 lb_put_display_cstr(FILE *f, const char *s)
 {
-	lb_put_display(f, s, strlen(s));
+	lb_cli_put_display(f, s, strlen(s));
 }
 
 static int
@@ -49,29 +34,6 @@ lb_verify_usage(const char *what)
 	fprintf(stderr, "linkbrokerd verify-audit: %s\n", what);
 	fputs(LB_VERIFY_USAGE, stderr);
 	return LB_EXIT_BAD_INPUT;
-}
-
-/* "--name VALUE" or "--name=VALUE": 1 and *val set if ARGV[*i] is option
- * NAME (advancing *i past a separate value), 0 if it is not, -1 if the
- * value is missing. */
-static int
-lb_verify_opt(int argc, char **argv, int *i, const char *name, const char **val)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(name);
-
-	if (strncmp(a, name, n) != 0)
-		return 0;
-	if (a[n] == '=') {
-		*val = a + n + 1;
-		return 1;
-	}
-	if (a[n] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*val = argv[++*i];
-	return 1;
 }
 
 static int
@@ -113,11 +75,11 @@ lb_cmd_verify_audit(int argc, char **argv)
 			if (file != NULL)
 				return lb_verify_usage("one audit log at a time");
 			file = argv[i];
-		} else if ((o = lb_verify_opt(argc, argv, &i, "--config", &val)) != 0) {
+		} else if ((o = lb_cli_opt(argc, argv, &i, "--config", &val)) != 0) {
 			if (o < 0)
 				return lb_verify_usage("--config needs a policy file");
 			config = val;
-		} else if ((o = lb_verify_opt(argc, argv, &i, "--flavor", &val)) != 0) {
+		} else if ((o = lb_cli_opt(argc, argv, &i, "--flavor", &val)) != 0) {
 			if (o < 0 || lb_flavor_parse(val, &flavor) != LB_OK)
 				return lb_verify_usage("--flavor takes windows or posix");
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

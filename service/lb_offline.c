@@ -6,27 +6,13 @@
 #include <string.h>
 
 #include "lb_buf.h"
+#include "lb_cli.h"
 #include "lb_offline.h"
 #include "lb_plat.h"
 #include "lb_policy.h"
 #include "lb_str.h"
 
 #define LB_EXPLAIN_GROUPS_MAX 256
-
-/* Print S to F for a human: control characters and invalid UTF-8 escaped. */
-static void
-lb_fput_display(FILE *f, const char *s, size_t n)
-{
-	struct lb_buf b;
-	const char *c;
-
-	lb_buf_init(&b, 4 * n + 16);
-	if (lb_buf_put_display(&b, s, n) == LB_OK && lb_buf_cstr(&b, &c) == LB_OK)
-		fputs(c, f);
-	else
-		fputs("(unprintable)", f);
-	lb_buf_free(&b);
-}
 
 static int
 lb_load_policy(const char *file, enum lb_flavor flavor, struct lb_policy **out)
@@ -48,7 +34,7 @@ lb_load_policy(const char *file, enum lb_flavor flavor, struct lb_policy **out)
 	r = lb_policy_load_buffer(file, data, len, flavor, out, &err);
 	if (r != LB_OK) {
 		if (err.len > 0 && lb_buf_cstr(&err, &msg) == LB_OK) {
-			lb_fput_display(stderr, msg, strlen(msg));
+			lb_cli_put_display(stderr, msg, strlen(msg));
 			fputc('\n', stderr);
 		} else {
 			fprintf(stderr, "%s: %s\n", file, lb_strerror(r));
@@ -57,28 +43,6 @@ lb_load_policy(const char *file, enum lb_flavor flavor, struct lb_policy **out)
 	lb_buf_free(&err);
 	free(data);
 	return r;
-}
-
-/* "--name VALUE" or "--name=VALUE": 1 and *val set if ARGV[*i] is option
- * NAME; advances *i past the value. -1 if the value is missing. */
-static int
-lb_opt(int argc, char **argv, int *i, const char *name, const char **val)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(name);
-
-	if (strncmp(a, name, n) != 0)
-		return 0;
-	if (a[n] == '=') {
-		*val = a + n + 1;
-		return 1;
-	}
-	if (a[n] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*val = argv[++*i];
-	return 1;
 }
 
 static int
@@ -101,7 +65,7 @@ lb_cmd_check_config(int argc, char **argv)
 	int i, o;
 
 	for (i = 1; i < argc; i++) {
-		if ((o = lb_opt(argc, argv, &i, "--flavor", &val)) != 0) {
+		if ((o = lb_cli_opt(argc, argv, &i, "--flavor", &val)) != 0) {
 			if (o < 0 || lb_flavor_parse(val, &flavor) != LB_OK)
 				return lb_usage_error("check-config", "--flavor takes windows or posix");
 		} else if (strcmp(argv[i], "--") == 0 && i + 2 == argc && file == NULL) {
@@ -153,15 +117,15 @@ lb_explain_parse(int argc, char **argv, struct lb_explain_args *a)
 			pos[npos++] = argv[i];
 			continue;
 		}
-		if ((o = lb_opt(argc, argv, &i, "--config", &val)) != 0)
+		if ((o = lb_cli_opt(argc, argv, &i, "--config", &val)) != 0)
 			a->config = val;
-		else if ((o = lb_opt(argc, argv, &i, "--user", &val)) != 0)
+		else if ((o = lb_cli_opt(argc, argv, &i, "--user", &val)) != 0)
 			a->user = val;
-		else if ((o = lb_opt(argc, argv, &i, "--sid", &val)) != 0)
+		else if ((o = lb_cli_opt(argc, argv, &i, "--sid", &val)) != 0)
 			a->sid = val;
-		else if ((o = lb_opt(argc, argv, &i, "--home", &val)) != 0)
+		else if ((o = lb_cli_opt(argc, argv, &i, "--home", &val)) != 0)
 			a->home = val;
-		else if ((o = lb_opt(argc, argv, &i, "--group", &val)) != 0) {
+		else if ((o = lb_cli_opt(argc, argv, &i, "--group", &val)) != 0) {
 			if (o > 0) {
 				if (a->n_groups == LB_EXPLAIN_GROUPS_MAX)
 					return lb_usage_error("explain", "too many --group options");
@@ -171,10 +135,10 @@ lb_explain_parse(int argc, char **argv, struct lb_explain_args *a)
 					a->groups[a->n_groups].name = val;
 				a->n_groups++;
 			}
-		} else if ((o = lb_opt(argc, argv, &i, "--kind", &val)) != 0) {
+		} else if ((o = lb_cli_opt(argc, argv, &i, "--kind", &val)) != 0) {
 			if (o > 0 && (lb_kind_parse(val, &a->kind) != LB_OK || a->kind == LB_KIND_NONE))
 				return lb_usage_error("explain", "--kind takes symlink, dirsymlink, hardlink or junction");
-		} else if ((o = lb_opt(argc, argv, &i, "--flavor", &val)) != 0) {
+		} else if ((o = lb_cli_opt(argc, argv, &i, "--flavor", &val)) != 0) {
 			if (o > 0 && lb_flavor_parse(val, &a->flavor) != LB_OK)
 				return lb_usage_error("explain", "--flavor takes windows or posix");
 		} else {
@@ -233,21 +197,21 @@ lb_cmd_explain(int argc, char **argv)
 		const char *bad = (which != NULL && strcmp(which, "target") == 0) ? a.target : a.link;
 
 		fprintf(stderr, "linkbrokerd explain: %s \"", which != NULL ? which : "request");
-		lb_fput_display(stderr, bad, strlen(bad));
+		lb_cli_put_display(stderr, bad, strlen(bad));
 		fprintf(stderr, "\": %s\n", r == LB_E_INVAL ? "the link path must name a file below a root" :
 		    lb_strerror(r));
 		rc = lb_exit_code(r);
 		goto out;
 	}
 	printf("%s: %s ", d.verdict == LB_VERDICT_ALLOW ? "allow" : "deny", lb_kind_name(a.kind));
-	lb_fput_display(stdout, link.s, link.len);
+	lb_cli_put_display(stdout, link.s, link.len);
 	fputs(" -> ", stdout);
-	lb_fput_display(stdout, target.s, target.len);
+	lb_cli_put_display(stdout, target.s, target.len);
 	fputc('\n', stdout);
 	if (lb_decision_describe(&d, &why) != LB_OK || lb_buf_cstr(&why, &text) != LB_OK)
 		goto out;
 	printf("  ");
-	lb_fput_display(stdout, text, strlen(text));
+	lb_cli_put_display(stdout, text, strlen(text));
 	if (d.rule != NULL)
 		printf(" (%s line %u)", a.config, d.rule->line);
 	fputc('\n', stdout);
