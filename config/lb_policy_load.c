@@ -479,8 +479,9 @@ lb_broker_key(struct lb_loader *L, unsigned line, const char *key, const char *v
 		return 1;
 	}
 	if (strcmp(key, "max_clock_skew_s") == 0) {
-		if (lb_parse_u32(value, 1, 86400, &b->max_clock_skew_s) != LB_OK)
-			return lb_fail(L, line, "max_clock_skew_s: expected a whole number from 1 to 86400");
+		/* The replay cache holds every request of the window: bounded. */
+		if (lb_parse_u32(value, 1, 3600, &b->max_clock_skew_s) != LB_OK)
+			return lb_fail(L, line, "max_clock_skew_s: expected a whole number from 1 to 3600");
 		return 1;
 	}
 	return lb_fail(L, line, "unknown key '%s' in [broker]", key);

@@ -112,7 +112,8 @@ struct lb_rates {
 };
 
 static int
-lb_rate_take(struct lb_rates *rt, const char *id, uint64_t now)
+lb_rate_take(struct lb_rates *rt, const char *id, uint64_t now, uint32_t per_sec,
+    uint32_t burst)
 {
 	struct lb_bucket *b = NULL, *nv;
 	uint64_t refill;
@@ -136,11 +137,11 @@ lb_rate_take(struct lb_rates *rt, const char *id, uint64_t now)
 		memset(b, 0, sizeof(*b));
 		snprintf(b->id, sizeof(b->id), "%s", id);
 		b->last = now;
-		b->tokens = LB_RATE_BURST;
+		b->tokens = burst;
 	}
 	if (now > b->last) {
-		refill = (now - b->last) * LB_RATE_PER_SEC;
-		b->tokens = refill >= LB_RATE_BURST - b->tokens ? LB_RATE_BURST :
+		refill = (now - b->last) * per_sec;
+		b->tokens = refill >= burst - b->tokens ? burst :
 		    b->tokens + (uint32_t)refill;
 		b->last = now;
 	}
@@ -159,6 +160,7 @@ struct lb_broker {
 	const struct lb_fs_ops *fs;
 	struct lb_replay replay;
 	struct lb_rates rates;
+	struct lb_rates rejects;        /* pre-authentication refusals */
 };
 
 int
@@ -219,6 +221,7 @@ lb_broker_free(struct lb_broker *b)
 	lb_wipe(b->sk, sizeof(b->sk));
 	free(b->replay.slots);
 	free(b->rates.v);
+	free(b->rejects.v);
 	free(b);
 }
 
@@ -417,6 +420,15 @@ lb_do_status(struct lb_broker *b, const struct lb_peer *peer, struct lb_outcome 
 	}
 }
 
+/* Refused before the client was authenticated: nothing about the request
+ * can be trusted, so it is logged in a bounded form on its own budget. */
+static int
+lb_preauth(const struct lb_outcome *o, int decoded)
+{
+	return !decoded || o->status == LB_E_SIG ||
+	    (o->status == LB_E_KEY_UNKNOWN && o->key == NULL && strcmp(o->event, "reject") == 0);
+}
+
 /* Audit, then answer. Nothing is answered that was not logged first. */
 static int
 lb_finish(struct lb_broker *b, const struct lb_peer *peer, const struct lb_request *rq,
@@ -449,6 +461,14 @@ lb_finish(struct lb_broker *b, const struct lb_peer *peer, const struct lb_reque
 		rec.request = body;
 		rec.request_len = body_len;
 		rec.sig = rq->sig;
+		if (lb_preauth(o, decoded)) {
+			/* unauthenticated: the first bytes of each path only */
+			rec.link_len = rec.link_len > LB_REJECT_PATH_LOG ? LB_REJECT_PATH_LOG : rec.link_len;
+			rec.target_len = rec.target_len > LB_REJECT_PATH_LOG ? LB_REJECT_PATH_LOG : rec.target_len;
+			rec.request = NULL;
+			rec.request_len = 0;
+			rec.sig = NULL;
+		}
 	}
 	rec.link_resolved = o->link_res.s;
 	rec.target_resolved = o->target_res.s;
@@ -523,7 +543,7 @@ lb_broker_handle(struct lb_broker *b, const struct lb_peer *peer,
 	o.event = "reject";
 
 	/* Per OS identity, before any expensive work. */
-	if ((r = lb_rate_take(&b->rates, peer->id, now)) != LB_OK) {
+	if ((r = lb_rate_take(&b->rates, peer->id, now, LB_RATE_PER_SEC, LB_RATE_BURST)) != LB_OK) {
 		lb_fail_op(&o, "", r);
 		goto answer;
 	}
@@ -558,7 +578,9 @@ lb_broker_handle(struct lb_broker *b, const struct lb_peer *peer,
 		lb_fail_op(&o, "", LB_E_STALE);
 		goto answer;
 	}
-	if ((r = lb_replay_check_add(&b->replay, rq.key, rq.nonce, rq.timestamp,
+	/* A status request from an unenrolled key changes nothing and is not
+	 * remembered: any key would do, so it could grow the cache at will. */
+	if (o.key != NULL && (r = lb_replay_check_add(&b->replay, rq.key, rq.nonce, rq.timestamp,
 	    now > skew ? now - skew : 0)) != LB_OK) {
 		o.event = "reject";
 		lb_fail_op(&o, "", r);
@@ -569,6 +591,9 @@ lb_broker_handle(struct lb_broker *b, const struct lb_peer *peer,
 	else
 		lb_do_link(b, peer, &rq, &o);
 answer:
+	if (lb_preauth(&o, decoded) &&
+	    lb_rate_take(&b->rejects, peer->id, now, LB_REJECT_PER_SEC, LB_REJECT_BURST) != LB_OK)
+		lb_fail_op(&o, "", LB_E_RATE);
 	r = lb_finish(b, peer, &rq, decoded, msg, body_len, &o, now, out);
 	if (o.dir != NULL)
 		b->fs->close(o.dir);

@@ -50,6 +50,13 @@ struct lb_fs_ops {
 /* Requests per identity: a token bucket. */
 #define LB_RATE_PER_SEC 200
 #define LB_RATE_BURST 400
+/* Requests refused before the client is authenticated (malformed, bad
+ * signature, key not enrolled) have a much smaller budget of their own, and
+ * are logged in a bounded form: an unenrolled user cannot fill the audit
+ * disk (which would make the broker refuse everyone). */
+#define LB_REJECT_PER_SEC 5
+#define LB_REJECT_BURST 20
+#define LB_REJECT_PATH_LOG 256   /* bytes of each path kept in such a record */
 
 struct lb_broker;
 

@@ -157,9 +157,10 @@ lb_open_nomagic(const char *path, int flags)
 	memset(&how, 0, sizeof(how));
 	how.flags = (uint64_t)flags;
 	how.resolve = RESOLVE_NO_MAGICLINKS;
+	/* No fallback to open() on kernels without openat2 (before 5.6): it
+	 * would follow /proc magic links for the client. ENOSYS fails the
+	 * request (LB_E_IO) instead. */
 	fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS)   /* kernels before 5.6 */
-		fd = open(path, flags);
 	return (int)fd;
 }
 
@@ -262,9 +263,14 @@ lb_posix_open_target(const struct lb_peer *peer, const struct lb_path *target,
 		r = lb_posix_errno(e);
 	} else if (fd >= 0 && !S_ISREG(st.st_mode)) {
 		r = LB_E_INVAL;
+	} else if (fd >= 0 && ((st.st_mode & S_ISUID) != 0 ||
+	    (st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))) {
+		/* as the kernel's protected_hardlinks: never a set-id program */
+		r = LB_E_PERM;
 	} else if (fd >= 0) {
+		/* read and write, as protected_hardlinks asks of a non-owner */
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-		wfd = open(proc, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		wfd = open(proc, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 		e = errno;
 		if (wfd < 0)
 			r = lb_posix_errno(e);

@@ -183,11 +183,14 @@ expect 1 "built-in floor" "$UA" /etc/lbe2e-evil "$H/t"
 check "nothing in /etc" test ! -L /etc/lbe2e-evil
 expect 4 "cannot open the target for writing" "$UA" /H "$R/srv/proj/hr" "$R/root-only/file"
 check "no hard link to an unwritable file" test ! -e "$R/srv/proj/hr"
+as "$UA" sh -c "echo x > $R/srv/proj/suid && chmod 4755 $R/srv/proj/suid"
+expect 4 "permission denied" "$UA" /H "$R/srv/proj/hs" "$R/srv/proj/suid"
+check "no hard link to a set-user-id program, even one's own" test ! -e "$R/srv/proj/hs"
 echo keep > "$H/links/exists" && chown "$UA:" "$H/links/exists"
 expect 4 "already exists" "$UA" links/exists "$H/t"
 check "existing file untouched" test "$(cat "$H/links/exists")" = keep
-check "every denial audited" test "$(( $(lines) - n0 ))" -eq 10
-check "denials audited as denied or failed" test "$(tail -n 10 "$R/log/audit.log" | grep -c '"verdict":"allowed"')" -eq 0
+check "every denial audited" test "$(( $(lines) - n0 ))" -eq 11
+check "denials audited as denied or failed" test "$(tail -n 11 "$R/log/audit.log" | grep -c '"verdict":"allowed"')" -eq 0
 
 # --- forged requests: refused and audited ---
 KA=$H/.config/linkbroker/key

@@ -526,6 +526,41 @@ test_rate_limit_per_identity(void **state)
 }
 
 static void
+test_unauthenticated_rejects_have_a_small_bounded_budget(void **state)
+{
+	struct fx *f = *state;
+	uint8_t pk[LB_PK_BYTES], sk[LB_SK_BYTES];
+	char longpath[2048];
+	struct lb_buf req;
+	struct answer a;
+	int i, rated = 0;
+
+	/* a key enrolled for nobody, and long paths: what a disk-filler sends */
+	assert_int_equal(lb_sign_keypair(pk, sk), LB_OK);
+	memset(longpath, 'x', sizeof(longpath) - 1);
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+	for (i = 0; i < LB_REJECT_BURST + 10; i++) {
+		make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, longpath, longpath, NOW, pk, sk, NULL);
+		assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+		rated += a.status == LB_E_RATE;
+		lb_buf_free(&req);
+	}
+	assert_int_equal(rated, 10);
+	assert_int_equal(log_lines(f), LB_REJECT_BURST);
+	/* each record is bounded: no stored request, paths cut */
+	assert_true(log_has(f, "\"request\":null"));
+	assert_false(log_has(f, "\"request\":\"AQ"));
+	assert_true(f->log.buf.len < (size_t)LB_REJECT_BURST * 2048);
+	/* an enrolled user is not affected */
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	lb_buf_free(&req);
+}
+
+static void
 test_status_says_who_and_whether_enrolled(void **state)
 {
 	struct fx *f = *state;
@@ -628,6 +663,7 @@ main(void)
 		T(test_malformed_request_gets_an_answer_and_a_record),
 		T(test_audit_failure_refuses_and_undoes),
 		T(test_rate_limit_per_identity),
+		T(test_unauthenticated_rejects_have_a_small_bounded_budget),
 		T(test_status_says_who_and_whether_enrolled),
 		T(test_bad_paths_are_input_errors),
 		T(test_existing_file_is_reported_as_failed),
