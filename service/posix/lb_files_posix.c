@@ -199,7 +199,7 @@ lb_posix_load_policy(const char *path, struct lb_policy **out, struct lb_buf *er
 {
 	struct lb_policy *p = NULL;
 	char msg[512], *real = NULL, *data = NULL, *slash;
-	size_t len;
+	size_t len, n, i;
 	int r;
 
 	*out = NULL;
@@ -225,6 +225,21 @@ lb_posix_load_policy(const char *path, struct lb_policy **out, struct lb_buf *er
 		lb_err_text(err, path, ": cannot add its directory as a floor: ");
 		lb_err_text(err, lb_strerror(r), NULL);
 		goto out;
+	}
+	/* Links are decided on resolved paths: a floor written through a
+	 * symlink (/var/run -> /run) must also stand where it really is. */
+	n = p->n_floors;
+	for (i = 0; i < n; i++) {
+		char *rp = realpath(p->floors[i].dir.s, NULL);
+
+		if (rp != NULL && strcmp(rp, p->floors[i].dir.s) != 0)
+			r = lb_policy_add_floor(p, rp, p->floors[i].why);
+		free(rp);
+		if (r != LB_OK) {
+			lb_err_text(err, path, ": cannot add a resolved floor: ");
+			lb_err_text(err, lb_strerror(r), NULL);
+			goto out;
+		}
 	}
 	*out = p;
 	p = NULL;
