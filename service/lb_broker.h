@@ -30,7 +30,8 @@ struct lb_fs_ops {
 	 * (POSIX: the dirfd's path; Windows: GetFinalPathNameByHandleW). */
 	int (*open_parent)(const struct lb_peer *peer, const struct lb_path *link,
 	    void **dir, struct lb_path *resolved);
-	/* Hard links: open TARGET for writing with the client's rights;
+	/* Hard links: pin TARGET and check the client may read and write it
+	 * (without opening it for writing: no side effects on a dry run);
 	 * *resolved = its final path. */
 	int (*open_target)(const struct lb_peer *peer, const struct lb_path *target,
 	    void **file, struct lb_path *resolved);

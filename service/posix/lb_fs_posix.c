@@ -245,7 +245,7 @@ lb_posix_open_target(const struct lb_peer *peer, const struct lb_path *target,
 	struct lb_saved_cred s;
 	struct stat st;
 	char proc[64];
-	int fd = -1, wfd = -1, r, e = 0;
+	int fd = -1, r, e = 0;
 
 	*file = NULL;
 	memset(resolved, 0, sizeof(*resolved));
@@ -254,8 +254,8 @@ lb_posix_open_target(const struct lb_peer *peer, const struct lb_path *target,
 	if ((r = lb_as_client(peer, &s)) != LB_OK)
 		return r;
 	/* Pin the inode first without opening it (no device or FIFO side
-	 * effects), check it is a regular file, then open that very inode
-	 * for writing as the client: the write-permission check. */
+	 * effects), check it is a regular file and not a set-id program, then
+	 * check read and write permission on that very inode as the client. */
 	fd = lb_open_nomagic(target->s, O_PATH | O_CLOEXEC);
 	e = errno;
 	if (fd >= 0 && fstat(fd, &st) != 0) {
@@ -268,18 +268,20 @@ lb_posix_open_target(const struct lb_peer *peer, const struct lb_path *target,
 		/* as the kernel's protected_hardlinks: never a set-id program */
 		r = LB_E_PERM;
 	} else if (fd >= 0) {
-		/* read and write, as protected_hardlinks asks of a non-owner */
+		/* Read and write permission, as protected_hardlinks asks of a
+		 * non-owner, checked with the client's file-system ids on that
+		 * very inode (AT_EACCESS: the current fsuid/fsgid/groups) and
+		 * without opening it: a dry run has no side effects (leases,
+		 * inotify), and neither does the real one. */
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-		wfd = open(proc, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-		e = errno;
-		if (wfd < 0)
+		if (faccessat(AT_FDCWD, proc, R_OK | W_OK, AT_EACCESS) != 0) {
+			e = errno;
 			r = lb_posix_errno(e);
+		}
 	} else {
 		r = lb_posix_errno(e);
 	}
 	lb_cred_leave(&s);
-	if (wfd >= 0)
-		close(wfd);
 	if (r != LB_OK)
 		goto out;
 	if ((r = lb_fd_path(fd, resolved)) != LB_OK)
