@@ -531,6 +531,26 @@ lb_str_differs(const char *a, const char *b)
 	return strcmp(a, b) != 0;
 }
 
+/* Add the directory holding FILE (a path in use) as a floor of P. */
+static int
+lb_floor_parent(struct lb_policy *p, const char *file)
+{
+	struct lb_path fp, parent;
+	int r;
+
+	if (file == NULL)
+		return LB_OK;
+	if ((r = lb_path_canon(LB_FLAVOR_POSIX, file, strlen(file), &fp)) != LB_OK)
+		return r;
+	r = lb_path_parent(&fp, &parent);
+	lb_path_free(&fp);
+	if (r != LB_OK)
+		return r;
+	r = lb_policy_add_floor(p, parent.s, "links are never created in the broker's own directories");
+	lb_path_free(&parent);
+	return r;
+}
+
 static void
 lb_reload(struct lb_daemon *d, const char *why)
 {
@@ -551,8 +571,18 @@ lb_reload(struct lb_daemon *d, const char *why)
 	if (lb_str_differs(old->endpoint, np->broker.endpoint) ||
 	    lb_str_differs(old->audit_log, np->broker.audit_log) ||
 	    lb_str_differs(old->service_key, np->broker.service_key) ||
-	    lb_str_differs(old->service_public_key, np->broker.service_public_key))
+	    lb_str_differs(old->service_public_key, np->broker.service_public_key)) {
 		syslog(LOG_WARNING, "policy reload: endpoint, audit_log and service keys change only at restart");
+		/* The files in use until then keep their floors. */
+		if (lb_floor_parent(np, old->endpoint) != LB_OK || lb_floor_parent(np, old->audit_log) != LB_OK ||
+		    lb_floor_parent(np, old->service_key) != LB_OK ||
+		    lb_floor_parent(np, old->service_public_key) != LB_OK) {
+			syslog(LOG_ERR, "policy reload failed (cannot keep the floors of the files in use), "
+			    "the previous policy stays in force");
+			lb_policy_free(np);
+			goto out;
+		}
+	}
 	lb_broker_set_policy(d->b, np);
 	syslog(LOG_NOTICE, "policy reloaded (%s): %s", why, d->config);
 out:

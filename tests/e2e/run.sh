@@ -241,6 +241,20 @@ check "the bad policy was logged with its line" grep -q "policy.ini:2:" "$R/daem
 write_policy ""
 sleep 2.5    # picked up by the file watch, no signal
 expect 1 "no rule allows this link" "$UB" links/r3 "$R/home/$UB"
+# A reload that moves the socket (effective at restart) keeps the floor of
+# the directory still in use, even under a rule that would allow it.
+write_policy "[rule:wide]
+users = $UA
+kinds = symlink
+link_under = $R
+target_under = *
+action = allow"
+sed -i "s|^endpoint = .*|endpoint = $R/run2/broker.sock|" "$R/etc/policy.ini"
+kill -HUP "$DPID"; sleep 0.5
+expect 1 "built-in floor: links are never created in the broker's own directories ($R/run)" "$UA" "$R/run/x" "$H/t"
+check "nothing in the socket's directory" test ! -L "$R/run/x"
+write_policy ""
+kill -HUP "$DPID"; sleep 0.5
 
 # --- silent clients up to the limit cannot starve a good one ---
 as "$UB" python3 - "$S" > "$R/silent.out" <<'PY' &
