@@ -139,6 +139,8 @@ lb_rate_take(struct lb_rates *rt, const char *id, uint64_t now, uint32_t per_sec
 		b->last = now;
 		b->tokens = burst;
 	}
+	if (now < b->last)
+		b->last = now;   /* the clock went back: refill from here, never stall */
 	if (now > b->last) {
 		refill = (now - b->last) * per_sec;
 		b->tokens = refill >= burst - b->tokens ? burst :

@@ -212,6 +212,8 @@ struct answer {
 };
 
 /* Send REQ as PEER; decode and verify the answer with the service key. */
+static uint64_t ask_now = NOW;
+
 static int
 ask(struct fx *f, const struct lb_peer *peer, const struct lb_buf *req,
     const uint8_t nonce[LB_NONCE_BYTES], struct answer *a)
@@ -223,7 +225,7 @@ ask(struct fx *f, const struct lb_peer *peer, const struct lb_buf *req,
 	int r;
 
 	lb_buf_init(&out, LB_FRAME_MAX + 4);
-	r = lb_broker_handle(f->b, peer, req->data, req->len, NOW, &out);
+	r = lb_broker_handle(f->b, peer, req->data, req->len, ask_now, &out);
 	if (r != LB_OK) {
 		assert_int_equal(out.len, 0);   /* nothing answered */
 		lb_buf_free(&out);
@@ -561,6 +563,33 @@ test_unauthenticated_rejects_have_a_small_bounded_budget(void **state)
 }
 
 static void
+test_rate_limit_recovers_when_the_clock_goes_back(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	struct answer a;
+	int i;
+
+	for (i = 0; i < LB_RATE_BURST; i++) {
+		make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, NULL);
+		assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+		lb_buf_free(&req);
+	}
+	/* the clock jumps an hour back; a second later the bucket has refilled */
+	ask_now = NOW - 3600;
+	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW - 3600, f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_RATE);
+	lb_buf_free(&req);
+	ask_now = NOW - 3599;
+	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW - 3599, f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	lb_buf_free(&req);
+	ask_now = NOW;
+}
+
+static void
 test_status_says_who_and_whether_enrolled(void **state)
 {
 	struct fx *f = *state;
@@ -664,6 +693,7 @@ main(void)
 		T(test_audit_failure_refuses_and_undoes),
 		T(test_rate_limit_per_identity),
 		T(test_unauthenticated_rejects_have_a_small_bounded_budget),
+		T(test_rate_limit_recovers_when_the_clock_goes_back),
 		T(test_status_says_who_and_whether_enrolled),
 		T(test_bad_paths_are_input_errors),
 		T(test_existing_file_is_reported_as_failed),
