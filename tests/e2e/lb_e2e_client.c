@@ -4,7 +4,8 @@
  * replays, keys of other users, raw bytes.
  *
  *   lb_e2e_client SOCKET KEYFILE MODE KIND LINK TARGET
- *     MODE: ok | tamper | stale | future | replay
+ *     MODE: ok | tamper | stale | future | replay | emit (print the signed
+ *           request as hex instead of sending it)
  *   lb_e2e_client SOCKET - raw < HEX          send raw bytes (hex on stdin) as one frame
  *
  * Prints "status N verdict V message TEXT" for each answer (replay: two
@@ -169,7 +170,7 @@ main(int argc, char **argv)
 		return exchange(argv[1], raw, n);
 	}
 	if (argc != 7 || load_key(argv[2], sk, pk) != 0 || lb_kind_parse(argv[4], &kind) != LB_OK) {
-		fprintf(stderr, "usage: lb_e2e_client SOCKET KEYFILE ok|tamper|stale|future|replay KIND LINK TARGET\n");
+		fprintf(stderr, "usage: lb_e2e_client SOCKET KEYFILE ok|tamper|stale|future|replay|emit KIND LINK TARGET\n");
 		return 2;
 	}
 	mode = argv[3];
@@ -193,6 +194,16 @@ main(int argc, char **argv)
 		return 2;
 	if (strcmp(mode, "tamper") == 0)
 		msg.data[msg.len - 1] ^= 1;
+	if (strcmp(mode, "emit") == 0) {
+		/* print the signed request as hex, for `raw` to send later */
+		size_t i;
+
+		for (i = 0; i < msg.len; i++)
+			printf("%02x", msg.data[i]);
+		printf("\n");
+		lb_buf_free(&msg);
+		return 0;
+	}
 	rc = exchange(argv[1], msg.data, msg.len);
 	if (rc == 0 && strcmp(mode, "replay") == 0)
 		rc = exchange(argv[1], msg.data, msg.len);

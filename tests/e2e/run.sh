@@ -285,6 +285,17 @@ wait "$silent"
 read -r opened closed < "$R/silent.out"
 check "silent clients were dropped at their deadline ($closed of $opened)" test "$closed" -eq "$opened"
 
+# --- a request captured before a restart cannot be replayed after it ---
+captured=$(raw "$UA" "$KA" emit symlink "$H/links/cap" "$H/x")
+out=$(printf '%s' "$captured" | as "$UA" "$RAW" "$S" - raw); grep -q "status 0 " <<<"$out" && ok || bad "captured request first sent: $out"
+as "$UA" rm -f "$H/links/cap"
+kill "$DPID"; wait "$DPID" 2>/dev/null
+"$LBD" run --config "$R/etc/policy.ini" --foreground 2>> "$R/daemon.log" &
+DPID=$!
+for _ in $(seq 100); do [ -S "$R/run/broker.sock" ] && break; sleep 0.05; done
+out=$(printf '%s' "$captured" | as "$UA" "$RAW" "$S" - raw); grep -q "status -71 " <<<"$out" && ok || bad "replay after a restart: $out"
+check "the replayed request made nothing" test ! -L "$H/links/cap"
+
 # --- the audit log verifies, and any change is found ---
 kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 check "syslog anchors the log's head at stop (seq $(lines))" grep -q "audit log head at stop: seq $(lines) hash $(tail -n 1 "$R/log/audit.log" | sed 's/.*"hash":"\([0-9a-f]*\)".*/\1/')" "$R/daemon.log"
