@@ -781,22 +781,13 @@ lb_policy_decide_strings(const struct lb_policy *p,
 	*which = "target";
 	if ((r = lb_path_canon(p->flavor, target, target_len, &t)) != LB_OK)
 		goto out;
-	if (t.root == LB_ROOT_NONE || t.root == LB_ROOT_CURDRIVE) {
-		/* Symbolic links keep a relative target as typed; the
-		 * decision is on where it leads from the link's directory.
-		 * Hard links and junctions are made to absolute paths. */
+	/* Symbolic links keep a relative target as typed; the decision is on
+	 * where it leads from the link's directory. Hard links are made to
+	 * absolute paths; a junction's target is judged as given (the
+	 * junction floor in lb_policy_decide refuses a relative one). */
+	if ((t.root == LB_ROOT_NONE || t.root == LB_ROOT_CURDRIVE) && kind != LB_KIND_JUNCTION) {
 		if (kind == LB_KIND_HARDLINK) {
 			r = LB_E_PATH_RELATIVE;
-			goto out;
-		}
-		if (kind == LB_KIND_JUNCTION) {
-			(void)lb_floor_deny(d, NULL, lb_floor_junction);
-			*which = NULL;
-			*link_out = l;
-			*target_out = t;
-			memset(&l, 0, sizeof(l));
-			memset(&t, 0, sizeof(t));
-			r = LB_OK;
 			goto out;
 		}
 		if ((r = lb_path_resolve(&parent, &t, &resolved)) != LB_OK)
