@@ -5,6 +5,7 @@
 #define LB_CLIENT_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "lb_buf.h"
@@ -49,6 +50,12 @@ const char *lb_client_default_service_key(void);
 uint64_t lb_client_time(void);
 /* Milliseconds of a monotonic clock (deadlines). */
 uint64_t lb_client_clock_ms(void);
+
+/* Write the N bytes of UTF-8 text at S to F (stdout or stderr). On a
+ * Windows console: WriteConsoleW, so any path prints as typed whatever the
+ * code page; elsewhere the bytes as they are. Errors show in ferror(F) or
+ * nowhere (stderr). */
+void lb_client_write(FILE *f, const void *s, size_t n);
 
 /* The current directory, absolute, appended to OUT. */
 int lb_client_cwd(struct lb_buf *out, struct lb_buf *why) LB_WUR;

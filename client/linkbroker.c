@@ -80,7 +80,7 @@ lb_emit(struct lb_buf *b, FILE *f)
 		fputs("linkbroker: (output too long to print)\n", f);
 		return;
 	}
-	(void)fwrite(b->data, 1, b->len, f);
+	lb_client_write(f, b->data, b->len);
 }
 
 /* A problem that is not the result of a link request (keygen, status,

@@ -69,6 +69,12 @@ lb_client_clock_ms(void)
 }
 
 /* WHY := [TEXT: ]strerror(ERR); returns RC. */
+void
+lb_client_write(FILE *f, const void *s, size_t n)
+{
+	(void)fwrite(s, 1, n, f);
+}
+
 static int
 lb_why_errno(struct lb_buf *why, int rc, const char *text, int err)
 {

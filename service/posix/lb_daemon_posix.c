@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lb_posix.h"
+#include "lb_serve.h"
 #include "lb_str.h"
 
 #define LB_DEFAULT_CONFIG "/etc/linkbroker/policy.ini"
@@ -158,42 +159,6 @@ lb_audit_size_fd(void *ctx, uint64_t *size)
 		return LB_E_IO;
 	*size = (uint64_t)st.st_size;
 	return LB_OK;
-}
-
-/* Replay entries found while opening the log, handed to the broker once it exists. */
-struct lb_seen_rec {
-	uint8_t key[LB_PK_BYTES];
-	uint8_t nonce[LB_NONCE_BYTES];
-	uint64_t ts;
-};
-
-struct lb_seen_vec {
-	struct lb_seen_rec *v;
-	size_t n, cap;
-	int nomem;
-};
-
-static void
-lb_collect_seen(void *ctx, const uint8_t key[LB_PK_BYTES],
-    const uint8_t nonce[LB_NONCE_BYTES], uint64_t timestamp)
-{
-	struct lb_seen_vec *sv = ctx;
-
-	if (sv->n == sv->cap) {
-		size_t ncap = sv->cap ? sv->cap * 2 : 256;
-		struct lb_seen_rec *nv = realloc(sv->v, ncap * sizeof(*nv));
-
-		if (nv == NULL) {
-			sv->nomem = 1;
-			return;
-		}
-		sv->v = nv;
-		sv->cap = ncap;
-	}
-	memcpy(sv->v[sv->n].key, key, LB_PK_BYTES);
-	memcpy(sv->v[sv->n].nonce, nonce, LB_NONCE_BYTES);
-	sv->v[sv->n].ts = timestamp;
-	sv->n++;
 }
 
 static int
@@ -523,34 +488,6 @@ lb_stat_changed(const struct stat *a, const struct stat *b)
 	    a->st_ctim.tv_sec != b->st_ctim.tv_sec || a->st_ctim.tv_nsec != b->st_ctim.tv_nsec;
 }
 
-static int
-lb_str_differs(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a != b;
-	return strcmp(a, b) != 0;
-}
-
-/* Add the directory holding FILE (a path in use) as a floor of P. */
-static int
-lb_floor_parent(struct lb_policy *p, const char *file)
-{
-	struct lb_path fp, parent;
-	int r;
-
-	if (file == NULL)
-		return LB_OK;
-	if ((r = lb_path_canon(LB_FLAVOR_POSIX, file, strlen(file), &fp)) != LB_OK)
-		return r;
-	r = lb_path_parent(&fp, &parent);
-	lb_path_free(&fp);
-	if (r != LB_OK)
-		return r;
-	r = lb_policy_add_floor(p, parent.s, "links are never created in the broker's own directories");
-	lb_path_free(&parent);
-	return r;
-}
-
 static void
 lb_reload(struct lb_daemon *d, const char *why)
 {
@@ -558,7 +495,7 @@ lb_reload(struct lb_daemon *d, const char *why)
 	struct lb_policy *np = NULL;
 	struct lb_buf err;
 	const char *msg;
-	int r;
+	int r, moved;
 
 	d->have_pst = stat(d->config, &d->pst) == 0;
 	lb_buf_init(&err, 64 * 1024);
@@ -568,21 +505,14 @@ lb_reload(struct lb_daemon *d, const char *why)
 		syslog(LOG_ERR, "policy reload (%s) failed, the previous policy stays in force: %s", why, msg);
 		goto out;
 	}
-	if (lb_str_differs(old->endpoint, np->broker.endpoint) ||
-	    lb_str_differs(old->audit_log, np->broker.audit_log) ||
-	    lb_str_differs(old->service_key, np->broker.service_key) ||
-	    lb_str_differs(old->service_public_key, np->broker.service_public_key)) {
-		syslog(LOG_WARNING, "policy reload: endpoint, audit_log and service keys change only at restart");
-		/* The files in use until then keep their floors. */
-		if (lb_floor_parent(np, old->endpoint) != LB_OK || lb_floor_parent(np, old->audit_log) != LB_OK ||
-		    lb_floor_parent(np, old->service_key) != LB_OK ||
-		    lb_floor_parent(np, old->service_public_key) != LB_OK) {
-			syslog(LOG_ERR, "policy reload failed (cannot keep the floors of the files in use), "
-			    "the previous policy stays in force");
-			lb_policy_free(np);
-			goto out;
-		}
+	if (lb_serve_keep_floors(np, old, &moved) != LB_OK) {
+		syslog(LOG_ERR, "policy reload failed (cannot keep the floors of the files in use), "
+		    "the previous policy stays in force");
+		lb_policy_free(np);
+		goto out;
 	}
+	if (moved)
+		syslog(LOG_WARNING, "policy reload: endpoint, audit_log and service keys change only at restart");
 	lb_broker_set_policy(d->b, np);
 	syslog(LOG_NOTICE, "policy reloaded (%s): %s", why, d->config);
 out:
@@ -610,17 +540,12 @@ lb_watch_policy(struct lb_daemon *d)
 static void
 lb_audit_anchor(struct lb_daemon *d, const char *when)
 {
-	uint8_t hash[LB_HASH_BYTES];
-	char hex[2 * LB_HASH_BYTES + 1];
-	uint64_t seq;
-	size_t i;
+	char head[128];
 
 	if (d->audit == NULL)
 		return;
-	lb_audit_head(d->audit, &seq, hash);
-	for (i = 0; i < LB_HASH_BYTES; i++)
-		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
-	syslog(LOG_NOTICE, "audit log head %s: seq %llu hash %s", when, (unsigned long long)seq, hex);
+	lb_serve_head(d->audit, head, sizeof(head));
+	syslog(LOG_NOTICE, "audit log head %s: %s", when, head);
 }
 
 /* ---- the loop ---- */
@@ -796,14 +721,13 @@ static int
 lb_start(struct lb_daemon *d)
 {
 	struct lb_policy *p = NULL;
-	struct lb_seen_vec seen = { 0 };
+	struct lb_seen seen = { 0 };
 	struct lb_audit_io io;
 	uint8_t sk[LB_SK_BYTES];
 	struct lb_buf err;
 	const char *msg;
 	char ebuf[512];
 	uint64_t now = (uint64_t)time(NULL), since;
-	size_t i;
 	int r;
 
 	lb_buf_init(&err, 64 * 1024);
@@ -831,7 +755,7 @@ lb_start(struct lb_daemon *d)
 	io.sync = lb_audit_sync_fd;
 	io.size = lb_audit_size_fd;
 	since = now > p->broker.max_clock_skew_s ? now - p->broker.max_clock_skew_s : 0;
-	if ((r = lb_audit_open(p->broker.audit_log, io, since, lb_collect_seen, &seen, &d->audit)) != LB_OK) {
+	if ((r = lb_audit_open(p->broker.audit_log, io, since, lb_seen_collect, &seen, &d->audit)) != LB_OK) {
 		syslog(LOG_ERR, "audit log %s: %s (check it with 'linkbrokerd verify-audit'; see docs/audit.md)",
 		    p->broker.audit_log, lb_strerror(r));
 		goto out;
@@ -848,8 +772,7 @@ lb_start(struct lb_daemon *d)
 		goto out;
 	}
 	p = NULL;   /* the broker's now */
-	for (i = 0; i < seen.n; i++)
-		lb_broker_remember(d->b, seen.v[i].key, seen.v[i].nonce, seen.v[i].ts);
+	lb_seen_apply(&seen, d->b);
 	if ((r = lb_listen(d, lb_cfg(d)->endpoint)) != LB_OK)
 		goto out;
 	syslog(LOG_NOTICE, "started: policy %s, socket %s, audit log %s (%zu recent requests remembered)",
@@ -858,7 +781,7 @@ lb_start(struct lb_daemon *d)
 out:
 	lb_wipe(sk, sizeof(sk));
 	lb_policy_free(p);
-	free(seen.v);
+	lb_seen_free(&seen);
 	lb_buf_free(&err);
 	return r;
 }

@@ -1,0 +1,113 @@
+/* lb_serve: daemon chores shared by service/posix/ and service/win/. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_serve.h"
+
+struct lb_seen_rec {
+	uint8_t key[LB_PK_BYTES];
+	uint8_t nonce[LB_NONCE_BYTES];
+	uint64_t ts;
+};
+
+void
+lb_seen_collect(void *ctx, const uint8_t key[LB_PK_BYTES],
+    const uint8_t nonce[LB_NONCE_BYTES], uint64_t timestamp)
+{
+	struct lb_seen *s = ctx;
+
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 256;
+		struct lb_seen_rec *nv;
+
+		if (ncap > SIZE_MAX / sizeof(*nv) || (nv = realloc(s->v, ncap * sizeof(*nv))) == NULL) {
+			s->nomem = 1;
+			return;
+		}
+		s->v = nv;
+		s->cap = ncap;
+	}
+	memcpy(s->v[s->n].key, key, LB_PK_BYTES);
+	memcpy(s->v[s->n].nonce, nonce, LB_NONCE_BYTES);
+	s->v[s->n].ts = timestamp;
+	s->n++;
+}
+
+void
+lb_seen_apply(const struct lb_seen *s, struct lb_broker *b)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		lb_broker_remember(b, s->v[i].key, s->v[i].nonce, s->v[i].ts);
+}
+
+void
+lb_seen_free(struct lb_seen *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static int
+lb_str_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+/* Add the directory holding FILE (a path in use) as a floor of P. */
+static int
+lb_floor_parent(struct lb_policy *p, const char *file)
+{
+	struct lb_path fp, parent;
+	int r;
+
+	if (file == NULL)
+		return LB_OK;
+	if ((r = lb_path_canon(p->flavor, file, strlen(file), &fp)) != LB_OK)
+		return r;
+	r = lb_path_parent(&fp, &parent);
+	lb_path_free(&fp);
+	if (r != LB_OK)
+		return r;
+	r = lb_policy_add_floor(p, parent.s, "links are never created in the broker's own directories");
+	lb_path_free(&parent);
+	return r;
+}
+
+int
+lb_serve_keep_floors(struct lb_policy *np, const struct lb_broker_cfg *old, int *moved)
+{
+	int r;
+
+	*moved = lb_str_differs(old->endpoint, np->broker.endpoint) ||
+	    lb_str_differs(old->audit_log, np->broker.audit_log) ||
+	    lb_str_differs(old->service_key, np->broker.service_key) ||
+	    lb_str_differs(old->service_public_key, np->broker.service_public_key);
+	if (!*moved)
+		return LB_OK;
+	/* A Windows endpoint is a pipe, not a file. */
+	if ((np->flavor == LB_FLAVOR_POSIX && (r = lb_floor_parent(np, old->endpoint)) != LB_OK) ||
+	    (r = lb_floor_parent(np, old->audit_log)) != LB_OK ||
+	    (r = lb_floor_parent(np, old->service_key)) != LB_OK ||
+	    (r = lb_floor_parent(np, old->service_public_key)) != LB_OK)
+		return r;
+	return LB_OK;
+}
+
+void
+lb_serve_head(const struct lb_audit *a, char *out, size_t outlen)
+{
+	uint8_t hash[LB_HASH_BYTES];
+	char hex[2 * LB_HASH_BYTES + 1];
+	uint64_t seq;
+	size_t i;
+
+	lb_audit_head(a, &seq, hash);
+	for (i = 0; i < LB_HASH_BYTES; i++)
+		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+	snprintf(out, outlen, "seq %llu hash %s", (unsigned long long)seq, hex);
+}

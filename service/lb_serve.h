@@ -1,0 +1,39 @@
+/* lb_serve: what both daemons (service/posix/, service/win/) do around the
+ * broker the same way: remember recent requests from the audit log at
+ * start, keep the floors of the files in use across a reload, and print the
+ * audit log's head for the system log. */
+#ifndef LB_SERVE_H
+#define LB_SERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lb_audit.h"
+#include "lb_broker.h"
+#include "lb_err.h"
+#include "lb_policy.h"
+
+/* Replay entries found while opening the log (lb_audit_open's callback
+ * with a struct lb_seen as CTX), handed to the broker once it exists. */
+struct lb_seen {
+	struct lb_seen_rec *v;
+	size_t n, cap;
+	int nomem;                  /* an entry was lost: refuse to start */
+};
+
+void lb_seen_collect(void *seen, const uint8_t key[LB_PK_BYTES],
+    const uint8_t nonce[LB_NONCE_BYTES], uint64_t timestamp);
+void lb_seen_apply(const struct lb_seen *s, struct lb_broker *b);
+void lb_seen_free(struct lb_seen *s);
+
+/* A reload that moves the endpoint, audit log or service keys takes effect
+ * at restart only; until then the directories of the files still in use
+ * stay floors of the new policy NP. *MOVED says whether anything moved.
+ * LB_OK, or an error (NP must then not be used). */
+int lb_serve_keep_floors(struct lb_policy *np, const struct lb_broker_cfg *old,
+    int *moved) LB_WUR;
+
+/* "seq N hash HEX" of the log's last record, for the system log. */
+void lb_serve_head(const struct lb_audit *a, char *out, size_t outlen);
+
+#endif
