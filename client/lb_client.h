@@ -76,7 +76,8 @@ int lb_client_key_save(const uint8_t sk[LB_SK_BYTES], int replace, struct lb_buf
 
 /* A connection to the broker. Errors: LB_E_UNREACHABLE (connect, or the
  * broker went away), LB_E_TIMEOUT (DEADLINE_MS, on lb_client_clock_ms,
- * passed), LB_E_NOMEM. */
+ * passed), LB_E_NOMEM; lb_conn_open also LB_E_NOT_GENUINE (Windows: the
+ * pipe's server is not the LinkBroker service as LocalSystem; nothing sent). */
 struct lb_conn;
 int lb_conn_open(const char *endpoint, uint64_t deadline_ms, struct lb_conn **out,
     struct lb_buf *why) LB_WUR;

@@ -350,7 +350,10 @@ lb_session_connect(struct lb_session *s)
 		return LB_WHY(&s->why, LB_E_NOMEM, "%s", lb_strerror(LB_E_NOMEM));
 	lb_buf_init(&reason, LB_WHY_MAX);
 	r = lb_conn_open(s->endpoint, lb_client_clock_ms() + LB_CLIENT_TIMEOUT_MS, &s->conn, &reason);
-	if (r != LB_OK)
+	if (r == LB_E_NOT_GENUINE)   /* Windows: the pipe server failed its identity checks */
+		r = LB_WHY(&s->why, r, "broker is not genuine at %s: %s",
+		    s->endpoint, lb_text(&reason, lb_strerror(r)));
+	else if (r != LB_OK)
 		r = LB_WHY(&s->why, r == LB_E_NOMEM ? r : LB_E_UNREACHABLE, "broker unreachable at %s: %s",
 		    s->endpoint, lb_text(&reason, lb_strerror(r)));
 	else if ((r = lb_service_key(s)) != LB_OK) {

@@ -31,7 +31,10 @@ int lb_buf_put_u64(struct lb_buf *b, uint64_t v) LB_WUR;   /* big-endian */
 int lb_buf_put_cstr(struct lb_buf *b, const char *s) LB_WUR;
 /* printf-style append (vsnprintf, bounded by max). */
 int lb_buf_printf(struct lb_buf *b, const char *fmt, ...) LB_WUR
-#if defined(__GNUC__) || defined(__clang__)
+#if defined(__MINGW32__) && defined(__GNUC__)
+    /* __USE_MINGW_ANSI_STDIO: C99 formats (%zu), not msvcrt's. */
+    __attribute__((format(gnu_printf, 2, 3)))
+#elif defined(__GNUC__) || defined(__clang__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;

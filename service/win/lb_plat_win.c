@@ -5,43 +5,12 @@
 #include <stdlib.h>
 
 #include "lb_plat.h"
+#include "lb_win.h"
 
 enum lb_flavor
 lb_plat_flavor(void)
 {
 	return LB_FLAVOR_WINDOWS;
-}
-
-/* UTF-16 -> malloc'd UTF-8; NULL on failure (invalid UTF-16 is refused,
- * not replaced, so a path never silently changes). */
-static char *
-lb_utf16_to_utf8(const wchar_t *w)
-{
-	int n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, NULL, 0, NULL, NULL);
-	char *s;
-
-	if (n <= 0 || (s = malloc((size_t)n)) == NULL)
-		return NULL;
-	if (WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, -1, s, n, NULL, NULL) != n) {
-		free(s);
-		return NULL;
-	}
-	return s;
-}
-
-static wchar_t *
-lb_utf8_to_utf16(const char *s)
-{
-	int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
-	wchar_t *w;
-
-	if (n <= 0 || (w = malloc((size_t)n * sizeof(wchar_t))) == NULL)
-		return NULL;
-	if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
-		free(w);
-		return NULL;
-	}
-	return w;
 }
 
 int
@@ -61,7 +30,7 @@ lb_plat_init(int argc, char **argv, int *argc_out, char ***argv_out)
 		return LB_E_NOMEM;
 	}
 	for (i = 0; i < n; i++) {
-		if ((u8[i] = lb_utf16_to_utf8(wargv[i])) == NULL) {
+		if ((u8[i] = lb_win_utf8(wargv[i])) == NULL) {
 			LocalFree(wargv);
 			return LB_E_INVAL;   /* unpaired surrogate in an argument */
 		}
@@ -85,7 +54,7 @@ lb_plat_read_file(const char *path, size_t max, char **data, size_t *len,
 
 	*data = NULL;
 	*len = 0;
-	if ((wpath = lb_utf8_to_utf16(path)) == NULL) {
+	if ((wpath = lb_win_wide(path)) == NULL) {
 		snprintf(errbuf, errlen, "invalid file name");
 		return LB_E_IO;
 	}
@@ -124,10 +93,15 @@ out:
 	return r;
 }
 
-/* run, install and uninstall arrive with the Windows service (issue 5). */
+static const struct lb_command lb_win_commands[] = {
+	{ "install", lb_win_cmd_install, "install [--config FILE]" },
+	{ "uninstall", lb_win_cmd_uninstall, "uninstall" },
+	{ "run", lb_win_cmd_run, "run [--config FILE] [--foreground]" },
+};
+
 const struct lb_command *
 lb_plat_commands(size_t *n)
 {
-	*n = 0;
-	return NULL;
+	*n = sizeof(lb_win_commands) / sizeof(lb_win_commands[0]);
+	return lb_win_commands;
 }

@@ -3,9 +3,11 @@
  * everything little-endian is written byte by byte, never through a struct,
  * so the layout does not depend on the compiler and is tested on its own. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lb_reparse.h"
+#include "lb_str.h"
 
 /* Field offsets from the start of the buffer (MS-FSCC 2.1.2.4, 2.1.2.5). */
 #define LB_RP_TAG        0
@@ -339,5 +341,90 @@ lb_reparse_junction(const struct lb_path *abs_dir, struct lb_buf *out)
 out:
 	lb_buf_free(&sub);
 	lb_buf_free(&print);
+	return rc;
+}
+
+/* What GetFinalPathNameByHandleW puts before a DOS path. */
+static const char lb_final_prefix[] = "\\\\?\\";
+static const char lb_final_unc[] = "UNC\\";
+
+static int
+lb_ascii_letter(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/*
+ * The canonical form C of the string P (PN bytes) must say what P says:
+ * the same bytes, but for the drive letter's case and one trailing "\"
+ * (a root "C:\" keeps it, "\\srv\share\" loses it). Anything more would
+ * mean the policy decides on a path the OS did not report.
+ */
+static int
+lb_final_same(const char *p, size_t pn, const struct lb_path *c)
+{
+	size_t from = 0;
+
+	if (pn == c->len + 1 && p[pn - 1] == '\\')
+		pn--;
+	if (pn != c->len)
+		return 0;
+	if (c->root == LB_ROOT_DRIVE) {
+		if (lb_ascii_ncasecmp(p, c->s, 1) != 0)
+			return 0;
+		from = 1;
+	}
+	return memcmp(p + from, c->s + from, pn - from) == 0;
+}
+
+int
+lb_win_path_from_final(const char *s, size_t n, struct lb_path *out)
+{
+	const size_t pre = sizeof(lb_final_prefix) - 1;
+	const size_t unc = sizeof(lb_final_unc) - 1;
+	enum lb_path_root want;
+	char *tmp = NULL;
+	const char *p;
+	size_t pn;
+	int rc;
+
+	if (out == NULL)
+		return LB_E_INVAL;
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return LB_E_INVAL;
+	if (n > LB_PATH_INPUT_MAX)
+		return LB_E_PATH_LONG;
+	if (n < pre || memcmp(s, lb_final_prefix, pre) != 0)
+		return LB_E_UNSUPPORTED;
+	if (n > pre + unc && lb_ascii_ncasecmp(s + pre, lb_final_unc, unc) == 0) {
+		/* "\\?\UNC\srv\share\x" -> "\\srv\share\x" */
+		pn = 2 + (n - pre - unc);
+		if ((tmp = malloc(pn)) == NULL)
+			return LB_E_NOMEM;
+		tmp[0] = '\\';
+		tmp[1] = '\\';
+		memcpy(tmp + 2, s + pre + unc, n - pre - unc);
+		p = tmp;
+		want = LB_ROOT_UNC;
+	} else if (n >= pre + 3 && lb_ascii_letter(s[pre]) && s[pre + 1] == ':' &&
+	    s[pre + 2] == '\\') {
+		/* "\\?\C:\x" -> "C:\x" */
+		p = s + pre;
+		pn = n - pre;
+		want = LB_ROOT_DRIVE;
+	} else {
+		/* "\\?\Volume{GUID}\", "\\?\GLOBALROOT\Device\...": no name
+		 * a policy can speak of. */
+		return LB_E_UNSUPPORTED;
+	}
+	if ((rc = lb_path_canon(LB_FLAVOR_WINDOWS, p, pn, out)) != LB_OK)
+		goto out;
+	if (out->root != want || !lb_final_same(p, pn, out)) {
+		lb_path_free(out);
+		rc = LB_E_UNSUPPORTED;
+	}
+out:
+	free(tmp);
 	return rc;
 }

@@ -60,4 +60,16 @@ int lb_nt_path(const struct lb_path *abs, struct lb_buf *utf16le_out) LB_WUR;
  * a file, and a NUL would cut it short in Win32 calls). All or nothing. */
 int lb_utf8_to_utf16le(const char *s, size_t n, struct lb_buf *out) LB_WUR;
 
+/* The canonical path of a handle from the UTF-8 form (N bytes at S) of what
+ * GetFinalPathNameByHandleW(FILE_NAME_NORMALIZED | VOLUME_NAME_DOS) returns:
+ *   "\\?\C:\a"            -> "C:\a" (LB_ROOT_DRIVE; a lower-case letter too)
+ *   "\\?\UNC\srv\share\a" -> "\\srv\share\a" (LB_ROOT_UNC)
+ * Anything else is LB_E_UNSUPPORTED: "\\?\Volume{GUID}\..." (a volume
+ * without a drive letter), "\\?\GLOBALROOT\...", a missing prefix. The
+ * rest must already be canonical (lb_path_canon may only upper-case the
+ * drive letter and drop a trailing "\"), else LB_E_UNSUPPORTED; an
+ * lb_path_canon refusal (too long, a device name that exists on disk...)
+ * is returned as is. On error OUT is zeroed. */
+int lb_win_path_from_final(const char *s, size_t n, struct lb_path *out) LB_WUR;
+
 #endif

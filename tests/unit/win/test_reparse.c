@@ -726,6 +726,108 @@ test_output_is_appended_and_left_as_it_was_on_failure(void **state)
 	free(s);
 }
 
+/* ---- final paths (GetFinalPathNameByHandleW) ---------------------------- */
+
+static void
+final_ok(const char *in, const char *want, enum lb_path_root root)
+{
+	struct lb_path p;
+
+	assert_int_equal(lb_win_path_from_final(in, strlen(in), &p), LB_OK);
+	assert_string_equal(p.s, want);
+	assert_int_equal(p.root, root);
+	lb_path_free(&p);
+}
+
+static void
+final_bad(const char *in, int rc)
+{
+	struct lb_path p;
+
+	memset(&p, 0x5A, sizeof(p));
+	assert_int_equal(lb_win_path_from_final(in, strlen(in), &p), rc);
+	assert_null(p.s);
+	assert_int_equal(p.len, 0);
+}
+
+static void
+test_final_path_drive_and_unc_lose_their_prefix(void **state)
+{
+	(void)state;
+	final_ok("\\\\?\\C:\\a", "C:\\a", LB_ROOT_DRIVE);
+	final_ok("\\\\?\\C:\\", "C:\\", LB_ROOT_DRIVE);
+	final_ok("\\\\?\\C:\\a\\", "C:\\a", LB_ROOT_DRIVE);
+	final_ok("\\\\?\\Z:\\tmp\\lb dir\\x", "Z:\\tmp\\lb dir\\x", LB_ROOT_DRIVE);
+	final_ok("\\\\?\\UNC\\srv\\share\\a", "\\\\srv\\share\\a", LB_ROOT_UNC);
+	final_ok("\\\\?\\UNC\\srv\\share\\", "\\\\srv\\share", LB_ROOT_UNC);
+	final_ok("\\\\?\\UNC\\srv\\share", "\\\\srv\\share", LB_ROOT_UNC);
+	/* Lower case: NT object names in \?? are case-insensitive. */
+	final_ok("\\\\?\\c:\\a", "C:\\a", LB_ROOT_DRIVE);
+	final_ok("\\\\?\\unc\\srv\\share\\a", "\\\\srv\\share\\a", LB_ROOT_UNC);
+	/* Not ASCII: passed through as UTF-8. */
+	final_ok("\\\\?\\C:\\\xc3\xa9t\xc3\xa9", "C:\\\xc3\xa9t\xc3\xa9", LB_ROOT_DRIVE);
+}
+
+static void
+test_final_path_volume_globalroot_and_unprefixed_are_unsupported(void **state)
+{
+	(void)state;
+	/* A volume mounted without a drive letter: no name a policy knows. */
+	final_bad("\\\\?\\Volume{4c1b02c1-d990-11dc-99ae-806e6f6e6963}\\a",
+	    LB_E_UNSUPPORTED);
+	final_bad("\\\\?\\GLOBALROOT\\Device\\HarddiskVolume1\\a", LB_E_UNSUPPORTED);
+	final_bad("\\\\?\\GLOBALROOT\\Device\\Mup\\srv\\share", LB_E_UNSUPPORTED);
+	/* VOLUME_NAME_DOS always has the prefix: anything else is unexpected. */
+	final_bad("C:\\a", LB_E_UNSUPPORTED);
+	final_bad("\\\\srv\\share\\a", LB_E_UNSUPPORTED);
+	final_bad("\\??\\C:\\a", LB_E_UNSUPPORTED);
+	final_bad("\\\\.\\C:\\a", LB_E_UNSUPPORTED);
+	final_bad("\\Device\\HarddiskVolume1\\a", LB_E_UNSUPPORTED);
+	final_bad("", LB_E_UNSUPPORTED);
+	final_bad("\\\\?\\", LB_E_UNSUPPORTED);
+	final_bad("\\\\?\\C:", LB_E_UNSUPPORTED);
+	final_bad("\\\\?\\UNC\\", LB_E_UNSUPPORTED);
+	final_bad("\\\\?\\1:\\a", LB_E_UNSUPPORTED);
+}
+
+static void
+test_final_path_must_already_be_canonical(void **state)
+{
+	(void)state;
+	/* lb_path_canon would rewrite these: the OS never reports them, so
+	 * they are refused rather than decided on under another spelling. */
+	final_bad("\\\\?\\C:\\a\\..\\b", LB_E_UNSUPPORTED);
+	final_bad("\\\\?\\C:\\a\\.\\b", LB_E_UNSUPPORTED);
+	final_bad("\\\\?\\C:\\a/b", LB_E_UNSUPPORTED);
+	final_bad("\\\\?\\C:\\a\\\\b", LB_E_UNSUPPORTED);
+	/* What lb_path_canon refuses is refused with its own code. */
+	final_bad("\\\\?\\C:\\con", LB_E_PATH_DEVICE);
+	final_bad("\\\\?\\C:\\a.", LB_E_PATH_TRAILING);
+	final_bad("\\\\?\\C:\\a:b", LB_E_PATH_ADS);
+	final_bad("\\\\?\\UNC\\\\share\\a", LB_E_PATH_UNC);
+}
+
+static void
+test_final_path_too_long_is_refused(void **state)
+{
+	struct lb_path p;
+	char *ok = long_path("\\\\?\\C:\\", 4 + LB_PATH_WINDOWS_MAX);
+	char *big = long_path("\\\\?\\C:\\", 4 + LB_PATH_WINDOWS_MAX + 1);
+
+	(void)state;
+	assert_int_equal(lb_win_path_from_final(ok, strlen(ok), &p), LB_OK);
+	assert_int_equal(p.len, LB_PATH_WINDOWS_MAX);
+	lb_path_free(&p);
+	assert_int_equal(lb_win_path_from_final(big, strlen(big), &p), LB_E_PATH_LONG);
+	assert_null(p.s);
+	assert_int_equal(lb_win_path_from_final(big, LB_PATH_INPUT_MAX + 1, &p),
+	    LB_E_PATH_LONG);
+	assert_int_equal(lb_win_path_from_final(NULL, 0, &p), LB_E_INVAL);
+	assert_int_equal(lb_win_path_from_final("\\\\?\\C:\\a", 8, NULL), LB_E_INVAL);
+	free(ok);
+	free(big);
+}
+
 int
 main(void)
 {
@@ -748,6 +850,10 @@ main(void)
 		cmocka_unit_test(test_utf8_to_utf16le_encodes_every_sequence_length),
 		cmocka_unit_test(test_utf8_to_utf16le_refuses_invalid_utf8_and_nul),
 		cmocka_unit_test(test_output_is_appended_and_left_as_it_was_on_failure),
+		cmocka_unit_test(test_final_path_drive_and_unc_lose_their_prefix),
+		cmocka_unit_test(test_final_path_volume_globalroot_and_unprefixed_are_unsupported),
+		cmocka_unit_test(test_final_path_must_already_be_canonical),
+		cmocka_unit_test(test_final_path_too_long_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,928 @@
+/* lb_daemon_win: the broker loop of the Windows service. One thread and one
+ * I/O completion port serve the named pipe: a listening instance always
+ * waits (so the name is never free for a squatter while we run), each
+ * client has a deadline, a bounded input and output, and the clients of one
+ * identity are capped; the audit log is made durable every 100 ms (batch)
+ * or before each answer (always); the policy is reloaded on request (service
+ * PARAMCHANGE) or when its file changes, and a bad new policy is refused
+ * with the old one kept. The shared request handling is lb_broker. */
+#include <windows.h>
+#include <sddl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lb_serve.h"
+#include "lb_str.h"
+#include "lb_win.h"
+
+#define LB_CLIENTS_CAP 4096             /* max_clients' upper bound in the loader */
+#define LB_IN_CAP (LB_FRAME_HDR + LB_FRAME_MAX)
+#define LB_READ_CHUNK 16384
+#define LB_OUT_HIGH (64 * 1024)         /* no new requests while this much output waits */
+#define LB_OUT_MAX (1024 * 1024)
+#define LB_PIPE_BUF 65536
+#define LB_SYNC_MS 100
+#define LB_STAT_MS 1000
+#define LB_DRAIN_MS 2000
+#define LB_BATCH 32                     /* completions taken per wait */
+
+/* Completion keys: the pipe's I/O, and the two requests other threads post. */
+#define LB_KEY_PIPE 1
+#define LB_KEY_STOP 2
+#define LB_KEY_RELOAD 3
+
+enum lb_op_kind { LB_OP_READ, LB_OP_WRITE };
+
+struct lb_op {
+	OVERLAPPED ov;              /* first: the completion hands back &ov */
+	enum lb_op_kind kind;
+	struct lb_pconn *c;
+	int pending;
+};
+
+/* One pipe instance: listening (waiting in ConnectNamedPipe on rop) or a
+ * connected client. Input is read into RBUF (never moved while a read is
+ * in flight) and copied to IN; answers are appended to OUT and sent from
+ * WBUF (never appended to while a write is in flight). */
+struct lb_pconn {
+	HANDLE pipe;                /* NULL once closed */
+	struct lb_op rop, wop;
+	int listening;
+	struct lb_win_peer *peer;   /* known after the first bytes (impersonation needs them) */
+	uint8_t rbuf[LB_READ_CHUNK];
+	uint8_t *in;
+	size_t in_len;
+	struct lb_buf out, wbuf;
+	size_t wsent;
+	uint64_t deadline;          /* GetTickCount64 ms */
+	int eof;
+};
+
+struct lb_audit_file {
+	HANDLE h;
+	int broken;
+};
+
+struct lb_win_daemon {
+	char *config;
+	wchar_t *wconfig;
+	wchar_t *pipe_name;
+	PSECURITY_DESCRIPTOR pipe_sd;
+	HANDLE iocp;
+	struct lb_broker *b;
+	struct lb_audit *audit;
+	struct lb_audit_file audit_file;
+	struct lb_pconn *listener;
+	struct lb_pconn *conns[LB_CLIENTS_CAP];
+	size_t n_conns;
+	WIN32_FILE_ATTRIBUTE_DATA pst;  /* the policy file as last loaded */
+	int have_pst;
+	uint64_t next_stat, sync_due, listen_retry;
+	int dirty;
+	unsigned long refused_busy, refused_identity;
+	char refused_why[256];
+	int stop, exit_code;
+};
+
+static uint64_t
+lb_now_ms(void)
+{
+	return GetTickCount64();
+}
+
+static const struct lb_broker_cfg *
+lb_cfg(const struct lb_win_daemon *d)
+{
+	return &lb_broker_policy(d->b)->broker;
+}
+
+/* ---- the audit log file ---- */
+
+static int
+lb_audit_append_h(void *ctx, const void *p, size_t n)
+{
+	struct lb_audit_file *af = ctx;
+	const unsigned char *s = p;
+	LARGE_INTEGER start, zero;
+	size_t off = 0;
+
+	if (af->broken)
+		return LB_E_IO;
+	zero.QuadPart = 0;
+	if (!SetFilePointerEx(af->h, zero, &start, FILE_END)) {
+		lb_win_log(LB_WIN_ERR, "audit log: seek: Windows error %lu", GetLastError());
+		return LB_E_IO;
+	}
+	while (off < n) {
+		DWORD want = n - off > 1u << 20 ? 1u << 20 : (DWORD)(n - off), w = 0;
+
+		if (!WriteFile(af->h, s + off, want, &w, NULL) || w == 0) {
+			lb_win_log(LB_WIN_ERR, "audit log write failed: Windows error %lu", GetLastError());
+			/* Never leave part of a line: the next append writes the
+			 * same record again. */
+			if (!SetFilePointerEx(af->h, start, NULL, FILE_BEGIN) || !SetEndOfFile(af->h)) {
+				lb_win_log(LB_WIN_ERR, "audit log: cannot cut a partial line (Windows error %lu); "
+				    "refusing all requests until restarted", GetLastError());
+				af->broken = 1;
+			}
+			return LB_E_IO;
+		}
+		off += w;
+	}
+	return LB_OK;
+}
+
+static int
+lb_audit_sync_h(void *ctx)
+{
+	struct lb_audit_file *af = ctx;
+
+	if (!FlushFileBuffers(af->h)) {
+		lb_win_log(LB_WIN_ERR, "audit log flush failed: Windows error %lu", GetLastError());
+		return LB_E_IO;
+	}
+	return LB_OK;
+}
+
+static int
+lb_audit_size_h(void *ctx, uint64_t *size)
+{
+	struct lb_audit_file *af = ctx;
+	LARGE_INTEGER sz;
+
+	if (!GetFileSizeEx(af->h, &sz) || sz.QuadPart < 0)
+		return LB_E_IO;
+	*size = (uint64_t)sz.QuadPart;
+	return LB_OK;
+}
+
+/* Make sure the directory holding FILE exists (SYSTEM and Administrators). */
+static int
+lb_ensure_parent(const char *file, char *err, size_t errlen)
+{
+	struct lb_path fp, parent;
+	int r;
+
+	if ((r = lb_path_canon(LB_FLAVOR_WINDOWS, file, strlen(file), &fp)) != LB_OK) {
+		snprintf(err, errlen, "%s: %s", file, lb_strerror(r));
+		return r;
+	}
+	r = lb_path_parent(&fp, &parent);
+	lb_path_free(&fp);
+	if (r != LB_OK) {
+		snprintf(err, errlen, "%s: no parent directory", file);
+		return r;
+	}
+	r = lb_win_ensure_dir(parent.s, LB_SDDL_DIR, err, errlen);
+	lb_path_free(&parent);
+	return r;
+}
+
+/* Open (or create, SYSTEM and Administrators only) the audit log: a plain
+ * file, not a link, that only administrators can change. */
+static int
+lb_open_audit_file(const char *path, HANDLE *out)
+{
+	SECURITY_ATTRIBUTES sa = { sizeof(sa), NULL, FALSE };
+	BY_HANDLE_FILE_INFORMATION fi;
+	wchar_t *wpath = NULL;
+	char err[512];
+	HANDLE h = INVALID_HANDLE_VALUE;
+	int r = LB_E_IO;
+
+	if ((r = lb_ensure_parent(path, err, sizeof(err))) != LB_OK) {
+		lb_win_log(LB_WIN_ERR, "audit log: %s", err);
+		return r;
+	}
+	r = LB_E_IO;
+	if ((wpath = lb_win_wide(path)) == NULL) {
+		lb_win_log(LB_WIN_ERR, "audit log %s: not a valid file name", path);
+		goto out;
+	}
+	if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(LB_SDDL_PRIVATE, SDDL_REVISION_1,
+	    &sa.lpSecurityDescriptor, NULL)) {
+		lb_win_log(LB_WIN_ERR, "audit log: security descriptor: Windows error %lu", GetLastError());
+		goto out;
+	}
+	h = CreateFileW(wpath, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ, &sa, OPEN_ALWAYS,
+	    FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+	if (h == INVALID_HANDLE_VALUE) {
+		lb_win_log(LB_WIN_ERR, "cannot open the audit log %s: Windows error %lu", path, GetLastError());
+		goto out;
+	}
+	if (GetFileType(h) != FILE_TYPE_DISK || !GetFileInformationByHandle(h, &fi) ||
+	    (fi.dwFileAttributes & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_REPARSE_POINT)) != 0) {
+		lb_win_log(LB_WIN_ERR, "the audit log %s must be a regular file", path);
+		r = LB_E_PERM;
+		goto out;
+	}
+	if ((r = lb_win_check_admin_file(path, err, sizeof(err))) != LB_OK) {
+		lb_win_log(LB_WIN_ERR, "audit log: %s", err);
+		goto out;
+	}
+	*out = h;
+	h = INVALID_HANDLE_VALUE;
+	r = LB_OK;
+out:
+	if (h != INVALID_HANDLE_VALUE)
+		CloseHandle(h);
+	LocalFree(sa.lpSecurityDescriptor);
+	free(wpath);
+	return r;
+}
+
+/* ---- pipe instances ---- */
+
+static struct lb_pconn *
+lb_pconn_new(void)
+{
+	struct lb_pconn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	if ((c->in = malloc(LB_IN_CAP)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->rop.kind = LB_OP_READ;
+	c->rop.c = c;
+	c->wop.kind = LB_OP_WRITE;
+	c->wop.c = c;
+	lb_buf_init(&c->out, LB_OUT_MAX);
+	lb_buf_init(&c->wbuf, LB_OUT_MAX);
+	return c;
+}
+
+/* Close the instance; its memory goes once no operation is in flight
+ * (their cancellations still arrive at the port). */
+static void
+lb_pconn_close(struct lb_pconn *c)
+{
+	if (c->pipe == NULL)
+		return;
+	CancelIoEx(c->pipe, NULL);
+	CloseHandle(c->pipe);
+	c->pipe = NULL;
+}
+
+static int
+lb_pconn_idle(const struct lb_pconn *c)
+{
+	return c->pipe == NULL && !c->rop.pending && !c->wop.pending;
+}
+
+static void
+lb_pconn_free(struct lb_pconn *c)
+{
+	if (c == NULL)
+		return;
+	lb_win_peer_free(c->peer);
+	free(c->in);
+	lb_buf_free(&c->out);
+	lb_buf_free(&c->wbuf);
+	free(c);
+}
+
+/* ReadFile/WriteFile/ConnectNamedPipe on a handle bound to the port: a
+ * TRUE return or ERROR_IO_PENDING both mean a completion will arrive. */
+static int
+lb_io_started(BOOL ok)
+{
+	return ok || GetLastError() == ERROR_IO_PENDING;
+}
+
+static int
+lb_pconn_read(struct lb_pconn *c)
+{
+	size_t room = LB_IN_CAP - c->in_len;
+	DWORD want = room < LB_READ_CHUNK ? (DWORD)room : LB_READ_CHUNK;
+
+	if (c->pipe == NULL || c->rop.pending || c->eof || want == 0)
+		return 0;
+	memset(&c->rop.ov, 0, sizeof(c->rop.ov));
+	if (!lb_io_started(ReadFile(c->pipe, c->rbuf, want, NULL, &c->rop.ov)))
+		return -1;   /* broken pipe: the client left */
+	c->rop.pending = 1;
+	return 0;
+}
+
+static int
+lb_pconn_write(struct lb_pconn *c)
+{
+	struct lb_buf t;
+
+	if (c->pipe == NULL || c->wop.pending)
+		return 0;
+	if (c->wsent == c->wbuf.len) {
+		if (c->out.len == 0)
+			return 0;
+		/* Send what accumulated; OUT takes the emptied buffer. */
+		lb_buf_reset(&c->wbuf);
+		t = c->wbuf;
+		c->wbuf = c->out;
+		c->out = t;
+		c->wsent = 0;
+	}
+	memset(&c->wop.ov, 0, sizeof(c->wop.ov));
+	if (!lb_io_started(WriteFile(c->pipe, c->wbuf.data + c->wsent,
+	    (DWORD)(c->wbuf.len - c->wsent), NULL, &c->wop.ov)))
+		return -1;
+	c->wop.pending = 1;
+	return 0;
+}
+
+static size_t
+lb_pconn_unsent(const struct lb_pconn *c)
+{
+	return c->out.len + (c->wbuf.len - c->wsent);
+}
+
+/* A new listening instance. The first one of the process is created with
+ * FILE_FLAG_FIRST_PIPE_INSTANCE: if anyone else holds the name, we fail
+ * loudly instead of sharing it (Wine ignores the flag). */
+static int
+lb_listen(struct lb_win_daemon *d, int first)
+{
+	SECURITY_ATTRIBUTES sa = { sizeof(sa), d->pipe_sd, FALSE };
+	struct lb_pconn *c;
+	DWORD open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED;
+	HANDLE h;
+
+	if (first)
+		open_mode |= FILE_FLAG_FIRST_PIPE_INSTANCE;
+	if ((c = lb_pconn_new()) == NULL)
+		return LB_E_NOMEM;
+	h = CreateNamedPipeW(d->pipe_name, open_mode,
+	    PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
+	    PIPE_UNLIMITED_INSTANCES, LB_PIPE_BUF, LB_PIPE_BUF, 0, &sa);
+	if (h == INVALID_HANDLE_VALUE) {
+		DWORD e = GetLastError();
+
+		lb_pconn_free(c);
+		if (first && (e == ERROR_ACCESS_DENIED || e == ERROR_PIPE_BUSY))
+			lb_win_log(LB_WIN_ERR, "pipe %s: another process already serves this name "
+			    "(Windows error %lu); not starting", lb_cfg(d)->endpoint, e);
+		else
+			lb_win_log(LB_WIN_ERR, "pipe %s: CreateNamedPipe: Windows error %lu",
+			    lb_cfg(d)->endpoint, e);
+		return LB_E_IO;
+	}
+	c->pipe = h;
+	c->listening = 1;
+	if (CreateIoCompletionPort(h, d->iocp, LB_KEY_PIPE, 0) == NULL) {
+		lb_win_log(LB_WIN_ERR, "pipe: completion port: Windows error %lu", GetLastError());
+		lb_pconn_close(c);
+		lb_pconn_free(c);
+		return LB_E_IO;
+	}
+	memset(&c->rop.ov, 0, sizeof(c->rop.ov));
+	if (lb_io_started(ConnectNamedPipe(h, &c->rop.ov))) {
+		c->rop.pending = 1;
+	} else if (GetLastError() == ERROR_PIPE_CONNECTED) {
+		/* A client came between create and connect: no completion
+		 * will be queued for it, so post one ourselves. */
+		c->rop.pending = 1;
+		if (!PostQueuedCompletionStatus(d->iocp, 0, LB_KEY_PIPE, &c->rop.ov)) {
+			c->rop.pending = 0;
+			lb_pconn_close(c);
+			lb_pconn_free(c);
+			return LB_E_IO;
+		}
+	} else {
+		lb_win_log(LB_WIN_ERR, "pipe: ConnectNamedPipe: Windows error %lu", GetLastError());
+		lb_pconn_close(c);
+		lb_pconn_free(c);
+		return LB_E_IO;
+	}
+	d->listener = c;
+	return LB_OK;
+}
+
+static size_t
+lb_per_id_max(const struct lb_win_daemon *d)
+{
+	size_t m = lb_cfg(d)->max_clients / 4;
+
+	return m < 2 ? 2 : m;
+}
+
+/* The listener has a client: it becomes a connection (if there is room),
+ * and a new listener takes its place. */
+static void
+lb_connected(struct lb_win_daemon *d, struct lb_pconn *c, int ok)
+{
+	c->listening = 0;
+	d->listener = NULL;
+	if (!ok || d->n_conns >= lb_cfg(d)->max_clients || d->n_conns >= LB_CLIENTS_CAP) {
+		if (ok)
+			d->refused_busy++;
+		lb_pconn_close(c);
+		lb_pconn_free(c);   /* nothing pending: its connect just completed */
+	} else {
+		c->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
+		d->conns[d->n_conns++] = c;
+		if (lb_pconn_read(c) != 0)
+			lb_pconn_close(c);
+	}
+	if (lb_listen(d, 0) != LB_OK)
+		d->listen_retry = lb_now_ms() + LB_STAT_MS;
+}
+
+/* Who is it? Asked once, after the first bytes arrived (a pipe server can
+ * impersonate only a client it has read from). */
+static int
+lb_identify(struct lb_win_daemon *d, struct lb_pconn *c)
+{
+	char why[256];
+	size_t i, same = 0;
+
+	if (lb_win_peer_from_pipe(c->pipe, &c->peer, why, sizeof(why)) != LB_OK) {
+		c->peer = NULL;
+		d->refused_identity++;
+		snprintf(d->refused_why, sizeof(d->refused_why), "%s", why);
+		return -1;
+	}
+	for (i = 0; i < d->n_conns; i++)
+		if (d->conns[i] != c && d->conns[i]->pipe != NULL && d->conns[i]->peer != NULL &&
+		    strcmp(d->conns[i]->peer->peer.id, c->peer->peer.id) == 0)
+			same++;
+	if (same >= lb_per_id_max(d)) {
+		d->refused_busy++;
+		return -1;
+	}
+	return 0;
+}
+
+/* Answer the complete frames received while output stays below the mark.
+ * -1: close the connection. */
+static int
+lb_pump(struct lb_win_daemon *d, struct lb_pconn *c)
+{
+	size_t off = 0, used, mlen;
+	const uint8_t *msg;
+	int r;
+
+	while (lb_pconn_unsent(c) < LB_OUT_HIGH) {
+		r = lb_frame_parse(c->in + off, c->in_len - off, &msg, &mlen, &used);
+		if (r == LB_E_SHORT)
+			break;
+		if (r != LB_OK)   /* empty or over-long frame: not our protocol */
+			return -1;
+		r = lb_broker_handle(d->b, &c->peer->peer, msg, mlen, (uint64_t)time(NULL), &c->out);
+		if (!d->dirty) {
+			d->dirty = 1;
+			d->sync_due = lb_now_ms() + LB_SYNC_MS;
+		}
+		if (r != LB_OK) {
+			lb_win_log(LB_WIN_ERR, "request from %s not answered: %s; connection closed",
+			    c->peer->peer.id, lb_strerror(r));
+			return -1;
+		}
+		off += used;
+		c->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
+	}
+	if (off > 0) {
+		memmove(c->in, c->in + off, c->in_len - off);
+		c->in_len -= off;
+	}
+	if (lb_pconn_write(c) != 0)
+		return -1;
+	if (c->eof) {
+		/* The client finished sending: answer what it sent, then close.
+		 * Half a frame left over can never complete. */
+		if (lb_pconn_unsent(c) == 0)
+			return -1;
+		return 0;
+	}
+	if (lb_pconn_unsent(c) < LB_OUT_HIGH && lb_pconn_read(c) != 0)
+		c->eof = 1;   /* the client is gone: finish writing, then close */
+	if (c->eof && lb_pconn_unsent(c) == 0)
+		return -1;
+	return 0;
+}
+
+static void
+lb_on_read(struct lb_win_daemon *d, struct lb_pconn *c, DWORD n, int ok)
+{
+	if (c->pipe == NULL)
+		return;
+	if (!ok || n == 0) {
+		c->eof = 1;
+	} else {
+		memcpy(c->in + c->in_len, c->rbuf, n);   /* n <= the room asked for */
+		c->in_len += n;
+		if (c->peer == NULL && lb_identify(d, c) != 0) {
+			lb_pconn_close(c);
+			return;
+		}
+	}
+	if (c->peer == NULL || lb_pump(d, c) != 0)
+		lb_pconn_close(c);
+}
+
+static void
+lb_on_write(struct lb_win_daemon *d, struct lb_pconn *c, DWORD n, int ok)
+{
+	if (c->pipe == NULL)
+		return;
+	if (!ok || n == 0 || n > c->wbuf.len - c->wsent) {
+		lb_pconn_close(c);
+		return;
+	}
+	c->wsent += n;
+	c->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
+	if (lb_pump(d, c) != 0)
+		lb_pconn_close(c);
+}
+
+static void
+lb_on_completion(struct lb_win_daemon *d, const OVERLAPPED_ENTRY *e)
+{
+	struct lb_op *op = (struct lb_op *)(void *)e->lpOverlapped;
+	struct lb_pconn *c = op->c;
+	/* OVERLAPPED.Internal holds the NTSTATUS: 0 is success. */
+	int ok = e->lpOverlapped->Internal == 0;
+
+	op->pending = 0;
+	if (c->listening) {
+		if (c->pipe == NULL) {         /* closed while listening (stop) */
+			if (d->listener == c)
+				d->listener = NULL;
+			lb_pconn_free(c);
+			return;
+		}
+		lb_connected(d, c, ok);
+		return;
+	}
+	if (op->kind == LB_OP_READ)
+		lb_on_read(d, c, e->dwNumberOfBytesTransferred, ok);
+	else
+		lb_on_write(d, c, e->dwNumberOfBytesTransferred, ok);
+}
+
+static void
+lb_conns_compact(struct lb_win_daemon *d)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < d->n_conns; i++) {
+		if (lb_pconn_idle(d->conns[i]))
+			lb_pconn_free(d->conns[i]);
+		else
+			d->conns[j++] = d->conns[i];
+	}
+	d->n_conns = j;
+}
+
+/* ---- policy ---- */
+
+static int
+lb_policy_changed(const WIN32_FILE_ATTRIBUTE_DATA *a, const WIN32_FILE_ATTRIBUTE_DATA *b)
+{
+	return a->nFileSizeHigh != b->nFileSizeHigh || a->nFileSizeLow != b->nFileSizeLow ||
+	    CompareFileTime(&a->ftLastWriteTime, &b->ftLastWriteTime) != 0 ||
+	    CompareFileTime(&a->ftCreationTime, &b->ftCreationTime) != 0;
+}
+
+static void
+lb_stat_policy(struct lb_win_daemon *d)
+{
+	d->have_pst = GetFileAttributesExW(d->wconfig, GetFileExInfoStandard, &d->pst) != 0;
+}
+
+static void
+lb_reload(struct lb_win_daemon *d, const char *why)
+{
+	struct lb_policy *np = NULL;
+	struct lb_buf err;
+	const char *msg;
+	int r, moved;
+
+	lb_stat_policy(d);
+	lb_buf_init(&err, 64 * 1024);
+	if ((r = lb_win_load_policy(d->config, &np, &err)) != LB_OK) {
+		if (lb_buf_cstr(&err, &msg) != LB_OK || msg[0] == '\0')
+			msg = lb_strerror(r);
+		lb_win_log(LB_WIN_ERR, "policy reload (%s) failed, the previous policy stays in force: %s",
+		    why, msg);
+		goto out;
+	}
+	if (lb_serve_keep_floors(np, lb_cfg(d), &moved) != LB_OK) {
+		lb_win_log(LB_WIN_ERR, "policy reload failed (cannot keep the floors of the files in use), "
+		    "the previous policy stays in force");
+		lb_policy_free(np);
+		goto out;
+	}
+	if (moved)
+		lb_win_log(LB_WIN_WARN, "policy reload: endpoint, audit_log and service keys change only at restart");
+	lb_broker_set_policy(d->b, np);
+	lb_win_log(LB_WIN_INFO, "policy reloaded (%s): %s", why, d->config);
+out:
+	lb_buf_free(&err);
+}
+
+static void
+lb_watch_policy(struct lb_win_daemon *d)
+{
+	WIN32_FILE_ATTRIBUTE_DATA st;
+
+	if (!GetFileAttributesExW(d->wconfig, GetFileExInfoStandard, &st)) {
+		if (d->have_pst)
+			lb_win_log(LB_WIN_WARN, "policy file %s: Windows error %lu; the current policy stays in force",
+			    d->config, GetLastError());
+		d->have_pst = 0;
+		return;
+	}
+	if (!d->have_pst || lb_policy_changed(&st, &d->pst))
+		lb_reload(d, "file changed");
+}
+
+static void
+lb_audit_anchor(struct lb_win_daemon *d, const char *when)
+{
+	char head[128];
+
+	if (d->audit == NULL)
+		return;
+	lb_serve_head(d->audit, head, sizeof(head));
+	lb_win_log(LB_WIN_INFO, "audit log head %s: %s", when, head);
+}
+
+/* ---- the loop ---- */
+
+static void
+lb_timers(struct lb_win_daemon *d, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_conns; i++)
+		if (d->conns[i]->pipe != NULL && now >= d->conns[i]->deadline)
+			lb_pconn_close(d->conns[i]);   /* silent or slow: its slot goes to others */
+	if (d->dirty && now >= d->sync_due) {
+		d->dirty = 0;
+		if (lb_audit_sync(d->audit) != LB_OK) {
+			lb_win_log(LB_WIN_ERR, "cannot make the audit log durable; stopping");
+			d->stop = 1;
+			d->exit_code = LB_EXIT_FAILED;
+		}
+	}
+	if (d->listener == NULL && now >= d->listen_retry && lb_listen(d, 0) != LB_OK)
+		d->listen_retry = now + LB_STAT_MS;
+	if (now >= d->next_stat) {
+		d->next_stat = now + LB_STAT_MS;
+		lb_watch_policy(d);
+		if (d->refused_busy > 0)
+			lb_win_log(LB_WIN_WARN, "refused %lu connections: too many clients (max_clients %lu, per user %zu)",
+			    d->refused_busy, (unsigned long)lb_cfg(d)->max_clients, lb_per_id_max(d));
+		if (d->refused_identity > 0)
+			lb_win_log(LB_WIN_WARN, "refused %lu connections without a usable identity (last: %s)",
+			    d->refused_identity, d->refused_why);
+		d->refused_busy = 0;
+		d->refused_identity = 0;
+	}
+}
+
+static DWORD
+lb_wait_ms(const struct lb_win_daemon *d, uint64_t now)
+{
+	uint64_t next = d->next_stat;
+	size_t i;
+
+	if (d->dirty && d->sync_due < next)
+		next = d->sync_due;
+	if (d->listener == NULL && d->listen_retry < next)
+		next = d->listen_retry;
+	for (i = 0; i < d->n_conns; i++)
+		if (d->conns[i]->pipe != NULL && d->conns[i]->deadline < next)
+			next = d->conns[i]->deadline;
+	return next <= now ? 0 : (DWORD)(next - now);
+}
+
+int
+lb_win_daemon_loop(struct lb_win_daemon *d)
+{
+	OVERLAPPED_ENTRY ev[LB_BATCH];
+	ULONG n, i;
+
+	d->next_stat = lb_now_ms() + LB_STAT_MS;
+	while (!d->stop) {
+		if (!GetQueuedCompletionStatusEx(d->iocp, ev, LB_BATCH, &n, lb_wait_ms(d, lb_now_ms()), FALSE)) {
+			if (GetLastError() != WAIT_TIMEOUT) {
+				lb_win_log(LB_WIN_ERR, "completion port: Windows error %lu", GetLastError());
+				d->exit_code = LB_EXIT_FAILED;
+				break;
+			}
+			n = 0;
+		}
+		for (i = 0; i < n; i++) {
+			if (ev[i].lpCompletionKey == LB_KEY_STOP) {
+				lb_win_log(LB_WIN_INFO, "stopping on request");
+				d->stop = 1;
+			} else if (ev[i].lpCompletionKey == LB_KEY_RELOAD) {
+				lb_reload(d, "service control");
+			} else if (ev[i].lpOverlapped != NULL) {
+				lb_on_completion(d, &ev[i]);
+			}
+		}
+		lb_timers(d, lb_now_ms());
+		lb_conns_compact(d);
+	}
+	lb_audit_anchor(d, "at stop");
+	return d->exit_code;
+}
+
+void
+lb_win_daemon_stop(struct lb_win_daemon *d)
+{
+	if (d != NULL && d->iocp != NULL)
+		PostQueuedCompletionStatus(d->iocp, 0, LB_KEY_STOP, NULL);
+}
+
+void
+lb_win_daemon_reload(struct lb_win_daemon *d)
+{
+	if (d != NULL && d->iocp != NULL)
+		PostQueuedCompletionStatus(d->iocp, 0, LB_KEY_RELOAD, NULL);
+}
+
+/* ---- start and stop ---- */
+
+int
+lb_win_daemon_start(const char *config, struct lb_win_daemon **out)
+{
+	struct lb_win_daemon *d;
+	struct lb_policy *p = NULL;
+	struct lb_seen seen = { 0 };
+	struct lb_audit_io io;
+	uint8_t sk[LB_SK_BYTES];
+	struct lb_buf err;
+	const char *msg;
+	char ebuf[512];
+	uint64_t now = (uint64_t)time(NULL), since;
+	int r;
+
+	*out = NULL;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return LB_E_NOMEM;
+	d->audit_file.h = INVALID_HANDLE_VALUE;
+	d->exit_code = LB_EXIT_OK;
+	lb_buf_init(&err, 64 * 1024);
+	if ((r = lb_crypto_init()) != LB_OK) {
+		lb_win_log(LB_WIN_ERR, "%s", lb_strerror(r));
+		goto out;
+	}
+	r = LB_E_NOMEM;
+	if ((d->config = lb_strdup(config)) == NULL || (d->wconfig = lb_win_wide(config)) == NULL) {
+		lb_win_log(LB_WIN_ERR, "%s: not a valid file name", config);
+		goto out;
+	}
+	switch (lb_win_redirection_guard()) {
+	case LB_OK:
+		lb_win_log(LB_WIN_INFO, "RedirectionGuard on: junctions made by non-administrators are not followed");
+		break;
+	case LB_E_UNSUPPORTED:
+		lb_win_log(LB_WIN_WARN, "RedirectionGuard is not available on this Windows%s",
+		    lb_win_is_wine() ? " (Wine)" : "; the broker's own file work may follow user junctions");
+		break;
+	default:
+		lb_win_log(LB_WIN_ERR, "cannot turn on RedirectionGuard");
+		r = LB_E_IO;
+		goto out;
+	}
+	lb_stat_policy(d);
+	if ((r = lb_win_load_policy(d->config, &p, &err)) != LB_OK) {
+		if (lb_buf_cstr(&err, &msg) != LB_OK || msg[0] == '\0')
+			msg = lb_strerror(r);
+		lb_win_log(LB_WIN_ERR, "%s", msg);
+		goto out;
+	}
+	if ((r = lb_win_service_key(p->broker.service_key, p->broker.service_public_key,
+	    sk, ebuf, sizeof(ebuf))) != LB_OK) {
+		lb_win_log(LB_WIN_ERR, "service key: %s", ebuf);
+		goto out;
+	}
+	if ((r = lb_open_audit_file(p->broker.audit_log, &d->audit_file.h)) != LB_OK)
+		goto out;
+	memset(&io, 0, sizeof(io));
+	io.ctx = &d->audit_file;
+	io.append = lb_audit_append_h;
+	io.sync = lb_audit_sync_h;
+	io.size = lb_audit_size_h;
+	since = now > p->broker.max_clock_skew_s ? now - p->broker.max_clock_skew_s : 0;
+	if ((r = lb_audit_open(p->broker.audit_log, io, since, lb_seen_collect, &seen, &d->audit)) != LB_OK) {
+		lb_win_log(LB_WIN_ERR, "audit log %s: %s (check it with 'linkbrokerd verify-audit')",
+		    p->broker.audit_log, lb_strerror(r));
+		goto out;
+	}
+	if (seen.nomem) {
+		r = LB_E_NOMEM;
+		lb_win_log(LB_WIN_ERR, "audit log %s: out of memory reading recent requests", p->broker.audit_log);
+		goto out;
+	}
+	if ((r = lb_broker_new(p, sk, d->audit, &lb_win_fs_ops, &d->b)) != LB_OK) {
+		lb_win_log(LB_WIN_ERR, "cannot start the broker: %s", lb_strerror(r));
+		goto out;
+	}
+	p = NULL;   /* the broker's now */
+	lb_seen_apply(&seen, d->b);
+	r = LB_E_IO;
+	if ((d->pipe_name = lb_win_wide(lb_cfg(d)->endpoint)) == NULL) {
+		lb_win_log(LB_WIN_ERR, "endpoint %s: not a valid pipe name", lb_cfg(d)->endpoint);
+		goto out;
+	}
+	if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(LB_SDDL_PIPE, SDDL_REVISION_1,
+	    &d->pipe_sd, NULL)) {
+		lb_win_log(LB_WIN_ERR, "pipe security descriptor: Windows error %lu", GetLastError());
+		goto out;
+	}
+	if ((d->iocp = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1)) == NULL) {
+		lb_win_log(LB_WIN_ERR, "completion port: Windows error %lu", GetLastError());
+		goto out;
+	}
+	if ((r = lb_listen(d, 1)) != LB_OK)
+		goto out;
+	lb_win_log(LB_WIN_INFO, "started: policy %s, pipe %s, audit log %s (%zu recent requests remembered)",
+	    d->config, lb_cfg(d)->endpoint, lb_cfg(d)->audit_log, seen.n);
+	lb_audit_anchor(d, "at start");
+	*out = d;
+	d = NULL;
+	r = LB_OK;
+out:
+	lb_wipe(sk, sizeof(sk));
+	lb_policy_free(p);
+	lb_seen_free(&seen);
+	lb_buf_free(&err);
+	lb_win_daemon_free(d);
+	return r;
+}
+
+/* Close every instance and wait (bounded) for their cancelled operations
+ * to come back before the memory they point into is freed. */
+static void
+lb_drain(struct lb_win_daemon *d)
+{
+	OVERLAPPED_ENTRY ev[LB_BATCH];
+	uint64_t until = lb_now_ms() + LB_DRAIN_MS;
+	ULONG n, i;
+	size_t k;
+	int busy;
+
+	if (d->listener != NULL)
+		lb_pconn_close(d->listener);
+	for (k = 0; k < d->n_conns; k++)
+		lb_pconn_close(d->conns[k]);
+	for (;;) {
+		busy = d->listener != NULL;
+		for (k = 0; k < d->n_conns; k++)
+			busy |= !lb_pconn_idle(d->conns[k]);
+		if (!busy || lb_now_ms() >= until)
+			break;
+		if (!GetQueuedCompletionStatusEx(d->iocp, ev, LB_BATCH, &n, 100, FALSE))
+			continue;
+		for (i = 0; i < n; i++) {
+			struct lb_op *op;
+
+			if (ev[i].lpOverlapped == NULL || ev[i].lpCompletionKey != LB_KEY_PIPE)
+				continue;
+			op = (struct lb_op *)(void *)ev[i].lpOverlapped;
+			op->pending = 0;
+			if (op->c == d->listener && !op->c->rop.pending) {
+				lb_pconn_free(op->c);
+				d->listener = NULL;
+			}
+		}
+	}
+	if (busy) {
+		/* Cancellations that never came back: leak rather than free
+		 * memory the system may still write to; the process is ending. */
+		lb_win_log(LB_WIN_WARN, "stopping with pipe operations still pending");
+		d->listener = NULL;
+		d->n_conns = 0;
+		return;
+	}
+	lb_conns_compact(d);
+}
+
+void
+lb_win_daemon_free(struct lb_win_daemon *d)
+{
+	if (d == NULL)
+		return;
+	if (d->iocp != NULL)
+		lb_drain(d);
+	if (d->audit != NULL && lb_audit_sync(d->audit) != LB_OK)
+		lb_win_log(LB_WIN_ERR, "audit log: final flush failed");
+	lb_audit_close(d->audit);
+	lb_broker_free(d->b);
+	if (d->audit_file.h != INVALID_HANDLE_VALUE)
+		CloseHandle(d->audit_file.h);
+	if (d->iocp != NULL)
+		CloseHandle(d->iocp);
+	LocalFree(d->pipe_sd);
+	free(d->pipe_name);
+	free(d->wconfig);
+	free(d->config);
+	free(d);
+}

@@ -1,0 +1,466 @@
+/* Unit tests for the security descriptors the Windows service puts on its
+ * pipe and files (LB_SDDL_* in lb_win.h), checked byte by byte after
+ * ConvertStringSecurityDescriptorToSecurityDescriptorW: control flags, and
+ * the exact ACE list (type, flags, mask, SID). Then lb_win_check_admin_file
+ * on files lb_win_write_file made, and on files others may write.
+ * Wine keeps no security descriptor of its own: it maps the Unix owner and
+ * mode to one (owner: our user or ANONYMOUS LOGON; "other" bits: an
+ * Everyone ACE), so the negative cases check what Wine reports first and
+ * skip, saying why, when the ACE they need is not there. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <windows.h>
+#include <aclapi.h>
+#include <sddl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "lb_win.h"
+
+#define FILE_CREATE_PIPE_INSTANCE_BIT 0x00000004u   /* = FILE_APPEND_DATA */
+
+struct ace_want {
+	BYTE flags;
+	ACCESS_MASK mask;
+	const wchar_t *sid;
+};
+
+/* SDDL must convert to a self-relative SD with no owner or group (the
+ * creator's defaults apply), CONTROL set among the DACL bits, and exactly
+ * the access-allowed ACEs in WANT, in order. */
+static void
+expect_dacl(const wchar_t *sddl, SECURITY_DESCRIPTOR_CONTROL control,
+    const struct ace_want *want, size_t n)
+{
+	PSECURITY_DESCRIPTOR sd = NULL;
+	SECURITY_DESCRIPTOR_CONTROL ctl = 0;
+	ACL_SIZE_INFORMATION ai;
+	PSID owner = NULL, group = NULL;
+	BOOL present = FALSE, defaulted = FALSE;
+	PACL dacl = NULL;
+	DWORD rev, i;
+
+	assert_true(ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &sd, NULL));
+	assert_true(GetSecurityDescriptorControl(sd, &ctl, &rev));
+	assert_int_equal(ctl & (SE_DACL_PRESENT | SE_DACL_PROTECTED | SE_DACL_AUTO_INHERITED |
+	    SE_DACL_DEFAULTED), SE_DACL_PRESENT | control);
+	assert_true(GetSecurityDescriptorOwner(sd, &owner, &defaulted));
+	assert_null(owner);
+	assert_true(GetSecurityDescriptorGroup(sd, &group, &defaulted));
+	assert_null(group);
+	assert_true(GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted));
+	assert_true(present);
+	assert_non_null(dacl);   /* a NULL DACL would let everyone in */
+	assert_true(GetAclInformation(dacl, &ai, sizeof(ai), AclSizeInformation));
+	assert_int_equal(ai.AceCount, n);
+	for (i = 0; i < ai.AceCount; i++) {
+		ACCESS_ALLOWED_ACE *ace = NULL;
+		PSID sid = NULL;
+
+		assert_true(GetAce(dacl, i, (void **)&ace));
+		assert_int_equal(ace->Header.AceType, ACCESS_ALLOWED_ACE_TYPE);
+		assert_int_equal(ace->Header.AceFlags, want[i].flags);
+		assert_int_equal(ace->Mask, want[i].mask);
+		assert_true(ConvertStringSidToSidW(want[i].sid, &sid));
+		assert_true(EqualSid((PSID)&ace->SidStart, sid));
+		LocalFree(sid);
+	}
+	LocalFree(sd);
+}
+
+/* No ACE of SDDL names SID. */
+static void
+expect_no_ace_for(const wchar_t *sddl, const wchar_t *sid_text)
+{
+	PSECURITY_DESCRIPTOR sd = NULL;
+	BOOL present, defaulted;
+	PACL dacl = NULL;
+	PSID sid = NULL;
+	DWORD i;
+
+	assert_true(ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &sd, NULL));
+	assert_true(GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted));
+	assert_true(ConvertStringSidToSidW(sid_text, &sid));
+	for (i = 0; i < dacl->AceCount; i++) {
+		ACCESS_ALLOWED_ACE *ace = NULL;
+
+		assert_true(GetAce(dacl, i, (void **)&ace));
+		assert_false(EqualSid((PSID)&ace->SidStart, sid));
+	}
+	LocalFree(sid);
+	LocalFree(sd);
+}
+
+#define SID_SYSTEM L"S-1-5-18"
+#define SID_ADMINS L"S-1-5-32-544"
+#define SID_USERS L"S-1-5-32-545"
+#define SID_AUTH_USERS L"S-1-5-11"
+#define SID_EVERYONE L"S-1-1-0"
+#define SID_ANONYMOUS L"S-1-5-7"
+#define SID_INTERACTIVE L"S-1-5-4"
+
+static void
+test_pipe_sd_gives_authenticated_users_read_write_but_not_new_instances(void **state)
+{
+	const struct ace_want want[] = {
+		{ 0, GENERIC_ALL, SID_SYSTEM },
+		{ 0, GENERIC_ALL, SID_ADMINS },
+		{ 0, (FILE_GENERIC_READ | FILE_GENERIC_WRITE) & ~(ACCESS_MASK)FILE_CREATE_PIPE_INSTANCE_BIT,
+		  SID_AUTH_USERS },
+	};
+	PSECURITY_DESCRIPTOR sd = NULL;
+	BOOL present, defaulted;
+	PACL dacl = NULL;
+	ACCESS_ALLOWED_ACE *au = NULL;
+
+	(void)state;
+	assert_int_equal(want[2].mask, 0x0012019b);
+	expect_dacl(LB_SDDL_PIPE, SE_DACL_PROTECTED, want, 3);
+	/* The bit that would let a user create a server instance of our pipe. */
+	assert_true(ConvertStringSecurityDescriptorToSecurityDescriptorW(LB_SDDL_PIPE, SDDL_REVISION_1,
+	    &sd, NULL));
+	assert_true(GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted));
+	assert_true(GetAce(dacl, 2, (void **)&au));
+	assert_int_equal(au->Mask & FILE_CREATE_PIPE_INSTANCE_BIT, 0);
+	assert_int_equal(au->Mask & (WRITE_DAC | WRITE_OWNER | DELETE | GENERIC_ALL), 0);
+	LocalFree(sd);
+	expect_no_ace_for(LB_SDDL_PIPE, SID_EVERYONE);
+	expect_no_ace_for(LB_SDDL_PIPE, SID_ANONYMOUS);
+	expect_no_ace_for(LB_SDDL_PIPE, SID_USERS);
+}
+
+static void
+test_dir_sd_is_protected_admins_only_and_inherited_by_children(void **state)
+{
+	const struct ace_want want[] = {
+		{ OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE, FILE_ALL_ACCESS, SID_SYSTEM },
+		{ OBJECT_INHERIT_ACE | CONTAINER_INHERIT_ACE, FILE_ALL_ACCESS, SID_ADMINS },
+	};
+
+	(void)state;
+	assert_int_equal(FILE_ALL_ACCESS, 0x001f01ff);
+	expect_dacl(LB_SDDL_DIR, SE_DACL_PROTECTED | SE_DACL_AUTO_INHERITED, want, 2);
+	expect_no_ace_for(LB_SDDL_DIR, SID_USERS);
+	expect_no_ace_for(LB_SDDL_DIR, SID_AUTH_USERS);
+	expect_no_ace_for(LB_SDDL_DIR, SID_EVERYONE);
+}
+
+static void
+test_private_sd_gives_users_nothing(void **state)
+{
+	const struct ace_want want[] = {
+		{ 0, FILE_ALL_ACCESS, SID_SYSTEM },
+		{ 0, FILE_ALL_ACCESS, SID_ADMINS },
+	};
+
+	(void)state;
+	expect_dacl(LB_SDDL_PRIVATE, SE_DACL_PROTECTED | SE_DACL_AUTO_INHERITED, want, 2);
+	expect_no_ace_for(LB_SDDL_PRIVATE, SID_USERS);
+	expect_no_ace_for(LB_SDDL_PRIVATE, SID_AUTH_USERS);
+	expect_no_ace_for(LB_SDDL_PRIVATE, SID_INTERACTIVE);
+	expect_no_ace_for(LB_SDDL_PRIVATE, SID_EVERYONE);
+}
+
+static void
+test_public_sd_gives_users_read_only(void **state)
+{
+	const struct ace_want want[] = {
+		{ 0, FILE_ALL_ACCESS, SID_SYSTEM },
+		{ 0, FILE_ALL_ACCESS, SID_ADMINS },
+		{ 0, FILE_GENERIC_READ, SID_USERS },
+	};
+
+	(void)state;
+	assert_int_equal(FILE_GENERIC_READ, 0x00120089);
+	assert_int_equal(FILE_GENERIC_READ & (FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_EA |
+	    FILE_WRITE_ATTRIBUTES | DELETE | WRITE_DAC | WRITE_OWNER), 0);
+	expect_dacl(LB_SDDL_PUBLIC, SE_DACL_PROTECTED | SE_DACL_AUTO_INHERITED, want, 3);
+	expect_no_ace_for(LB_SDDL_PUBLIC, SID_EVERYONE);
+	expect_no_ace_for(LB_SDDL_PUBLIC, SID_AUTH_USERS);
+}
+
+/* ---- lb_win_check_admin_file on real files ---- */
+
+static char test_dir[MAX_PATH * 3];
+static wchar_t my_sddl_dir[512], my_sddl_file[512];
+
+/* This process's user SID as text (the test may run unelevated on
+ * Windows: the files must stay ours to write and remove). */
+static void
+my_sid(wchar_t *out, size_t n)
+{
+	BYTE tu[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+	wchar_t *s = NULL;
+	HANDLE tok;
+	DWORD len;
+
+	assert_true(OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok));
+	assert_true(GetTokenInformation(tok, TokenUser, tu, sizeof(tu), &len));
+	CloseHandle(tok);
+	assert_true(ConvertSidToStringSidW(((TOKEN_USER *)(void *)tu)->User.Sid, &s));
+	swprintf(out, n, L"%ls", s);
+	LocalFree(s);
+}
+
+static int
+setup_dir(void **state)
+{
+	wchar_t tmp[MAX_PATH + 1], sid[200];
+	char *u8;
+	char err[512];
+
+	(void)state;
+	my_sid(sid, sizeof(sid) / sizeof(sid[0]));
+	swprintf(my_sddl_dir, sizeof(my_sddl_dir) / sizeof(my_sddl_dir[0]),
+	    L"D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;%ls)", sid);
+	swprintf(my_sddl_file, sizeof(my_sddl_file) / sizeof(my_sddl_file[0]),
+	    L"D:PAI(A;;FA;;;SY)(A;;FA;;;BA)(A;;FA;;;%ls)", sid);
+	if (GetTempPathW(MAX_PATH, tmp) == 0 || (u8 = lb_win_utf8(tmp)) == NULL)
+		return -1;
+	snprintf(test_dir, sizeof(test_dir), "%slb-test-sddl-%lu", u8, (unsigned long)GetCurrentProcessId());
+	free(u8);
+	if (lb_win_ensure_dir(test_dir, my_sddl_dir, err, sizeof(err)) != LB_OK) {
+		fprintf(stderr, "setup: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+remove_tree(const char *dir)
+{
+	wchar_t *w = lb_win_wide(dir), pat[MAX_PATH * 2], f[MAX_PATH * 2];
+	WIN32_FIND_DATAW fd;
+	HANDLE h;
+
+	if (w == NULL)
+		return;
+	swprintf(pat, MAX_PATH * 2, L"%ls\\*", w);
+	if ((h = FindFirstFileW(pat, &fd)) != INVALID_HANDLE_VALUE) {
+		do {
+			if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
+				continue;
+			swprintf(f, MAX_PATH * 2, L"%ls\\%ls", w, fd.cFileName);
+			if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) {
+				char *u = lb_win_utf8(f);
+
+				if (u != NULL)
+					remove_tree(u);
+				free(u);
+			} else {
+				DeleteFileW(f);
+			}
+		} while (FindNextFileW(h, &fd));
+		FindClose(h);
+	}
+	RemoveDirectoryW(w);
+	free(w);
+}
+
+static int
+teardown_dir(void **state)
+{
+	(void)state;
+	remove_tree(test_dir);
+	return 0;
+}
+
+static void
+path_in(char *out, size_t n, const char *name)
+{
+	snprintf(out, n, "%s\\%s", test_dir, name);
+}
+
+/* Does the file system report an allowed ACE for Everyone with a write bit? */
+static int
+reports_everyone_write(const char *path)
+{
+	wchar_t *w = lb_win_wide(path);
+	PSECURITY_DESCRIPTOR sd = NULL;
+	PACL dacl = NULL;
+	PSID everyone = NULL;
+	DWORD i;
+	int found = 0;
+
+	assert_non_null(w);
+	assert_int_equal(GetNamedSecurityInfoW(w, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL,
+	    &dacl, NULL, &sd), ERROR_SUCCESS);
+	assert_true(ConvertStringSidToSidW(SID_EVERYONE, &everyone));
+	for (i = 0; dacl != NULL && i < dacl->AceCount; i++) {
+		ACCESS_ALLOWED_ACE *ace = NULL;
+
+		assert_true(GetAce(dacl, i, (void **)&ace));
+		if (ace->Header.AceType == ACCESS_ALLOWED_ACE_TYPE && EqualSid((PSID)&ace->SidStart, everyone) &&
+		    (ace->Mask & (FILE_WRITE_DATA | FILE_APPEND_DATA | GENERIC_WRITE | GENERIC_ALL)) != 0)
+			found = 1;
+	}
+	LocalFree(everyone);
+	LocalFree(sd);
+	free(w);
+	return found;
+}
+
+static void
+test_files_written_with_private_and_public_sd_pass_the_admin_check(void **state)
+{
+	static const char text[] = "[broker]\n";
+	char p1[MAX_PATH * 3], p2[MAX_PATH * 3], err[512] = "";
+
+	(void)state;
+	path_in(p1, sizeof(p1), "private.txt");
+	path_in(p2, sizeof(p2), "public.txt");
+	assert_int_equal(lb_win_write_file(p1, text, sizeof(text) - 1, LB_SDDL_PRIVATE, err, sizeof(err)), LB_OK);
+	assert_int_equal(lb_win_write_file(p2, text, sizeof(text) - 1, LB_SDDL_PUBLIC, err, sizeof(err)), LB_OK);
+	/* Replacing an existing file goes through the same temporary + rename. */
+	assert_int_equal(lb_win_write_file(p2, text, sizeof(text) - 1, LB_SDDL_PUBLIC, err, sizeof(err)), LB_OK);
+	if (lb_win_check_admin_file(p1, err, sizeof(err)) != LB_OK)
+		fail_msg("private: %s", err);
+	if (lb_win_check_admin_file(p2, err, sizeof(err)) != LB_OK)
+		fail_msg("public: %s", err);
+}
+
+static void
+test_file_everyone_may_write_fails_the_admin_check(void **state)
+{
+	char p[MAX_PATH * 3], err[512] = "";
+	wchar_t sddl[600];
+
+	(void)state;
+	path_in(p, sizeof(p), "everyone.txt");
+	swprintf(sddl, sizeof(sddl) / sizeof(sddl[0]), L"%ls(A;;FA;;;WD)", my_sddl_file);
+	assert_int_equal(lb_win_write_file(p, "x", 1, sddl, err, sizeof(err)), LB_OK);
+	if (!reports_everyone_write(p)) {
+		print_message("skipped: the file system did not keep the Everyone-write ACE "
+		    "(Wine derives security descriptors from Unix modes)\n");
+		skip();
+	}
+	assert_int_equal(lb_win_check_admin_file(p, err, sizeof(err)), LB_E_PERM);
+	assert_non_null(strstr(err, "Everyone"));
+	assert_non_null(strstr(err, "the broker refuses a policy file non-admins can write"));
+}
+
+static void
+test_file_in_a_directory_everyone_may_write_fails_the_admin_check(void **state)
+{
+	char d[MAX_PATH * 3], p[MAX_PATH * 3], err[512] = "";
+	wchar_t sddl[600];
+	int r;
+
+	(void)state;
+	path_in(d, sizeof(d), "open-dir");
+	swprintf(sddl, sizeof(sddl) / sizeof(sddl[0]), L"%ls(A;OICI;FA;;;WD)", my_sddl_dir);
+	/* Made, then refused when its ACL is read back. */
+	r = lb_win_ensure_dir(d, sddl, err, sizeof(err));
+	snprintf(p, sizeof(p), "%s\\policy.ini", d);
+	assert_int_equal(lb_win_write_file(p, "x", 1, my_sddl_file, err, sizeof(err)), LB_OK);
+	if (!reports_everyone_write(d)) {
+		print_message("skipped: the file system did not keep the Everyone ACE on the directory "
+		    "(Wine derives security descriptors from Unix modes)\n");
+		skip();
+	}
+	assert_int_equal(r, LB_E_PERM);
+	assert_int_equal(lb_win_check_admin_file(p, err, sizeof(err)), LB_E_PERM);
+	assert_non_null(strstr(err, "directory"));
+	assert_non_null(strstr(err, "Everyone"));
+}
+
+static void
+test_directory_is_not_an_admin_file(void **state)
+{
+	char err[512] = "";
+
+	(void)state;
+	assert_int_not_equal(lb_win_check_admin_file(test_dir, err, sizeof(err)), LB_OK);
+	assert_non_null(strstr(err, "not a regular file"));
+}
+
+static void
+test_missing_file_is_noent(void **state)
+{
+	char p[MAX_PATH * 3], err[512] = "";
+
+	(void)state;
+	path_in(p, sizeof(p), "missing.ini");
+	assert_int_equal(lb_win_check_admin_file(p, err, sizeof(err)), LB_E_NOENT);
+}
+
+static void
+test_policy_errors_are_file_colon_line(void **state)
+{
+	static const char bad[] = "[broker]\n[nonsense]\n";
+	char p[MAX_PATH * 3], err[512] = "", want[MAX_PATH * 3 + 8];
+	struct lb_policy *pol = NULL;
+	struct lb_buf e;
+	const char *msg = NULL;
+
+	(void)state;
+	path_in(p, sizeof(p), "bad.ini");
+	assert_int_equal(lb_win_write_file(p, bad, sizeof(bad) - 1, LB_SDDL_PUBLIC, err, sizeof(err)), LB_OK);
+	lb_buf_init(&e, 65536);
+	assert_int_equal(lb_win_load_policy(p, &pol, &e), LB_E_CONFIG);
+	assert_null(pol);
+	assert_int_equal(lb_buf_cstr(&e, &msg), LB_OK);
+	snprintf(want, sizeof(want), "%s:2: ", p);
+	assert_memory_equal(msg, want, strlen(want));
+	lb_buf_free(&e);
+}
+
+static void
+test_policy_directory_becomes_a_floor(void **state)
+{
+	static const char good[] =
+	    "[broker]\n"
+	    "audit_log = C:\\ProgramData\\LinkBroker\\audit.log\n";
+	char p[MAX_PATH * 3], err[512] = "";
+	struct lb_policy *pol = NULL;
+	struct lb_buf e;
+	const char *msg = NULL;
+	size_t i;
+	int found = 0;
+
+	(void)state;
+	path_in(p, sizeof(p), "good.ini");
+	assert_int_equal(lb_win_write_file(p, good, sizeof(good) - 1, LB_SDDL_PUBLIC, err, sizeof(err)), LB_OK);
+	lb_buf_init(&e, 65536);
+	if (lb_win_load_policy(p, &pol, &e) != LB_OK) {
+		if (lb_buf_cstr(&e, &msg) != LB_OK)
+			msg = "?";
+		fail_msg("%s", msg);
+	}
+	for (i = 0; i < pol->n_floors; i++)
+		if (_stricmp(pol->floors[i].dir.s, test_dir) == 0)
+			found = 1;
+	assert_true(found);
+	lb_policy_free(pol);
+	lb_buf_free(&e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest sddl[] = {
+		cmocka_unit_test(test_pipe_sd_gives_authenticated_users_read_write_but_not_new_instances),
+		cmocka_unit_test(test_dir_sd_is_protected_admins_only_and_inherited_by_children),
+		cmocka_unit_test(test_private_sd_gives_users_nothing),
+		cmocka_unit_test(test_public_sd_gives_users_read_only),
+	};
+	const struct CMUnitTest files[] = {
+		cmocka_unit_test(test_files_written_with_private_and_public_sd_pass_the_admin_check),
+		cmocka_unit_test(test_file_everyone_may_write_fails_the_admin_check),
+		cmocka_unit_test(test_file_in_a_directory_everyone_may_write_fails_the_admin_check),
+		cmocka_unit_test(test_directory_is_not_an_admin_file),
+		cmocka_unit_test(test_missing_file_is_noent),
+		cmocka_unit_test(test_policy_errors_are_file_colon_line),
+		cmocka_unit_test(test_policy_directory_becomes_a_floor),
+	};
+	int r = cmocka_run_group_tests(sddl, NULL, NULL);
+
+	return r + cmocka_run_group_tests(files, setup_dir, teardown_dir);
+}
