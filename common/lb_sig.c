@@ -235,3 +235,72 @@ lb_keyed_hash64(const uint8_t key[LB_SHORTHASH_KEY_BYTES], const void *in, size_
 		v = (v << 8) | out[i];
 	return v;
 }
+
+int
+lb_sk_to_b64(const uint8_t sk[LB_SK_BYTES], char out[LB_SK_B64_LEN])
+{
+	if (sodium_bin2base64(out, LB_SK_B64_LEN, sk, LB_SK_BYTES,
+	    sodium_base64_VARIANT_ORIGINAL) == NULL)
+		return LB_E_BASE64;
+	return LB_OK;
+}
+
+int
+lb_sk_from_b64(const char *s, size_t n, uint8_t sk[LB_SK_BYTES])
+{
+	uint8_t seed[crypto_sign_ed25519_SEEDBYTES], pk[LB_PK_BYTES], sk2[LB_SK_BYTES];
+	char canon[LB_SK_B64_LEN];
+	const char *end = NULL;
+	size_t bin_len = 0;
+	int rc = LB_E_BASE64;
+
+	if (s == NULL || sk == NULL)
+		return LB_E_INVAL;
+	if (n != LB_SK_B64_LEN - 1)
+		goto out;
+	if (sodium_base642bin(sk, LB_SK_BYTES, s, n, NULL, &bin_len, &end,
+	    sodium_base64_VARIANT_ORIGINAL) != 0 || bin_len != LB_SK_BYTES || end != s + n)
+		goto out;
+	/* One text per key (padding bits included). */
+	if (lb_sk_to_b64(sk, canon) != LB_OK || memcmp(canon, s, n) != 0)
+		goto out;
+	if (crypto_sign_ed25519_sk_to_seed(seed, sk) != 0 ||
+	    crypto_sign_ed25519_seed_keypair(pk, sk2, seed) != 0 ||
+	    sodium_memcmp(pk, sk + crypto_sign_ed25519_SEEDBYTES, LB_PK_BYTES) != 0)
+		goto out;
+	rc = LB_OK;
+out:
+	lb_wipe(seed, sizeof(seed));
+	lb_wipe(sk2, sizeof(sk2));
+	lb_wipe(canon, sizeof(canon));
+	if (rc != LB_OK)
+		lb_wipe(sk, LB_SK_BYTES);
+	return rc;
+}
+
+int
+lb_user_key_parse(const char *text, size_t len, uint8_t sk[LB_SK_BYTES])
+{
+	const size_t hdr = sizeof(LB_USER_KEY_HEADER);   /* with its newline */
+	const size_t b64 = LB_SK_B64_LEN - 1;
+
+	if (text == NULL || len < hdr + b64 || memcmp(text, LB_USER_KEY_HEADER "\n", hdr) != 0)
+		return LB_E_INVAL;
+	if (len != hdr + b64 && !(len == hdr + b64 + 1 && text[len - 1] == '\n'))
+		return LB_E_INVAL;
+	return lb_sk_from_b64(text + hdr, b64, sk) == LB_OK ? LB_OK : LB_E_INVAL;
+}
+
+int
+lb_user_key_format(const uint8_t sk[LB_SK_BYTES], char out[LB_USER_KEY_TEXT_LEN])
+{
+	const size_t hdr = sizeof(LB_USER_KEY_HEADER);
+
+	memcpy(out, LB_USER_KEY_HEADER "\n", hdr);
+	if (lb_sk_to_b64(sk, out + hdr) != LB_OK) {
+		lb_wipe(out, LB_USER_KEY_TEXT_LEN);
+		return LB_E_BASE64;
+	}
+	out[LB_USER_KEY_TEXT_LEN - 1] = '\n';   /* over the NUL */
+	return LB_OK;
+}

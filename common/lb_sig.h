@@ -49,4 +49,20 @@ uint64_t lb_keyed_hash64(const uint8_t key[LB_SHORTHASH_KEY_BYTES], const void *
 int lb_pk_to_b64(const uint8_t pk[LB_PK_BYTES], char out[LB_PK_B64_LEN]) LB_WUR;
 int lb_pk_from_b64(const char *s, uint8_t pk[LB_PK_BYTES]) LB_WUR;
 
+/* Secret key (seed, then public key) <-> base64 text of 88 characters.
+ * Decoding the N bytes at S is as strict as for public keys, and the key
+ * must be whole: its seed derives the public half it carries (a mismatched
+ * key would sign under a wrong public key). On error SK is wiped. */
+#define LB_SK_B64_LEN 89            /* with the NUL */
+int lb_sk_to_b64(const uint8_t sk[LB_SK_BYTES], char out[LB_SK_B64_LEN]) LB_WUR;
+int lb_sk_from_b64(const char *s, size_t n, uint8_t sk[LB_SK_BYTES]) LB_WUR;
+
+/* A user's key file: this header line, the key in base64, a newline
+ * (optional when reading); nothing else. Format writes exactly
+ * LB_USER_KEY_TEXT_LEN bytes (no NUL). */
+#define LB_USER_KEY_HEADER "linkbroker-secret-key-v1"
+#define LB_USER_KEY_TEXT_LEN (sizeof(LB_USER_KEY_HEADER) + LB_SK_B64_LEN)
+int lb_user_key_parse(const char *text, size_t len, uint8_t sk[LB_SK_BYTES]) LB_WUR;
+int lb_user_key_format(const uint8_t sk[LB_SK_BYTES], char out[LB_USER_KEY_TEXT_LEN]) LB_WUR;
+
 #endif

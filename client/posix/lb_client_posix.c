@@ -18,10 +18,7 @@
 
 #include "lb_client.h"
 
-#define LB_KEY_HEADER "linkbroker-secret-key-v1"
-#define LB_KEY_B64_LEN sodium_base64_ENCODED_LEN(LB_SK_BYTES, sodium_base64_VARIANT_ORIGINAL)
 /* Header line, base64 line, each with its newline. */
-#define LB_KEY_FILE_LEN (sizeof(LB_KEY_HEADER) + LB_KEY_B64_LEN)
 #define LB_READ_CHUNK 65536
 
 enum lb_flavor
@@ -188,45 +185,6 @@ lb_client_key_location(struct lb_buf *out)
 	return lb_buf_put_cstr(out, "/key");
 }
 
-/* The public half stored in SK must be the one its seed gives: a
- * mismatched key would sign with a wrong public key. */
-static int
-lb_sk_consistent(const uint8_t sk[LB_SK_BYTES])
-{
-	uint8_t seed[crypto_sign_ed25519_SEEDBYTES], pk[LB_PK_BYTES], sk2[LB_SK_BYTES];
-	int ok;
-
-	ok = crypto_sign_ed25519_sk_to_seed(seed, sk) == 0 &&
-	    crypto_sign_ed25519_seed_keypair(pk, sk2, seed) == 0 &&
-	    sodium_memcmp(pk, sk + crypto_sign_ed25519_SEEDBYTES, LB_PK_BYTES) == 0;
-	sodium_memzero(seed, sizeof(seed));
-	sodium_memzero(sk2, sizeof(sk2));
-	return ok;
-}
-
-/* TEXT (LEN bytes) is the header line, then the base64 of the 64-byte key,
- * then an optional newline; nothing else. */
-static int
-lb_key_parse(const char *text, size_t len, uint8_t sk[LB_SK_BYTES])
-{
-	const size_t hdr = sizeof(LB_KEY_HEADER);   /* with its newline */
-	const size_t b64 = LB_KEY_B64_LEN - 1;
-	const char *end = NULL;
-	size_t bin_len = 0;
-
-	if (len < hdr + b64 || memcmp(text, LB_KEY_HEADER "\n", hdr) != 0)
-		return LB_E_INVAL;
-	if (len != hdr + b64 && !(len == hdr + b64 + 1 && text[len - 1] == '\n'))
-		return LB_E_INVAL;
-	if (sodium_base642bin(sk, LB_SK_BYTES, text + hdr, b64, NULL, &bin_len, &end,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 || bin_len != LB_SK_BYTES ||
-	    end != text + hdr + b64 || !lb_sk_consistent(sk)) {
-		sodium_memzero(sk, LB_SK_BYTES);
-		return LB_E_INVAL;
-	}
-	return LB_OK;
-}
-
 int
 lb_client_key_load(uint8_t sk[LB_SK_BYTES], struct lb_buf *why)
 {
@@ -236,7 +194,7 @@ lb_client_key_load(uint8_t sk[LB_SK_BYTES], struct lb_buf *why)
 	int fd = -1, err, r;
 
 	lb_buf_init(&path, LB_PATH_POSIX_MAX + 1);
-	lb_buf_init(&text, LB_KEY_FILE_LEN + 1);
+	lb_buf_init(&text, LB_USER_KEY_TEXT_LEN + 1);
 	if ((r = lb_client_key_location(&path)) != LB_OK || (r = lb_buf_cstr(&path, &p)) != LB_OK) {
 		r = LB_WHY(why, r, "%s", "cannot find the home directory for the key");
 		goto out;
@@ -263,8 +221,8 @@ lb_client_key_load(uint8_t sk[LB_SK_BYTES], struct lb_buf *why)
 		    "or write it (mode %04lo); run: chmod 600 %s",
 		    p, (unsigned long)(st.st_mode & 07777), p);
 	else if (lb_read_fd(fd, &text, why) != LB_OK ||
-	    lb_key_parse((const char *)text.data, text.len, sk) != LB_OK)
-		r = LB_WHY(why, LB_E_INVAL, "the key file %s is not a valid %s file", p, LB_KEY_HEADER);
+	    lb_user_key_parse((const char *)text.data, text.len, sk) != LB_OK)
+		r = LB_WHY(why, LB_E_INVAL, "the key file %s is not a valid %s file", p, LB_USER_KEY_HEADER);
 	else
 		r = LB_OK;
 out:
@@ -315,7 +273,7 @@ lb_client_key_save(const uint8_t sk[LB_SK_BYTES], int replace, struct lb_buf *wh
 {
 	struct lb_buf dir, key, tmp;
 	const char *d = NULL, *k = NULL, *t = NULL;
-	char b64[LB_KEY_B64_LEN];
+	char text[LB_USER_KEY_TEXT_LEN];
 	int fd = -1, r, made = 0;
 
 	lb_buf_init(&dir, LB_PATH_POSIX_MAX + 1);
@@ -350,14 +308,11 @@ lb_client_key_save(const uint8_t sk[LB_SK_BYTES], int replace, struct lb_buf *wh
 		goto out;
 	}
 	made = 1;
-	if (sodium_bin2base64(b64, sizeof(b64), sk, LB_SK_BYTES,
-	    sodium_base64_VARIANT_ORIGINAL) == NULL) {
+	if (lb_user_key_format(sk, text) != LB_OK) {
 		r = LB_E_INVAL;
 		goto out;
 	}
-	if (fchmod(fd, 0600) != 0 ||
-	    lb_write_all(fd, LB_KEY_HEADER "\n", sizeof(LB_KEY_HEADER)) != 0 ||
-	    lb_write_all(fd, b64, strlen(b64)) != 0 || lb_write_all(fd, "\n", 1) != 0 ||
+	if (fchmod(fd, 0600) != 0 || lb_write_all(fd, text, sizeof(text)) != 0 ||
 	    fsync(fd) != 0) {
 		r = lb_why_errno(why, LB_E_IO, "cannot write the key", errno);
 		goto out;
@@ -373,7 +328,7 @@ lb_client_key_save(const uint8_t sk[LB_SK_BYTES], int replace, struct lb_buf *wh
 		made = 0;   /* renamed away */
 	r = LB_OK;
 out:
-	sodium_memzero(b64, sizeof(b64));
+	lb_wipe(text, sizeof(text));
 	if (fd >= 0)
 		close(fd);
 	if (made)

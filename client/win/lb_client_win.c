@@ -22,10 +22,7 @@
 #include "lb_client.h"
 #include "lb_client_win.h"
 
-#define LB_KEY_HEADER "linkbroker-secret-key-v1"
-#define LB_KEY_B64_LEN sodium_base64_ENCODED_LEN(LB_SK_BYTES, sodium_base64_VARIANT_ORIGINAL)
 /* Header line, base64 line, each with its newline. */
-#define LB_KEY_FILE_LEN (sizeof(LB_KEY_HEADER) + LB_KEY_B64_LEN)
 /* A DPAPI blob of the ~115-byte key text is a few hundred bytes. */
 #define LB_KEY_BLOB_MAX 8192
 #define LB_READ_CHUNK 65536
@@ -575,45 +572,6 @@ lb_client_key_location(struct lb_buf *out)
 	return r;
 }
 
-/* The public half stored in SK must be the one its seed gives: a
- * mismatched key would sign with a wrong public key. */
-static int
-lb_sk_consistent(const uint8_t sk[LB_SK_BYTES])
-{
-	uint8_t seed[crypto_sign_ed25519_SEEDBYTES], pk[LB_PK_BYTES], sk2[LB_SK_BYTES];
-	int ok;
-
-	ok = crypto_sign_ed25519_sk_to_seed(seed, sk) == 0 &&
-	    crypto_sign_ed25519_seed_keypair(pk, sk2, seed) == 0 &&
-	    sodium_memcmp(pk, sk + crypto_sign_ed25519_SEEDBYTES, LB_PK_BYTES) == 0;
-	lb_wipe(seed, sizeof(seed));
-	lb_wipe(sk2, sizeof(sk2));
-	return ok;
-}
-
-/* TEXT (LEN bytes) is the header line, then the base64 of the 64-byte key,
- * then an optional newline; nothing else (the POSIX key file's format). */
-static int
-lb_key_parse(const char *text, size_t len, uint8_t sk[LB_SK_BYTES])
-{
-	const size_t hdr = sizeof(LB_KEY_HEADER);   /* with its newline */
-	const size_t b64 = LB_KEY_B64_LEN - 1;
-	const char *end = NULL;
-	size_t bin_len = 0;
-
-	if (len < hdr + b64 || memcmp(text, LB_KEY_HEADER "\n", hdr) != 0)
-		return LB_E_INVAL;
-	if (len != hdr + b64 && !(len == hdr + b64 + 1 && text[len - 1] == '\n'))
-		return LB_E_INVAL;
-	if (sodium_base642bin(sk, LB_SK_BYTES, text + hdr, b64, NULL, &bin_len, &end,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 || bin_len != LB_SK_BYTES ||
-	    end != text + hdr + b64 || !lb_sk_consistent(sk)) {
-		lb_wipe(sk, LB_SK_BYTES);
-		return LB_E_INVAL;
-	}
-	return LB_OK;
-}
-
 /* BASE\LinkBroker and BASE\LinkBroker\key, and the latter in UTF-8. */
 struct lb_key_paths {
 	wchar_t *dir, *key;
@@ -708,7 +666,7 @@ lb_client_win_key_load_from(const wchar_t *base, uint8_t sk[LB_SK_BYTES], struct
 	 * only this user's DPAPI master key opens the blob. */
 	if (lb_read_handle(h, &blob, &reason) != LB_OK) {
 		r = LB_WHY(why, LB_E_INVAL, "the key file %s is not a valid %s file (%s)", p,
-		    LB_KEY_HEADER, reason.len > 0 ? (const char *)reason.data : "unreadable");
+		    LB_USER_KEY_HEADER, reason.len > 0 ? (const char *)reason.data : "unreadable");
 		goto out;
 	}
 	in.cbData = (DWORD)blob.len;
@@ -723,8 +681,8 @@ lb_client_win_key_load_from(const wchar_t *base, uint8_t sk[LB_SK_BYTES], struct
 		    "for you by 'linkbroker keygen' (%s)", p, errtext);
 		goto out;
 	}
-	if (lb_key_parse((const char *)plain.pbData, plain.cbData, sk) != LB_OK) {
-		r = LB_WHY(why, LB_E_INVAL, "the key file %s is not a valid %s file", p, LB_KEY_HEADER);
+	if (lb_user_key_parse((const char *)plain.pbData, plain.cbData, sk) != LB_OK) {
+		r = LB_WHY(why, LB_E_INVAL, "the key file %s is not a valid %s file", p, LB_USER_KEY_HEADER);
 		goto out;
 	}
 	r = LB_OK;
@@ -833,7 +791,7 @@ lb_client_win_key_save_in(const wchar_t *base, const uint8_t sk[LB_SK_BYTES], in
     struct lb_buf *why)
 {
 	static const char exists_fmt[] = "a key already exists at %s; use --force to replace it";
-	char text[LB_KEY_FILE_LEN], errtext[LB_ERRTEXT_MAX];
+	char text[LB_USER_KEY_TEXT_LEN], errtext[LB_ERRTEXT_MAX];
 	wchar_t suffix[32];
 	uint8_t rnd[8];
 	DATA_BLOB in, blob = { 0, NULL }, entropy;
@@ -843,7 +801,6 @@ lb_client_win_key_save_in(const wchar_t *base, const uint8_t sk[LB_SK_BYTES], in
 	wchar_t *tmp = NULL;
 	HANDLE h = INVALID_HANDLE_VALUE;
 	DWORD err;
-	size_t hdr = sizeof(LB_KEY_HEADER), b64;
 	int r, made = 0;
 
 	memset(&dir_sd, 0, sizeof(dir_sd));
@@ -870,15 +827,11 @@ lb_client_win_key_save_in(const wchar_t *base, const uint8_t sk[LB_SK_BYTES], in
 	}
 
 	/* The same text as the POSIX key file, then sealed for this user. */
-	memcpy(text, LB_KEY_HEADER "\n", hdr);
-	if (sodium_bin2base64(text + hdr, sizeof(text) - hdr, sk, LB_SK_BYTES,
-	    sodium_base64_VARIANT_ORIGINAL) == NULL) {
+	if (lb_user_key_format(sk, text) != LB_OK) {
 		r = LB_WHY(why, LB_E_INVAL, "%s", "cannot encode the key");
 		goto out;
 	}
-	b64 = strlen(text + hdr);
-	text[hdr + b64] = '\n';
-	in.cbData = (DWORD)(hdr + b64 + 1);
+	in.cbData = (DWORD)sizeof(text);
 	in.pbData = (BYTE *)text;
 	entropy.cbData = (DWORD)(sizeof(lb_key_entropy) - 1);
 	entropy.pbData = (BYTE *)lb_key_entropy;

@@ -15,7 +15,6 @@
 #include "lb_win.h"
 
 #define LB_REFUSE_WRITABLE "the broker refuses a policy file non-admins can write"
-#define LB_SK_B64_LEN sodium_base64_ENCODED_LEN(LB_SK_BYTES, sodium_base64_VARIANT_ORIGINAL)
 #define LB_DIR_DEPTH_MAX 64
 
 /* Rights nobody but the trusted owners may hold. FILE_WRITE_EA and
@@ -816,30 +815,13 @@ out:
 
 /* ---- the service key ---- */
 
-/* Decode a key file's text strictly: exactly the 88 characters and a
- * newline (or none), the seed re-deriving the same key pair. */
+/* A service key file: the key in base64 and a newline (or none). */
 static int
 lb_sk_decode(const char *text, size_t len, uint8_t sk[LB_SK_BYTES])
 {
-	uint8_t pk2[LB_PK_BYTES], sk2[LB_SK_BYTES];
-	size_t bin_len = 0;
-	int r = LB_E_BASE64;
-
 	if (len > 0 && text[len - 1] == '\n')
 		len--;
-	if (len != LB_SK_B64_LEN - 1)
-		return LB_E_BASE64;
-	if (sodium_base642bin(sk, LB_SK_BYTES, text, len, NULL, &bin_len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 || bin_len != LB_SK_BYTES)
-		goto out;
-	if (crypto_sign_seed_keypair(pk2, sk2, sk) != 0 || !lb_ct_equal(sk, sk2, LB_SK_BYTES))
-		goto out;
-	r = LB_OK;
-out:
-	lb_wipe(sk2, sizeof(sk2));
-	if (r != LB_OK)
-		lb_wipe(sk, LB_SK_BYTES);
-	return r;
+	return lb_sk_from_b64(text, len, sk);
 }
 
 static int
@@ -853,11 +835,8 @@ lb_sk_create(const char *path, uint8_t sk[LB_SK_BYTES], char *err, size_t errlen
 		snprintf(err, errlen, "cannot make a key pair: %s", lb_strerror(r));
 		return r;
 	}
-	if (sodium_bin2base64(text, LB_SK_B64_LEN, sk, LB_SK_BYTES,
-	    sodium_base64_VARIANT_ORIGINAL) == NULL) {
-		r = LB_E_BASE64;
+	if ((r = lb_sk_to_b64(sk, text)) != LB_OK)
 		goto out;
-	}
 	text[LB_SK_B64_LEN - 1] = '\n';
 	r = lb_win_write_file(path, text, LB_SK_B64_LEN, LB_SDDL_PRIVATE, err, errlen);
 out:

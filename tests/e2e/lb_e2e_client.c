@@ -28,43 +28,16 @@
 static int
 load_key(const char *file, uint8_t sk[LB_SK_BYTES], uint8_t pk[LB_PK_BYTES])
 {
-	char line1[128], line2[256];
+	char text[LB_USER_KEY_TEXT_LEN + 2];
 	size_t n;
 	FILE *f = fopen(file, "r");
-	int ok;
 
 	if (f == NULL)
 		return -1;
-	ok = fgets(line1, sizeof(line1), f) != NULL && fgets(line2, sizeof(line2), f) != NULL;
+	n = fread(text, 1, sizeof(text), f);
 	fclose(f);
-	if (!ok)
+	if (lb_user_key_parse(text, n, sk) != LB_OK)
 		return -1;
-	n = strcspn(line2, "\r\n");
-	line2[n] = '\0';
-	/* the secret key is base64 of 64 bytes; decode with a scratch buffer */
-	{
-		static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-		uint32_t acc = 0;
-		int bits = 0;
-		size_t i, o = 0;
-
-		for (i = 0; i < n && line2[i] != '='; i++) {
-			const char *p = strchr(tbl, line2[i]);
-
-			if (p == NULL)
-				return -1;
-			acc = (acc << 6) | (uint32_t)(p - tbl);
-			bits += 6;
-			if (bits >= 8) {
-				bits -= 8;
-				if (o == LB_SK_BYTES)
-					return -1;
-				sk[o++] = (uint8_t)(acc >> bits);
-			}
-		}
-		if (o != LB_SK_BYTES)
-			return -1;
-	}
 	memcpy(pk, sk + 32, LB_PK_BYTES);
 	return 0;
 }

@@ -378,6 +378,58 @@ test_base64_is_strict(void **state)
 	assert_int_equal(lb_pk_from_b64(NULL, (uint8_t *)s), LB_E_INVAL);
 }
 
+/* Secret keys as text: a round trip, and every way the text can be wrong
+ * is refused (with the key wiped), including a key whose public half is
+ * not its seed's. */
+static void
+test_sk_text_round_trip_and_strict(void **state)
+{
+	uint8_t pk[LB_PK_BYTES], sk[LB_SK_BYTES], back[LB_SK_BYTES];
+	char b64[LB_SK_B64_LEN], bad[LB_SK_B64_LEN], file[LB_USER_KEY_TEXT_LEN + 2];
+	const size_t hdr = sizeof(LB_USER_KEY_HEADER);
+	size_t n = LB_SK_B64_LEN - 1;
+	static const uint8_t zero[LB_SK_BYTES];
+
+	(void)state;
+	assert_int_equal(lb_sign_keypair(pk, sk), LB_OK);
+	assert_int_equal(lb_sk_to_b64(sk, b64), LB_OK);
+	assert_int_equal(strlen(b64), n);
+	assert_int_equal(lb_sk_from_b64(b64, n, back), LB_OK);
+	assert_memory_equal(back, sk, LB_SK_BYTES);
+
+	assert_int_equal(lb_sk_from_b64(b64, n - 1, back), LB_E_BASE64);   /* short */
+	assert_memory_equal(back, zero, LB_SK_BYTES);                      /* wiped */
+	memcpy(bad, b64, sizeof(bad));
+	bad[10] = '*';
+	assert_int_equal(lb_sk_from_b64(bad, n, back), LB_E_BASE64);
+	memcpy(bad, b64, sizeof(bad));
+	bad[n - 3] = bad[n - 3] == 'A' ? 'B' : 'A';      /* the last bits */
+	assert_int_equal(lb_sk_from_b64(bad, n, back), LB_E_BASE64);
+	/* A whole, valid encoding of a key whose public half is another key's. */
+	{
+		uint8_t pk2[LB_PK_BYTES], sk2[LB_SK_BYTES], mixed[LB_SK_BYTES];
+		char mixed64[LB_SK_B64_LEN];
+
+		assert_int_equal(lb_sign_keypair(pk2, sk2), LB_OK);
+		memcpy(mixed, sk, 32);
+		memcpy(mixed + 32, pk2, LB_PK_BYTES);
+		assert_int_equal(lb_sk_to_b64(mixed, mixed64), LB_OK);
+		assert_int_equal(lb_sk_from_b64(mixed64, n, back), LB_E_BASE64);
+	}
+
+	assert_int_equal(lb_user_key_format(sk, file), LB_OK);
+	assert_memory_equal(file, LB_USER_KEY_HEADER "\n", hdr);
+	assert_int_equal(file[LB_USER_KEY_TEXT_LEN - 1], '\n');
+	assert_int_equal(lb_user_key_parse(file, LB_USER_KEY_TEXT_LEN, back), LB_OK);
+	assert_memory_equal(back, sk, LB_SK_BYTES);
+	assert_int_equal(lb_user_key_parse(file, LB_USER_KEY_TEXT_LEN - 1, back), LB_OK);  /* no newline */
+	file[LB_USER_KEY_TEXT_LEN] = '\n';                                                /* two */
+	assert_int_equal(lb_user_key_parse(file, LB_USER_KEY_TEXT_LEN + 1, back), LB_E_INVAL);
+	file[0] = 'L';
+	assert_int_equal(lb_user_key_parse(file, LB_USER_KEY_TEXT_LEN, back), LB_E_INVAL);
+	assert_int_equal(lb_user_key_parse(b64, n, back), LB_E_INVAL);   /* no header */
+}
+
 int
 main(void)
 {
@@ -399,6 +451,7 @@ main(void)
 		cmocka_unit_test(test_ct_equal_and_wipe),
 		cmocka_unit_test(test_base64_round_trip_and_known_text),
 		cmocka_unit_test(test_base64_is_strict),
+		cmocka_unit_test(test_sk_text_round_trip_and_strict),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
