@@ -50,6 +50,45 @@ lb_seen_free(struct lb_seen *s)
 	memset(s, 0, sizeof(*s));
 }
 
+int
+lb_serve_open(struct lb_policy *policy, const uint8_t sk[LB_SK_BYTES],
+    struct lb_audit_io io, const struct lb_fs_ops *fs, uint64_t now,
+    struct lb_audit **audit, struct lb_broker **broker, size_t *remembered,
+    char *err, size_t errlen)
+{
+	const struct lb_broker_cfg *cfg = &policy->broker;
+	struct lb_seen seen = { 0 };
+	uint64_t since = now > cfg->max_clock_skew_s ? now - cfg->max_clock_skew_s : 0;
+	int r;
+
+	*audit = NULL;
+	*broker = NULL;
+	*remembered = 0;
+	if ((r = lb_audit_open(cfg->audit_log, io, since, lb_seen_collect, &seen, audit)) != LB_OK) {
+		snprintf(err, errlen, "audit log %s: %s (check it with 'linkbrokerd verify-audit'; "
+		    "see docs/audit.md)", cfg->audit_log, lb_strerror(r));
+		goto out;
+	}
+	if (seen.nomem) {
+		r = LB_E_NOMEM;
+		snprintf(err, errlen, "audit log %s: out of memory reading recent requests", cfg->audit_log);
+		goto out;
+	}
+	if ((r = lb_broker_new(policy, sk, *audit, fs, broker)) != LB_OK) {
+		snprintf(err, errlen, "cannot start the broker: %s", lb_strerror(r));
+		goto out;
+	}
+	lb_seen_apply(&seen, *broker);
+	*remembered = seen.n;
+out:
+	if (r != LB_OK) {
+		lb_audit_close(*audit);
+		*audit = NULL;
+	}
+	lb_seen_free(&seen);
+	return r;
+}
+
 static int
 lb_str_differs(const char *a, const char *b)
 {

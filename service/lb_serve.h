@@ -26,6 +26,17 @@ void lb_seen_collect(void *seen, const uint8_t key[LB_PK_BYTES],
 void lb_seen_apply(const struct lb_seen *s, struct lb_broker *b);
 void lb_seen_free(struct lb_seen *s);
 
+/* Open the audit log at POLICY's audit_log through IO, remember the
+ * requests it holds from the last max_clock_skew_s seconds before NOW (the
+ * replay cache survives restarts), and make the broker. On LB_OK POLICY is
+ * the broker's, *AUDIT and *BROKER are set and *REMEMBERED counts the
+ * requests; on error nothing is left open, POLICY is still the caller's,
+ * and ERR says what failed. */
+int lb_serve_open(struct lb_policy *policy, const uint8_t sk[LB_SK_BYTES],
+    struct lb_audit_io io, const struct lb_fs_ops *fs, uint64_t now,
+    struct lb_audit **audit, struct lb_broker **broker, size_t *remembered,
+    char *err, size_t errlen) LB_WUR;
+
 /* A reload that moves the endpoint, audit log or service keys takes effect
  * at restart only; until then the directories of the files still in use
  * stay floors of the new policy NP. *MOVED says whether anything moved.

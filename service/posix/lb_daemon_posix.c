@@ -64,6 +64,8 @@ struct lb_daemon {
 	struct pollfd pfd[2 + LB_CLIENTS_CAP];
 	struct stat pst;            /* the policy file as last loaded */
 	int have_pst;
+	struct stat cand;           /* a change seen, loaded once it holds still */
+	int have_cand;
 	int64_t next_stat, sync_due, accept_paused_until;
 	int dirty;                  /* requests handled since the last sync */
 	unsigned long refused_busy, refused_identity;
@@ -531,8 +533,20 @@ lb_watch_policy(struct lb_daemon *d)
 		d->have_pst = 0;
 		return;
 	}
-	if (!d->have_pst || lb_stat_changed(&st, &d->pst))
+	if (d->have_pst && !lb_stat_changed(&st, &d->pst)) {
+		d->have_cand = 0;
+		return;
+	}
+	/* Load a changed file once it has held still for a whole interval: an
+	 * editor that truncates and then writes would otherwise have its
+	 * empty file loaded (deny-all) in between. */
+	if (d->have_cand && !lb_stat_changed(&st, &d->cand)) {
+		d->have_cand = 0;
 		lb_reload(d, "file changed");
+		return;
+	}
+	d->cand = st;
+	d->have_cand = 1;
 }
 
 /* The audit log's head (last sequence number and hash) goes to syslog at
@@ -721,13 +735,13 @@ static int
 lb_start(struct lb_daemon *d)
 {
 	struct lb_policy *p = NULL;
-	struct lb_seen seen = { 0 };
+	size_t remembered = 0;
 	struct lb_audit_io io;
 	uint8_t sk[LB_SK_BYTES];
 	struct lb_buf err;
 	const char *msg;
 	char ebuf[512];
-	uint64_t now = (uint64_t)time(NULL), since;
+	uint64_t now = (uint64_t)time(NULL);
 	int r;
 
 	lb_buf_init(&err, 64 * 1024);
@@ -754,34 +768,20 @@ lb_start(struct lb_daemon *d)
 	io.append = lb_audit_append_fd;
 	io.sync = lb_audit_sync_fd;
 	io.size = lb_audit_size_fd;
-	since = now > p->broker.max_clock_skew_s ? now - p->broker.max_clock_skew_s : 0;
-	if ((r = lb_audit_open(p->broker.audit_log, io, since, lb_seen_collect, &seen, &d->audit)) != LB_OK) {
-		syslog(LOG_ERR, "audit log %s: %s (check it with 'linkbrokerd verify-audit'; see docs/audit.md)",
-		    p->broker.audit_log, lb_strerror(r));
-		goto out;
-	}
-	if (seen.nomem) {
-		r = LB_E_NOMEM;
-		syslog(LOG_ERR, "audit log %s: out of memory reading recent requests", p->broker.audit_log);
-		goto out;
-	}
-	if ((r = lb_broker_new(p, sk, d->audit, &lb_posix_fs_ops, &d->b)) != LB_OK) {
-		/* P stays ours on failure; the process exits right after. */
-		syslog(LOG_ERR, "cannot start the broker: %s", lb_strerror(r));
-		p = NULL;
+	if ((r = lb_serve_open(p, sk, io, &lb_posix_fs_ops, now, &d->audit, &d->b, &remembered,
+	    ebuf, sizeof(ebuf))) != LB_OK) {
+		syslog(LOG_ERR, "%s", ebuf);
 		goto out;
 	}
 	p = NULL;   /* the broker's now */
-	lb_seen_apply(&seen, d->b);
 	if ((r = lb_listen(d, lb_cfg(d)->endpoint)) != LB_OK)
 		goto out;
 	syslog(LOG_NOTICE, "started: policy %s, socket %s, audit log %s (%zu recent requests remembered)",
-	    d->config, lb_cfg(d)->endpoint, lb_cfg(d)->audit_log, seen.n);
+	    d->config, lb_cfg(d)->endpoint, lb_cfg(d)->audit_log, remembered);
 	lb_audit_anchor(d, "at start");
 out:
 	lb_wipe(sk, sizeof(sk));
 	lb_policy_free(p);
-	lb_seen_free(&seen);
 	lb_buf_free(&err);
 	return r;
 }

@@ -79,6 +79,8 @@ struct lb_win_daemon {
 	size_t n_conns;
 	WIN32_FILE_ATTRIBUTE_DATA pst;  /* the policy file as last loaded */
 	int have_pst;
+	WIN32_FILE_ATTRIBUTE_DATA cand; /* a change seen, loaded once it holds still */
+	int have_cand;
 	uint64_t next_stat, sync_due, listen_retry;
 	int dirty;
 	unsigned long refused_busy, refused_identity;
@@ -635,8 +637,20 @@ lb_watch_policy(struct lb_win_daemon *d)
 		d->have_pst = 0;
 		return;
 	}
-	if (!d->have_pst || lb_policy_changed(&st, &d->pst))
+	if (d->have_pst && !lb_policy_changed(&st, &d->pst)) {
+		d->have_cand = 0;
+		return;
+	}
+	/* Load a changed file once it has held still for a whole interval: an
+	 * editor that truncates and then writes would otherwise have its
+	 * empty file loaded (deny-all) in between. */
+	if (d->have_cand && !lb_policy_changed(&st, &d->cand)) {
+		d->have_cand = 0;
 		lb_reload(d, "file changed");
+		return;
+	}
+	d->cand = st;
+	d->have_cand = 1;
 }
 
 static void
@@ -754,13 +768,13 @@ lb_win_daemon_start(const char *config, struct lb_win_daemon **out)
 {
 	struct lb_win_daemon *d;
 	struct lb_policy *p = NULL;
-	struct lb_seen seen = { 0 };
+	size_t remembered = 0;
 	struct lb_audit_io io;
 	uint8_t sk[LB_SK_BYTES];
 	struct lb_buf err;
 	const char *msg;
 	char ebuf[512];
-	uint64_t now = (uint64_t)time(NULL), since;
+	uint64_t now = (uint64_t)time(NULL);
 	int r;
 
 	*out = NULL;
@@ -810,23 +824,12 @@ lb_win_daemon_start(const char *config, struct lb_win_daemon **out)
 	io.append = lb_audit_append_h;
 	io.sync = lb_audit_sync_h;
 	io.size = lb_audit_size_h;
-	since = now > p->broker.max_clock_skew_s ? now - p->broker.max_clock_skew_s : 0;
-	if ((r = lb_audit_open(p->broker.audit_log, io, since, lb_seen_collect, &seen, &d->audit)) != LB_OK) {
-		lb_win_log(LB_WIN_ERR, "audit log %s: %s (check it with 'linkbrokerd verify-audit')",
-		    p->broker.audit_log, lb_strerror(r));
-		goto out;
-	}
-	if (seen.nomem) {
-		r = LB_E_NOMEM;
-		lb_win_log(LB_WIN_ERR, "audit log %s: out of memory reading recent requests", p->broker.audit_log);
-		goto out;
-	}
-	if ((r = lb_broker_new(p, sk, d->audit, &lb_win_fs_ops, &d->b)) != LB_OK) {
-		lb_win_log(LB_WIN_ERR, "cannot start the broker: %s", lb_strerror(r));
+	if ((r = lb_serve_open(p, sk, io, &lb_win_fs_ops, now, &d->audit, &d->b, &remembered,
+	    ebuf, sizeof(ebuf))) != LB_OK) {
+		lb_win_log(LB_WIN_ERR, "%s", ebuf);
 		goto out;
 	}
 	p = NULL;   /* the broker's now */
-	lb_seen_apply(&seen, d->b);
 	r = LB_E_IO;
 	if ((d->pipe_name = lb_win_wide(lb_cfg(d)->endpoint)) == NULL) {
 		lb_win_log(LB_WIN_ERR, "endpoint %s: not a valid pipe name", lb_cfg(d)->endpoint);
@@ -844,7 +847,7 @@ lb_win_daemon_start(const char *config, struct lb_win_daemon **out)
 	if ((r = lb_listen(d, 1)) != LB_OK)
 		goto out;
 	lb_win_log(LB_WIN_INFO, "started: policy %s, pipe %s, audit log %s (%zu recent requests remembered)",
-	    d->config, lb_cfg(d)->endpoint, lb_cfg(d)->audit_log, seen.n);
+	    d->config, lb_cfg(d)->endpoint, lb_cfg(d)->audit_log, remembered);
 	lb_audit_anchor(d, "at start");
 	*out = d;
 	d = NULL;
@@ -852,7 +855,6 @@ lb_win_daemon_start(const char *config, struct lb_win_daemon **out)
 out:
 	lb_wipe(sk, sizeof(sk));
 	lb_policy_free(p);
-	lb_seen_free(&seen);
 	lb_buf_free(&err);
 	lb_win_daemon_free(d);
 	return r;

@@ -239,7 +239,7 @@ kill -HUP "$DPID"; sleep 0.5
 expect 0 "symbolic link created" "$UB" links/r2 "$R/home/$UB"
 check "the bad policy was logged with its line" grep -q "policy.ini:2:" "$R/daemon.log"
 write_policy ""
-sleep 2.5    # picked up by the file watch, no signal
+sleep 3.5    # picked up by the file watch (a change that held still for 1 s), no signal
 expect 1 "no rule allows this link" "$UB" links/r3 "$R/home/$UB"
 # A reload that moves the socket (effective at restart) keeps the floor of
 # the directory still in use, even under a rule that would allow it.
