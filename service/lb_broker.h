@@ -30,8 +30,10 @@ struct lb_fs_ops {
 	 * (POSIX: the dirfd's path; Windows: GetFinalPathNameByHandleW). */
 	int (*open_parent)(const struct lb_peer *peer, const struct lb_path *link,
 	    void **dir, struct lb_path *resolved);
-	/* Hard links: pin TARGET and check the client may read and write it
-	 * (without opening it for writing: no side effects on a dry run);
+	/* Hard links: pin TARGET and check the client may read and write it,
+	 * with no side effect on a dry run (POSIX: an access check on the
+	 * pinned inode, nothing opened for writing; Windows: opened as the
+	 * client for read and write access, which changes nothing on NTFS);
 	 * *resolved = its final path. */
 	int (*open_target)(const struct lb_peer *peer, const struct lb_path *target,
 	    void **file, struct lb_path *resolved);

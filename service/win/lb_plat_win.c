@@ -96,6 +96,7 @@ out:
 static const struct lb_command lb_win_commands[] = {
 	{ "install", lb_win_cmd_install, "install [--config FILE]" },
 	{ "uninstall", lb_win_cmd_uninstall, "uninstall" },
+	{ "reload", lb_win_cmd_reload, "reload                (the running service rereads its policy)" },
 	{ "run", lb_win_cmd_run, "run [--config FILE] [--foreground]" },
 };
 

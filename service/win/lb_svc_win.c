@@ -466,56 +466,12 @@ out:
 	return rc;
 }
 
-/* 1 if the service is there (seen through a fresh service manager handle),
- * 0 if not, -1 if that cannot be told. */
-static int
-lb_service_present(void)
-{
-	SC_HANDLE scm, s;
-	DWORD e;
-
-	if ((scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT)) == NULL)
-		return -1;
-	s = OpenServiceW(scm, LB_SVC_NAME, SERVICE_QUERY_STATUS);
-	e = GetLastError();
-	if (s != NULL)
-		CloseServiceHandle(s);
-	CloseServiceHandle(scm);
-	if (s != NULL)
-		return 1;
-	return e == ERROR_SERVICE_DOES_NOT_EXIST ? 0 : -1;
-}
-
 static int
 lb_install_service(const wchar_t *exe, const char *config)
 {
-	int attempt, existed = 0, rc;
+	int existed = 0;
 
-	for (attempt = 0; attempt < 3; attempt++) {
-		if ((rc = lb_install_service_once(exe, config, &existed)) != LB_EXIT_OK)
-			return rc;
-		switch (lb_service_present()) {
-		case 1:
-			return LB_EXIT_OK;
-		case 0:
-			if (existed) {
-				/* Wine 8: we updated a deleted service's record that
-				 * the service manager removed just after (see
-				 * lb_wait_deleted); create it again. */
-				printf("the service manager had not finished removing the old service; "
-				    "creating it again\n");
-				continue;
-			}
-			fprintf(stderr, "linkbrokerd install: the service vanished right after being created\n");
-			return LB_EXIT_FAILED;
-		default:
-			fprintf(stderr, "linkbrokerd install: cannot check the service (Windows error %lu)\n",
-			    GetLastError());
-			return LB_EXIT_FAILED;
-		}
-	}
-	fprintf(stderr, "linkbrokerd install: the service keeps vanishing; retry in a few seconds\n");
-	return LB_EXIT_FAILED;
+	return lb_install_service_once(exe, config, &existed);
 }
 
 /* HKLM\...\EventLog\Application\LinkBroker: our exe holds the messages. */
@@ -716,6 +672,47 @@ out:
 		CloseServiceHandle(s);
 	if (scm != NULL)
 		CloseServiceHandle(scm);
+	return rc;
+}
+
+/* ---- reload ---- */
+
+/* Ask the running service to reload its policy (SERVICE_CONTROL_PARAMCHANGE,
+ * which needs SERVICE_PAUSE_CONTINUE on the service: administrators). The
+ * service logs whether the new policy was taken or refused. */
+int
+lb_win_cmd_reload(int argc, char **argv)
+{
+	SC_HANDLE scm, s = NULL;
+	SERVICE_STATUS st;
+	int rc = LB_EXIT_FAILED;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: linkbrokerd reload\n");
+		return LB_EXIT_BAD_INPUT;
+	}
+	if ((scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT)) == NULL) {
+		fprintf(stderr, "linkbrokerd reload: cannot open the service manager (Windows error %lu)\n",
+		    GetLastError());
+		return LB_EXIT_FAILED;
+	}
+	if ((s = OpenServiceW(scm, LB_SVC_NAME, SERVICE_PAUSE_CONTINUE)) == NULL) {
+		fprintf(stderr, "linkbrokerd reload: cannot open the LinkBroker service (Windows error %lu%s)\n",
+		    GetLastError(), GetLastError() == ERROR_ACCESS_DENIED ? ": run it as an administrator" : "");
+		goto out;
+	}
+	if (!ControlService(s, SERVICE_CONTROL_PARAMCHANGE, &st)) {
+		fprintf(stderr, "linkbrokerd reload: the service did not take the request (Windows error %lu%s)\n",
+		    GetLastError(), GetLastError() == ERROR_SERVICE_NOT_ACTIVE ? ": it is not running" : "");
+		goto out;
+	}
+	printf("reload requested: the service logs whether the policy was taken (Event Log, source LinkBroker)\n");
+	rc = LB_EXIT_OK;
+out:
+	if (s != NULL)
+		CloseServiceHandle(s);
+	CloseServiceHandle(scm);
 	return rc;
 }
 

@@ -122,5 +122,6 @@ void lb_win_daemon_free(struct lb_win_daemon *d);
 int lb_win_cmd_run(int argc, char **argv);
 int lb_win_cmd_install(int argc, char **argv);
 int lb_win_cmd_uninstall(int argc, char **argv);
+int lb_win_cmd_reload(int argc, char **argv);
 
 #endif
