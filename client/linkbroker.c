@@ -134,8 +134,13 @@ struct lb_result {
 static int
 lb_result_exit(const struct lb_result *r)
 {
-	if (r->status != LB_OK)
-		return lb_exit_code(r->status);
+	int ex;
+
+	if (r->status != LB_OK) {
+		/* A failure never reports success, whatever the table says. */
+		ex = lb_exit_code(r->status);
+		return ex != LB_EXIT_OK ? ex : LB_EXIT_FAILED;
+	}
 	/* A zeroed or forgotten verdict denies. */
 	return r->allowed ? LB_EXIT_OK : LB_EXIT_DENIED;
 }
@@ -737,6 +742,8 @@ lb_status_print(const struct lb_session *s, const struct lb_response *resp,
 		    lb_json_put_str(&o, resp->message, resp->message_len) == LB_OK &&
 		    lb_buf_put_u8(&o, '}') == LB_OK;
 	} else {
+		if (key_file == NULL)     /* its location could not be worked out */
+			key_file = "(unknown)";
 		r = lb_buf_put_cstr(&o, "endpoint: ") == LB_OK &&
 		    lb_buf_put_display(&o, s->endpoint, strlen(s->endpoint)) == LB_OK &&
 		    lb_buf_put_cstr(&o, "\ngenuine:  yes, the answer is signed by the key in ") == LB_OK &&

@@ -59,7 +59,8 @@ lb_buf_reserve(struct lb_buf *b, size_t need, size_t limit)
 
 	if (need > limit)
 		return LB_E_TOOBIG;
-	if (need <= b->cap)
+	/* No storage yet means no capacity, whatever cap says. */
+	if (b->data != NULL && need <= b->cap)
 		return LB_OK;
 	cap = b->cap != 0 ? b->cap : LB_BUF_INITIAL_CAP;
 	if (cap > limit)

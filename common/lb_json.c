@@ -194,7 +194,7 @@ lb_json_decode(const char *raw, size_t n, struct lb_buf *out, const char **why)
 	const uint8_t *p = (const uint8_t *)raw;
 	size_t i = 0, start;
 	uint32_t v;
-	int k, h, rc = LB_OK;
+	int k, h, rc;
 
 	while (i < n) {
 		start = i;

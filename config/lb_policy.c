@@ -126,15 +126,19 @@ lb_pattern_expand(enum lb_flavor flavor, const char *text,
 		}
 		switch (lb_var_at(s, &vlen)) {
 		case LB_VAR_USER:
-			r = LB_E_EXPAND;
-			if (!lb_single_component(flavor, who->user) ||
-			    (r = lb_buf_put_cstr(&b, who->user)) != LB_OK)
+			if (!lb_single_component(flavor, who->user)) {
+				r = LB_E_EXPAND;
+				goto out;
+			}
+			if ((r = lb_buf_put_cstr(&b, who->user)) != LB_OK)
 				goto out;
 			break;
 		case LB_VAR_SID:
-			r = LB_E_EXPAND;
-			if (!lb_single_component(flavor, who->sid) ||
-			    (r = lb_buf_put_cstr(&b, who->sid)) != LB_OK)
+			if (!lb_single_component(flavor, who->sid)) {
+				r = LB_E_EXPAND;
+				goto out;
+			}
+			if ((r = lb_buf_put_cstr(&b, who->sid)) != LB_OK)
 				goto out;
 			break;
 		case LB_VAR_HOME:

@@ -35,6 +35,8 @@ struct lb_broker_cfg {
 	uint32_t max_clients;
 	uint32_t io_timeout_ms;
 	uint32_t max_clock_skew_s;
+	uint32_t requests_per_sec;      /* per OS identity: a token bucket */
+	uint32_t requests_burst;
 };
 
 struct lb_key_entry {

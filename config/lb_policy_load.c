@@ -484,6 +484,16 @@ lb_broker_key(struct lb_loader *L, unsigned line, const char *key, const char *v
 			return lb_fail(L, line, "max_clock_skew_s: expected a whole number from 1 to 3600");
 		return 1;
 	}
+	if (strcmp(key, "requests_per_sec") == 0) {
+		if (lb_parse_u32(value, 1, 100000, &b->requests_per_sec) != LB_OK)
+			return lb_fail(L, line, "requests_per_sec: expected a whole number from 1 to 100000");
+		return 1;
+	}
+	if (strcmp(key, "requests_burst") == 0) {
+		if (lb_parse_u32(value, 1, 1000000, &b->requests_burst) != LB_OK)
+			return lb_fail(L, line, "requests_burst: expected a whole number from 1 to 1000000");
+		return 1;
+	}
 	return lb_fail(L, line, "unknown key '%s' in [broker]", key);
 }
 
@@ -675,6 +685,9 @@ lb_broker_defaults(struct lb_policy *p)
 	b->max_clients = 64;
 	b->io_timeout_ms = 2000;
 	b->max_clock_skew_s = 60;
+	/* A package manager's batch of 10,000 links fits in the burst. */
+	b->requests_per_sec = 1000;
+	b->requests_burst = 10000;
 	b->endpoint = lb_strdup(win ? "\\\\.\\pipe\\ProtectedPrefix\\Administrators\\LinkBroker" :
 	    "/run/linkbroker/broker.sock");
 	b->audit_log = lb_strdup(win ? "C:\\ProgramData\\LinkBroker\\audit.log" :

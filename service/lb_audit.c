@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -25,7 +26,13 @@ struct lb_audit {
 	uint8_t hash[LB_HASH_BYTES];    /* its hash; zeros before the first */
 	int broken;                     /* a sync failed: refuse until reopened */
 	struct lb_buf line;
+	/* The recovery record lb_audit_open wrote, if any. */
+	int recovered;
+	uint64_t rec_seq, rec_start, rec_len;
 };
+
+/* What a recovery record says, in its "reason": the bytes it seals. */
+#define LB_AUDIT_SEALED "sealed a write torn by a crash: "
 
 /* Messages are best effort (their buffer may be full); verdicts are not. */
 static void
@@ -665,7 +672,160 @@ lb_line_close(struct lb_line_reader *rd)
 	memset(rd, 0, sizeof(*rd));
 }
 
+/* ---- torn writes ---- */
+
+static int
+lb_field_is(const struct lb_json_str *s, const char *text)
+{
+	/* Compared on the escaped text: TEXT is plain ASCII, written as is. */
+	return !s->null && s->raw_len == strlen(text) && memcmp(s->raw, text, s->raw_len) == 0;
+}
+
+/*
+ * Bytes after the last record that are not a record (docs/audit.md,
+ * "Start-up and torn lines"): one or more lines, the last perhaps without
+ * its newline. LEN counts the newlines between them, not the one after the
+ * last (which the seal may have added); ST hashes those same bytes.
+ */
+/* crypto_generichash_state asks for 64-byte alignment, which a struct on
+ * a sanitizer's fake stack or in malloc'd memory does not always get (UBSan
+ * caught it): the state lives at an aligned place inside raw bytes. */
+struct lb_torn {
+	int active;
+	uint64_t lineno;        /* the first line's number */
+	uint64_t start, len;    /* where the bytes start in the file, how many */
+	unsigned char st_raw[sizeof(crypto_generichash_state) + 64];
+};
+
+static crypto_generichash_state *
+lb_torn_state(const struct lb_torn *t)
+{
+	uintptr_t p = (uintptr_t)t->st_raw;
+
+	return (crypto_generichash_state *)(void *)(p + ((64 - p % 64) % 64));
+}
+
+static int
+lb_torn_add(struct lb_torn *t, uint64_t lineno, uint64_t start, const uint8_t *p, size_t n)
+{
+	static const uint8_t nl = '\n';
+
+	if (!t->active) {
+		memset(t, 0, sizeof(*t));
+		if (crypto_generichash_init(lb_torn_state(t), NULL, 0, LB_HASH_BYTES) != 0)
+			return LB_E_INVAL;
+		t->active = 1;
+		t->lineno = lineno;
+		t->start = start;
+	} else {
+		if (crypto_generichash_update(lb_torn_state(t), &nl, 1) != 0)
+			return LB_E_INVAL;
+		t->len++;
+	}
+	if (n > 0 && crypto_generichash_update(lb_torn_state(t), p, n) != 0)
+		return LB_E_INVAL;
+	t->len += n;
+	return LB_OK;
+}
+
+/* The reason a recovery record for T gives: LB_AUDIT_SEALED "LEN bytes at
+ * byte START, blake2b HEX"; only the prefix up to "blake2b " if !WITH_HASH. */
+static int
+lb_torn_reason(const struct lb_torn *t, int with_hash, struct lb_buf *out)
+{
+	unsigned char st_raw[sizeof(crypto_generichash_state) + 64] = { 0 };
+	crypto_generichash_state *st;
+	uintptr_t a = (uintptr_t)st_raw;
+	uint8_t h[LB_HASH_BYTES];
+	int rc;
+
+	lb_buf_reset(out);
+	if ((rc = lb_buf_printf(out, LB_AUDIT_SEALED "%" PRIu64 " bytes at byte %" PRIu64
+	    ", blake2b ", t->len, t->start)) != LB_OK || !with_hash)
+		return rc;
+	/* Finalising consumes the state; T may be asked again. */
+	st = (crypto_generichash_state *)(void *)(a + ((64 - a % 64) % 64));
+	memcpy(st, lb_torn_state(t), sizeof(*st));
+	if (crypto_generichash_final(st, h, LB_HASH_BYTES) != 0)
+		return LB_E_INVAL;
+	return lb_put_hex(out, h, LB_HASH_BYTES);
+}
+
+/* Whether the recovery record L names exactly the bytes T. */
+static int
+lb_torn_sealed_by(const struct lb_torn *t, const struct lb_audit_line *l, struct lb_buf *tmp)
+{
+	if (!t->active || l->reason.null || lb_torn_reason(t, 1, tmp) != LB_OK)
+		return 0;
+	/* The reason is plain ASCII, written as is: compare the raw text. */
+	return l->reason.raw_len == tmp->len && memcmp(l->reason.raw, tmp->data, tmp->len) == 0;
+}
+
+/*
+ * Seal T: a newline if the file ends without one (TORN_TAIL), then the
+ * recovery record, in one append, then a sync; before any client is
+ * answered. A crash in between leaves the file as it was, or T and a part
+ * of this (lines that do not parse, after the last record), which the next
+ * start seals the same way, with one record for all of it.
+ */
+static int
+lb_torn_seal(struct lb_audit *a, const struct lb_torn *t, int torn_tail, uint64_t now)
+{
+	struct lb_audit_rec rec;
+	struct lb_buf reason;
+	const char *text;
+	uint8_t h[LB_HASH_BYTES];
+	int rc;
+
+	lb_buf_init(&reason, 256);
+	memset(&rec, 0, sizeof(rec));
+	if (a->seq == UINT64_MAX) {
+		rc = LB_E_AUDIT;
+		goto out;
+	}
+	if ((rc = lb_torn_reason(t, 1, &reason)) != LB_OK ||
+	    (rc = lb_buf_cstr(&reason, &text)) != LB_OK)
+		goto out;
+	rec.event = "recovery";
+	rec.verdict = "failed";
+	rec.kind = LB_KIND_NONE;
+	rec.reason = text;
+	rec.error = LB_E_AUDIT;
+	lb_buf_reset(&a->line);
+	if (torn_tail && (rc = lb_buf_put_u8(&a->line, '\n')) != LB_OK)
+		goto out;
+	if ((rc = lb_audit_format_line(&a->line, &rec, a->seq + 1, now, a->hash, h)) != LB_OK)
+		goto out;
+	if (a->io.append(a->io.ctx, a->line.data, a->line.len) != LB_OK) {
+		rc = LB_E_AUDIT;
+		goto out;
+	}
+	a->seq++;
+	memcpy(a->hash, h, LB_HASH_BYTES);
+	if ((rc = lb_audit_sync(a)) != LB_OK)
+		goto out;
+	a->recovered = 1;
+	a->rec_seq = a->seq;
+	a->rec_start = t->start;
+	a->rec_len = t->len;
+out:
+	lb_buf_free(&reason);
+	return rc;
+}
+
 /* ---- the log ---- */
+
+/* The wall clock for the one record not made for a request. */
+static int
+lb_audit_now(uint64_t *now)
+{
+	time_t t = time(NULL);
+
+	if (t == (time_t)-1 || t < 0 || (uint64_t)t > LB_AUDIT_TIME_MAX)
+		return LB_E_RANGE;
+	*now = (uint64_t)t;
+	return LB_OK;
+}
 
 int
 lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
@@ -677,13 +837,16 @@ lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
 	struct lb_audit_line l;
 	struct lb_request r;
 	struct lb_audit *a = NULL;
-	struct lb_buf line;
-	uint64_t size;
-	int complete, rc;
+	struct lb_torn torn;
+	struct lb_buf line, tmp;
+	uint64_t size, start, lineno = 0, now;
+	int complete, torn_tail = 0, rc = LB_OK;
 
 	memset(&rd, 0, sizeof(rd));
+	memset(&torn, 0, sizeof(torn));
 	lb_audit_line_init(&l);
 	lb_buf_init(&line, LB_AUDIT_LINE_MAX - 1);
+	lb_buf_init(&tmp, 256);
 	if (out == NULL || io.append == NULL) {
 		rc = LB_E_INVAL;
 		goto out;
@@ -701,13 +864,34 @@ lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
 		if (rc != LB_E_NOENT)
 			goto out;
 	}
-	while (rd.f != NULL && (rc = lb_line_next(&rd, &line, &complete)) == LB_OK) {
-		/* A torn last line: never extend it (docs/audit.md). */
-		if (!complete) {
-			rc = LB_E_AUDIT;
-			goto out;
-		}
+	for (;;) {
+		start = rd.pos;
+		if (rd.f == NULL || (rc = lb_line_next(&rd, &line, &complete)) != LB_OK)
+			break;
+		lineno++;
 		if (lb_audit_line_parse(&l, (const char *)line.data, line.len, NULL) != LB_OK) {
+			/* Not a record: evidence of a crash if only more such
+			 * lines follow, or the recovery record sealing them. */
+			if ((rc = lb_torn_add(&torn, lineno, start, line.data, line.len)) != LB_OK)
+				goto out;
+			torn_tail = !complete;
+			continue;
+		}
+		/* A last line that parses lacks only its newline: the record
+		 * is whole (the strict parser wants everything up to the
+		 * closing brace after the hash). It counts; the newline is
+		 * added below. */
+		torn_tail = !complete;
+		if (lb_field_is(&l.event, "recovery")) {
+			/* Open checks only that it seals what is before it;
+			 * the chain is verify-audit's. */
+			if (torn.active && !lb_torn_sealed_by(&torn, &l, &tmp)) {
+				rc = LB_E_AUDIT;
+				goto out;
+			}
+			torn.active = 0;
+		} else if (torn.active) {
+			/* A line that does not parse in the middle of the log. */
 			rc = LB_E_AUDIT;
 			goto out;
 		}
@@ -728,12 +912,28 @@ lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
 			goto out;
 		}
 	}
+	if (torn.active) {
+		if (lb_audit_now(&now) != LB_OK) {
+			rc = LB_E_AUDIT;
+			goto out;
+		}
+		if (lb_torn_seal(a, &torn, torn_tail, now) != LB_OK) {
+			rc = LB_E_AUDIT;
+			goto out;
+		}
+	} else if (torn_tail) {
+		if (io.append(io.ctx, "\n", 1) != LB_OK || lb_audit_sync(a) != LB_OK) {
+			rc = LB_E_AUDIT;
+			goto out;
+		}
+	}
 	*out = a;
 	a = NULL;
 	rc = LB_OK;
 out:
 	lb_line_close(&rd);
 	lb_buf_free(&line);
+	lb_buf_free(&tmp);
 	lb_audit_line_free(&l);
 	if (a != NULL)
 		lb_audit_close(a);
@@ -789,6 +989,20 @@ lb_audit_head(const struct lb_audit *a, uint64_t *seq, uint8_t hash[LB_HASH_BYTE
 	}
 }
 
+int
+lb_audit_recovered(const struct lb_audit *a, uint64_t *seq, uint64_t *offset, uint64_t *len)
+{
+	int yes = a != NULL && a->recovered;
+
+	if (seq != NULL)
+		*seq = yes ? a->rec_seq : 0;
+	if (offset != NULL)
+		*offset = yes ? a->rec_start : 0;
+	if (len != NULL)
+		*len = yes ? a->rec_len : 0;
+	return yes;
+}
+
 void
 lb_audit_close(struct lb_audit *a)
 {
@@ -808,13 +1022,6 @@ lb_field_equals(const struct lb_json_str *s, const char *p, size_t n, struct lb_
 	if (!s->null && lb_json_unescape(s->raw, s->raw_len, tmp, NULL) != LB_OK)
 		return 0;
 	return tmp->len == n && (n == 0 || memcmp(tmp->data, p, n) == 0);
-}
-
-static int
-lb_field_is(const struct lb_json_str *s, const char *text)
-{
-	/* Compared on the escaped text: TEXT is plain ASCII, written as is. */
-	return !s->null && s->raw_len == strlen(text) && memcmp(s->raw, text, s->raw_len) == 0;
 }
 
 /*
@@ -894,26 +1101,67 @@ lb_verify_request(const struct lb_audit_line *l, const struct lb_policy *policy,
 	return LB_OK;
 }
 
+/*
+ * A recovery record L at LINENO: it carries no request, and it seals
+ * exactly the bytes T before it (FIRST_BAD: the message about T's first
+ * line). Appends the problem to MSG and returns LB_E_AUDIT; a changed byte
+ * in the sealed bytes is reported at their first line.
+ */
+static int
+lb_verify_recovery(const struct lb_audit_line *l, const struct lb_torn *t,
+    const struct lb_buf *first_bad, uint64_t lineno, struct lb_buf *msg, struct lb_buf *tmp)
+{
+	if (!lb_field_is(&l->verdict, "failed") || l->request != NULL || l->sig != NULL) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": not a valid recovery record: it is "
+		    "\"failed\" and carries no request", lineno));
+		return LB_E_AUDIT;
+	}
+	if (!t->active) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a recovery record with nothing torn "
+		    "before it", lineno));
+		return LB_E_AUDIT;
+	}
+	if (lb_torn_sealed_by(t, l, tmp))
+		return LB_OK;
+	if (!l->reason.null && lb_torn_reason(t, 0, tmp) == LB_OK &&
+	    l->reason.raw_len == tmp->len + LB_AUDIT_HEX_LEN &&
+	    memcmp(l->reason.raw, tmp->data, tmp->len) == 0) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the torn bytes that the recovery record "
+		    "at line %" PRIu64 " seals were changed: their hash is not the one it names",
+		    t->lineno, lineno));
+		return LB_E_AUDIT;
+	}
+	/* It names other bytes: those before it are simply not a record. */
+	lb_best_effort(lb_buf_put(msg, first_bad->data, first_bad->len));
+	lb_best_effort(lb_buf_printf(msg, "; the recovery record at line %" PRIu64 " does not seal "
+	    "the %" PRIu64 " bytes from byte %" PRIu64, lineno, t->len, t->start));
+	return LB_E_AUDIT;
+}
+
 int
 lb_audit_verify(const char *path, const struct lb_policy *policy,
     struct lb_buf *msg, size_t *records)
 {
 	struct lb_line_reader rd;
 	struct lb_audit_line l;
-	struct lb_buf line, why, tmp, scratch;
+	struct lb_torn torn;
+	struct lb_buf line, why, tmp, scratch, notes, first_bad;
 	uint8_t last[LB_HASH_BYTES], h[LB_HASH_BYTES];
 	uint64_t seq = 0, line_start = 0;
 	uint64_t lineno = 0;
 	size_t good = 0;
 	const char *text;
-	int complete, rc;
+	int complete, is_rec, at_end = 0, rc;
 
 	memset(last, 0, sizeof(last));
 	memset(&rd, 0, sizeof(rd));
+	memset(&torn, 0, sizeof(torn));
 	lb_audit_line_init(&l);
 	lb_buf_init(&line, LB_AUDIT_LINE_MAX - 1);
 	lb_buf_init(&why, 1024);
 	lb_buf_init(&tmp, LB_AUDIT_LINE_MAX);
+	lb_buf_init(&notes, 1024 * 1024);
+	lb_buf_init(&first_bad, 4096);
 	/* Callers may pass no MSG; messages then go to a scratch buffer. */
 	lb_buf_init(&scratch, 4096);
 	if (msg == NULL)
@@ -934,6 +1182,7 @@ lb_audit_verify(const char *path, const struct lb_policy *policy,
 		rc = lb_line_next(&rd, &line, &complete);
 		if (rc == LB_LINE_END) {
 			rc = LB_OK;
+			at_end = 1;
 			break;
 		}
 		lineno++;
@@ -949,7 +1198,7 @@ lb_audit_verify(const char *path, const struct lb_policy *policy,
 			rc = rc == LB_E_NOMEM ? rc : LB_E_IO;
 			goto out;
 		}
-		if (!complete) {
+		if (!complete && !torn.active) {
 			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the last line has no newline: "
 			    "a write torn by a crash; the %" PRIu64 " records before it end at byte %" PRIu64,
 			    lineno, (uint64_t)good, line_start));
@@ -957,14 +1206,29 @@ lb_audit_verify(const char *path, const struct lb_policy *policy,
 			goto out;
 		}
 		lb_buf_reset(&why);
-		if (lb_audit_line_parse(&l, (const char *)line.data, line.len, &why) != LB_OK) {
-			if (lb_buf_cstr(&why, &text) != LB_OK)
-				text = "?";
-			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": not a valid audit record: %s",
-			    lineno, text));
-			rc = LB_E_AUDIT;
-			goto out;
+		if (!complete || lb_audit_line_parse(&l, (const char *)line.data, line.len,
+		    &why) != LB_OK) {
+			/* Not a record: only a recovery record right after
+			 * this (and any more such lines) may make it evidence
+			 * of a crash; else this first one is the bad line. */
+			if (!torn.active) {
+				if (lb_buf_cstr(&why, &text) != LB_OK)
+					text = "?";
+				lb_buf_reset(&first_bad);
+				lb_best_effort(lb_buf_printf(&first_bad, "%" PRIu64 ": not a valid audit "
+				    "record: %s", lineno, text));
+			}
+			if ((rc = lb_torn_add(&torn, lineno, line_start, line.data, line.len)) != LB_OK)
+				goto out;
+			if (!complete) {
+				at_end = 1;
+				break;
+			}
+			continue;
 		}
+		is_rec = lb_field_is(&l.event, "recovery");
+		if (torn.active && !is_rec)
+			break;
 		if ((rc = lb_hash(h, line.data, l.hashed_len)) != LB_OK)
 			goto out;
 		if (sodium_memcmp(h, l.hash, LB_HASH_BYTES) != 0) {
@@ -973,6 +1237,9 @@ lb_audit_verify(const char *path, const struct lb_policy *policy,
 			rc = LB_E_AUDIT;
 			goto out;
 		}
+		if (is_rec && (rc = lb_verify_recovery(&l, &torn, &first_bad, lineno, msg,
+		    &tmp)) != LB_OK)
+			goto out;
 		if (l.seq != seq + 1) {
 			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": seq is %" PRIu64 ", expected %" PRIu64
 			    ": a record is missing, repeated or out of order",
@@ -989,10 +1256,27 @@ lb_audit_verify(const char *path, const struct lb_policy *policy,
 		}
 		if ((rc = lb_verify_request(&l, policy, lineno, msg, &tmp)) != LB_OK)
 			goto out;
+		if (is_rec) {
+			lb_best_effort(lb_buf_printf(&notes, "recovered crash at line %" PRIu64
+			    " (%" PRIu64 " bytes kept as evidence)\n", torn.lineno, torn.len));
+			torn.active = 0;
+		}
 		seq = l.seq;
 		memcpy(last, l.hash, LB_HASH_BYTES);
 		good++;
 	}
+	if (torn.active) {
+		/* Not sealed: in the middle of the log, damage; at its end, a
+		 * crash the broker seals when it starts again. */
+		lb_best_effort(lb_buf_put(msg, first_bad.data, first_bad.len));
+		if (at_end)
+			lb_best_effort(lb_buf_printf(msg, "; the log ends here: a write torn by a crash, "
+			    "sealed when the broker starts; the %" PRIu64 " records before it end at byte "
+			    "%" PRIu64, (uint64_t)good, torn.start));
+		rc = LB_E_AUDIT;
+		goto out;
+	}
+	lb_best_effort(lb_buf_put(msg, notes.data, notes.len));
 out:
 	if (records != NULL)
 		*records = good;
@@ -1001,6 +1285,8 @@ out:
 	lb_buf_free(&line);
 	lb_buf_free(&why);
 	lb_buf_free(&tmp);
+	lb_buf_free(&notes);
+	lb_buf_free(&first_bad);
 	lb_buf_free(&scratch);
 	return rc;
 }

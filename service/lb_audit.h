@@ -48,7 +48,8 @@ struct lb_audit_io {
  * the signed request itself is kept in base64 as the authoritative copy.
  * A group is written as its name, else its SID, else null. */
 struct lb_audit_rec {
-	const char *event;          /* "create" "check" "status" "reject" */
+	const char *event;          /* "create" "check" "status" "reject"
+	                               ("recovery": lb_audit_open's own) */
 	const char *verdict;        /* "allowed" "denied" "failed" */
 	const char *user;
 	const char *sid;            /* SID, or the uid as decimal on POSIX */
@@ -74,10 +75,18 @@ struct lb_audit;
  * timestamp) so the broker can rebuild its replay cache after a restart.
  * IO is used for all later writes.
  * A missing file (or PATH NULL) starts a new chain at seq 1. Nothing is
- * verified here (verify-audit does that), but every line must parse, and a
- * last line without its newline (a torn write) is refused: LB_E_AUDIT,
- * and the operator decides what to do (docs/audit.md). LB_E_IO if the file
- * cannot be read. ON_RECORD may be NULL. */
+ * verified here (verify-audit does that), but every line must parse, with
+ * one exception, the bytes a crash left at the end (docs/audit.md,
+ * "Start-up and torn lines"): a last line without its newline and complete
+ * lines after the last record that do not parse. Those are kept as
+ * evidence and sealed before this returns: a newline ends them and a
+ * recovery record (event "recovery", naming their offset, length and
+ * BLAKE2b) continues the chain from the last record, appended and synced
+ * through IO. (A last line that parses lacks only its newline: that is
+ * appended, and it counts as a record.) A line that does not parse
+ * anywhere else, unless the recovery record right after it seals it, is
+ * LB_E_AUDIT, as is a failed append or sync. LB_E_IO if the file cannot
+ * be read. ON_RECORD may be NULL. */
 int lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
     void (*on_record)(void *ctx, const uint8_t key[LB_PK_BYTES],
         const uint8_t nonce[LB_NONCE_BYTES], uint64_t timestamp),
@@ -99,13 +108,21 @@ int lb_audit_sync(struct lb_audit *a) LB_WUR;
  * for the Event Log / syslog summary, an anchor kept outside the file. */
 void lb_audit_head(const struct lb_audit *a, uint64_t *seq,
     uint8_t hash[LB_HASH_BYTES]);
+/* Whether lb_audit_open sealed a torn write: 1 with the record it wrote
+ * (its seq) and the evidence it names (offset and length in the file),
+ * else 0. Any output may be NULL. */
+int lb_audit_recovered(const struct lb_audit *a, uint64_t *seq, uint64_t *offset,
+    uint64_t *len);
 /* Frees A; does not sync (call lb_audit_sync first). */
 void lb_audit_close(struct lb_audit *a);
 
 /* Verify the log at PATH: the hash chain, sequence numbers, that a stored
  * request decodes and matches the record's kind, link and target and, if
  * POLICY is not NULL, each record's request signature against the key
- * enrolled there (docs/audit.md, "Verification"). LB_OK if intact;
+ * enrolled there (docs/audit.md, "Verification"); bytes that are not a
+ * record are accepted only where a recovery record right after them seals
+ * them. LB_OK if intact, with one line "recovered crash at line N (M bytes
+ * kept as evidence)\n" per sealed torn write in MSG (empty if none);
  * LB_E_AUDIT if not, with "LINE: what is wrong" (the first bad line) in
  * MSG; LB_E_IO if the file cannot be read, with the reason in MSG.
  * *RECORDS = the number of good records read (before the bad line). MSG

@@ -63,9 +63,9 @@ lb_cmd_verify_audit(int argc, char **argv)
 {
 	enum lb_flavor flavor = LB_NATIVE_FLAVOR;
 	struct lb_policy *policy = NULL;
-	const char *file = NULL, *config = NULL, *val, *text;
+	const char *file = NULL, *config = NULL, *val, *text, *nl;
 	struct lb_buf msg;
-	size_t records = 0;
+	size_t records = 0, n;
 	int i, o, only_pos = 0, r, rc;
 
 	for (i = 1; i < argc; i++) {
@@ -97,8 +97,20 @@ lb_cmd_verify_audit(int argc, char **argv)
 	lb_buf_init(&msg, 4096);
 	r = lb_audit_verify(file, policy, &msg, &records);
 	if (msg.len == 0 || lb_buf_cstr(&msg, &text) != LB_OK)
-		text = lb_strerror(r);
+		text = r == LB_OK ? "" : lb_strerror(r);
 	if (r == LB_OK) {
+		/* TEXT is one "recovered crash at line N (...)" line per torn
+		 * write a recovery record seals: not a break, but the auditor
+		 * should know. */
+		while (*text != '\0') {
+			nl = strchr(text, '\n');
+			n = nl != NULL ? (size_t)(nl - text) : strlen(text);
+			lb_put_display_cstr(stdout, file);
+			fputs(": ", stdout);
+			lb_cli_put_display(stdout, text, n);
+			fputc('\n', stdout);
+			text += n + (nl != NULL);
+		}
 		lb_put_display_cstr(stdout, file);
 		printf(": intact, %zu record%s\n", records, records == 1 ? "" : "s");
 		rc = LB_EXIT_OK;

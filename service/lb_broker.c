@@ -139,6 +139,8 @@ lb_rate_take(struct lb_rates *rt, const char *id, uint64_t now, uint32_t per_sec
 		b->last = now;
 		b->tokens = burst;
 	}
+	if (b->tokens > burst)
+		b->tokens = burst;   /* a reload lowered the burst */
 	if (now < b->last)
 		b->last = now;   /* the clock went back: refill from here, never stall */
 	if (now > b->last) {
@@ -236,8 +238,12 @@ struct lb_outcome {
 	const struct lb_key_entry *key;
 	struct lb_path link_res, target_res;
 	struct lb_buf msg;                /* text for the client and the log */
-	void *dir;                        /* open parent, kept until audited */
-	char *name;                       /* link name created in DIR, if any */
+	void *dir;                        /* open parent, kept until created */
+	/* An allowed create, made only once its decision is in the log. */
+	int pending;
+	char *name;                       /* link name in DIR */
+	char *made;                       /* what the link points at */
+	void *file;                       /* hard links: the open target */
 };
 
 /* Messages are best effort: one that does not fit is cut; the status code
@@ -380,19 +386,19 @@ lb_do_link(struct lb_broker *b, const struct lb_peer *peer,
 	if (rq->type != LB_MSG_CREATE)
 		goto out;
 	/* Symbolic links keep the target as typed; a junction points at the
-	 * absolute directory; a hard link at the file opened above. */
+	 * absolute directory; a hard link at the file opened above. The link
+	 * is made by lb_broker_handle once this decision is in the log. */
 	made = kind == LB_KIND_JUNCTION ? lb_strndup(o->target_res.s, o->target_res.len) :
 	    lb_strndup(rq->target, rq->target_len);
 	if (made == NULL || (o->name = lb_strdup(name.s)) == NULL) {
 		lb_fail_op(o, "", LB_E_NOMEM);
 		goto out;
 	}
-	if ((r = b->fs->create(peer, o->dir, name.s, kind, made, file)) != LB_OK) {
-		free(o->name);
-		o->name = NULL;
-		lb_fail_op(o, "", r);
-		goto out;
-	}
+	o->made = made;
+	o->file = file;
+	made = NULL;
+	file = NULL;
+	o->pending = 1;
 out:
 	if (o->status != LB_OK)
 		o->d.verdict = LB_VERDICT_DENY;
@@ -431,20 +437,28 @@ lb_preauth(const struct lb_outcome *o, int decoded)
 	    (o->status == LB_E_KEY_UNKNOWN && o->key == NULL && strcmp(o->event, "reject") == 0);
 }
 
-/* Audit, then answer. Nothing is answered that was not logged first. */
-static int
-lb_finish(struct lb_broker *b, const struct lb_peer *peer, const struct lb_request *rq,
-    int decoded, const uint8_t *body, size_t body_len, struct lb_outcome *o,
-    uint64_t now, struct lb_buf *out)
+static const char *
+lb_text_of(struct lb_outcome *o)
 {
-	struct lb_audit_rec rec;
-	struct lb_response resp;
-	struct lb_buf frame;
-	const char *text = "", *verdict;
-	int r;
+	const char *text = "";
 
 	if (o->msg.len > 0 && lb_buf_cstr(&o->msg, &text) != LB_OK)
 		text = "";
+	return text;
+}
+
+/* The audit record of O (WITH_REQUEST: the signed request stored too; it
+ * is stored once per request). LB_OK, or LB_E_AUDIT: nothing may be done
+ * or answered for this request (fail closed). */
+static int
+lb_record(struct lb_broker *b, const struct lb_peer *peer, const struct lb_request *rq,
+    int decoded, const uint8_t *body, size_t body_len, struct lb_outcome *o,
+    int with_request, uint64_t now)
+{
+	struct lb_audit_rec rec;
+	const char *text = lb_text_of(o), *verdict;
+	int r;
+
 	verdict = o->status == LB_OK ? (o->d.verdict == LB_VERDICT_ALLOW ? "allowed" : "denied") :
 	    o->status == LB_E_DENIED || o->status == LB_E_KEY_UNKNOWN ? "denied" : "failed";
 	memset(&rec, 0, sizeof(rec));
@@ -463,6 +477,11 @@ lb_finish(struct lb_broker *b, const struct lb_peer *peer, const struct lb_reque
 		rec.request = body;
 		rec.request_len = body_len;
 		rec.sig = rq->sig;
+		if (!with_request) {
+			rec.request = NULL;
+			rec.request_len = 0;
+			rec.sig = NULL;
+		}
 		if (lb_preauth(o, decoded)) {
 			/* unauthenticated: the first bytes of each path only */
 			rec.link_len = rec.link_len > LB_REJECT_PATH_LOG ? LB_REJECT_PATH_LOG : rec.link_len;
@@ -487,14 +506,14 @@ lb_finish(struct lb_broker *b, const struct lb_peer *peer, const struct lb_reque
 		r = lb_audit_append(b->audit, &rec, now,
 		    b->policy->broker.audit_sync == LB_AUDIT_SYNC_ALWAYS);
 	if (r != LB_OK) {
-		/* Fail closed: undo what this request made, answer nothing. */
-		if (o->name != NULL && b->fs->remove != NULL)
-			(void)b->fs->remove(peer, o->dir, o->name);
+		/* Fail closed: nothing is made or answered without its record. */
 		if (b->fs->event != NULL)
 			b->fs->event(0, "audit log cannot be written: refusing requests");
 		return LB_E_AUDIT;
 	}
-	if (b->fs->event != NULL) {
+	/* Nor are they sent to syslog / the Event Log one by one: a flood
+	 * would drown the broker's other messages (journald rate limits). */
+	if (b->fs->event != NULL && o->status != LB_E_RATE) {
 		struct lb_buf line;
 		const char *l;
 
@@ -504,6 +523,18 @@ lb_finish(struct lb_broker *b, const struct lb_peer *peer, const struct lb_reque
 			b->fs->event(o->status == LB_OK && o->d.verdict == LB_VERDICT_ALLOW, l);
 		lb_buf_free(&line);
 	}
+	return LB_OK;
+}
+
+/* The signed answer for O, appended to OUT. */
+static int
+lb_answer(struct lb_broker *b, const struct lb_request *rq, int decoded,
+    struct lb_outcome *o, struct lb_buf *out)
+{
+	struct lb_response resp;
+	struct lb_buf frame;
+	const char *text = lb_text_of(o);
+	int r;
 
 	memset(&resp, 0, sizeof(resp));
 	resp.version = LB_WIRE_VERSION;
@@ -512,7 +543,7 @@ lb_finish(struct lb_broker *b, const struct lb_peer *peer, const struct lb_reque
 		memcpy(resp.nonce, rq->nonce, LB_NONCE_BYTES);
 	resp.status = o->status;
 	resp.verdict = (uint8_t)(o->status == LB_OK ? o->d.verdict : LB_VERDICT_DENY);
-	resp.rule = rec.rule != NULL ? rec.rule : "";
+	resp.rule = o->d.rule != NULL ? o->d.rule->name : "";
 	resp.rule_len = strlen(resp.rule);
 	resp.message = text;
 	resp.message_len = strlen(text) > LB_WIRE_STR_MAX ? LB_WIRE_STR_MAX : strlen(text);
@@ -545,7 +576,7 @@ lb_broker_handle(struct lb_broker *b, const struct lb_peer *peer,
 	o.event = "reject";
 
 	/* Per OS identity, before any expensive work. */
-	if ((r = lb_rate_take(&b->rates, peer->id, now, LB_RATE_PER_SEC, LB_RATE_BURST)) != LB_OK) {
+	if ((r = lb_rate_take(&b->rates, peer->id, now, p->broker.requests_per_sec, p->broker.requests_burst)) != LB_OK) {
 		lb_fail_op(&o, "", r);
 		goto answer;
 	}
@@ -557,7 +588,7 @@ lb_broker_handle(struct lb_broker *b, const struct lb_peer *peer,
 	o.event = lb_event_of(rq.type);
 	/* The signature first, against the key the request names: an
 	 * unsigned or forged request is a forgery whatever key it claims. */
-	if ((r = lb_request_verify(&rq, rq.key)) != LB_OK) {
+	if (lb_request_verify(&rq, rq.key) != LB_OK) {
 		o.event = "reject";
 		lb_fail_op(&o, "", LB_E_SIG);
 		goto answer;
@@ -596,9 +627,27 @@ answer:
 	if (lb_preauth(&o, decoded) &&
 	    lb_rate_take(&b->rejects, peer->id, now, LB_REJECT_PER_SEC, LB_REJECT_BURST) != LB_OK)
 		lb_fail_op(&o, "", LB_E_RATE);
-	r = lb_finish(b, peer, &rq, decoded, msg, body_len, &o, now, out);
+	/* The record first: a crash can leave an allowed decision without its
+	 * link, never a link without its record; and nothing is answered that
+	 * was not logged. */
+	if ((r = lb_record(b, peer, &rq, decoded, msg, body_len, &o, 1, now)) != LB_OK)
+		goto done;
+	if (o.pending && (r = b->fs->create(peer, o.dir, o.name, (enum lb_kind)rq.kind,
+	    o.made, o.file)) != LB_OK) {
+		/* Allowed but not made: the outcome as a second record of the
+		 * same request (stored once, in the first). */
+		lb_fail_op(&o, "", r);
+		o.d.verdict = LB_VERDICT_DENY;
+		if ((r = lb_record(b, peer, &rq, decoded, msg, body_len, &o, 0, now)) != LB_OK)
+			goto done;
+	}
+	r = lb_answer(b, &rq, decoded, &o, out);
+done:
+	if (o.file != NULL)
+		b->fs->close(o.file);
 	if (o.dir != NULL)
 		b->fs->close(o.dir);
+	free(o.made);
 	free(o.name);
 	lb_path_free(&o.link_res);
 	lb_path_free(&o.target_res);

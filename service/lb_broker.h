@@ -42,17 +42,17 @@ struct lb_fs_ops {
 	 * path (junctions); FILE is the open_target handle for hard links. */
 	int (*create)(const struct lb_peer *peer, void *dir, const char *name,
 	    enum lb_kind kind, const char *target, void *file);
-	/* Remove NAME from DIR again (used when the audit record of a link
-	 * just made cannot be written: nothing unaudited may remain). */
+	/* Remove NAME from DIR (not called by the broker any more: a create's
+	 * decision is recorded before the link is made; kept for the fs tests
+	 * and tools). */
 	int (*remove)(const struct lb_peer *peer, void *dir, const char *name);
 	void (*close)(void *handle);
 	/* One-line summary to syslog / the Event Log (may be NULL). */
 	void (*event)(int allowed, const char *line);
 };
 
-/* Requests per identity: a token bucket. */
-#define LB_RATE_PER_SEC 200
-#define LB_RATE_BURST 400
+/* Requests per identity: a token bucket of the policy's requests_per_sec
+ * and requests_burst ([broker], docs/policy.md). */
 /* Requests refused before the client is authenticated (malformed, bad
  * signature, key not enrolled) have a much smaller budget of their own, and
  * are logged in a bounded form: an unenrolled user cannot fill the audit

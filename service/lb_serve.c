@@ -12,10 +12,10 @@ struct lb_seen_rec {
 };
 
 void
-lb_seen_collect(void *ctx, const uint8_t key[LB_PK_BYTES],
+lb_seen_collect(void *seen, const uint8_t key[LB_PK_BYTES],
     const uint8_t nonce[LB_NONCE_BYTES], uint64_t timestamp)
 {
-	struct lb_seen *s = ctx;
+	struct lb_seen *s = seen;
 
 	if (s->n == s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 256;

@@ -295,18 +295,25 @@ lb_accept_one(struct lb_daemon *d, int fd, int64_t now)
 	struct lb_conn *c = NULL;
 	char err[256];
 	uid_t uid;
-	size_t i, same = 0;
+	size_t i, live = 0, same = 0;
 
 	if (lb_posix_peer_uid(fd, &uid, err, sizeof(err)) != LB_OK) {
 		d->refused_identity++;
 		snprintf(d->refused_why, sizeof(d->refused_why), "%s", err);
 		goto drop;
 	}
-	/* Limits before any account lookup: a flood costs us little. */
-	for (i = 0; i < d->n_conns; i++)
-		if (d->conns[i]->fd >= 0 && d->conns[i]->uid == uid)
+	/* Limits before any account lookup: a flood costs us little. Only open
+	 * connections count against max_clients: those closed in this round
+	 * are still in the table until it is compacted, and counting them let
+	 * a user who reconnects at once hold twice its share of the total. */
+	for (i = 0; i < d->n_conns; i++) {
+		if (d->conns[i]->fd < 0)
+			continue;
+		live++;
+		if (d->conns[i]->uid == uid)
 			same++;
-	if (d->n_conns >= lb_cfg(d)->max_clients || d->n_conns >= LB_CLIENTS_CAP ||
+	}
+	if (live >= lb_cfg(d)->max_clients || d->n_conns >= LB_CLIENTS_CAP ||
 	    same >= lb_per_uid_max(d)) {
 		d->refused_busy++;
 		goto drop;
@@ -400,8 +407,15 @@ lb_conn_pump(struct lb_daemon *d, struct lb_conn *c)
 			r = lb_frame_parse(c->in + off, c->in_len - off, &msg, &mlen, &used);
 			if (r == LB_E_SHORT)
 				break;
-			if (r != LB_OK)   /* empty or over-long frame: not our protocol */
-				return -1;
+			if (r != LB_OK) {
+				/* Empty or over-long frame: not our protocol. Answer
+				 * the requests before it (they may have made links),
+				 * read no more, close once the answers are out. */
+				c->eof = 1;
+				c->in_len = 0;
+				off = 0;
+				break;
+			}
 			r = lb_broker_handle(d->b, &c->peer->peer, msg, mlen, (uint64_t)time(NULL), &c->out);
 			if (!d->dirty) {
 				d->dirty = 1;

@@ -470,8 +470,15 @@ lb_pump(struct lb_win_daemon *d, struct lb_pconn *c)
 		r = lb_frame_parse(c->in + off, c->in_len - off, &msg, &mlen, &used);
 		if (r == LB_E_SHORT)
 			break;
-		if (r != LB_OK)   /* empty or over-long frame: not our protocol */
-			return -1;
+		if (r != LB_OK) {
+			/* Empty or over-long frame: not our protocol. Answer the
+			 * requests before it (they may have made links), read no
+			 * more, close once the answers are out. */
+			c->eof = 1;
+			c->in_len = 0;
+			off = 0;
+			break;
+		}
 		r = lb_broker_handle(d->b, &c->peer->peer, msg, mlen, (uint64_t)time(NULL), &c->out);
 		if (!d->dirty) {
 			d->dirty = 1;
@@ -510,8 +517,8 @@ lb_on_read(struct lb_win_daemon *d, struct lb_pconn *c, DWORD n, int ok)
 {
 	if (c->pipe == NULL)
 		return;
-	if (!ok || n == 0) {
-		c->eof = 1;
+	if (!ok || n == 0 || c->eof) {
+		c->eof = 1;   /* gone, or past a bad frame: whatever follows is dropped */
 	} else {
 		memcpy(c->in + c->in_len, c->rbuf, n);   /* n <= the room asked for */
 		c->in_len += n;

@@ -7,6 +7,11 @@
  *     MODE: ok | tamper | stale | future | replay | emit (print the signed
  *           request as hex instead of sending it)
  *   lb_e2e_client SOCKET - raw < HEX          send raw bytes (hex on stdin) as one frame
+ *   lb_e2e_client SOCKET - bytes < HEX        send raw bytes as they are, no frame
+ *                                             (length words of any value, cut frames)
+ *   lb_e2e_client - KEYFILE sign < HEX        print HEX (a request body) with its
+ *                                             signature appended, as hex: any body,
+ *                                             even one the encoder would refuse
  *
  * Prints "status N verdict V message TEXT" for each answer (replay: two
  * lines), or "no answer" if the connection closed; exit 0 if it got an
@@ -66,7 +71,7 @@ connect_to(const char *path)
 
 /* Send one frame with MSG, print the answer. */
 static int
-exchange(const char *sock, const uint8_t *msg, size_t len)
+exchange(const char *sock, const uint8_t *msg, size_t len, int unframed)
 {
 	struct lb_buf out;
 	uint8_t in[LB_FRAME_MAX + 4];
@@ -81,7 +86,10 @@ exchange(const char *sock, const uint8_t *msg, size_t len)
 		return 3;
 	}
 	lb_buf_init(&out, LB_FRAME_MAX + 4);
-	if (lb_frame_put(&out, msg, len) != LB_OK) {
+	if (unframed) {
+		if (lb_buf_put(&out, msg, len) != LB_OK)
+			return 2;
+	} else if (lb_frame_put(&out, msg, len) != LB_OK) {
 		/* too long for a frame: send a raw length word and the bytes */
 		uint8_t hdr[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len };
 
@@ -128,19 +136,31 @@ main(int argc, char **argv)
 
 	if (lb_crypto_init() != LB_OK)
 		return 2;
-	if (argc == 4 && strcmp(argv[3], "raw") == 0) {
+	if (argc == 4 && (strcmp(argv[3], "raw") == 0 || strcmp(argv[3], "bytes") == 0 ||
+	    strcmp(argv[3], "sign") == 0)) {
 		static uint8_t raw[1 << 17];
 		size_t n = 0;
 
-		/* argv[2] is "-", argv[3] "raw": the hex bytes follow on stdin */
-		while (n < sizeof(raw)) {
+		/* the hex bytes follow on stdin */
+		while (n < sizeof(raw) - LB_SIG_BYTES) {
 			unsigned int b;
 
 			if (scanf("%2x", &b) != 1)
 				break;
 			raw[n++] = (uint8_t)b;
 		}
-		return exchange(argv[1], raw, n);
+		if (strcmp(argv[3], "sign") == 0) {
+			size_t i;
+
+			if (load_key(argv[2], sk, pk) != 0 ||
+			    lb_sign(sk, LB_CTX_REQUEST, raw, n, raw + n) != LB_OK)
+				return 2;
+			for (i = 0; i < n + LB_SIG_BYTES; i++)
+				printf("%02x", raw[i]);
+			printf("\n");
+			return 0;
+		}
+		return exchange(argv[1], raw, n, strcmp(argv[3], "bytes") == 0);
 	}
 	if (argc != 7 || load_key(argv[2], sk, pk) != 0 || lb_kind_parse(argv[4], &kind) != LB_OK) {
 		fprintf(stderr, "usage: lb_e2e_client SOCKET KEYFILE ok|tamper|stale|future|replay|emit KIND LINK TARGET\n");
@@ -177,9 +197,9 @@ main(int argc, char **argv)
 		lb_buf_free(&msg);
 		return 0;
 	}
-	rc = exchange(argv[1], msg.data, msg.len);
+	rc = exchange(argv[1], msg.data, msg.len, 0);
 	if (rc == 0 && strcmp(mode, "replay") == 0)
-		rc = exchange(argv[1], msg.data, msg.len);
+		rc = exchange(argv[1], msg.data, msg.len, 0);
 	lb_buf_free(&msg);
 	return rc;
 }

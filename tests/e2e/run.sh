@@ -189,8 +189,13 @@ check "no hard link to a set-user-id program, even one's own" test ! -e "$R/srv/
 echo keep > "$H/links/exists" && chown "$UA:" "$H/links/exists"
 expect 4 "already exists" "$UA" links/exists "$H/t"
 check "existing file untouched" test "$(cat "$H/links/exists")" = keep
-check "every denial audited" test "$(( $(lines) - n0 ))" -eq 11
-check "denials audited as denied or failed" test "$(tail -n 11 "$R/log/audit.log" | grep -c '"verdict":"allowed"')" -eq 0
+# 12 records: the existing file's request was allowed (logged before the
+# attempt) and then failed (logged after it).
+check "every denial audited" test "$(( $(lines) - n0 ))" -eq 12
+check "denials audited as denied or failed, but the decision before the existing file" \
+	test "$(tail -n 12 "$R/log/audit.log" | grep -c '"verdict":"allowed"')" -eq 1
+check "the existing file: allowed, then failed with EXISTS" \
+	test "$(tail -n 2 "$R/log/audit.log" | grep -c '"verdict":"allowed"\|"verdict":"failed".*"error":-61')" -eq 2
 
 # --- forged requests: refused and audited ---
 KA=$H/.config/linkbroker/key

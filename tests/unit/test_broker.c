@@ -140,7 +140,7 @@ setup(void **state)
 	assert_int_equal(lb_pk_to_b64(f->alice_pk, a), LB_OK);
 	assert_int_equal(lb_pk_to_b64(f->bob_pk, b64), LB_OK);
 	snprintf(policy_text, sizeof(policy_text),
-	    "[broker]\naudit_sync = always\n"
+	    "[broker]\naudit_sync = always\nrequests_per_sec = 200\nrequests_burst = 400\n"
 	    "[key:alice]\nuser = alice\npublic_key = %s\n"
 	    "[key:bob]\nuser = bob\npublic_key = %s\n"
 	    "[rule:dev]\nusers = alice\nkinds = *\nlink_under = /srv/alice\n"
@@ -481,7 +481,7 @@ test_malformed_request_gets_an_answer_and_a_record(void **state)
 }
 
 static void
-test_audit_failure_refuses_and_undoes(void **state)
+test_audit_failure_refuses_and_makes_nothing(void **state)
 {
 	struct fx *f = *state;
 	struct lb_buf req;
@@ -491,8 +491,8 @@ test_audit_failure_refuses_and_undoes(void **state)
 	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW,
 	    f->alice_pk, f->alice_sk, NULL);
 	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_E_AUDIT);
-	assert_int_equal(fs_state.creates, 1);
-	assert_int_equal(fs_state.removes, 1);   /* nothing unaudited remains */
+	assert_int_equal(fs_state.creates, 0);   /* the record comes first: nothing made */
+	assert_int_equal(fs_state.removes, 0);
 	lb_buf_free(&req);
 	/* the log works again: requests are served again */
 	f->log.fail = 0;
@@ -512,7 +512,7 @@ test_rate_limit_per_identity(void **state)
 	struct answer a;
 	int i, limited = 0;
 
-	for (i = 0; i < LB_RATE_BURST + 5; i++) {
+	for (i = 0; i < 400 + 5; i++) {
 		make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, NULL);
 		assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
 		limited += a.status == LB_E_RATE;
@@ -570,7 +570,7 @@ test_rate_limit_recovers_when_the_clock_goes_back(void **state)
 	struct answer a;
 	int i;
 
-	for (i = 0; i < LB_RATE_BURST; i++) {
+	for (i = 0; i < 400; i++) {
 		make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, NULL);
 		assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
 		lb_buf_free(&req);
@@ -635,6 +635,22 @@ test_bad_paths_are_input_errors(void **state)
 	lb_buf_free(&req);
 }
 
+static int
+count_in_log(const struct fx *f, const char *needle)
+{
+	struct lb_buf copy;
+	const char *s, *p;
+	int n = 0;
+
+	lb_buf_init(&copy, f->log.buf.len + 1);
+	assert_int_equal(lb_buf_put(&copy, f->log.buf.data, f->log.buf.len), LB_OK);
+	assert_int_equal(lb_buf_cstr(&copy, &s), LB_OK);
+	for (p = s; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	lb_buf_free(&copy);
+	return n;
+}
+
 static void
 test_existing_file_is_reported_as_failed(void **state)
 {
@@ -648,7 +664,13 @@ test_existing_file_is_reported_as_failed(void **state)
 	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
 	assert_int_equal(a.status, LB_E_EXISTS);
 	assert_int_equal(lb_exit_code(a.status), LB_EXIT_FAILED);
-	assert_true(log_has(f, "\"verdict\":\"failed\""));
+	/* The decision was logged before the attempt, the outcome after it;
+	 * the signed request is stored once, with the decision. */
+	assert_int_equal(log_lines(f), 2);
+	assert_true(log_has(f, "\"seq\":1,") && log_has(f, "\"verdict\":\"allowed\""));
+	assert_true(log_has(f, "\"seq\":2,") && log_has(f, "\"verdict\":\"failed\""));
+	assert_true(log_has(f, "\"error\":-61"));
+	assert_int_equal(count_in_log(f, "\"request\":\""), 1);
 	lb_buf_free(&req);
 }
 
@@ -690,7 +712,7 @@ main(void)
 		T(test_replay_cache_survives_restart_through_remember),
 		T(test_timestamps_outside_the_window_are_refused),
 		T(test_malformed_request_gets_an_answer_and_a_record),
-		T(test_audit_failure_refuses_and_undoes),
+		T(test_audit_failure_refuses_and_makes_nothing),
 		T(test_rate_limit_per_identity),
 		T(test_unauthenticated_rejects_have_a_small_bounded_budget),
 		T(test_rate_limit_recovers_when_the_clock_goes_back),

@@ -95,6 +95,8 @@ test_model_holds_what_was_written(void **state)
 	assert_string_equal(p->broker.audit_log, "/var/log/lb/audit.log");
 	assert_int_equal(p->broker.io_timeout_ms, 500);
 	assert_int_equal(p->broker.max_clients, 64);            /* default */
+	assert_int_equal(p->broker.requests_per_sec, 1000);     /* default */
+	assert_int_equal(p->broker.requests_burst, 10000);      /* default */
 	assert_int_equal(p->broker.audit_sync, LB_AUDIT_SYNC_BATCH);
 	assert_int_equal(p->n_keys, 1);
 	assert_string_equal(p->keys[0].sid, "S-1-5-21-1-2-3-1001");
@@ -198,6 +200,9 @@ test_bad_values_report_their_line(void **state)
 {
 	(void)state;
 	expect_error(LB_FLAVOR_POSIX, "[broker]\nmax_clients = 0\n", 2, "max_clients");
+	expect_error(LB_FLAVOR_POSIX, "[broker]\nrequests_per_sec = 0\n", 2, "requests_per_sec");
+	expect_error(LB_FLAVOR_POSIX, "[broker]\nrequests_per_sec = 100001\n", 2, "requests_per_sec");
+	expect_error(LB_FLAVOR_POSIX, "[broker]\n\nrequests_burst = 1000001\n", 3, "requests_burst");
 	expect_error(LB_FLAVOR_POSIX, "[broker]\nmax_clients = 4097\n", 2, "max_clients");
 	expect_error(LB_FLAVOR_POSIX, "[broker]\nmax_clients = 12x\n", 2, "max_clients");
 	expect_error(LB_FLAVOR_POSIX, "[broker]\nmax_clients = -1\n", 2, "max_clients");
