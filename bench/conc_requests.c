@@ -1,0 +1,362 @@
+/* conc_requests: signed requests straight on the wire (as
+ * tests/e2e/lb_e2e_client.c speaks it) from 1..N concurrent clients, one
+ * connection each, request then answer. Run as the enrolled user:
+ *
+ *   conc_requests SOCKET KEYFILE LINKDIR TARGET TOTAL RUNS create|check CLIENTS...
+ *
+ * For each CLIENTS value and each of RUNS runs, TOTAL requests split evenly
+ * over the clients; `create` makes links LINKDIR/cC.rR.tT.I (removed after
+ * each run, outside the timing), `check` asks the same as a dry run. With
+ * TOTAL <= 200,000 every request is signed before the clock starts (the
+ * figures are the daemon's); above that each client signs as it goes.
+ * Latency: write of the request to the whole answer read. The answers'
+ * signatures are not verified (client CPU the daemon would compete with).
+ * Prints a Markdown table of medians over the runs; failures are answers
+ * with status != 0 or verdict deny, plus requests never answered. */
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "bench_util.h"
+#include "lb_buf.h"
+#include "lb_sig.h"
+#include "lb_wire.h"
+
+#define MAX_RUNS 100
+#define PRESIGN_MAX 200000
+
+static const char *sock_path, *link_dir, *target;
+static uint8_t sk[LB_SK_BYTES], pk[LB_PK_BYTES];
+static uint8_t type;
+static pthread_barrier_t start_line;
+
+struct client {
+	pthread_t th;
+	int id, run, clients, fd;
+	size_t n;
+	int presigned;
+	struct lb_buf reqs;        /* framed requests back to back */
+	size_t *off;
+	double *lat;               /* this client's slice of the run's latencies */
+	size_t answered;
+	unsigned long fails;
+	char first_error[160];
+	uint8_t in[LB_FRAME_HDR + LB_FRAME_MAX];
+};
+
+static int
+connect_to(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		close(fd);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+link_name(char *buf, size_t len, const struct client *c, size_t i)
+{
+	snprintf(buf, len, "%s/c%d.r%d.t%d.%zu", link_dir, c->clients, c->run, c->id, i);
+}
+
+/* Append request I of C, framed, to OUT. */
+static int
+sign_one(const struct client *c, size_t i, struct lb_buf *out)
+{
+	struct lb_request rq;
+	struct lb_buf msg;
+	char link[512];
+	int r;
+
+	link_name(link, sizeof(link), c, i);
+	memset(&rq, 0, sizeof(rq));
+	rq.version = LB_WIRE_VERSION;
+	rq.type = type;
+	rq.kind = LB_KIND_SYMLINK;
+	rq.timestamp = (uint64_t)time(NULL);
+	lb_random(rq.nonce, sizeof(rq.nonce));
+	memcpy(rq.key, pk, LB_PK_BYTES);
+	rq.link = link;
+	rq.link_len = strlen(link);
+	rq.target = target;
+	rq.target_len = strlen(target);
+	lb_buf_init(&msg, LB_FRAME_MAX);
+	r = lb_request_sign(&rq, sk);
+	if (r == LB_OK)
+		r = lb_request_encode(&rq, &msg);
+	if (r == LB_OK)
+		r = lb_frame_put(out, msg.data, msg.len);
+	lb_buf_free(&msg);
+	return r;
+}
+
+static void
+note_error(struct client *c, const char *what, int code)
+{
+	if (c->first_error[0] == '\0')
+		snprintf(c->first_error, sizeof(c->first_error), "%s (%d)", what, code);
+}
+
+/* Send FRAME, read one answer. 0 = allowed and done, 1 = answered otherwise,
+ * -1 = connection lost. */
+static int
+exchange(struct client *c, const uint8_t *frame, size_t len)
+{
+	struct lb_response resp;
+	const uint8_t *m;
+	size_t off, got = 0, mlen, used, blen;
+	ssize_t k;
+	int r;
+
+	for (off = 0; off < len; off += (size_t)k)
+		if ((k = write(c->fd, frame + off, len - off)) <= 0)
+			return -1;
+	for (;;) {
+		k = read(c->fd, c->in + got, sizeof(c->in) - got);
+		if (k <= 0)
+			return -1;
+		got += (size_t)k;
+		r = lb_frame_parse(c->in, got, &m, &mlen, &used);
+		if (r == LB_E_SHORT)
+			continue;
+		if (r != LB_OK || lb_response_decode(m, mlen, &resp, &blen) != LB_OK) {
+			note_error(c, "undecodable answer", r);
+			return 1;
+		}
+		if (resp.status != 0 || resp.verdict != LB_VERDICT_ALLOW) {
+			char text[128];
+
+			snprintf(text, sizeof(text), "%.*s", (int)resp.message_len, resp.message);
+			note_error(c, text, (int)resp.status);
+			return 1;
+		}
+		return 0;
+	}
+}
+
+static void *
+client_main(void *arg)
+{
+	struct client *c = arg;
+	struct lb_buf one;
+	const uint8_t *frame;
+	size_t i, len;
+	double t0;
+	int r;
+
+	lb_buf_init(&one, LB_FRAME_MAX + LB_FRAME_HDR);
+	pthread_barrier_wait(&start_line);
+	for (i = 0; i < c->n; i++) {
+		if (c->presigned) {
+			frame = c->reqs.data + c->off[i];
+			len = c->off[i + 1] - c->off[i];
+		} else {
+			lb_buf_reset(&one);
+			if (sign_one(c, i, &one) != LB_OK) {
+				c->fails++;
+				continue;
+			}
+			frame = one.data;
+			len = one.len;
+		}
+		if (c->fd < 0 && (c->fd = connect_to(sock_path)) < 0) {
+			note_error(c, "cannot connect, errno", errno);
+			c->fails += (unsigned long)(c->n - i);
+			break;
+		}
+		t0 = bench_now_ns();
+		r = exchange(c, frame, len);
+		if (r >= 0)
+			c->lat[c->answered++] = (bench_now_ns() - t0) / 1e6;
+		if (r != 0)
+			c->fails++;
+		if (r < 0) {
+			/* the broker closed the connection: count it, reconnect */
+			note_error(c, "connection closed by the broker", 0);
+			close(c->fd);
+			c->fd = -1;
+		}
+	}
+	lb_buf_free(&one);
+	return NULL;
+}
+
+struct result {
+	double rps, p50, p99;
+	unsigned long fails;
+};
+
+static int
+one_run(int clients, int run, size_t total, struct result *res, char *err, size_t errlen)
+{
+	struct client *c = calloc((size_t)clients, sizeof(*c));
+	double *lat = calloc(total, sizeof(double)), t0, wall;
+	size_t per = total / (size_t)clients, i, n_lat = 0, ok = 0;
+	int k;
+
+	if (c == NULL || lat == NULL)
+		return -1;
+	err[0] = '\0';
+	pthread_barrier_init(&start_line, NULL, (unsigned)clients + 1);
+	for (k = 0; k < clients; k++) {
+		c[k].id = k;
+		c[k].run = run;
+		c[k].clients = clients;
+		c[k].n = per + ((size_t)k < total % (size_t)clients);
+		c[k].lat = lat + n_lat;
+		n_lat += c[k].n;
+		c[k].presigned = total <= PRESIGN_MAX;
+		c[k].fd = -1;
+		lb_buf_init(&c[k].reqs, (size_t)-1 / 2);
+		if (c[k].presigned) {
+			if ((c[k].off = calloc(c[k].n + 1, sizeof(size_t))) == NULL)
+				return -1;
+			for (i = 0; i < c[k].n; i++) {
+				if (sign_one(&c[k], i, &c[k].reqs) != LB_OK)
+					return -1;
+				c[k].off[i + 1] = c[k].reqs.len;
+			}
+		}
+	}
+	/* connected only once every request is signed: an idle connection
+	 * would meet the broker's io_timeout_ms */
+	for (k = 0; k < clients; k++)
+		c[k].fd = connect_to(sock_path);
+	for (k = 0; k < clients; k++)
+		pthread_create(&c[k].th, NULL, client_main, &c[k]);
+	pthread_barrier_wait(&start_line);
+	t0 = bench_now_ns();
+	for (k = 0; k < clients; k++)
+		pthread_join(c[k].th, NULL);
+	wall = (bench_now_ns() - t0) / 1e9;
+	pthread_barrier_destroy(&start_line);
+	/* gather the answered latencies to the front */
+	n_lat = 0;
+	res->fails = 0;
+	for (k = 0; k < clients; k++) {
+		memmove(lat + n_lat, c[k].lat, c[k].answered * sizeof(double));
+		n_lat += c[k].answered;
+		res->fails += c[k].fails;
+		ok += c[k].n - c[k].fails;
+		if (err[0] == '\0' && c[k].first_error[0] != '\0')
+			snprintf(err, errlen, "%s", c[k].first_error);
+		if (c[k].fd >= 0)
+			close(c[k].fd);
+		lb_buf_free(&c[k].reqs);
+		free(c[k].off);
+	}
+	res->rps = (double)ok / wall;
+	res->p50 = bench_quantile(lat, n_lat, 0.50);
+	res->p99 = bench_quantile(lat, n_lat, 0.99);
+	/* remove this run's links, outside the timing */
+	if (type == LB_MSG_CREATE) {
+		char p[512];
+
+		for (k = 0; k < clients; k++)
+			for (i = 0; i < c[k].n; i++) {
+				link_name(p, sizeof(p), &c[k], i);
+				unlink(p);
+			}
+	}
+	free(lat);
+	free(c);
+	usleep(200 * 1000);   /* the broker closes the old connections */
+	return 0;
+}
+
+static int
+load_key(const char *file)
+{
+	char text[LB_USER_KEY_TEXT_LEN + 2];
+	size_t n;
+	FILE *f = fopen(file, "r");
+
+	if (f == NULL)
+		return -1;
+	n = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	if (lb_user_key_parse(text, n, sk) != LB_OK)
+		return -1;
+	memcpy(pk, sk + LB_SK_BYTES - LB_PK_BYTES, LB_PK_BYTES);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	double rps[MAX_RUNS], p50[MAX_RUNS], p99[MAX_RUNS], base_rps = 0;
+	struct result res;
+	char err[160], verdict[256] = "";
+	size_t total;
+	int runs, a, r, clients;
+
+	if (argc < 9 || lb_crypto_init() != LB_OK || load_key(argv[2]) != 0) {
+		fprintf(stderr, "usage: conc_requests SOCKET KEYFILE LINKDIR TARGET TOTAL RUNS create|check CLIENTS...\n");
+		return 2;
+	}
+	sock_path = argv[1];
+	link_dir = argv[3];
+	target = argv[4];
+	total = (size_t)strtoul(argv[5], NULL, 10);
+	runs = (int)bench_num(argv[6], 1, MAX_RUNS);
+	type = strcmp(argv[7], "check") == 0 ? LB_MSG_CHECK : LB_MSG_CREATE;
+	if (total < 1 || runs < 1 || runs > MAX_RUNS)
+		return 2;
+	mkdir(link_dir, 0755);
+	printf("Concurrency: %zu `%s` requests in total per run, one connection per client, median of %d run%s:\n\n",
+	    total, argv[7], runs, runs > 1 ? "s" : "");
+	printf("| clients | throughput (req/s) | × 1 client | p50 (ms) | p99 (ms) | failures (all runs) |\n");
+	printf("|---:|---:|---:|---:|---:|---:|\n");
+	fflush(stdout);
+	for (a = 8; a < argc; a++) {
+		unsigned long fails = 0;
+		double mrps;
+
+		clients = (int)bench_num(argv[a], 1, 4096);
+		if (clients < 1 || (size_t)clients > total)
+			return 2;
+		err[0] = '\0';
+		for (r = 0; r < runs; r++) {
+			char e[160];
+
+			if (one_run(clients, r, total, &res, e, sizeof(e)) != 0)
+				return 2;
+			rps[r] = res.rps;
+			p50[r] = res.p50;
+			p99[r] = res.p99;
+			fails += res.fails;
+			if (err[0] == '\0' && e[0] != '\0')
+				snprintf(err, sizeof(err), "%s", e);
+		}
+		mrps = bench_median(rps, (size_t)runs);
+		if (a == 8)
+			base_rps = mrps;
+		printf("| %d | %.0f | %.2f× | %.3f | %.3f | %lu |\n", clients, mrps, mrps / base_rps,
+		    bench_median(p50, (size_t)runs), bench_median(p99, (size_t)runs), fails);
+		if (fails != 0)
+			fprintf(stderr, "conc_requests: %d clients: first failure: %s\n", clients, err);
+		fflush(stdout);
+		if (clients == 64) {
+			double q = bench_median(p99, (size_t)runs);
+
+			snprintf(verdict, sizeof(verdict), "- 64 clients, p99 < 10 ms and zero failures: **%s** "
+			    "(p99 %.3f ms = %.2f× the bound, %lu failures)\n", q < 10.0 && fails == 0 ? "met" : "missed",
+			    q, q / 10.0, fails);
+		}
+	}
+	printf("\n%s", verdict);
+	return 0;
+}
