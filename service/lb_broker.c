@@ -9,66 +9,119 @@
 #include "lb_broker.h"
 #include "lb_str.h"
 
-/* ---- replay cache: (key, nonce) pairs seen within the clock window ---- */
+/* ---- replay cache: (key, nonce) pairs seen within the clock window ----
+ *
+ * Each pair is kept as a 64-bit SipHash fingerprint under a per-process
+ * secret salt (16 bytes a pair instead of 64): a client cannot aim
+ * collisions, and a chance collision (about n / 2^64) refuses a fresh
+ * request, never accepts a replay. Memory is capped: when more than
+ * LB_REPLAY_MAX pairs are live, the oldest seconds are dropped and FLOOR
+ * rises past them, so requests signed before FLOOR are refused as stale:
+ * under a flood the window narrows instead of the memory growing. */
 
-struct lb_seen {
-	uint8_t key[LB_PK_BYTES];
-	uint8_t nonce[LB_NONCE_BYTES];
+#define LB_REPLAY_MAX 32768       /* live pairs; the table stays <= 2 MiB */
+
+struct lb_replay_slot {
+	uint64_t fp;              /* 0: free (a zero fingerprint is stored as 1) */
 	uint64_t ts;
-	int used;
 };
 
 struct lb_replay {
-	struct lb_seen *slots;
+	struct lb_replay_slot *slots;
 	size_t nslots, n;        /* nslots a power of two, n <= nslots / 2 */
+	uint64_t floor;          /* requests signed before this are stale */
 	uint8_t salt[LB_SHORTHASH_KEY_BYTES];
 };
 
-static size_t
-lb_replay_index(const struct lb_replay *rp, const uint8_t key[LB_PK_BYTES],
+static uint64_t
+lb_replay_fp(const struct lb_replay *rp, const uint8_t key[LB_PK_BYTES],
     const uint8_t nonce[LB_NONCE_BYTES])
 {
 	uint8_t in[LB_PK_BYTES + LB_NONCE_BYTES];
+	uint64_t fp;
 
 	memcpy(in, key, LB_PK_BYTES);
 	memcpy(in + LB_PK_BYTES, nonce, LB_NONCE_BYTES);
-	return (size_t)lb_keyed_hash64(rp->salt, in, sizeof(in)) & (rp->nslots - 1);
+	fp = lb_keyed_hash64(rp->salt, in, sizeof(in));
+	return fp != 0 ? fp : 1;
 }
 
-static struct lb_seen *
-lb_replay_find(const struct lb_replay *rp, const uint8_t key[LB_PK_BYTES],
-    const uint8_t nonce[LB_NONCE_BYTES])
+static struct lb_replay_slot *
+lb_replay_find(const struct lb_replay *rp, uint64_t fp)
 {
 	size_t i;
 
-	for (i = lb_replay_index(rp, key, nonce); rp->slots[i].used; i = (i + 1) & (rp->nslots - 1))
-		if (memcmp(rp->slots[i].key, key, LB_PK_BYTES) == 0 &&
-		    memcmp(rp->slots[i].nonce, nonce, LB_NONCE_BYTES) == 0)
+	for (i = (size_t)(fp >> 7) & (rp->nslots - 1); rp->slots[i].fp != 0; i = (i + 1) & (rp->nslots - 1))
+		if (rp->slots[i].fp == fp)
 			return &rp->slots[i];
 	return &rp->slots[i];
 }
 
+static int
+lb_u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The lowest timestamp to keep so that at most LB_REPLAY_MAX / 2 of the
+ * live pairs (timestamps >= OLDEST) remain: a whole second is kept or
+ * dropped, so the rule "signed before FLOOR is stale" holds exactly. */
+static int
+lb_replay_cut(const struct lb_replay *rp, uint64_t oldest, size_t live, uint64_t *cut)
+{
+	uint64_t *ts;
+	size_t i, k = 0, keep = LB_REPLAY_MAX / 2;
+
+	if ((ts = malloc(live * sizeof(*ts))) == NULL)
+		return LB_E_NOMEM;
+	for (i = 0; i < rp->nslots; i++)
+		if (rp->slots[i].fp != 0 && rp->slots[i].ts >= oldest)
+			ts[k++] = rp->slots[i].ts;
+	qsort(ts, k, sizeof(*ts), lb_u64_cmp);
+	/* the newest KEEP, then up to the next whole second */
+	*cut = ts[k - keep];
+	if (*cut < UINT64_MAX)
+		*cut += ts[k - keep - 1] == *cut;   /* that second is split: drop it all */
+	free(ts);
+	return LB_OK;
+}
+
 /* Rebuild into a table big enough for the live entries, dropping those
- * older than OLDEST (they would be refused as stale anyway). */
+ * older than OLDEST (they would be refused as stale anyway) and, past the
+ * cap, the oldest seconds (FLOOR rises). */
 static int
 lb_replay_rehash(struct lb_replay *rp, uint64_t oldest)
 {
 	struct lb_replay nr = *rp;
 	size_t i, live = 0;
+	uint64_t cut;
+	int r;
 
+	if (oldest < rp->floor)
+		oldest = rp->floor;
 	for (i = 0; i < rp->nslots; i++)
-		if (rp->slots[i].used && rp->slots[i].ts >= oldest)
+		if (rp->slots[i].fp != 0 && rp->slots[i].ts >= oldest)
 			live++;
+	if (live > LB_REPLAY_MAX) {
+		if ((r = lb_replay_cut(rp, oldest, live, &cut)) != LB_OK)
+			return r;
+		oldest = nr.floor = cut;
+		for (live = 0, i = 0; i < rp->nslots; i++)
+			if (rp->slots[i].fp != 0 && rp->slots[i].ts >= oldest)
+				live++;
+	}
 	for (nr.nslots = 1024; nr.nslots < live * 4; nr.nslots *= 2)
 		;
 	if ((nr.slots = calloc(nr.nslots, sizeof(*nr.slots))) == NULL)
 		return LB_E_NOMEM;
 	nr.n = 0;
 	for (i = 0; i < rp->nslots; i++) {
-		const struct lb_seen *e = &rp->slots[i];
+		const struct lb_replay_slot *e = &rp->slots[i];
 
-		if (e->used && e->ts >= oldest) {
-			*lb_replay_find(&nr, e->key, e->nonce) = *e;
+		if (e->fp != 0 && e->ts >= oldest) {
+			*lb_replay_find(&nr, e->fp) = *e;
 			nr.n++;
 		}
 	}
@@ -77,23 +130,29 @@ lb_replay_rehash(struct lb_replay *rp, uint64_t oldest)
 	return LB_OK;
 }
 
-/* LB_OK and remember the pair, or LB_E_REPLAY if it was seen. */
+/* LB_OK and remember the pair; LB_E_REPLAY if it was seen; LB_E_STALE if
+ * it was signed before the floor the cap has raised. */
 static int
 lb_replay_check_add(struct lb_replay *rp, const uint8_t key[LB_PK_BYTES],
     const uint8_t nonce[LB_NONCE_BYTES], uint64_t ts, uint64_t oldest)
 {
-	struct lb_seen *e;
+	struct lb_replay_slot *e;
+	uint64_t fp = lb_replay_fp(rp, key, nonce);
 	int r;
 
-	if (rp->n + 1 > rp->nslots / 2 && (r = lb_replay_rehash(rp, oldest)) != LB_OK)
-		return r;
-	e = lb_replay_find(rp, key, nonce);
-	if (e->used)
+	if (ts < rp->floor)
+		return LB_E_STALE;
+	if (rp->n + 1 > rp->nslots / 2) {
+		if ((r = lb_replay_rehash(rp, oldest)) != LB_OK)
+			return r;
+		if (ts < rp->floor)
+			return LB_E_STALE;
+	}
+	e = lb_replay_find(rp, fp);
+	if (e->fp != 0)
 		return LB_E_REPLAY;
-	memcpy(e->key, key, LB_PK_BYTES);
-	memcpy(e->nonce, nonce, LB_NONCE_BYTES);
+	e->fp = fp;
 	e->ts = ts;
-	e->used = 1;
 	rp->n++;
 	return LB_OK;
 }

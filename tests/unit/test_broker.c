@@ -438,6 +438,51 @@ test_replay_cache_survives_restart_through_remember(void **state)
 	lb_buf_free(&req);
 }
 
+/* More live pairs than the cap: the oldest seconds go and the window
+ * narrows (requests signed before them are stale), recent ones are still
+ * caught as replays, and fresh requests are served. */
+static void
+test_replay_cache_is_capped_by_narrowing_the_window(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req, req2;
+	uint8_t nonce[LB_NONCE_BYTES], recent[LB_NONCE_BYTES];
+	struct answer a;
+	uint32_t i;
+
+	/* 50 seconds of 1,400 requests each, from NOW - 60 to NOW - 10: the
+	 * cap is applied when the table next grows (at 65,536 pairs) */
+	for (i = 0; i < 70000; i++) {
+		memset(nonce, 0, sizeof(nonce));
+		memcpy(nonce, &i, sizeof(i));
+		lb_broker_remember(f->b, f->alice_pk, nonce, NOW - 60 + i / 1400);
+	}
+	memcpy(recent, nonce, sizeof(recent));   /* signed at NOW - 11 */
+	/* signed 45 s ago: within max_clock_skew_s (60) but before the floor */
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/old", "/opt/x", NOW - 45,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_STALE);
+	lb_buf_free(&req);
+	/* a fresh request is served, once */
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/new", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_REPLAY);
+	lb_buf_free(&req);
+	/* a pair remembered in the newest second kept is still a replay */
+	make_req(&req2, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/r", "/opt/x", NOW - 11,
+	    f->alice_pk, f->alice_sk, nonce);
+	lb_broker_remember(f->b, f->alice_pk, nonce, NOW - 11);
+	assert_int_equal(ask(f, &alice, &req2, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_REPLAY);
+	lb_buf_free(&req2);
+	(void)recent;
+	assert_int_equal(fs_state.creates, 1);
+}
+
 static void
 test_timestamps_outside_the_window_are_refused(void **state)
 {
@@ -710,6 +755,7 @@ main(void)
 		T(test_tampered_signature_is_refused),
 		T(test_replayed_request_is_refused),
 		T(test_replay_cache_survives_restart_through_remember),
+		T(test_replay_cache_is_capped_by_narrowing_the_window),
 		T(test_timestamps_outside_the_window_are_refused),
 		T(test_malformed_request_gets_an_answer_and_a_record),
 		T(test_audit_failure_refuses_and_makes_nothing),
