@@ -59,16 +59,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() {
-	echo "FAIL: $*"
-	fail=$((fail + 1))
-}
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok; else bad "$what"; fi
-}
+# ok, bad, check (and the pass/fail counters)
+. "$(dirname "$0")/lib.sh"
 
 for u in "$UA" $ABUSERS; do
 	getent passwd "$u" >/dev/null && userdel "$u"

@@ -38,17 +38,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); }
-bad() {
-	echo "FAIL: $*"
-	fail=$((fail + 1))
-}
-# check DESCRIPTION COMMAND...: COMMAND must succeed.
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok; else bad "$what"; fi
-}
+# ok, bad, check (and the pass/fail counters)
+. "$(dirname "$0")/lib.sh"
 
 # Users and groups of this test only (left over from an aborted run: remove).
 for u in "$UA" "$UB"; do getent passwd "$u" >/dev/null && userdel "$u"; done

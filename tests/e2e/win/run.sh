@@ -31,16 +31,8 @@ T=$C/lbtest
 W='C:\lbtest'
 WPD='C:\ProgramData\LinkBroker'
 
-ok() { pass=$((pass + 1)); }
-bad() {
-	echo "FAIL: $*"
-	fail=$((fail + 1))
-}
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok; else bad "$what"; fi
-}
+# ok, bad, check (and the pass/fail counters)
+. "$(dirname "$0")/../lib.sh"
 # w COMMAND...: a Windows program, bounded in time, CRs dropped from its output.
 w() {
 	if [ "$NATIVE" = 1 ]; then
