@@ -279,6 +279,25 @@ out:
 }
 
 int
+lb_service_key_parse(const char *text, size_t len, uint8_t sk[LB_SK_BYTES])
+{
+	if (text != NULL && len > 0 && text[len - 1] == '\n')
+		len--;
+	return lb_sk_from_b64(text, len, sk);
+}
+
+int
+lb_service_key_format(const uint8_t sk[LB_SK_BYTES], char out[LB_SK_B64_LEN])
+{
+	if (lb_sk_to_b64(sk, out) != LB_OK) {
+		lb_wipe(out, LB_SK_B64_LEN);
+		return LB_E_BASE64;
+	}
+	out[LB_SK_B64_LEN - 1] = '\n';   /* over the NUL */
+	return LB_OK;
+}
+
+int
 lb_user_key_parse(const char *text, size_t len, uint8_t sk[LB_SK_BYTES])
 {
 	const size_t hdr = sizeof(LB_USER_KEY_HEADER);   /* with its newline */

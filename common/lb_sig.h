@@ -57,6 +57,11 @@ int lb_pk_from_b64(const char *s, uint8_t pk[LB_PK_BYTES]) LB_WUR;
 int lb_sk_to_b64(const uint8_t sk[LB_SK_BYTES], char out[LB_SK_B64_LEN]) LB_WUR;
 int lb_sk_from_b64(const char *s, size_t n, uint8_t sk[LB_SK_BYTES]) LB_WUR;
 
+/* The service's key file: the key in base64 and a newline (optional when
+ * reading). Format writes exactly LB_SK_B64_LEN bytes (no NUL). */
+int lb_service_key_parse(const char *text, size_t len, uint8_t sk[LB_SK_BYTES]) LB_WUR;
+int lb_service_key_format(const uint8_t sk[LB_SK_BYTES], char out[LB_SK_B64_LEN]) LB_WUR;
+
 /* A user's key file: this header line, the key in base64, a newline
  * (optional when reading); nothing else. Format writes exactly
  * LB_USER_KEY_TEXT_LEN bytes (no NUL). */

@@ -815,29 +815,19 @@ out:
 
 /* ---- the service key ---- */
 
-/* A service key file: the key in base64 and a newline (or none). */
-static int
-lb_sk_decode(const char *text, size_t len, uint8_t sk[LB_SK_BYTES])
-{
-	if (len > 0 && text[len - 1] == '\n')
-		len--;
-	return lb_sk_from_b64(text, len, sk);
-}
-
 static int
 lb_sk_create(const char *path, uint8_t sk[LB_SK_BYTES], char *err, size_t errlen)
 {
 	uint8_t pk[LB_PK_BYTES];
-	char text[LB_SK_B64_LEN + 1];
+	char text[LB_SK_B64_LEN];
 	int r;
 
 	if ((r = lb_sign_keypair(pk, sk)) != LB_OK) {
 		snprintf(err, errlen, "cannot make a key pair: %s", lb_strerror(r));
 		return r;
 	}
-	if ((r = lb_sk_to_b64(sk, text)) != LB_OK)
+	if ((r = lb_service_key_format(sk, text)) != LB_OK)
 		goto out;
-	text[LB_SK_B64_LEN - 1] = '\n';
 	r = lb_win_write_file(path, text, LB_SK_B64_LEN, LB_SDDL_PRIVATE, err, errlen);
 out:
 	lb_wipe(text, sizeof(text));
@@ -938,7 +928,7 @@ lb_win_service_key(const char *sk_path, const char *pk_path, uint8_t sk[LB_SK_BY
 			goto out;
 	} else if (r != LB_OK) {
 		goto out;
-	} else if ((r = lb_sk_decode(text, len, sk)) != LB_OK) {
+	} else if ((r = lb_service_key_parse(text, len, sk)) != LB_OK) {
 		snprintf(err, errlen, "%s: not a service key (one line of base64 of a 64-byte "
 		    "Ed25519 secret key)", sk_path);
 		goto out;

@@ -428,6 +428,19 @@ test_sk_text_round_trip_and_strict(void **state)
 	file[0] = 'L';
 	assert_int_equal(lb_user_key_parse(file, LB_USER_KEY_TEXT_LEN, back), LB_E_INVAL);
 	assert_int_equal(lb_user_key_parse(b64, n, back), LB_E_INVAL);   /* no header */
+
+	/* the service key file: the base64 line, its newline optional */
+	{
+		char svc[LB_SK_B64_LEN + 1];
+
+		assert_int_equal(lb_service_key_format(sk, svc), LB_OK);
+		assert_int_equal(svc[LB_SK_B64_LEN - 1], '\n');
+		assert_int_equal(lb_service_key_parse(svc, LB_SK_B64_LEN, back), LB_OK);
+		assert_memory_equal(back, sk, LB_SK_BYTES);
+		assert_int_equal(lb_service_key_parse(svc, LB_SK_B64_LEN - 1, back), LB_OK);
+		svc[LB_SK_B64_LEN] = '\n';
+		assert_int_equal(lb_service_key_parse(svc, LB_SK_B64_LEN + 1, back), LB_E_BASE64);
+	}
 }
 
 int
