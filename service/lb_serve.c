@@ -137,6 +137,51 @@ lb_serve_keep_floors(struct lb_policy *np, const struct lb_broker_cfg *old, int 
 	return LB_OK;
 }
 
+static size_t
+lb_fp_set(uint8_t dst[LB_WATCH_FP_MAX], const void *fp, size_t n)
+{
+	if (fp == NULL || n == 0)
+		return 0;
+	if (n > LB_WATCH_FP_MAX)
+		n = LB_WATCH_FP_MAX;
+	memcpy(dst, fp, n);
+	return n;
+}
+
+void
+lb_watch_loaded(struct lb_watch *w, const void *fp, size_t n)
+{
+	w->loaded_n = lb_fp_set(w->loaded, fp, n);
+	w->cand_n = 0;
+}
+
+int
+lb_watch_present(const struct lb_watch *w)
+{
+	return w->loaded_n > 0;
+}
+
+int
+lb_watch_seen(struct lb_watch *w, const void *fp, size_t n)
+{
+	if (n > LB_WATCH_FP_MAX)
+		n = LB_WATCH_FP_MAX;
+	if (fp == NULL || n == 0) {
+		/* Missing: keep the policy in force; load the file once it is back. */
+		w->loaded_n = 0;
+		w->cand_n = 0;
+		return 0;
+	}
+	if (w->loaded_n == n && memcmp(w->loaded, fp, n) == 0) {
+		w->cand_n = 0;
+		return 0;
+	}
+	if (w->cand_n == n && memcmp(w->cand, fp, n) == 0)
+		return 1;   /* changed and held still for an interval */
+	w->cand_n = lb_fp_set(w->cand, fp, n);
+	return 0;
+}
+
 void
 lb_serve_head(const struct lb_audit *a, char *out, size_t outlen)
 {

@@ -44,6 +44,23 @@ int lb_serve_open(struct lb_policy *policy, const uint8_t sk[LB_SK_BYTES],
 int lb_serve_keep_floors(struct lb_policy *np, const struct lb_broker_cfg *old,
     int *moved) LB_WUR;
 
+/* When to reload a watched file. The platform reduces the file's state to
+ * a fingerprint (identity, size, times; at most LB_WATCH_FP_MAX bytes, no
+ * padding garbage) and says what it saw each interval; a change is loaded
+ * only once it has held still for a whole interval (an editor that
+ * truncates and then writes would otherwise have its empty file loaded). */
+#define LB_WATCH_FP_MAX 64
+struct lb_watch {
+	uint8_t loaded[LB_WATCH_FP_MAX], cand[LB_WATCH_FP_MAX];
+	size_t loaded_n, cand_n;      /* 0: none (missing / no change pending) */
+};
+/* The file as just (re)loaded; FP NULL if it was missing. */
+void lb_watch_loaded(struct lb_watch *w, const void *fp, size_t n);
+/* The file as seen now (FP NULL: missing). 1: reload it now. */
+int lb_watch_seen(struct lb_watch *w, const void *fp, size_t n);
+/* Whether the file was there when last loaded or seen. */
+int lb_watch_present(const struct lb_watch *w);
+
 /* "seq N hash HEX" of the log's last record, for the system log. */
 void lb_serve_head(const struct lb_audit *a, char *out, size_t outlen);
 

@@ -62,10 +62,7 @@ struct lb_daemon {
 	struct lb_conn *conns[LB_CLIENTS_CAP];
 	size_t n_conns;
 	struct pollfd pfd[2 + LB_CLIENTS_CAP];
-	struct stat pst;            /* the policy file as last loaded */
-	int have_pst;
-	struct stat cand;           /* a change seen, loaded once it holds still */
-	int have_cand;
+	struct lb_watch watch;      /* the policy file: when to reload it */
 	int64_t next_stat, sync_due, accept_paused_until;
 	int dirty;                  /* requests handled since the last sync */
 	unsigned long refused_busy, refused_identity;
@@ -496,24 +493,40 @@ lb_conns_compact(struct lb_daemon *d)
 
 /* ---- policy reload ---- */
 
-static int
-lb_stat_changed(const struct stat *a, const struct stat *b)
+/* The policy file's fingerprint for lb_watch: NULL if it cannot be seen. */
+struct lb_fp {
+	uint64_t dev, ino, size, mtime_s, mtime_ns, ctime_s, ctime_ns;
+};
+
+static const struct lb_fp *
+lb_policy_fp(const char *path, struct lb_fp *fp)
 {
-	return a->st_dev != b->st_dev || a->st_ino != b->st_ino || a->st_size != b->st_size ||
-	    a->st_mtim.tv_sec != b->st_mtim.tv_sec || a->st_mtim.tv_nsec != b->st_mtim.tv_nsec ||
-	    a->st_ctim.tv_sec != b->st_ctim.tv_sec || a->st_ctim.tv_nsec != b->st_ctim.tv_nsec;
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return NULL;
+	memset(fp, 0, sizeof(*fp));
+	fp->dev = (uint64_t)st.st_dev;
+	fp->ino = (uint64_t)st.st_ino;
+	fp->size = (uint64_t)st.st_size;
+	fp->mtime_s = (uint64_t)st.st_mtim.tv_sec;
+	fp->mtime_ns = (uint64_t)st.st_mtim.tv_nsec;
+	fp->ctime_s = (uint64_t)st.st_ctim.tv_sec;
+	fp->ctime_ns = (uint64_t)st.st_ctim.tv_nsec;
+	return fp;
 }
 
 static void
 lb_reload(struct lb_daemon *d, const char *why)
 {
+	struct lb_fp fp;
 	const struct lb_broker_cfg *old = lb_cfg(d);
 	struct lb_policy *np = NULL;
 	struct lb_buf err;
 	const char *msg;
 	int r, moved;
 
-	d->have_pst = stat(d->config, &d->pst) == 0;
+	lb_watch_loaded(&d->watch, lb_policy_fp(d->config, &fp), sizeof(fp));
 	lb_buf_init(&err, 64 * 1024);
 	if ((r = lb_posix_load_policy(d->config, &np, &err)) != LB_OK) {
 		if (lb_buf_cstr(&err, &msg) != LB_OK || msg[0] == '\0')
@@ -538,29 +551,14 @@ out:
 static void
 lb_watch_policy(struct lb_daemon *d)
 {
-	struct stat st;
+	struct lb_fp fp;
+	const struct lb_fp *now = lb_policy_fp(d->config, &fp);
 
-	if (stat(d->config, &st) != 0) {
-		if (d->have_pst)
-			syslog(LOG_WARNING, "policy file %s: %s; the current policy stays in force",
-			    d->config, strerror(errno));
-		d->have_pst = 0;
-		return;
-	}
-	if (d->have_pst && !lb_stat_changed(&st, &d->pst)) {
-		d->have_cand = 0;
-		return;
-	}
-	/* Load a changed file once it has held still for a whole interval: an
-	 * editor that truncates and then writes would otherwise have its
-	 * empty file loaded (deny-all) in between. */
-	if (d->have_cand && !lb_stat_changed(&st, &d->cand)) {
-		d->have_cand = 0;
+	if (now == NULL && lb_watch_present(&d->watch))
+		syslog(LOG_WARNING, "policy file %s: %s; the current policy stays in force",
+		    d->config, strerror(errno));
+	if (lb_watch_seen(&d->watch, now, sizeof(fp)))
 		lb_reload(d, "file changed");
-		return;
-	}
-	d->cand = st;
-	d->have_cand = 1;
 }
 
 /* The audit log's head (last sequence number and hash) goes to syslog at
@@ -748,6 +746,7 @@ lb_absolute(const char *path)
 static int
 lb_start(struct lb_daemon *d)
 {
+	struct lb_fp fp;
 	struct lb_policy *p = NULL;
 	size_t remembered = 0;
 	struct lb_audit_io io;
@@ -763,7 +762,7 @@ lb_start(struct lb_daemon *d)
 		syslog(LOG_ERR, "%s", lb_strerror(r));
 		goto out;
 	}
-	d->have_pst = stat(d->config, &d->pst) == 0;
+	lb_watch_loaded(&d->watch, lb_policy_fp(d->config, &fp), sizeof(fp));
 	if ((r = lb_posix_load_policy(d->config, &p, &err)) != LB_OK) {
 		if (lb_buf_cstr(&err, &msg) != LB_OK || msg[0] == '\0')
 			msg = lb_strerror(r);

@@ -77,10 +77,7 @@ struct lb_win_daemon {
 	struct lb_pconn *listener;
 	struct lb_pconn *conns[LB_CLIENTS_CAP];
 	size_t n_conns;
-	WIN32_FILE_ATTRIBUTE_DATA pst;  /* the policy file as last loaded */
-	int have_pst;
-	WIN32_FILE_ATTRIBUTE_DATA cand; /* a change seen, loaded once it holds still */
-	int have_cand;
+	struct lb_watch watch;          /* the policy file: when to reload it */
 	uint64_t next_stat, sync_due, listen_retry;
 	int dirty;
 	unsigned long refused_busy, refused_identity;
@@ -587,18 +584,31 @@ lb_conns_compact(struct lb_win_daemon *d)
 
 /* ---- policy ---- */
 
-static int
-lb_policy_changed(const WIN32_FILE_ATTRIBUTE_DATA *a, const WIN32_FILE_ATTRIBUTE_DATA *b)
+/* The policy file's fingerprint for lb_watch: NULL if it cannot be seen. */
+struct lb_fp {
+	uint64_t size, write_time, creation_time;
+};
+
+static const struct lb_fp *
+lb_policy_fp(const struct lb_win_daemon *d, struct lb_fp *fp)
 {
-	return a->nFileSizeHigh != b->nFileSizeHigh || a->nFileSizeLow != b->nFileSizeLow ||
-	    CompareFileTime(&a->ftLastWriteTime, &b->ftLastWriteTime) != 0 ||
-	    CompareFileTime(&a->ftCreationTime, &b->ftCreationTime) != 0;
+	WIN32_FILE_ATTRIBUTE_DATA st;
+
+	if (!GetFileAttributesExW(d->wconfig, GetFileExInfoStandard, &st))
+		return NULL;
+	memset(fp, 0, sizeof(*fp));
+	fp->size = (uint64_t)st.nFileSizeHigh << 32 | st.nFileSizeLow;
+	fp->write_time = (uint64_t)st.ftLastWriteTime.dwHighDateTime << 32 | st.ftLastWriteTime.dwLowDateTime;
+	fp->creation_time = (uint64_t)st.ftCreationTime.dwHighDateTime << 32 | st.ftCreationTime.dwLowDateTime;
+	return fp;
 }
 
 static void
 lb_stat_policy(struct lb_win_daemon *d)
 {
-	d->have_pst = GetFileAttributesExW(d->wconfig, GetFileExInfoStandard, &d->pst) != 0;
+	struct lb_fp fp;
+
+	lb_watch_loaded(&d->watch, lb_policy_fp(d, &fp), sizeof(fp));
 }
 
 static void
@@ -635,29 +645,14 @@ out:
 static void
 lb_watch_policy(struct lb_win_daemon *d)
 {
-	WIN32_FILE_ATTRIBUTE_DATA st;
+	struct lb_fp fp;
+	const struct lb_fp *now = lb_policy_fp(d, &fp);
 
-	if (!GetFileAttributesExW(d->wconfig, GetFileExInfoStandard, &st)) {
-		if (d->have_pst)
-			lb_win_log(LB_WIN_WARN, "policy file %s: Windows error %lu; the current policy stays in force",
-			    d->config, GetLastError());
-		d->have_pst = 0;
-		return;
-	}
-	if (d->have_pst && !lb_policy_changed(&st, &d->pst)) {
-		d->have_cand = 0;
-		return;
-	}
-	/* Load a changed file once it has held still for a whole interval: an
-	 * editor that truncates and then writes would otherwise have its
-	 * empty file loaded (deny-all) in between. */
-	if (d->have_cand && !lb_policy_changed(&st, &d->cand)) {
-		d->have_cand = 0;
+	if (now == NULL && lb_watch_present(&d->watch))
+		lb_win_log(LB_WIN_WARN, "policy file %s: Windows error %lu; the current policy stays in force",
+		    d->config, GetLastError());
+	if (lb_watch_seen(&d->watch, now, sizeof(fp)))
 		lb_reload(d, "file changed");
-		return;
-	}
-	d->cand = st;
-	d->have_cand = 1;
 }
 
 static void
