@@ -19,6 +19,12 @@
 #define LB_OUT_MAX (8u * LB_FRAME_MAX + 4096u)
 #define LB_WHY_MAX (4u * LB_PATH_BUF_MAX)
 #define LB_SERVICE_KEY_FILE_MAX 256
+/* batch pipelining: at most this many requests, and this many bytes of
+ * them, in flight (one more whatever its size). Small enough that the
+ * answers to them always fit in the socket or pipe buffers (64 KiB and
+ * more) while we are still sending, so neither side waits on the other. */
+#define LB_BATCH_WINDOW 32
+#define LB_BATCH_WINDOW_BYTES (16u * 1024u)
 /* The public half of a libsodium Ed25519 secret key is its last 32 bytes. */
 #define LB_SK_PK_OFFSET (LB_SK_BYTES - LB_PK_BYTES)
 
@@ -241,8 +247,18 @@ struct lb_session {
 	uint8_t service_pk[LB_PK_BYTES];
 	struct lb_conn *conn;             /* on first use */
 	struct lb_buf body, frame;        /* the request going out */
-	uint8_t *in;                      /* the answer coming in */
+	uint8_t *in;                      /* answers coming in */
+	size_t in_len;                    /* bytes received into IN */
+	size_t in_used;                   /* of which the last answer taken */
 	struct lb_buf why;                /* the last failure, for the user */
+	/* batch: requests sent and not answered yet, oldest first */
+	struct lb_inflight {
+		struct lb_result res;
+		uint8_t nonce[LB_NONCE_BYTES];
+		size_t bytes;
+	} q[LB_BATCH_WINDOW];
+	size_t q_head, q_n, q_bytes;
+	size_t stop_line;                 /* the line a batch stopped at */
 };
 
 static const char *
@@ -369,18 +385,12 @@ lb_session_connect(struct lb_session *s)
 	return r;
 }
 
-/* Sign RQ (type, kind and paths set), send it, and take the answer into
- * RESP (pointing into s->in) only if it is signed by the service key and
- * answers this very request. LB_E_UNREACHABLE, LB_E_TIMEOUT or
- * LB_E_NOT_GENUINE leave the connection unusable. */
+/* Sign RQ (type, kind and paths set; its nonce is made here) and send it.
+ * LB_E_UNREACHABLE, LB_E_TIMEOUT leave the connection unusable. */
 static int
-lb_exchange(struct lb_session *s, struct lb_request *rq, struct lb_response *resp)
+lb_send(struct lb_session *s, struct lb_request *rq)
 {
-	const size_t cap = LB_FRAME_HDR + LB_FRAME_MAX;
 	struct lb_buf reason;
-	const uint8_t *msg;
-	size_t have = 0, got, msg_len, consumed;
-	uint64_t deadline;
 	int r;
 
 	rq->version = LB_WIRE_VERSION;
@@ -393,29 +403,60 @@ lb_exchange(struct lb_session *s, struct lb_request *rq, struct lb_response *res
 	    (r = lb_request_encode(rq, &s->body)) != LB_OK ||
 	    (r = lb_frame_put(&s->frame, s->body.data, s->body.len)) != LB_OK)
 		return LB_WHY(&s->why, r, "cannot make the request: %s", lb_strerror(r));
+	lb_buf_init(&reason, LB_WHY_MAX);
+	r = lb_conn_send(s->conn, s->frame.data, s->frame.len,
+	    lb_client_clock_ms() + LB_CLIENT_TIMEOUT_MS, &reason);
+	if (r == LB_E_TIMEOUT)
+		r = LB_WHY(&s->why, r, "timed out sending to the broker at %s: %s", s->endpoint,
+		    lb_text(&reason, lb_strerror(r)));
+	else if (r != LB_OK && r != LB_E_NOMEM)
+		r = LB_WHY(&s->why, LB_E_UNREACHABLE, "broker unreachable at %s: %s", s->endpoint,
+		    lb_text(&reason, lb_strerror(r)));
+	lb_buf_free(&reason);
+	return r;
+}
 
+/* Take the next answer into RESP (pointing into s->in until the next
+ * call) only if it is signed by the service key and answers the request
+ * with NONCE. Answers come in the order of the requests. LAST: no other
+ * request is in flight, so nothing may follow this answer. Any error
+ * leaves the connection unusable. */
+static int
+lb_take_answer(struct lb_session *s, const uint8_t nonce[LB_NONCE_BYTES], int last,
+    struct lb_response *resp)
+{
+	const size_t cap = LB_FRAME_HDR + LB_FRAME_MAX;
+	struct lb_buf reason;
+	const uint8_t *msg;
+	size_t got, msg_len, consumed;
+	uint64_t deadline;
+	int r;
+
+	if (s->in_used > 0) {
+		memmove(s->in, s->in + s->in_used, s->in_len - s->in_used);
+		s->in_len -= s->in_used;
+		s->in_used = 0;
+	}
 	lb_buf_init(&reason, LB_WHY_MAX);
 	deadline = lb_client_clock_ms() + LB_CLIENT_TIMEOUT_MS;
-	if ((r = lb_conn_send(s->conn, s->frame.data, s->frame.len, deadline, &reason)) != LB_OK)
-		goto io_error;
-	for (;;) {
-		if ((r = lb_conn_recv(s->conn, s->in + have, cap - have, &got, deadline, &reason)) != LB_OK)
+	while ((r = lb_frame_parse(s->in, s->in_len, &msg, &msg_len, &consumed)) == LB_E_SHORT) {
+		if ((r = lb_conn_recv(s->conn, s->in + s->in_len, cap - s->in_len, &got, deadline,
+		    &reason)) != LB_OK)
 			goto io_error;
 		if (got == 0) {
 			r = LB_WHY(&s->why, LB_E_UNREACHABLE,
 			    "the broker at %s closed the connection without answering", s->endpoint);
 			goto out;
 		}
-		have += got;
-		r = lb_frame_parse(s->in, have, &msg, &msg_len, &consumed);
-		if (r == LB_OK)
-			break;
-		if (r != LB_E_SHORT)
-			goto malformed;
+		s->in_len += got;
 	}
-	/* One answer per request: anything after it was never asked for. */
+	if (r != LB_OK)
+		goto malformed;
+	s->in_used = consumed;
+	/* One answer per request: anything past the last one was never
+	 * asked for. */
 	r = LB_E_TRAILING;
-	if (consumed != have)
+	if (last && consumed != s->in_len)
 		goto malformed;
 	if ((r = lb_response_decode(msg, msg_len, resp, NULL)) != LB_OK)
 		goto malformed;
@@ -424,7 +465,7 @@ lb_exchange(struct lb_session *s, struct lb_request *rq, struct lb_response *res
 		    "%s", "broker is not genuine: response signature does not verify");
 		goto out;
 	}
-	if (!lb_ct_equal(resp->nonce, rq->nonce, LB_NONCE_BYTES)) {
+	if (!lb_ct_equal(resp->nonce, nonce, LB_NONCE_BYTES)) {
 		r = LB_WHY(&s->why, LB_E_NOT_GENUINE, "%s", "broker is not genuine: response signature "
 		    "does not verify for this request (it answers another request's nonce)");
 		goto out;
@@ -446,6 +487,17 @@ io_error:
 out:
 	lb_buf_free(&reason);
 	return r;
+}
+
+/* One request, one answer. */
+static int
+lb_exchange(struct lb_session *s, struct lb_request *rq, struct lb_response *resp)
+{
+	int r;
+
+	if ((r = lb_send(s, rq)) != LB_OK)
+		return r;
+	return lb_take_answer(s, rq->nonce, 1, resp);
 }
 
 /* This process's current directory as a canonical path, once. */
@@ -519,26 +571,36 @@ lb_result_set_why(struct lb_result *res, int status, const struct lb_session *s)
 	res->msg_len = s->why.len;
 }
 
-/* One create or check request (RES holds line, type, kind and the paths as
- * typed): resolve, ask, report. Returns the exit code; *FATAL when the
- * session cannot serve another request. */
+/* Report RES with the broker's answer RESP. */
 static int
-lb_do_request(struct lb_session *s, struct lb_result *res, int *fatal)
+lb_report_answer(const struct lb_session *s, struct lb_result *res, const struct lb_response *resp)
+{
+	res->status = resp->status;
+	res->allowed = resp->verdict == LB_VERDICT_ALLOW;
+	res->rule = resp->rule;
+	res->rule_len = resp->rule_len;
+	res->msg = resp->message;
+	res->msg_len = resp->message_len;
+	return lb_report(res, s->json);
+}
+
+/* Resolve the paths of RES (line, type, kind and the paths as typed) and
+ * send its signed request; NONCE := the request's, *BYTES := its size.
+ * On error s->why says why, and *FATAL when the session cannot serve
+ * another request (no key, no broker, a broken connection). */
+static int
+lb_submit(struct lb_session *s, const struct lb_result *res, uint8_t nonce[LB_NONCE_BYTES],
+    size_t *bytes, int *fatal)
 {
 	struct lb_path link = { 0 }, target = { 0 };
 	struct lb_request rq;
-	struct lb_response resp;
-	int r, ex;
+	int r;
 
 	*fatal = 0;
-	if ((r = lb_resolve_paths(s, res, &link, &target)) != LB_OK) {
-		lb_result_set_why(res, r, s);
-		return lb_report(res, s->json);
-	}
+	if ((r = lb_resolve_paths(s, res, &link, &target)) != LB_OK)
+		return r;
 	if ((r = lb_session_key(s)) != LB_OK || (r = lb_session_connect(s)) != LB_OK) {
 		*fatal = 1;
-		lb_result_set_why(res, r, s);
-		ex = lb_report(res, s->json);
 		goto out;
 	}
 	memset(&rq, 0, sizeof(rq));
@@ -548,23 +610,123 @@ lb_do_request(struct lb_session *s, struct lb_result *res, int *fatal)
 	rq.link_len = link.len;
 	rq.target = target.s != NULL ? target.s : res->target;
 	rq.target_len = target.s != NULL ? target.len : strlen(res->target);
-	if ((r = lb_exchange(s, &rq, &resp)) != LB_OK) {
+	if ((r = lb_send(s, &rq)) != LB_OK) {
+		/* A request that could not be made (too long for the wire)
+		 * was not sent: the next one may still go. */
 		*fatal = lb_exit_code(r) == LB_EXIT_UNREACHABLE || r == LB_E_NOMEM;
-		lb_result_set_why(res, r, s);
-		ex = lb_report(res, s->json);
 		goto out;
 	}
-	res->status = resp.status;
-	res->allowed = resp.verdict == LB_VERDICT_ALLOW;
-	res->rule = resp.rule;
-	res->rule_len = resp.rule_len;
-	res->msg = resp.message;
-	res->msg_len = resp.message_len;
-	ex = lb_report(res, s->json);
+	memcpy(nonce, rq.nonce, LB_NONCE_BYTES);
+	*bytes = s->frame.len;
 out:
 	lb_path_free(&link);
 	lb_path_free(&target);
-	return ex;
+	return r;
+}
+
+/* One create or check request: resolve, ask, report. Returns the exit
+ * code. */
+static int
+lb_do_request(struct lb_session *s, struct lb_result *res)
+{
+	struct lb_response resp;
+	uint8_t nonce[LB_NONCE_BYTES];
+	size_t bytes;
+	int fatal, r;
+
+	if ((r = lb_submit(s, res, nonce, &bytes, &fatal)) != LB_OK ||
+	    (r = lb_take_answer(s, nonce, 1, &resp)) != LB_OK) {
+		lb_result_set_why(res, r, s);
+		return lb_report(res, s->json);
+	}
+	return lb_report_answer(s, res, &resp);
+}
+
+/* ---- batch: pipelined requests over one connection ---- */
+
+/* Take the answer to the oldest request in flight and report it, in
+ * order. *FATAL when it cannot be taken (reported as such, s->stop_line
+ * set): the connection is unusable and the requests still in flight stay
+ * unanswered. Returns the exit code of that result. */
+static int
+lb_batch_take(struct lb_session *s, int *fatal)
+{
+	struct lb_inflight *f = &s->q[s->q_head];
+	struct lb_response resp;
+	int r;
+
+	s->q_head = (s->q_head + 1) % LB_BATCH_WINDOW;
+	s->q_n--;
+	s->q_bytes -= f->bytes;
+	if ((r = lb_take_answer(s, f->nonce, s->q_n == 0, &resp)) == LB_OK)
+		return lb_report_answer(s, &f->res, &resp);
+	*fatal = 1;
+	s->stop_line = f->res.line;
+	lb_result_set_why(&f->res, r, s);
+	return lb_report(&f->res, s->json);
+}
+
+/* Take answers: all of them (ALL), or until a request of BYTES more fits
+ * in the window. */
+static void
+lb_batch_drain(struct lb_session *s, int all, size_t bytes, int *worst, int *fatal)
+{
+	int ex;
+
+	while (!*fatal && s->q_n > 0 && (all || s->q_n == LB_BATCH_WINDOW ||
+	    s->q_bytes + bytes > LB_BATCH_WINDOW_BYTES)) {
+		ex = lb_batch_take(s, fatal);
+		if (ex > *worst)
+			*worst = ex;
+	}
+}
+
+/* One batch line's request: sent now, its answer taken later, so that up
+ * to a window of requests is in flight; results still come out in the
+ * order of the lines. *SENT := 1 when it went out. */
+static void
+lb_batch_one(struct lb_session *s, struct lb_result *res, int *sent, int *worst, int *fatal)
+{
+	struct lb_inflight *f;
+	struct lb_buf why;
+	uint8_t nonce[LB_NONCE_BYTES];
+	size_t bytes = 0;
+	int r, ex, gone;
+
+	*sent = 0;
+	/* Room first, for a request of a typical size or more. */
+	lb_batch_drain(s, 0, LB_BATCH_WINDOW_BYTES / 8, worst, fatal);
+	if (*fatal)
+		return;
+	if ((r = lb_submit(s, res, nonce, &bytes, &gone)) == LB_OK) {
+		f = &s->q[(s->q_head + s->q_n) % LB_BATCH_WINDOW];
+		f->res = *res;
+		memcpy(f->nonce, nonce, sizeof(nonce));
+		f->bytes = bytes;
+		s->q_n++;
+		s->q_bytes += bytes;
+		*sent = 1;
+		return;
+	}
+	/* Failed here: reported after the answers to the lines before it,
+	 * and taking those may overwrite s->why. */
+	lb_buf_init(&why, LB_WHY_MAX);
+	if (lb_buf_put(&why, s->why.data, s->why.len) != LB_OK)
+		lb_buf_reset(&why);
+	lb_batch_drain(s, 1, 0, worst, fatal);
+	if (!*fatal) {
+		res->status = r;
+		res->msg = (const char *)why.data;
+		res->msg_len = why.len;
+		ex = lb_report(res, s->json);
+		if (ex > *worst)
+			*worst = ex;
+		if (gone) {
+			*fatal = 1;
+			s->stop_line = res->line;
+		}
+	}
+	lb_buf_free(&why);
 }
 
 /* ---- commands ---- */
@@ -574,7 +736,7 @@ lb_cmd_link(const struct lb_cli_args *a)
 {
 	struct lb_session s;
 	struct lb_result res;
-	int fatal, ex;
+	int ex;
 
 	lb_session_init(&s, a);
 	memset(&res, 0, sizeof(res));
@@ -582,9 +744,33 @@ lb_cmd_link(const struct lb_cli_args *a)
 	res.kind = a->kind;
 	res.link = a->link;
 	res.target = a->target;
-	ex = lb_do_request(&s, &res, &fatal);
+	ex = lb_do_request(&s, &res);
 	lb_session_free(&s);
 	return ex;
+}
+
+/* Where a batch stopped: the line whose request could not be done, the
+ * lines sent after it and never answered (they may have been made), and
+ * the first line not sent (UNSENT; 0: none). */
+static void
+lb_batch_stopped(const struct lb_session *s, size_t unsent)
+{
+	size_t first, last;
+
+	fprintf(stderr, "linkbroker: batch stopped at line %zu", s->stop_line);
+	if (s->q_n > 0) {
+		first = s->q[s->q_head].res.line;
+		last = s->q[(s->q_head + s->q_n - 1) % LB_BATCH_WINDOW].res.line;
+		if (first == last)
+			fprintf(stderr, "; line %zu was sent but not answered "
+			    "(the broker may have made its link)", first);
+		else
+			fprintf(stderr, "; lines %zu to %zu were sent but not answered "
+			    "(the broker may have made their links)", first, last);
+	}
+	if (unsent > 0)
+		fprintf(stderr, "; lines from %zu on were not sent", unsent);
+	fputc('\n', stderr);
 }
 
 static int
@@ -599,8 +785,8 @@ lb_cmd_batch(const struct lb_cli_args *a)
 	struct lb_result res;
 	char *p, *end, *nl, *line;
 	const char *why;
-	size_t len, line_no = 0;
-	int fatal = 0, ex, worst = LB_EXIT_OK, r;
+	size_t len = 0, line_no = 0, unsent = 0;
+	int fatal = 0, sent = 0, ex, worst = LB_EXIT_OK, r;
 
 	lb_session_init(&s, a);
 	lb_buf_init(&input, LB_BATCH_INPUT_MAX + 1);
@@ -618,7 +804,7 @@ lb_cmd_batch(const struct lb_cli_args *a)
 	}
 	p = (char *)input.data;
 	end = p + input.len - 1;   /* the NUL added above */
-	for (; p < end && !fatal; p += len + 1) {
+	for (; p < end; p += len + 1) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 		line = p;
@@ -635,25 +821,33 @@ lb_cmd_batch(const struct lb_cli_args *a)
 		} else {
 			r = lb_cli_parse_line(line, &req, &why);
 		}
+		sent = 0;
 		if (r != LB_OK) {
+			/* after the answers to the lines before it */
+			lb_batch_drain(&s, 1, 0, &worst, &fatal);
+			if (fatal)
+				break;
 			res.status = r;
 			res.msg = why;
 			res.msg_len = strlen(why);
-			ex = lb_report(&res, a->json);
-		} else if (req.link == NULL) {
-			continue;
-		} else {
+			if ((ex = lb_report(&res, a->json)) > worst)
+				worst = ex;
+		} else if (req.link != NULL) {
 			res.kind = req.kind;
 			res.link = req.link;
 			res.target = req.target;
-			ex = lb_do_request(&s, &res, &fatal);
+			lb_batch_one(&s, &res, &sent, &worst, &fatal);
+			if (fatal)
+				break;
 		}
-		if (ex > worst)
-			worst = ex;
 	}
-	if (fatal && p < end)
-		fprintf(stderr, "linkbroker: batch stopped at line %zu; the lines after it were not sent\n",
-		    line_no);
+	if (!fatal)
+		lb_batch_drain(&s, 1, 0, &worst, &fatal);
+	else
+		/* The line we stopped on went out or was reported, or neither. */
+		unsent = sent || s.stop_line == line_no ? (p + len + 1 < end ? line_no + 1 : 0) : line_no;
+	if (fatal)
+		lb_batch_stopped(&s, unsent);
 out:
 	lb_buf_free(&input);
 	lb_session_free(&s);

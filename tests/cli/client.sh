@@ -252,7 +252,10 @@ while True:
                 out = answer(nonce, -51, 0, b"", b"no rule allows \x1b[31mthis")
             else:
                 out = answer(nonce, 0, 1, b"dev", b'allowed by rule "dev"')
-            c.sendall(out)
+            try:
+                c.sendall(out)
+            except OSError:   # the client stopped reading (a batch that stopped)
+                break
 PY
 sock="$tmp/broker.sock"
 pub="$tmp/service.pub"
@@ -343,11 +346,27 @@ expect 3 err 'broker is not genuine: response signature does not verify' -- bads
 ok "a forged answer's content is not shown" test -z "$out"
 expect 3 err 'broker is not genuine: response signature does not verify for this request' -- nonce t
 expect 3 err "the broker at $sock closed the connection without answering" -- close t
-printf 'a1 t\nbadsig t\nnever-sent t\n' >"$tmp/stop.batch"
+# Up to 32 requests are in flight (pipelining): line 1's answer is taken
+# to make room for line 33, line 2's (forged) before line 34 would go.
+{ printf 'a1 t\nbadsig t\n'; for i in $(seq 3 33); do echo "in-flight$i t"; done
+  for i in $(seq 34 40); do echo "never-sent$i t"; done; } >"$tmp/stop.batch"
 run batch "$tmp/stop.batch"
 ok "batch stops at a broker that is not genuine" test "$rc" -eq 3 -a \
 	"$(grep -c 'never-sent' "$log")" -eq 0
-ok "batch says where it stopped" grep -qF 'batch stopped at line 2' <<<"$err"
+ok "batch: only the answers before the forged one are reported" \
+	test "$out" = 'symbolic link created for a1 <<===>> t' -a "$(grep -c 'in-flight' <<<"$err")" -eq 0
+ok "batch says where it stopped, what may have been made and what was not sent" grep -qxF \
+	'linkbroker: batch stopped at line 2; lines 3 to 33 were sent but not answered (the broker may have made their links); lines from 34 on were not sent' <<<"$err"
+printf 'a1 t\nbadsig t\nlast t\n' >"$tmp/stop.batch"
+run batch "$tmp/stop.batch"
+ok "batch: a single line in flight is named" grep -qxF \
+	'linkbroker: batch stopped at line 2; line 3 was sent but not answered (the broker may have made its link)' <<<"$err"
+# Results in the order of the lines, also when one fails in the client.
+{ for i in $(seq 1 40); do echo "ok$i t"; [ "$i" = 20 ] && echo 'bad "quote'; done; echo "deny-41 t"; } >"$tmp/order.batch"
+run batch "$tmp/order.batch"
+ok "batch: 42 results in line order, the client's own failure among them" test "$rc" -eq 2 -a \
+	"$out" = "$(for i in $(seq 1 40); do echo "symbolic link created for ok$i <<===>> t"; done)" -a \
+	"$err" = "$(printf '%s\n' 'linkbroker: line 21: unterminated quote' 'linkbroker: line 42: denied: denied by rule "no-x"')"
 # Any other key pair will do as the wrong service key.
 sed -n 's/^public_key = //p' <<<"$("$bin" keygen --force 2>/dev/null)" >"$tmp/other.pub"
 expect 3 err 'broker is not genuine: response signature does not verify' -- --service-key "$tmp/other.pub" lnk t
