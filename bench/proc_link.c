@@ -8,14 +8,17 @@
  *     `linkbroker batch FILE` of N lines vs a C loop of symlink() (one
  *     process, as USER) vs N `ln -s` processes
  *
- * TARGET is HOME/target. Each run uses fresh, empty directories under
- * HOME/links (emptied after the run, outside the timing); the variants take
- * turns in a rotating order. Prints a Markdown table of medians over RUNS.
+ * TARGET is HOME/target. Every variant makes its links in the same
+ * directory, HOME/links/run, emptied before and after each run (outside the
+ * timing): ext4's inode allocation cost differs between directories (their
+ * block groups) by several times here, which must not pass for a difference
+ * between the variants. The variants take turns in a rotating order. Prints a Markdown table of medians over RUNS.
  * Not a test: it only reports; failures are counted, never fatal. */
 #include "bench_util.h"
 
 #define MAX_RUNS 100
 #define LN "/bin/ln"
+#define SUB "run"
 
 struct variant {
 	const char *name;
@@ -120,11 +123,11 @@ single(int runs, size_t n, double ratio, const char *lb, const char *sudo)
 		for (k = 0; k < 3; k++) {
 			j = (r + k) % 3;
 			if (j == 0)
-				run_procs(&v[0], r, a_lb, 1, "lb", n);
+				run_procs(&v[0], r, a_lb, 1, SUB, n);
 			else if (j == 1)
-				run_procs(&v[1], r, a_ln, 3, "ln", n);
+				run_procs(&v[1], r, a_ln, 3, SUB, n);
 			else
-				run_procs(&v[2], r, a_sudo, 5, "sudo", n);
+				run_procs(&v[2], r, a_sudo, 5, SUB, n);
 		}
 	}
 	for (k = 0; k < 3; k++) {
@@ -161,7 +164,7 @@ bulk(int runs, size_t n, double ratio, const char *lb)
 	if ((f = fopen(file, "w")) == NULL)
 		return 2;
 	for (i = 0; i < n; i++) {
-		path_of(link, sizeof(link), "batch", i);
+		path_of(link, sizeof(link), SUB, i);
 		fprintf(f, "%s %s\n", link, target);
 	}
 	fclose(f);
@@ -169,15 +172,15 @@ bulk(int runs, size_t n, double ratio, const char *lb)
 		for (k = 0; k < 3; k++) {
 			j = (r + k) % 3;
 			if (j == 0) {
-				fresh_dir("batch");
+				fresh_dir(SUB);
 				t0 = bench_now_ns();
 				if (bench_spawn(&user, home, a_lb) != 0)
 					v[0].fails++;
 				v[0].total[r] = bench_now_ns() - t0;
-				v[0].fails += count_missing("batch", n);
-				fresh_dir("batch");
+				v[0].fails += count_missing(SUB, n);
+				fresh_dir(SUB);
 			} else if (j == 1) {
-				fresh_dir("raw");
+				fresh_dir(SUB);
 				t0 = bench_now_ns();
 				if ((pid = fork()) == 0) {
 					unsigned long bad = 0;
@@ -186,7 +189,7 @@ bulk(int runs, size_t n, double ratio, const char *lb)
 					if (chdir(home) != 0)
 						_exit(126);
 					for (i = 0; i < n; i++) {
-						path_of(link, sizeof(link), "raw", i);
+						path_of(link, sizeof(link), SUB, i);
 						if (symlink(target, link) != 0)
 							bad++;
 					}
@@ -195,10 +198,10 @@ bulk(int runs, size_t n, double ratio, const char *lb)
 				if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 					v[1].fails++;
 				v[1].total[r] = bench_now_ns() - t0;
-				v[1].fails += count_missing("raw", n);
-				fresh_dir("raw");
+				v[1].fails += count_missing(SUB, n);
+				fresh_dir(SUB);
 			} else {
-				run_procs(&v[2], r, a_ln, 3, "ln", n);
+				run_procs(&v[2], r, a_ln, 3, SUB, n);
 			}
 		}
 	}
