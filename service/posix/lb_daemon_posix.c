@@ -63,6 +63,7 @@ struct lb_daemon {
 	size_t n_conns;
 	struct pollfd pfd[2 + LB_CLIENTS_CAP];
 	struct lb_watch watch;      /* the policy file: when to reload it */
+	struct lb_posix_peer_cache peers;   /* recent account lookups */
 	int64_t next_stat, sync_due, accept_paused_until;
 	int dirty;                  /* requests handled since the last sync */
 	unsigned long refused_busy, refused_identity;
@@ -323,7 +324,7 @@ lb_accept_one(struct lb_daemon *d, int fd, int64_t now)
 	lb_buf_init(&c->out, LB_OUT_MAX);
 	if ((c->in = malloc(LB_IN_CAP)) == NULL)
 		goto drop;
-	if (lb_posix_peer_from_uid(uid, &c->peer, err, sizeof(err)) != LB_OK) {
+	if (lb_posix_peer_lookup(&d->peers, uid, now, &c->peer, err, sizeof(err)) != LB_OK) {
 		d->refused_identity++;
 		snprintf(d->refused_why, sizeof(d->refused_why), "%s", err);
 		goto drop;
@@ -543,6 +544,7 @@ lb_reload(struct lb_daemon *d, const char *why)
 	if (moved)
 		syslog(LOG_WARNING, "policy reload: endpoint, audit_log and service keys change only at restart");
 	lb_broker_set_policy(d->b, np);
+	lb_posix_peer_cache_clear(&d->peers);   /* and account lookups afresh */
 	syslog(LOG_NOTICE, "policy reloaded (%s): %s", why, d->config);
 out:
 	lb_buf_free(&err);
@@ -808,6 +810,7 @@ lb_shutdown(struct lb_daemon *d)
 	for (i = 0; i < d->n_conns; i++)
 		lb_conn_free(d->conns[i]);
 	d->n_conns = 0;
+	lb_posix_peer_cache_clear(&d->peers);
 	if (d->lfd >= 0)
 		close(d->lfd);
 	/* Remove the socket only if it is still the one we made. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lb_posix.h"
@@ -196,6 +197,7 @@ lb_posix_peer_from_uid(uid_t uid, struct lb_posix_peer **out, char *err, size_t 
 	p->peer.who.groups = p->groups;
 	p->peer.who.n_groups = p->n_groups;
 	p->peer.plat = &p->cred;
+	p->refs = 1;
 	*out = p;
 	p = NULL;
 	r = LB_OK;
@@ -213,7 +215,7 @@ lb_posix_peer_free(struct lb_posix_peer *p)
 {
 	size_t i;
 
-	if (p == NULL)
+	if (p == NULL || --p->refs > 0)
 		return;
 	if (p->group_names != NULL)
 		for (i = 0; i < p->n_groups; i++)
@@ -224,4 +226,76 @@ lb_posix_peer_free(struct lb_posix_peer *p)
 	free(p->user);
 	free(p->home);
 	free(p);
+}
+
+/* ---- the cache of account lookups ---- */
+
+void
+lb_posix_peer_cache_clear(struct lb_posix_peer_cache *pc)
+{
+	size_t i;
+
+	for (i = 0; i < LB_PEER_CACHE_SLOTS; i++) {
+		lb_posix_peer_free(pc->peer[i]);
+		pc->peer[i] = NULL;
+	}
+}
+
+/* Drop everything if /etc/passwd or /etc/group changed (or cannot be seen). */
+static void
+lb_peer_cache_check_files(struct lb_posix_peer_cache *pc)
+{
+	static const char *const files[2] = { "/etc/passwd", "/etc/group" };
+	uint64_t fp[6];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		memset(fp, 0, sizeof(fp));
+		if (stat(pc->watch[i] != NULL ? pc->watch[i] : files[i], &st) == 0) {
+			fp[0] = (uint64_t)st.st_dev;
+			fp[1] = (uint64_t)st.st_ino;
+			fp[2] = (uint64_t)st.st_size;
+			fp[3] = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+			fp[4] = (uint64_t)st.st_ctim.tv_sec * 1000000000u + (uint64_t)st.st_ctim.tv_nsec;
+			fp[5] = 1;
+		}
+		if (fp[5] == 0 || memcmp(fp, pc->files[i], sizeof(fp)) != 0) {
+			lb_posix_peer_cache_clear(pc);
+			memcpy(pc->files[i], fp, sizeof(fp));
+		}
+	}
+}
+
+int
+lb_posix_peer_lookup(struct lb_posix_peer_cache *pc, uid_t uid, int64_t now_ms,
+    struct lb_posix_peer **out, char *err, size_t errlen)
+{
+	size_t i, victim = 0;
+	int r;
+
+	lb_peer_cache_check_files(pc);
+	for (i = 0; i < LB_PEER_CACHE_SLOTS; i++) {
+		struct lb_posix_peer *p = pc->peer[i];
+
+		if (p != NULL && now_ms - pc->born[i] >= LB_PEER_CACHE_MS) {
+			lb_posix_peer_free(p);
+			pc->peer[i] = p = NULL;
+		}
+		if (p != NULL && p->cred.uid == uid) {
+			p->refs++;
+			*out = p;
+			return LB_OK;
+		}
+		/* an empty slot, or else the oldest entry, makes room */
+		if (pc->peer[victim] != NULL && (p == NULL || pc->born[i] < pc->born[victim]))
+			victim = i;
+	}
+	if ((r = lb_posix_peer_from_uid(uid, out, err, errlen)) != LB_OK)
+		return r;
+	lb_posix_peer_free(pc->peer[victim]);
+	pc->peer[victim] = *out;
+	pc->born[victim] = now_ms;
+	(*out)->refs++;
+	return LB_OK;
 }

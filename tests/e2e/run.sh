@@ -188,6 +188,16 @@ check "denials audited as denied or failed, but the decision before the existing
 check "the existing file: allowed, then failed with EXISTS" \
 	test "$(tail -n 2 "$R/log/audit.log" | grep -c '"verdict":"allowed"\|"verdict":"failed".*"error":-61')" -eq 2
 
+# The broker reuses account lookups for 2 s, but never past a change of
+# /etc/group: a member just removed is refused at once, and back at once.
+expect 1 "no rule allows this link" "$UA" links/esc0 ../../../../etc/shadow
+gpasswd -d "$UA" "$GDEV" >/dev/null
+expect 1 "no rule allows this link" "$UA" /H "$R/srv/proj/h2" "$R/srv/proj/data"
+check "removed from the group: refused at once" test ! -e "$R/srv/proj/h2"
+usermod -aG "$GDEV" "$UA"
+expect 0 "" "$UA" /H "$R/srv/proj/h2" "$R/srv/proj/data"
+check "back in the group: allowed at once" test -f "$R/srv/proj/h2"
+
 # --- forged requests: refused and audited ---
 KA=$H/.config/linkbroker/key
 # A copy of B's key that A can read: as if A had stolen it.

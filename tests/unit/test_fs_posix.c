@@ -517,6 +517,63 @@ test_peer_without_account_refused(void **state)
 	assert_non_null(strstr(err, "no account"));
 }
 
+/* The account cache: hits within its time, a fresh lookup after it or
+ * once a watched file changed, failed lookups not kept, references. */
+static void
+test_peer_cache(void **state)
+{
+	struct lb_posix_peer_cache pc;
+	struct lb_posix_peer *a, *b, *c, *d, *e;
+	char err[256], files[2][64];
+	struct timespec later[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
+	uid_t none = 3999999001u;
+	int fd, i;
+
+	(void)state;
+	memset(&pc, 0, sizeof(pc));
+	for (i = 0; i < 2; i++) {
+		snprintf(files[i], sizeof(files[i]), "/tmp/lbpc%d.XXXXXX", i);
+		assert_true((fd = mkstemp(files[i])) >= 0);
+		close(fd);
+		pc.watch[i] = files[i];
+	}
+	assert_int_equal(lb_posix_peer_lookup(&pc, 0, 1000, &a, err, sizeof(err)), LB_OK);
+	assert_string_equal(a->user, "root");
+	assert_int_equal(lb_posix_peer_lookup(&pc, 0, 2999, &b, err, sizeof(err)), LB_OK);
+	assert_ptr_equal(a, b);                      /* within LB_PEER_CACHE_MS */
+	assert_int_equal(a->refs, 3);                /* two connections and the cache */
+	assert_int_equal(lb_posix_peer_lookup(&pc, 0, 1000 + LB_PEER_CACHE_MS, &c, err, sizeof(err)), LB_OK);
+	assert_ptr_not_equal(c, a);                  /* too old: looked up again */
+	assert_int_equal(a->refs, 2);                /* the cache let go of it */
+	/* A changed account file empties the cache (ctime moves on utimensat;
+	 * a second one also changes size, in case the clock is coarse). */
+	assert_int_equal(utimensat(AT_FDCWD, files[1], later, 0), 0);
+	assert_true((fd = open(files[1], O_WRONLY | O_APPEND)) >= 0);
+	assert_int_equal(write(fd, "x", 1), 1);
+	close(fd);
+	assert_int_equal(lb_posix_peer_lookup(&pc, 0, 1000 + LB_PEER_CACHE_MS, &d, err, sizeof(err)), LB_OK);
+	assert_ptr_not_equal(d, c);
+	/* No account: refused every time, nothing kept. */
+	if (getpwuid(none) == NULL) {
+		e = (void *)1;
+		assert_int_equal(lb_posix_peer_lookup(&pc, none, 3000, &e, err, sizeof(err)), LB_E_PERM);
+		for (i = 0; i < LB_PEER_CACHE_SLOTS; i++)
+			assert_true(pc.peer[i] == NULL || pc.peer[i]->cred.uid != none);
+	}
+	/* A watched file gone: nothing is trusted from the cache. */
+	assert_int_equal(unlink(files[0]), 0);
+	assert_int_equal(lb_posix_peer_lookup(&pc, 0, 3000, &e, err, sizeof(err)), LB_OK);
+	assert_ptr_not_equal(e, d);
+	lb_posix_peer_cache_clear(&pc);
+	assert_int_equal(e->refs, 1);
+	lb_posix_peer_free(a);
+	lb_posix_peer_free(b);
+	lb_posix_peer_free(c);
+	lb_posix_peer_free(d);
+	lb_posix_peer_free(e);
+	unlink(files[1]);
+}
+
 static void
 test_peer_uid_from_socket(void **state)
 {
@@ -558,6 +615,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_symlink_created_as_client_and_owned_by_client),
+		cmocka_unit_test(test_peer_cache),
 		cmocka_unit_test(test_create_never_replaces_existing),
 		cmocka_unit_test(test_parent_not_searchable_is_perm_and_nothing_created),
 		cmocka_unit_test(test_parent_not_writable_is_perm_and_nothing_created),
