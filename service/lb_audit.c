@@ -25,6 +25,7 @@ struct lb_audit {
 	uint64_t seq;                   /* last record written or found */
 	uint8_t hash[LB_HASH_BYTES];    /* its hash; zeros before the first */
 	int broken;                     /* a sync failed: refuse until reopened */
+	uint64_t durable;               /* records up to this seq are synced */
 	struct lb_buf line;
 	/* The recovery record lb_audit_open wrote, if any. */
 	int recovered;
@@ -973,7 +974,14 @@ lb_audit_sync(struct lb_audit *a)
 		a->broken = 1;
 		return LB_E_AUDIT;
 	}
+	a->durable = a->seq;
 	return LB_OK;
+}
+
+int
+lb_audit_durable(const struct lb_audit *a, uint64_t seq)
+{
+	return a != NULL && !a->broken && a->durable >= seq;
 }
 
 void

@@ -104,6 +104,9 @@ int lb_audit_append(struct lb_audit *a, const struct lb_audit_rec *rec,
 /* Make everything appended so far durable (audit_sync = batch timer).
  * A failure (LB_E_AUDIT) also makes later appends fail, as above. */
 int lb_audit_sync(struct lb_audit *a) LB_WUR;
+/* Whether record SEQ (and all before it) was made durable by a sync of
+ * this process (records found at open count once synced again). */
+int lb_audit_durable(const struct lb_audit *a, uint64_t seq);
 /* The last record written or found (seq 0 and a zero hash if none): e.g.
  * for the Event Log / syslog summary, an anchor kept outside the file. */
 void lb_audit_head(const struct lb_audit *a, uint64_t *seq,

@@ -507,12 +507,14 @@ lb_text_of(struct lb_outcome *o)
 }
 
 /* The audit record of O (WITH_REQUEST: the signed request stored too; it
- * is stored once per request). LB_OK, or LB_E_AUDIT: nothing may be done
- * or answered for this request (fail closed). */
+ * is stored once per request), appended but not synced; *SEQ := its
+ * sequence number (unchanged if nothing was logged). LB_OK, or
+ * LB_E_AUDIT: nothing may be done or answered for this request (fail
+ * closed). */
 static int
 lb_record(struct lb_broker *b, const struct lb_peer *peer, const struct lb_request *rq,
     int decoded, const uint8_t *body, size_t body_len, struct lb_outcome *o,
-    int with_request, uint64_t now)
+    int with_request, uint64_t now, uint64_t *seq)
 {
 	struct lb_audit_rec rec;
 	const char *text = lb_text_of(o), *verdict;
@@ -561,9 +563,8 @@ lb_record(struct lb_broker *b, const struct lb_peer *peer, const struct lb_reque
 	 * one by one, or a flood would fill the disk; the event log says so. */
 	if (o->status == LB_E_RATE)
 		r = LB_OK;
-	else
-		r = lb_audit_append(b->audit, &rec, now,
-		    b->policy->broker.audit_sync == LB_AUDIT_SYNC_ALWAYS);
+	else if ((r = lb_audit_append(b->audit, &rec, now, 0)) == LB_OK)
+		lb_audit_head(b->audit, seq, NULL);
 	if (r != LB_OK) {
 		/* Fail closed: nothing is made or answered without its record. */
 		if (b->fs->event != NULL)
@@ -617,99 +618,201 @@ lb_answer(struct lb_broker *b, const struct lb_request *rq, int decoded,
 	return LB_OK;
 }
 
+/* A request between its decision and its answer. */
+struct lb_pending {
+	const struct lb_peer *peer;
+	uint8_t *msg;                     /* a copy of the message: RQ points into it */
+	size_t len, body_len;
+	struct lb_request rq;
+	struct lb_outcome o;
+	int decoded;
+	int made;                         /* lb_broker_make done */
+	uint64_t now;
+	uint64_t seq;                     /* its last audit record (0: none) */
+};
+
+void
+lb_broker_pending_free(struct lb_broker *b, struct lb_pending *p)
+{
+	if (p == NULL)
+		return;
+	if (p->o.file != NULL)
+		b->fs->close(p->o.file);
+	if (p->o.dir != NULL)
+		b->fs->close(p->o.dir);
+	free(p->o.made);
+	free(p->o.name);
+	lb_path_free(&p->o.link_res);
+	lb_path_free(&p->o.target_res);
+	lb_buf_free(&p->o.msg);
+	free(p->msg);
+	free(p);
+}
+
+/* audit_sync = always: record SEQ must be on disk before anything follows
+ * from it. One sync covers every record before it (group commit). */
+static int
+lb_durable(struct lb_broker *b, uint64_t seq)
+{
+	if (b->policy->broker.audit_sync != LB_AUDIT_SYNC_ALWAYS || seq == 0 ||
+	    lb_audit_durable(b->audit, seq))
+		return LB_OK;
+	if (lb_audit_sync(b->audit) != LB_OK) {
+		if (b->fs->event != NULL)
+			b->fs->event(0, "audit log cannot be made durable: refusing requests");
+		return LB_E_AUDIT;
+	}
+	return LB_OK;
+}
+
 int
-lb_broker_handle(struct lb_broker *b, const struct lb_peer *peer,
-    const uint8_t *msg, size_t len, uint64_t now, struct lb_buf *out)
+lb_broker_flush(struct lb_broker *b)
+{
+	uint64_t seq;
+
+	lb_audit_head(b->audit, &seq, NULL);
+	return lb_durable(b, seq);
+}
+
+int
+lb_broker_begin(struct lb_broker *b, const struct lb_peer *peer,
+    const uint8_t *msg_in, size_t len, uint64_t now, struct lb_pending **out)
 {
 	const struct lb_policy *p = b->policy;
 	const uint64_t skew = p->broker.max_clock_skew_s;
-	struct lb_request rq;
-	struct lb_outcome o;
+	struct lb_pending *pd;
+	struct lb_request *rq;
+	struct lb_outcome *o;
 	const struct lb_key_entry *k;
-	size_t body_len = 0;
-	int decoded = 0, r;
+	const uint8_t *msg;
+	int r;
 
-	memset(&o, 0, sizeof(o));
-	memset(&rq, 0, sizeof(rq));
-	lb_buf_init(&o.msg, 8192);
-	o.event = "reject";
+	*out = NULL;
+	if ((pd = calloc(1, sizeof(*pd))) == NULL ||
+	    (pd->msg = malloc(len > 0 ? len : 1)) == NULL) {
+		free(pd);
+		return LB_E_NOMEM;
+	}
+	memcpy(pd->msg, msg_in, len);
+	msg = pd->msg;
+	pd->len = len;
+	pd->peer = peer;
+	pd->now = now;
+	rq = &pd->rq;
+	o = &pd->o;
+	lb_buf_init(&o->msg, 8192);
+	o->event = "reject";
 
 	/* Per OS identity, before any expensive work. */
 	if ((r = lb_rate_take(&b->rates, peer->id, now, p->broker.requests_per_sec, p->broker.requests_burst)) != LB_OK) {
-		lb_fail_op(&o, "", r);
+		lb_fail_op(o, "", r);
 		goto answer;
 	}
-	if ((r = lb_request_decode(msg, len, &rq, &body_len)) != LB_OK) {
-		lb_fail_op(&o, "malformed request: ", r);
+	if ((r = lb_request_decode(msg, len, rq, &pd->body_len)) != LB_OK) {
+		lb_fail_op(o, "malformed request: ", r);
 		goto answer;
 	}
-	decoded = 1;
-	o.event = lb_event_of(rq.type);
+	pd->decoded = 1;
+	o->event = lb_event_of(rq->type);
 	/* The signature first, against the key the request names: an
 	 * unsigned or forged request is a forgery whatever key it claims. */
-	if (lb_request_verify(&rq, rq.key) != LB_OK) {
-		o.event = "reject";
-		lb_fail_op(&o, "", LB_E_SIG);
+	if (lb_request_verify(rq, rq->key) != LB_OK) {
+		o->event = "reject";
+		lb_fail_op(o, "", LB_E_SIG);
 		goto answer;
 	}
-	k = lb_policy_find_key(p, rq.key);
+	k = lb_policy_find_key(p, rq->key);
 	if (k != NULL && lb_key_matches_peer(p, k, peer))
-		o.key = k;
+		o->key = k;
 	/* A status request may ask about an unenrolled key; anything else
 	 * needs a key enrolled for the very identity the OS reports. */
-	if (o.key == NULL && rq.type != LB_MSG_STATUS) {
-		o.event = "reject";
-		lb_buf_reset(&o.msg);
-		lb_say(&o.msg, "%s: the request's key is not enrolled for %s",
+	if (o->key == NULL && rq->type != LB_MSG_STATUS) {
+		o->event = "reject";
+		lb_buf_reset(&o->msg);
+		lb_say(&o->msg, "%s: the request's key is not enrolled for %s",
 		    lb_strerror(LB_E_KEY_UNKNOWN), peer->who.user != NULL ? peer->who.user : peer->id);
-		o.status = LB_E_KEY_UNKNOWN;
+		o->status = LB_E_KEY_UNKNOWN;
 		goto answer;
 	}
-	if (rq.timestamp + skew < now || rq.timestamp > now + skew) {
-		o.event = "reject";
-		lb_fail_op(&o, "", LB_E_STALE);
+	if (rq->timestamp + skew < now || rq->timestamp > now + skew) {
+		o->event = "reject";
+		lb_fail_op(o, "", LB_E_STALE);
 		goto answer;
 	}
 	/* A status request from an unenrolled key changes nothing and is not
 	 * remembered: any key would do, so it could grow the cache at will. */
-	if (o.key != NULL && (r = lb_replay_check_add(&b->replay, rq.key, rq.nonce, rq.timestamp,
+	if (o->key != NULL && (r = lb_replay_check_add(&b->replay, rq->key, rq->nonce, rq->timestamp,
 	    now > skew ? now - skew : 0)) != LB_OK) {
-		o.event = "reject";
-		lb_fail_op(&o, "", r);
+		o->event = "reject";
+		lb_fail_op(o, "", r);
 		goto answer;
 	}
-	if (rq.type == LB_MSG_STATUS)
-		lb_do_status(b, peer, &o);
+	if (rq->type == LB_MSG_STATUS)
+		lb_do_status(b, peer, o);
 	else
-		lb_do_link(b, peer, &rq, &o);
+		lb_do_link(b, peer, rq, o);
 answer:
-	if (lb_preauth(&o, decoded) &&
+	if (lb_preauth(o, pd->decoded) &&
 	    lb_rate_take(&b->rejects, peer->id, now, LB_REJECT_PER_SEC, LB_REJECT_BURST) != LB_OK)
-		lb_fail_op(&o, "", LB_E_RATE);
+		lb_fail_op(o, "", LB_E_RATE);
 	/* The record first: a crash can leave an allowed decision without its
 	 * link, never a link without its record; and nothing is answered that
 	 * was not logged. */
-	if ((r = lb_record(b, peer, &rq, decoded, msg, body_len, &o, 1, now)) != LB_OK)
-		goto done;
-	if (o.pending && (r = b->fs->create(peer, o.dir, o.name, (enum lb_kind)rq.kind,
-	    o.made, o.file)) != LB_OK) {
+	if ((r = lb_record(b, peer, rq, pd->decoded, msg, pd->body_len, o, 1, now, &pd->seq)) != LB_OK) {
+		lb_broker_pending_free(b, pd);
+		return r;
+	}
+	*out = pd;
+	return LB_OK;
+}
+
+int
+lb_broker_make(struct lb_broker *b, struct lb_pending *pd)
+{
+	struct lb_outcome *o = &pd->o;
+	int r;
+
+	if (pd->made)
+		return LB_OK;
+	pd->made = 1;
+	if (!o->pending)
+		return LB_OK;
+	/* audit_sync = always: the decision is on disk before the link. */
+	if ((r = lb_durable(b, pd->seq)) != LB_OK)
+		return r;
+	if ((r = b->fs->create(pd->peer, o->dir, o->name, (enum lb_kind)pd->rq.kind,
+	    o->made, o->file)) != LB_OK) {
 		/* Allowed but not made: the outcome as a second record of the
 		 * same request (stored once, in the first). */
-		lb_fail_op(&o, "", r);
-		o.d.verdict = LB_VERDICT_DENY;
-		if ((r = lb_record(b, peer, &rq, decoded, msg, body_len, &o, 0, now)) != LB_OK)
-			goto done;
+		lb_fail_op(o, "", r);
+		o->d.verdict = LB_VERDICT_DENY;
+		return lb_record(b, pd->peer, &pd->rq, pd->decoded, pd->msg, pd->body_len, o, 0,
+		    pd->now, &pd->seq);
 	}
-	r = lb_answer(b, &rq, decoded, &o, out);
-done:
-	if (o.file != NULL)
-		b->fs->close(o.file);
-	if (o.dir != NULL)
-		b->fs->close(o.dir);
-	free(o.made);
-	free(o.name);
-	lb_path_free(&o.link_res);
-	lb_path_free(&o.target_res);
-	lb_buf_free(&o.msg);
+	return LB_OK;
+}
+
+int
+lb_broker_answer(struct lb_broker *b, struct lb_pending *pd, struct lb_buf *out)
+{
+	int r;
+
+	if ((r = lb_broker_make(b, pd)) != LB_OK ||
+	    (r = lb_durable(b, pd->seq)) != LB_OK)
+		return r;
+	return lb_answer(b, &pd->rq, pd->decoded, &pd->o, out);
+}
+
+int
+lb_broker_handle(struct lb_broker *b, const struct lb_peer *peer,
+    const uint8_t *msg, size_t len, uint64_t now, struct lb_buf *out)
+{
+	struct lb_pending *pd;
+	int r;
+
+	if ((r = lb_broker_begin(b, peer, msg, len, now, &pd)) != LB_OK)
+		return r;
+	r = lb_broker_answer(b, pd, out);
+	lb_broker_pending_free(b, pd);
 	return r;
 }

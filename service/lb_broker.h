@@ -82,6 +82,31 @@ void lb_broker_remember(void *broker, const uint8_t key[LB_PK_BYTES],
 int lb_broker_handle(struct lb_broker *b, const struct lb_peer *peer,
     const uint8_t *msg, size_t len, uint64_t now, struct lb_buf *out) LB_WUR;
 
+/* The same in three steps, so that a daemon can make one sync serve the
+ * requests of a whole round (group commit with audit_sync = always):
+ *   lb_broker_begin   every check and the decision; its audit record
+ *                     appended (not yet durable). An error: no answer can
+ *                     be given (fail closed), nothing was made.
+ *   lb_broker_flush   (optional) audit_sync = always: one sync for every
+ *                     record so far.
+ *   lb_broker_make    an allowed create made, once its decision is
+ *                     durable (always) - a failure recorded as well.
+ *   lb_broker_flush   (optional) for the failures' records.
+ *   lb_broker_answer  makes P's records durable if nobody did (always),
+ *                     then appends the signed answer to OUT; calls
+ *                     lb_broker_make first if it was not called.
+ * Steps left out only cost syncs: no answer ever goes out before its
+ * records are durable (always), and no link is made before its decision
+ * is. Free P with lb_broker_pending_free whatever happened. MSG is copied;
+ * PEER must outlive P. */
+struct lb_pending;
+int lb_broker_begin(struct lb_broker *b, const struct lb_peer *peer,
+    const uint8_t *msg, size_t len, uint64_t now, struct lb_pending **p) LB_WUR;
+int lb_broker_flush(struct lb_broker *b) LB_WUR;
+int lb_broker_make(struct lb_broker *b, struct lb_pending *p) LB_WUR;
+int lb_broker_answer(struct lb_broker *b, struct lb_pending *p, struct lb_buf *out) LB_WUR;
+void lb_broker_pending_free(struct lb_broker *b, struct lb_pending *p);
+
 void lb_broker_free(struct lb_broker *b);
 
 #endif

@@ -41,7 +41,19 @@ struct lb_conn {
 	size_t out_off;
 	int64_t deadline;           /* monotonic ms */
 	int eof;
+	int more;                   /* complete frames left for the next round */
+	size_t jobs;                /* requests of this connection in this round */
 };
+
+/* A request of this round between its decision and its answer: all of a
+ * round's decisions are made durable by one fdatasync (audit_sync =
+ * always), then their links are made, then they are answered. */
+struct lb_job {
+	struct lb_conn *c;
+	struct lb_pending *p;
+};
+#define LB_JOBS_MAX 256             /* requests per round, all connections */
+#define LB_JOBS_PER_CONN 16         /* and per connection (bounds its output) */
 
 /* The append-only file under the audit module. BROKEN: a failed append
  * could not be cut back, so no later append may follow it. */
@@ -64,6 +76,8 @@ struct lb_daemon {
 	struct pollfd pfd[2 + LB_CLIENTS_CAP];
 	struct lb_watch watch;      /* the policy file: when to reload it */
 	struct lb_posix_peer_cache peers;   /* recent account lookups */
+	struct lb_job jobs[LB_JOBS_MAX];
+	size_t n_jobs, next_first;  /* the connection served first rotates */
 	int64_t next_stat, sync_due, accept_paused_until;
 	int dirty;                  /* requests handled since the last sync */
 	unsigned long refused_busy, refused_identity;
@@ -387,69 +401,115 @@ lb_conn_flush(struct lb_daemon *d, struct lb_conn *c)
 	return 0;
 }
 
-/* Answer the complete frames received (while output stays below the mark),
- * write, and decide whether the connection stays. -1: close it. */
+/* Start the requests whose frames are complete (lb_broker_begin), while
+ * the connection's output stays below the mark and the round has room;
+ * their answers come in lb_jobs_run. -1: close the connection. */
 static int
-lb_conn_pump(struct lb_daemon *d, struct lb_conn *c)
+lb_conn_take(struct lb_daemon *d, struct lb_conn *c)
 {
-	for (;;) {
-		size_t off = 0, used, mlen;
-		const uint8_t *msg;
-		int held = 0, r;
+	size_t off = 0, used, mlen;
+	const uint8_t *msg;
+	struct lb_pending *p;
+	int r;
 
-		for (;;) {
-			if (c->out.len - c->out_off >= LB_OUT_HIGH) {
-				held = 1;
-				break;
-			}
-			r = lb_frame_parse(c->in + off, c->in_len - off, &msg, &mlen, &used);
-			if (r == LB_E_SHORT)
-				break;
-			if (r != LB_OK) {
-				/* Empty or over-long frame: not our protocol. Answer
-				 * the requests before it (they may have made links),
-				 * read no more, close once the answers are out. */
-				c->eof = 1;
-				c->in_len = 0;
-				off = 0;
-				break;
-			}
-			r = lb_broker_handle(d->b, &c->peer->peer, msg, mlen, (uint64_t)time(NULL), &c->out);
-			if (!d->dirty) {
-				d->dirty = 1;
-				d->sync_due = lb_now_ms() + LB_SYNC_MS;
-			}
-			if (r != LB_OK) {
-				syslog(LOG_ERR, "request from %s not answered: %s; connection closed",
-				    c->peer->peer.id, lb_strerror(r));
-				return -1;
-			}
-			off += used;
-			c->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
+	c->more = 0;
+	for (;;) {
+		r = lb_frame_parse(c->in + off, c->in_len - off, &msg, &mlen, &used);
+		if (r == LB_E_SHORT)
+			break;
+		if (r != LB_OK) {
+			/* Empty or over-long frame: not our protocol. Answer
+			 * the requests before it (they may have made links),
+			 * read no more, close once the answers are out. */
+			c->eof = 1;
+			c->in_len = 0;
+			off = 0;
+			break;
 		}
-		if (off > 0) {
-			memmove(c->in, c->in + off, c->in_len - off);
-			c->in_len -= off;
+		if (c->out.len - c->out_off >= LB_OUT_HIGH || c->jobs >= LB_JOBS_PER_CONN ||
+		    d->n_jobs >= LB_JOBS_MAX) {
+			c->more = 1;
+			break;
 		}
-		if (lb_conn_flush(d, c) != 0)
+		r = lb_broker_begin(d->b, &c->peer->peer, msg, mlen, (uint64_t)time(NULL), &p);
+		if (!d->dirty) {
+			d->dirty = 1;
+			d->sync_due = lb_now_ms() + LB_SYNC_MS;
+		}
+		if (r != LB_OK) {
+			syslog(LOG_ERR, "request from %s not answered: %s; connection closed",
+			    c->peer->peer.id, lb_strerror(r));
 			return -1;
-		if (held && c->out.len - c->out_off < LB_OUT_HIGH)
-			continue;
-		break;
+		}
+		d->jobs[d->n_jobs].c = c;
+		d->jobs[d->n_jobs++].p = p;
+		c->jobs++;
+		off += used;
+		c->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
 	}
-	if (c->eof) {
+	if (off > 0) {
+		memmove(c->in, c->in + off, c->in_len - off);
+		c->in_len -= off;
+	}
+	return 0;
+}
+
+/* The round's requests: their decisions made durable together (always),
+ * links made, the failures' records durable, answers queued. */
+static void
+lb_jobs_run(struct lb_daemon *d)
+{
+	size_t i;
+	int r;
+
+	if (d->n_jobs == 0)
+		return;
+	r = lb_broker_flush(d->b);
+	for (i = 0; i < d->n_jobs && r == LB_OK; i++)
+		if (d->jobs[i].c->fd >= 0)
+			r = lb_broker_make(d->b, d->jobs[i].p);
+	if (r == LB_OK)
+		r = lb_broker_flush(d->b);
+	for (i = 0; i < d->n_jobs; i++) {
+		struct lb_job *j = &d->jobs[i];
+
+		if (r == LB_OK && j->c->fd >= 0 && lb_broker_answer(d->b, j->p, &j->c->out) != LB_OK) {
+			syslog(LOG_ERR, "request from %s not answered; connection closed",
+			    j->c->peer->peer.id);
+			lb_conn_close(j->c);
+		}
+		j->c->jobs = 0;
+		lb_broker_pending_free(d->b, j->p);
+	}
+	d->n_jobs = 0;
+	if (r != LB_OK) {
+		/* Nothing of this round is answered: fail closed. */
+		syslog(LOG_CRIT, "cannot write or make durable the audit log; stopping");
+		d->stop = 1;
+		d->exit_code = LB_EXIT_FAILED;
+	}
+}
+
+/* After the round: write what is queued, and decide whether the
+ * connection stays. -1: close it. */
+static int
+lb_conn_settle(struct lb_daemon *d, struct lb_conn *c)
+{
+	if (lb_conn_flush(d, c) != 0)
+		return -1;
+	if (c->eof && !c->more) {
 		/* The peer finished sending: answer what it sent, then close.
 		 * Half a frame left over can never complete. */
-		if (c->in_len > 0 && c->out.len - c->out_off < LB_OUT_HIGH)
+		if (c->in_len > 0)
 			return -1;
-		if (c->out.len - c->out_off == 0 && c->in_len == 0)
+		if (c->out.len - c->out_off == 0)
 			return -1;
 	}
 	return 0;
 }
 
 static int
-lb_conn_read(struct lb_daemon *d, struct lb_conn *c)
+lb_conn_recv(struct lb_conn *c)
 {
 	ssize_t n;
 
@@ -462,7 +522,7 @@ lb_conn_read(struct lb_daemon *d, struct lb_conn *c)
 		else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			return -1;
 	}
-	return lb_conn_pump(d, c);
+	return 0;
 }
 
 static short
@@ -638,9 +698,12 @@ lb_poll_timeout(const struct lb_daemon *d, int64_t now)
 		next = d->sync_due;
 	if (d->accept_paused_until > now && d->accept_paused_until < next)
 		next = d->accept_paused_until;
-	for (i = 0; i < d->n_conns; i++)
+	for (i = 0; i < d->n_conns; i++) {
 		if (d->conns[i]->deadline < next)
 			next = d->conns[i]->deadline;
+		if (d->conns[i]->more)   /* requests already here wait for no event */
+			next = now;
+	}
 	return next <= now ? 0 : (int)(next - now);
 }
 
@@ -649,7 +712,7 @@ lb_loop(struct lb_daemon *d)
 {
 	while (!d->stop) {
 		int64_t now = lb_now_ms();
-		size_t i, n = d->n_conns;
+		size_t i, k, n = d->n_conns;
 		nfds_t nfds = 0;
 
 		d->pfd[nfds].fd = lb_sigpipe[0];
@@ -670,20 +733,30 @@ lb_loop(struct lb_daemon *d)
 		}
 		if (d->pfd[0].revents != 0)
 			lb_signals(d);
-		for (i = 0; i < n; i++) {
-			struct lb_conn *c = d->conns[i];
-			short re = d->pfd[2 + i].revents;
+		/* Read and start requests, the first connection taking turns
+		 * (a round has room for LB_JOBS_MAX), then answer them all. */
+		for (k = 0; k < n; k++) {
+			struct lb_conn *c;
+			short re;
 
-			if (c->fd < 0 || re == 0)
+			i = (d->next_first + k) % n;
+			c = d->conns[i];
+			re = d->pfd[2 + i].revents;
+
+			if (c->fd < 0)
 				continue;
-			if (re & (POLLIN | POLLHUP | POLLERR)) {
-				if (lb_conn_read(d, c) != 0)
-					lb_conn_close(c);
-			} else if (re & POLLOUT) {
-				if (lb_conn_pump(d, c) != 0)
-					lb_conn_close(c);
+			if ((re & (POLLIN | POLLHUP | POLLERR)) && lb_conn_recv(c) != 0) {
+				lb_conn_close(c);
+				continue;
 			}
+			if (c->in_len > 0 && lb_conn_take(d, c) != 0)
+				lb_conn_close(c);
 		}
+		d->next_first = n > 0 ? (d->next_first + 1) % n : 0;
+		lb_jobs_run(d);
+		for (k = 0; k < n; k++)
+			if (d->conns[k]->fd >= 0 && lb_conn_settle(d, d->conns[k]) != 0)
+				lb_conn_close(d->conns[k]);
 		if (d->pfd[1].fd >= 0 && d->pfd[1].revents != 0)
 			lb_accept(d, lb_now_ms());
 		lb_timers(d, lb_now_ms());

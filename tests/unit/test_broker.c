@@ -16,6 +16,13 @@
 
 /* ---- fake platform ---- */
 
+struct mem_log {
+	struct lb_buf buf;
+	int fail;
+	int syncs;
+	size_t synced_len;             /* bytes made durable by the last sync */
+};
+
 struct fake_fs {
 	const char *parent_override;   /* resolved parent reported by open_parent */
 	int creates, removes;
@@ -25,6 +32,10 @@ struct fake_fs {
 };
 
 static struct fake_fs fs_state;
+static struct mem_log *g_log;
+/* audit_sync = always: at the Nth create, N allowed decisions must be in
+ * the durable part of the log (the decision is on disk before the link). */
+static int g_create_calls, g_create_before_durable;
 
 static int
 fake_open_parent(const struct lb_peer *peer, const struct lb_path *link, void **dir,
@@ -54,6 +65,17 @@ fake_create(const struct lb_peer *peer, void *dir, const char *name, enum lb_kin
 	(void)peer;
 	(void)dir;
 	(void)file;
+	if (g_log != NULL) {
+		static const char allowed[] = "\"verdict\":\"allowed\"";
+		const size_t n = sizeof(allowed) - 1;
+		size_t i;
+		int durable = 0;
+
+		for (i = 0; i + n <= g_log->synced_len; i++)
+			durable += memcmp(g_log->buf.data + i, allowed, n) == 0;
+		if (durable < ++g_create_calls)
+			g_create_before_durable = 1;
+	}
 	if (fs_state.create_rc != LB_OK)
 		return fs_state.create_rc;
 	fs_state.creates++;
@@ -83,11 +105,7 @@ static const struct lb_fs_ops fake_ops = {
 	fake_open_parent, fake_open_target, fake_create, fake_remove, fake_close, NULL,
 };
 
-struct mem_log {
-	struct lb_buf buf;
-	int fail;
-	int syncs;
-};
+
 
 static int
 mem_append(void *ctx, const void *p, size_t n)
@@ -102,7 +120,10 @@ mem_append(void *ctx, const void *p, size_t n)
 static int
 mem_sync(void *ctx)
 {
-	((struct mem_log *)ctx)->syncs++;
+	struct mem_log *m = ctx;
+
+	m->syncs++;
+	m->synced_len = m->buf.len;
 	return LB_OK;
 }
 
@@ -161,6 +182,9 @@ setup(void **state)
 	assert_int_equal(lb_audit_open(f->logname, io, 0, NULL, NULL, &f->audit), LB_OK);
 	assert_int_equal(lb_broker_new(p, f->svc_sk, f->audit, &fake_ops, &f->b), LB_OK);
 	memset(&fs_state, 0, sizeof(fs_state));
+	g_log = &f->log;
+	g_create_calls = 0;
+	g_create_before_durable = 0;
 	*state = f;
 	return 0;
 }
@@ -211,6 +235,9 @@ struct answer {
 	char message[1024];
 };
 
+static void read_answer(const struct fx *f, const struct lb_buf *out,
+    const uint8_t nonce[LB_NONCE_BYTES], struct answer *a);
+
 /* Send REQ as PEER; decode and verify the answer with the service key. */
 static uint64_t ask_now = NOW;
 
@@ -219,9 +246,6 @@ ask(struct fx *f, const struct lb_peer *peer, const struct lb_buf *req,
     const uint8_t nonce[LB_NONCE_BYTES], struct answer *a)
 {
 	struct lb_buf out;
-	struct lb_response resp;
-	const uint8_t *msg;
-	size_t mlen, used, blen;
 	int r;
 
 	lb_buf_init(&out, LB_FRAME_MAX + 4);
@@ -231,8 +255,22 @@ ask(struct fx *f, const struct lb_peer *peer, const struct lb_buf *req,
 		lb_buf_free(&out);
 		return r;
 	}
-	assert_int_equal(lb_frame_parse(out.data, out.len, &msg, &mlen, &used), LB_OK);
-	assert_int_equal(used, out.len);
+	read_answer(f, &out, nonce, a);
+	lb_buf_free(&out);
+	return LB_OK;
+}
+
+/* The one answer in OUT: signed by the service, for NONCE (if given). */
+static void
+read_answer(const struct fx *f, const struct lb_buf *out, const uint8_t nonce[LB_NONCE_BYTES],
+    struct answer *a)
+{
+	struct lb_response resp;
+	const uint8_t *msg;
+	size_t mlen, used, blen;
+
+	assert_int_equal(lb_frame_parse(out->data, out->len, &msg, &mlen, &used), LB_OK);
+	assert_int_equal(used, out->len);
 	assert_int_equal(lb_response_decode(msg, mlen, &resp, &blen), LB_OK);
 	assert_int_equal(lb_response_verify(&resp, f->svc_pk), LB_OK);
 	if (nonce != NULL)
@@ -241,8 +279,6 @@ ask(struct fx *f, const struct lb_peer *peer, const struct lb_buf *req,
 	a->verdict = resp.verdict;
 	snprintf(a->rule, sizeof(a->rule), "%.*s", (int)resp.rule_len, resp.rule);
 	snprintf(a->message, sizeof(a->message), "%.*s", (int)resp.message_len, resp.message);
-	lb_buf_free(&out);
-	return LB_OK;
 }
 
 static int
@@ -525,6 +561,90 @@ test_malformed_request_gets_an_answer_and_a_record(void **state)
 	lb_buf_free(&junk);
 }
 
+/* Group commit (audit_sync = always): the decisions of a round are made
+ * durable by one sync before any link, the failures' records by one more
+ * before any answer; a daemon that leaves the flushes out still never
+ * makes a link or answers before the records are durable. */
+#define ROUND 3
+static void
+round_of_creates(struct fx *f, int flush, struct answer *a)
+{
+	struct lb_pending *p[ROUND];
+	struct lb_buf req[ROUND], out[ROUND];
+	uint8_t nonce[ROUND][LB_NONCE_BYTES];
+	char link[64];
+	int i;
+
+	for (i = 0; i < ROUND; i++) {
+		snprintf(link, sizeof(link), "/srv/alice/g%d", i);
+		make_req(&req[i], LB_MSG_CREATE, LB_KIND_SYMLINK, link, "/opt/x", NOW,
+		    f->alice_pk, f->alice_sk, nonce[i]);
+		assert_int_equal(lb_broker_begin(f->b, &alice, req[i].data, req[i].len, NOW, &p[i]), LB_OK);
+		lb_buf_free(&req[i]);   /* the message was copied */
+	}
+	assert_int_equal(f->log.syncs, 0);           /* appended, not yet durable */
+	assert_int_equal(fs_state.creates, 0);
+	if (flush)
+		assert_int_equal(lb_broker_flush(f->b), LB_OK);
+	for (i = 0; i < ROUND; i++)
+		assert_int_equal(lb_broker_make(f->b, p[i]), LB_OK);
+	if (flush)
+		assert_int_equal(lb_broker_flush(f->b), LB_OK);
+	for (i = 0; i < ROUND; i++) {
+		lb_buf_init(&out[i], LB_FRAME_MAX + 4);
+		assert_int_equal(lb_broker_answer(f->b, p[i], &out[i]), LB_OK);
+		/* an answer only once every record so far is durable */
+		assert_int_equal(f->log.synced_len, f->log.buf.len);
+		read_answer(f, &out[i], nonce[i], &a[i]);
+		lb_buf_free(&out[i]);
+		lb_broker_pending_free(f->b, p[i]);
+	}
+	assert_int_equal(g_create_calls, ROUND);
+	assert_false(g_create_before_durable);      /* decisions durable before links */
+}
+
+static void
+test_group_commit_one_sync_per_round(void **state)
+{
+	struct fx *f = *state;
+	struct answer a[ROUND];
+	int i;
+
+	round_of_creates(f, 1, a);
+	assert_int_equal(fs_state.creates, ROUND);
+	assert_int_equal(f->log.syncs, 1);
+	assert_int_equal(log_lines(f), ROUND);
+	for (i = 0; i < ROUND; i++)
+		assert_int_equal(a[i].status, LB_OK);
+}
+
+static void
+test_group_commit_failures_synced_before_answers(void **state)
+{
+	struct fx *f = *state;
+	struct answer a[ROUND];
+	int i;
+
+	fs_state.create_rc = LB_E_EXISTS;
+	round_of_creates(f, 1, a);
+	assert_int_equal(f->log.syncs, 2);           /* decisions, then outcomes */
+	assert_int_equal(log_lines(f), 2 * ROUND);
+	for (i = 0; i < ROUND; i++)
+		assert_int_equal(a[i].status, LB_E_EXISTS);
+}
+
+static void
+test_group_commit_without_flushes_is_still_durable_first(void **state)
+{
+	struct fx *f = *state;
+	struct answer a[ROUND];
+
+	/* The first make syncs (covering all three decisions); none after. */
+	round_of_creates(f, 0, a);
+	assert_int_equal(fs_state.creates, ROUND);
+	assert_int_equal(f->log.syncs, 1);
+}
+
 static void
 test_audit_failure_refuses_and_makes_nothing(void **state)
 {
@@ -758,6 +878,9 @@ main(void)
 		T(test_replay_cache_is_capped_by_narrowing_the_window),
 		T(test_timestamps_outside_the_window_are_refused),
 		T(test_malformed_request_gets_an_answer_and_a_record),
+		T(test_group_commit_one_sync_per_round),
+		T(test_group_commit_failures_synced_before_answers),
+		T(test_group_commit_without_flushes_is_still_durable_first),
 		T(test_audit_failure_refuses_and_makes_nothing),
 		T(test_rate_limit_per_identity),
 		T(test_unauthenticated_rejects_have_a_small_bounded_budget),
