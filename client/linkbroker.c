@@ -432,6 +432,7 @@ lb_take_answer(struct lb_session *s, const uint8_t nonce[LB_NONCE_BYTES], int la
 	uint64_t deadline;
 	int r;
 
+	memset(resp, 0, sizeof(*resp));
 	if (s->in_used > 0) {
 		memmove(s->in, s->in + s->in_used, s->in_len - s->in_used);
 		s->in_len -= s->in_used;

@@ -676,10 +676,10 @@ lb_broker_flush(struct lb_broker *b)
 
 int
 lb_broker_begin(struct lb_broker *b, const struct lb_peer *peer,
-    const uint8_t *msg_in, size_t len, uint64_t now, struct lb_pending **out)
+    const uint8_t *msg_in, size_t len, uint64_t now, struct lb_pending **p)
 {
-	const struct lb_policy *p = b->policy;
-	const uint64_t skew = p->broker.max_clock_skew_s;
+	const struct lb_policy *pol = b->policy;
+	const uint64_t skew = pol->broker.max_clock_skew_s;
 	struct lb_pending *pd;
 	struct lb_request *rq;
 	struct lb_outcome *o;
@@ -687,7 +687,7 @@ lb_broker_begin(struct lb_broker *b, const struct lb_peer *peer,
 	const uint8_t *msg;
 	int r;
 
-	*out = NULL;
+	*p = NULL;
 	if ((pd = calloc(1, sizeof(*pd))) == NULL ||
 	    (pd->msg = malloc(len > 0 ? len : 1)) == NULL) {
 		free(pd);
@@ -704,7 +704,7 @@ lb_broker_begin(struct lb_broker *b, const struct lb_peer *peer,
 	o->event = "reject";
 
 	/* Per OS identity, before any expensive work. */
-	if ((r = lb_rate_take(&b->rates, peer->id, now, p->broker.requests_per_sec, p->broker.requests_burst)) != LB_OK) {
+	if ((r = lb_rate_take(&b->rates, peer->id, now, pol->broker.requests_per_sec, pol->broker.requests_burst)) != LB_OK) {
 		lb_fail_op(o, "", r);
 		goto answer;
 	}
@@ -721,8 +721,8 @@ lb_broker_begin(struct lb_broker *b, const struct lb_peer *peer,
 		lb_fail_op(o, "", LB_E_SIG);
 		goto answer;
 	}
-	k = lb_policy_find_key(p, rq->key);
-	if (k != NULL && lb_key_matches_peer(p, k, peer))
+	k = lb_policy_find_key(pol, rq->key);
+	if (k != NULL && lb_key_matches_peer(pol, k, peer))
 		o->key = k;
 	/* A status request may ask about an unenrolled key; anything else
 	 * needs a key enrolled for the very identity the OS reports. */
@@ -762,45 +762,45 @@ answer:
 		lb_broker_pending_free(b, pd);
 		return r;
 	}
-	*out = pd;
+	*p = pd;
 	return LB_OK;
 }
 
 int
-lb_broker_make(struct lb_broker *b, struct lb_pending *pd)
+lb_broker_make(struct lb_broker *b, struct lb_pending *p)
 {
-	struct lb_outcome *o = &pd->o;
+	struct lb_outcome *o = &p->o;
 	int r;
 
-	if (pd->made)
+	if (p->made)
 		return LB_OK;
-	pd->made = 1;
+	p->made = 1;
 	if (!o->pending)
 		return LB_OK;
 	/* audit_sync = always: the decision is on disk before the link. */
-	if ((r = lb_durable(b, pd->seq)) != LB_OK)
+	if ((r = lb_durable(b, p->seq)) != LB_OK)
 		return r;
-	if ((r = b->fs->create(pd->peer, o->dir, o->name, (enum lb_kind)pd->rq.kind,
+	if ((r = b->fs->create(p->peer, o->dir, o->name, (enum lb_kind)p->rq.kind,
 	    o->made, o->file)) != LB_OK) {
 		/* Allowed but not made: the outcome as a second record of the
 		 * same request (stored once, in the first). */
 		lb_fail_op(o, "", r);
 		o->d.verdict = LB_VERDICT_DENY;
-		return lb_record(b, pd->peer, &pd->rq, pd->decoded, pd->msg, pd->body_len, o, 0,
-		    pd->now, &pd->seq);
+		return lb_record(b, p->peer, &p->rq, p->decoded, p->msg, p->body_len, o, 0,
+		    p->now, &p->seq);
 	}
 	return LB_OK;
 }
 
 int
-lb_broker_answer(struct lb_broker *b, struct lb_pending *pd, struct lb_buf *out)
+lb_broker_answer(struct lb_broker *b, struct lb_pending *p, struct lb_buf *out)
 {
 	int r;
 
-	if ((r = lb_broker_make(b, pd)) != LB_OK ||
-	    (r = lb_durable(b, pd->seq)) != LB_OK)
+	if ((r = lb_broker_make(b, p)) != LB_OK ||
+	    (r = lb_durable(b, p->seq)) != LB_OK)
 		return r;
-	return lb_answer(b, &pd->rq, pd->decoded, &pd->o, out);
+	return lb_answer(b, &p->rq, p->decoded, &p->o, out);
 }
 
 int

@@ -97,11 +97,11 @@ int lb_broker_handle(struct lb_broker *b, const struct lb_peer *peer,
  *                     lb_broker_make first if it was not called.
  * Steps left out only cost syncs: no answer ever goes out before its
  * records are durable (always), and no link is made before its decision
- * is. Free P with lb_broker_pending_free whatever happened. MSG is copied;
- * PEER must outlive P. */
+ * is. Free P with lb_broker_pending_free whatever happened. MSG_IN is
+ * copied; PEER must outlive P. */
 struct lb_pending;
 int lb_broker_begin(struct lb_broker *b, const struct lb_peer *peer,
-    const uint8_t *msg, size_t len, uint64_t now, struct lb_pending **p) LB_WUR;
+    const uint8_t *msg_in, size_t len, uint64_t now, struct lb_pending **p) LB_WUR;
 int lb_broker_flush(struct lb_broker *b) LB_WUR;
 int lb_broker_make(struct lb_broker *b, struct lb_pending *p) LB_WUR;
 int lb_broker_answer(struct lb_broker *b, struct lb_pending *p, struct lb_buf *out) LB_WUR;
