@@ -5,8 +5,10 @@
  *   conc_requests SOCKET KEYFILE LINKDIR TARGET TOTAL RUNS create|check CLIENTS...
  *
  * For each CLIENTS value and each of RUNS runs, TOTAL requests split evenly
- * over the clients; `create` makes links LINKDIR/cC.rR.tT.I (removed after
- * each run, outside the timing), `check` asks the same as a dry run. With
+ * over the clients; `create` makes links LINKDIR/cC.rR.tT.I (left for
+ * scripts/bench to remove at exit: deleting them between runs would make
+ * the next run pay for ext4 skipping recently deleted inodes, see
+ * proc_link.c), `check` asks the same as a dry run. With
  * TOTAL <= 200,000 every request is signed before the clock starts (the
  * figures are the daemon's); above that each client signs as it goes.
  * Latency: write of the request to the whole answer read. The answers'
@@ -261,16 +263,6 @@ one_run(int clients, int run, size_t total, struct result *res, char *err, size_
 	res->rps = (double)ok / wall;
 	res->p50 = bench_quantile(lat, n_lat, 0.50);
 	res->p99 = bench_quantile(lat, n_lat, 0.99);
-	/* remove this run's links, outside the timing */
-	if (type == LB_MSG_CREATE) {
-		char p[512];
-
-		for (k = 0; k < clients; k++)
-			for (i = 0; i < c[k].n; i++) {
-				link_name(p, sizeof(p), &c[k], i);
-				unlink(p);
-			}
-	}
 	free(lat);
 	free(c);
 	usleep(200 * 1000);   /* the broker closes the old connections */

@@ -8,17 +8,19 @@
  *     `linkbroker batch FILE` of N lines vs a C loop of symlink() (one
  *     process, as USER) vs N `ln -s` processes
  *
- * TARGET is HOME/target. Every variant makes its links in the same
- * directory, HOME/links/run, emptied before and after each run (outside the
- * timing): ext4's inode allocation cost differs between directories (their
- * block groups) by several times here, which must not pass for a difference
- * between the variants. The variants take turns in a rotating order. Prints a Markdown table of medians over RUNS.
+ * TARGET is HOME/target. Each run of each variant makes its links in a
+ * new directory HOME/links/pPID.rRUN.VARIANT; all of them are made before the
+ * first timing and nothing is deleted until scripts/bench removes the whole
+ * folder at exit. Measured here: right after links are deleted, ext4 makes
+ * new inodes in that block group 5-20 times slower for some 30 s (it skips
+ * recently deleted inodes, reading their inode table blocks), so emptying
+ * a directory between runs would time the file system's recovery, not the
+ * variants. The variants take turns in a rotating order. Prints a Markdown table of medians over RUNS.
  * Not a test: it only reports; failures are counted, never fatal. */
 #include "bench_util.h"
 
 #define MAX_RUNS 100
 #define LN "/bin/ln"
-#define SUB "run"
 
 struct variant {
 	const char *name;
@@ -56,14 +58,29 @@ count_missing(const char *sub, size_t n)
 	return miss;
 }
 
+/* SUB := the directory of run RUN of variant K (under HOME/links). */
 static void
-fresh_dir(const char *sub)
+run_sub(char *sub, size_t len, int run, int k)
 {
-	char d[4200];
+	snprintf(sub, len, "p%ld.r%d.%d", (long)getpid(), run, k);
+}
 
-	snprintf(d, sizeof(d), "%s/links/%s", home, sub);
-	bench_mkdir(d, &user);
-	bench_empty_dir(d);
+/* Every run's directory, before any timing. */
+static void
+make_run_dirs(int runs, int variants)
+{
+	char sub[64], d[4200];
+	int r, k;
+
+	for (r = 0; r < runs; r++)
+		for (k = 0; k < variants; k++) {
+			run_sub(sub, sizeof(sub), r, k);
+			snprintf(d, sizeof(d), "%s/links/%s", home, sub);
+			if (bench_mkdir(d, &user) != 0 || bench_empty_dir(d) != 0) {
+				fprintf(stderr, "proc_link: %s: not a new, empty directory\n", d);
+				exit(2);
+			}
+		}
 }
 
 /* N processes of ARGV, ARGV[LINKARG] replaced by links/SUB/lI. */
@@ -77,7 +94,6 @@ run_procs(struct variant *v, int run, char **argv, int linkarg, const char *sub,
 
 	if (each == NULL)
 		exit(2);
-	fresh_dir(sub);
 	start = bench_now_ns();
 	for (i = 0; i < n; i++) {
 		path_of(link, sizeof(link), sub, i);
@@ -92,7 +108,6 @@ run_procs(struct variant *v, int run, char **argv, int linkarg, const char *sub,
 	v->per[run] = bench_median(each, n);
 	fails += count_missing(sub, n);
 	v->fails += fails;
-	fresh_dir(sub);
 	free(each);
 }
 
@@ -117,17 +132,20 @@ single(int runs, size_t n, double ratio, const char *lb, const char *sudo)
 	char *a_ln[] = { LN, "-s", target, NULL, NULL };
 	char *a_sudo[] = { (char *)sudo, "-n", LN, "-s", target, NULL, NULL };
 	double per[3], tot[3];
+	char sub[64];
 	int r, k, j;
 
+	make_run_dirs(runs, 3);
 	for (r = 0; r < runs; r++) {
 		for (k = 0; k < 3; k++) {
 			j = (r + k) % 3;
+			run_sub(sub, sizeof(sub), r, j);
 			if (j == 0)
-				run_procs(&v[0], r, a_lb, 1, SUB, n);
+				run_procs(&v[0], r, a_lb, 1, sub, n);
 			else if (j == 1)
-				run_procs(&v[1], r, a_ln, 3, SUB, n);
+				run_procs(&v[1], r, a_ln, 3, sub, n);
 			else
-				run_procs(&v[2], r, a_sudo, 5, SUB, n);
+				run_procs(&v[2], r, a_sudo, 5, sub, n);
 		}
 	}
 	for (k = 0; k < 3; k++) {
@@ -151,7 +169,7 @@ bulk(int runs, size_t n, double ratio, const char *lb)
 {
 	struct variant v[3] = { { .name = "`linkbroker batch FILE`" }, { .name = "C loop of `symlink()`" },
 	    { .name = "`ln -s` processes" } };
-	char file[4200], link[256];
+	char file[4200], link[256], sub[64];
 	char *a_lb[] = { (char *)lb, "batch", file, NULL };
 	char *a_ln[] = { LN, "-s", target, NULL, NULL };
 	double tot[3], t0;
@@ -161,26 +179,26 @@ bulk(int runs, size_t n, double ratio, const char *lb)
 	pid_t pid;
 
 	snprintf(file, sizeof(file), "%s/batch.txt", home);
-	if ((f = fopen(file, "w")) == NULL)
-		return 2;
-	for (i = 0; i < n; i++) {
-		path_of(link, sizeof(link), SUB, i);
-		fprintf(f, "%s %s\n", link, target);
-	}
-	fclose(f);
+	make_run_dirs(runs, 3);
 	for (r = 0; r < runs; r++) {
 		for (k = 0; k < 3; k++) {
 			j = (r + k) % 3;
+			run_sub(sub, sizeof(sub), r, j);
 			if (j == 0) {
-				fresh_dir(SUB);
+				if ((f = fopen(file, "w")) == NULL)
+					return 2;
+				for (i = 0; i < n; i++) {
+					path_of(link, sizeof(link), sub, i);
+					fprintf(f, "%s %s\n", link, target);
+				}
+				if (fclose(f) != 0)
+					return 2;
 				t0 = bench_now_ns();
 				if (bench_spawn(&user, home, a_lb) != 0)
 					v[0].fails++;
 				v[0].total[r] = bench_now_ns() - t0;
-				v[0].fails += count_missing(SUB, n);
-				fresh_dir(SUB);
+				v[0].fails += count_missing(sub, n);
 			} else if (j == 1) {
-				fresh_dir(SUB);
 				t0 = bench_now_ns();
 				if ((pid = fork()) == 0) {
 					unsigned long bad = 0;
@@ -189,7 +207,7 @@ bulk(int runs, size_t n, double ratio, const char *lb)
 					if (chdir(home) != 0)
 						_exit(126);
 					for (i = 0; i < n; i++) {
-						path_of(link, sizeof(link), SUB, i);
+						path_of(link, sizeof(link), sub, i);
 						if (symlink(target, link) != 0)
 							bad++;
 					}
@@ -198,10 +216,9 @@ bulk(int runs, size_t n, double ratio, const char *lb)
 				if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 					v[1].fails++;
 				v[1].total[r] = bench_now_ns() - t0;
-				v[1].fails += count_missing(SUB, n);
-				fresh_dir(SUB);
+				v[1].fails += count_missing(sub, n);
 			} else {
-				run_procs(&v[2], r, a_ln, 3, SUB, n);
+				run_procs(&v[2], r, a_ln, 3, sub, n);
 			}
 		}
 	}
