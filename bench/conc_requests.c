@@ -5,7 +5,7 @@
  *   conc_requests SOCKET KEYFILE LINKDIR TARGET TOTAL RUNS create|check CLIENTS...
  *
  * For each CLIENTS value and each of RUNS runs, TOTAL requests split evenly
- * over the clients; `create` makes links LINKDIR/cC.rR.tT.I (left for
+ * over the clients; `create` makes links LINKDIR/pPID.cC.rR.tT.I (left for
  * scripts/bench to remove at exit: deleting them between runs would make
  * the next run pay for ext4 skipping recently deleted inodes, see
  * proc_link.c), `check` asks the same as a dry run. With
@@ -71,7 +71,7 @@ connect_to(const char *path)
 static void
 link_name(char *buf, size_t len, const struct client *c, size_t i)
 {
-	snprintf(buf, len, "%s/c%d.r%d.t%d.%zu", link_dir, c->clients, c->run, c->id, i);
+	snprintf(buf, len, "%s/p%ld.c%d.r%d.t%d.%zu", link_dir, (long)getpid(), c->clients, c->run, c->id, i);
 }
 
 /* Append request I of C, framed, to OUT. */
