@@ -36,7 +36,7 @@ lb_sign_keypair(uint8_t pk[LB_PK_BYTES], uint8_t sk[LB_SK_BYTES])
 }
 
 /* len(CTX) as one byte || CTX || MSG, the bytes that are actually signed. */
-static int
+int
 lb_sig_input(struct lb_buf *out, const char *ctx, const uint8_t *msg,
     size_t msg_len)
 {
@@ -80,6 +80,38 @@ out:
 }
 
 int
+lb_sk_check(const uint8_t sk[LB_SK_BYTES])
+{
+	return sk != NULL && lb_sk_consistent(sk) ? LB_OK : LB_E_INVAL;
+}
+
+int
+lb_sign_prepared(const uint8_t sk[LB_SK_BYTES], const uint8_t *in, size_t len,
+    uint8_t sig[LB_SIG_BYTES])
+{
+	if (sk == NULL || sig == NULL || (in == NULL && len > 0))
+		return LB_E_INVAL;
+	if (crypto_sign_ed25519_detached(sig, NULL, in, len, sk) != 0) {
+		sodium_memzero(sig, LB_SIG_BYTES);
+		return LB_E_SIG;
+	}
+	return LB_OK;
+}
+
+int
+lb_verify_prepared(const uint8_t pk[LB_PK_BYTES], const uint8_t *in, size_t len,
+    const uint8_t sig[LB_SIG_BYTES])
+{
+	if (pk == NULL || sig == NULL || (in == NULL && len > 0))
+		return LB_E_SIG;
+	/* libsodium >= 1.0.16 also refuses small-order keys and
+	 * non-canonical S, so a signature cannot be malleated. */
+	if (crypto_sign_ed25519_verify_detached(sig, in, len, pk) != 0)
+		return LB_E_SIG;
+	return LB_OK;
+}
+
+int
 lb_sign(const uint8_t sk[LB_SK_BYTES], const char *ctx,
     const uint8_t *msg, size_t msg_len, uint8_t sig[LB_SIG_BYTES])
 {
@@ -91,17 +123,10 @@ lb_sign(const uint8_t sk[LB_SK_BYTES], const char *ctx,
 		rc = LB_E_INVAL;
 		goto out;
 	}
-	if (!lb_sk_consistent(sk)) {
-		rc = LB_E_INVAL;
+	if ((rc = lb_sk_check(sk)) != LB_OK ||
+	    (rc = lb_sig_input(&in, ctx, msg, msg_len)) != LB_OK)
 		goto out;
-	}
-	if ((rc = lb_sig_input(&in, ctx, msg, msg_len)) != LB_OK)
-		goto out;
-	if (crypto_sign_ed25519_detached(sig, NULL, in.data, in.len, sk) != 0) {
-		rc = LB_E_SIG;
-		goto out;
-	}
-	rc = LB_OK;
+	rc = lb_sign_prepared(sk, in.data, in.len, sig);
 out:
 	if (rc != LB_OK && sig != NULL)
 		sodium_memzero(sig, LB_SIG_BYTES);
@@ -127,13 +152,7 @@ lb_verify(const uint8_t pk[LB_PK_BYTES], const char *ctx,
 			rc = LB_E_SIG;
 		goto out;
 	}
-	/* libsodium >= 1.0.16 also refuses small-order keys and
-	 * non-canonical S, so a signature cannot be malleated. */
-	if (crypto_sign_ed25519_verify_detached(sig, in.data, in.len, pk) != 0) {
-		rc = LB_E_SIG;
-		goto out;
-	}
-	rc = LB_OK;
+	rc = lb_verify_prepared(pk, in.data, in.len, sig);
 out:
 	lb_buf_free(&in);
 	return rc;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lb_buf.h"
 #include "lb_err.h"
 
 #define LB_PK_BYTES 32
@@ -31,6 +32,22 @@ int lb_sign(const uint8_t sk[LB_SK_BYTES], const char *ctx,
 /* LB_OK or LB_E_SIG. */
 int lb_verify(const uint8_t pk[LB_PK_BYTES], const char *ctx,
     const uint8_t *msg, size_t msg_len, const uint8_t sig[LB_SIG_BYTES]) LB_WUR;
+
+/* The same in two parts, for hot paths and worker threads:
+ * lb_sig_input appends the bytes actually signed (len(CTX) || CTX || MSG)
+ * to OUT; lb_sign_prepared / lb_verify_prepared sign or check such bytes,
+ * allocating nothing. lb_sign checks at every call that SK's public half
+ * belongs to its seed (libsodium signs with that half: a wrong one would
+ * leak the key, and the check costs a scalar multiplication, about as much
+ * as the signature); lb_sign_prepared trusts SK to have passed lb_sk_check
+ * once, when it was loaded. */
+int lb_sig_input(struct lb_buf *out, const char *ctx, const uint8_t *msg,
+    size_t msg_len) LB_WUR;
+int lb_sk_check(const uint8_t sk[LB_SK_BYTES]) LB_WUR;
+int lb_sign_prepared(const uint8_t sk[LB_SK_BYTES], const uint8_t *in, size_t len,
+    uint8_t sig[LB_SIG_BYTES]) LB_WUR;
+int lb_verify_prepared(const uint8_t pk[LB_PK_BYTES], const uint8_t *in, size_t len,
+    const uint8_t sig[LB_SIG_BYTES]) LB_WUR;
 
 /* BLAKE2b-256 of IN. */
 int lb_hash(uint8_t out[LB_HASH_BYTES], const uint8_t *in, size_t len) LB_WUR;

@@ -322,28 +322,48 @@ lb_request_body(const struct lb_request *r, struct lb_buf *body)
 }
 
 int
-lb_request_sign(struct lb_request *r, const uint8_t sk[LB_SK_BYTES])
+lb_request_signed_input(const struct lb_request *r, struct lb_buf *out)
 {
 	struct lb_buf body;
 	int rc;
 
-	lb_buf_init(&body, 0);
-	if (r == NULL || sk == NULL) {
-		rc = LB_E_INVAL;
-		goto out;
-	}
-	/* The key field names the signer; a request signed by another key
-	 * would never verify, so refuse to produce one. */
-	if (memcmp(r->key, sk + (LB_SK_BYTES - LB_PK_BYTES), LB_PK_BYTES) != 0) {
-		rc = LB_E_INVAL;
-		goto out;
-	}
-	if ((rc = lb_request_body(r, &body)) != LB_OK)
-		goto out;
-	rc = lb_sign(sk, LB_CTX_REQUEST, body.data, body.len, r->sig);
-out:
+	if (r == NULL)
+		return LB_E_INVAL;
+	if ((rc = lb_request_body(r, &body)) == LB_OK)
+		rc = lb_sig_input(out, LB_CTX_REQUEST, body.data, body.len);
 	lb_buf_free(&body);
 	return rc;
+}
+
+int
+lb_request_sign_checked(struct lb_request *r, const uint8_t sk[LB_SK_BYTES])
+{
+	struct lb_buf in;
+	int rc;
+
+	if (r == NULL || sk == NULL)
+		return LB_E_INVAL;
+	/* The key field names the signer; a request signed by another key
+	 * would never verify, so refuse to produce one. */
+	if (memcmp(r->key, sk + (LB_SK_BYTES - LB_PK_BYTES), LB_PK_BYTES) != 0)
+		return LB_E_INVAL;
+	lb_buf_init(&in, 0);
+	if ((rc = lb_request_signed_input(r, &in)) == LB_OK)
+		rc = lb_sign_prepared(sk, in.data, in.len, r->sig);
+	lb_buf_free(&in);
+	return rc;
+}
+
+int
+lb_request_sign(struct lb_request *r, const uint8_t sk[LB_SK_BYTES])
+{
+	int rc;
+
+	if (r == NULL || sk == NULL)
+		return LB_E_INVAL;
+	if ((rc = lb_sk_check(sk)) != LB_OK)
+		return rc;
+	return lb_request_sign_checked(r, sk);
 }
 
 int
@@ -478,6 +498,20 @@ lb_response_body(const struct lb_response *r, struct lb_buf *body)
 {
 	lb_buf_init(body, LB_FRAME_MAX);
 	return lb_response_encode_body(r, body);
+}
+
+int
+lb_response_signed_input(const struct lb_response *r, struct lb_buf *out)
+{
+	struct lb_buf body;
+	int rc;
+
+	if (r == NULL)
+		return LB_E_INVAL;
+	if ((rc = lb_response_body(r, &body)) == LB_OK)
+		rc = lb_sig_input(out, LB_CTX_RESPONSE, body.data, body.len);
+	lb_buf_free(&body);
+	return rc;
 }
 
 int

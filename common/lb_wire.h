@@ -88,6 +88,12 @@ int lb_request_decode(const uint8_t *in, size_t len, struct lb_request *r,
 
 /* Sign: fills r->sig over the encoded body with LB_CTX_REQUEST. */
 int lb_request_sign(struct lb_request *r, const uint8_t sk[LB_SK_BYTES]) LB_WUR;
+/* The same for an SK that passed lb_sk_check once (a client signing many). */
+int lb_request_sign_checked(struct lb_request *r, const uint8_t sk[LB_SK_BYTES]) LB_WUR;
+/* The bytes R's signature covers (context and body), appended to OUT, for
+ * lb_sign_prepared / lb_verify_prepared (e.g. on a worker thread). */
+int lb_request_signed_input(const struct lb_request *r, struct lb_buf *out) LB_WUR;
+int lb_response_signed_input(const struct lb_response *r, struct lb_buf *out) LB_WUR;
 /* Verify r->sig against PK over the encoded body. */
 int lb_request_verify(const struct lb_request *r, const uint8_t pk[LB_PK_BYTES]) LB_WUR;
 

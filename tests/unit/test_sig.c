@@ -235,6 +235,36 @@ test_sign_refuses_secret_key_with_wrong_public_half(void **state)
 	assert_true(sodium_is_zero(sig, sizeof(sig)));
 }
 
+/* The two-part signing (lb_sig_input + lb_sign_prepared / verify_prepared)
+ * gives exactly lb_sign's signatures (Ed25519 is deterministic), checks
+ * the same bytes, and lb_sk_check is the check lb_sign makes each time. */
+static void
+test_prepared_signing_matches_lb_sign(void **state)
+{
+	static const uint8_t msg[] = "prepared";
+	uint8_t pk[LB_PK_BYTES], sk[LB_SK_BYTES], a[LB_SIG_BYTES], b[LB_SIG_BYTES];
+	struct lb_buf in;
+
+	(void)state;
+	rfc_keypair(pk, sk);
+	assert_int_equal(lb_sk_check(sk), LB_OK);
+	lb_buf_init(&in, 4096);
+	assert_int_equal(lb_sig_input(&in, LB_CTX_RESPONSE, msg, sizeof(msg)), LB_OK);
+	assert_int_equal(in.len, 1 + strlen(LB_CTX_RESPONSE) + sizeof(msg));
+	assert_int_equal(lb_sign(sk, LB_CTX_RESPONSE, msg, sizeof(msg), a), LB_OK);
+	assert_int_equal(lb_sign_prepared(sk, in.data, in.len, b), LB_OK);
+	assert_memory_equal(a, b, LB_SIG_BYTES);
+	assert_int_equal(lb_verify_prepared(pk, in.data, in.len, a), LB_OK);
+	assert_int_equal(lb_verify(pk, LB_CTX_RESPONSE, msg, sizeof(msg), b), LB_OK);
+	in.data[in.len - 1] ^= 1;
+	assert_int_equal(lb_verify_prepared(pk, in.data, in.len, a), LB_E_SIG);
+	assert_int_equal(lb_verify_prepared(NULL, in.data, in.len, a), LB_E_SIG);
+	lb_buf_free(&in);
+	sk[LB_SK_BYTES - 1] ^= 1;              /* a wrong public half */
+	assert_int_equal(lb_sk_check(sk), LB_E_INVAL);
+	assert_int_equal(lb_sk_check(NULL), LB_E_INVAL);
+}
+
 static void
 test_sign_refuses_bad_context(void **state)
 {
@@ -458,6 +488,7 @@ main(void)
 		cmocka_unit_test(test_lb_sign_known_answer_with_rfc8032_key),
 		cmocka_unit_test(test_ed25519_rfc8032_test1_raw_vector),
 		cmocka_unit_test(test_sign_refuses_secret_key_with_wrong_public_half),
+		cmocka_unit_test(test_prepared_signing_matches_lb_sign),
 		cmocka_unit_test(test_sign_refuses_bad_context),
 		cmocka_unit_test(test_blake2b_256_known_answers),
 		cmocka_unit_test(test_random_fills_and_differs),

@@ -1011,7 +1011,47 @@ test_request_verifies_only_with_the_key_it_names(void **state)
 	assert_int_equal(lb_request_verify(&r, K.service_pk), LB_E_SIG);
 	/* And lb_request_sign will not sign a body naming someone else. */
 	assert_int_equal(lb_request_sign(&r, K.client_sk), LB_E_INVAL);
+	assert_int_equal(lb_request_sign_checked(&r, K.client_sk), LB_E_INVAL);
 	lb_buf_free(&b);
+}
+
+/* The pre-checked signing gives the same signature; the signed input is
+ * what lb_request_verify and lb_response_verify check. */
+static void
+test_signed_inputs_and_checked_signing(void **state)
+{
+	struct lb_request r;
+	struct lb_response resp;
+	struct lb_buf in;
+	uint8_t sig[LB_SIG_BYTES];
+
+	(void)state;
+	make_request(&r, LB_MSG_CREATE, LB_KIND_SYMLINK, "/l", "/t");
+	assert_int_equal(lb_request_sign(&r, K.client_sk), LB_OK);
+	memcpy(sig, r.sig, LB_SIG_BYTES);
+	memset(r.sig, 0, LB_SIG_BYTES);
+	assert_int_equal(lb_request_sign_checked(&r, K.client_sk), LB_OK);
+	assert_memory_equal(sig, r.sig, LB_SIG_BYTES);
+	lb_buf_init(&in, LB_FRAME_MAX + 256);
+	assert_int_equal(lb_request_signed_input(&r, &in), LB_OK);
+	assert_int_equal(lb_verify_prepared(K.client_pk, in.data, in.len, r.sig), LB_OK);
+	assert_int_equal(in.data[0], strlen(LB_CTX_REQUEST));
+	lb_buf_free(&in);
+
+	memset(&resp, 0, sizeof(resp));
+	resp.version = LB_WIRE_VERSION;
+	resp.type = LB_MSG_RESPONSE;
+	resp.rule = "dev";
+	resp.rule_len = 3;
+	resp.message = "ok";
+	resp.message_len = 2;
+	lb_buf_init(&in, LB_FRAME_MAX + 256);
+	assert_int_equal(lb_response_signed_input(&resp, &in), LB_OK);
+	assert_int_equal(lb_sign_prepared(K.service_sk, in.data, in.len, resp.sig), LB_OK);
+	assert_int_equal(lb_response_verify(&resp, K.service_pk), LB_OK);
+	resp.status = -1;                         /* another answer: does not verify */
+	assert_int_equal(lb_response_verify(&resp, K.service_pk), LB_E_SIG);
+	lb_buf_free(&in);
 }
 
 static void
@@ -1107,6 +1147,7 @@ main(void)
 		cmocka_unit_test(test_any_change_to_a_signed_response_fails_verification),
 		cmocka_unit_test(test_request_verifies_only_with_the_key_it_names),
 		cmocka_unit_test(test_request_signature_is_no_response_signature),
+		cmocka_unit_test(test_signed_inputs_and_checked_signing),
 		cmocka_unit_test(test_kind_names_round_trip),
 		cmocka_unit_test(test_kind_parse_refuses_unknown_names),
 	};
