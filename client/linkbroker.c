@@ -321,6 +321,10 @@ lb_session_key(struct lb_session *s)
 		return LB_WHY(&s->why, r, "%s", lb_strerror(r));
 	if ((r = lb_client_key_load(s->sk, &s->why)) != LB_OK)
 		return r;
+	/* Once here; each request is then signed without the check. */
+	if ((r = lb_sk_check(s->sk)) != LB_OK)
+		return LB_WHY(&s->why, r, "%s", "your key is damaged: its public half does not "
+		    "belong to its secret half (make a new one with 'linkbroker keygen --force')");
 	s->have_sk = 1;
 	return LB_OK;
 }
@@ -399,7 +403,7 @@ lb_send(struct lb_session *s, struct lb_request *rq)
 	memcpy(rq->key, s->sk + LB_SK_PK_OFFSET, LB_PK_BYTES);
 	lb_buf_reset(&s->body);
 	lb_buf_reset(&s->frame);
-	if ((r = lb_request_sign(rq, s->sk)) != LB_OK ||
+	if ((r = lb_request_sign_checked(rq, s->sk)) != LB_OK ||
 	    (r = lb_request_encode(rq, &s->body)) != LB_OK ||
 	    (r = lb_frame_put(&s->frame, s->body.data, s->body.len)) != LB_OK)
 		return LB_WHY(&s->why, r, "cannot make the request: %s", lb_strerror(r));
