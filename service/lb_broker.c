@@ -214,6 +214,18 @@ lb_rate_take(struct lb_rates *rt, const char *id, uint64_t now, uint32_t per_sec
 	return LB_OK;
 }
 
+/* Whether ID's bucket would give a token now (nothing taken). */
+static int
+lb_rate_room(const struct lb_rates *rt, const char *id, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < rt->n; i++)
+		if (strcmp(rt->v[i].id, id) == 0)
+			return rt->v[i].tokens > 0 || now > rt->v[i].last;
+	return 1;   /* a new identity starts with a full bucket */
+}
+
 /* ---- the broker ---- */
 
 struct lb_broker {
@@ -234,6 +246,9 @@ lb_broker_new(struct lb_policy *policy, const uint8_t sk[LB_SK_BYTES],
 
 	*out = NULL;
 	if (policy == NULL || audit == NULL || fs == NULL)
+		return LB_E_INVAL;
+	/* Checked once here: the answers are signed with lb_sign_prepared. */
+	if (lb_sk_check(sk) != LB_OK)
 		return LB_E_INVAL;
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return LB_E_NOMEM;
@@ -586,49 +601,29 @@ lb_record(struct lb_broker *b, const struct lb_peer *peer, const struct lb_reque
 	return LB_OK;
 }
 
-/* The signed answer for O, appended to OUT. */
-static int
-lb_answer(struct lb_broker *b, const struct lb_request *rq, int decoded,
-    struct lb_outcome *o, struct lb_buf *out)
-{
-	struct lb_response resp;
-	struct lb_buf frame;
-	const char *text = lb_text_of(o);
-	int r;
-
-	memset(&resp, 0, sizeof(resp));
-	resp.version = LB_WIRE_VERSION;
-	resp.type = LB_MSG_RESPONSE;
-	if (decoded)
-		memcpy(resp.nonce, rq->nonce, LB_NONCE_BYTES);
-	resp.status = o->status;
-	resp.verdict = (uint8_t)(o->status == LB_OK ? o->d.verdict : LB_VERDICT_DENY);
-	resp.rule = o->d.rule != NULL ? o->d.rule->name : "";
-	resp.rule_len = strlen(resp.rule);
-	resp.message = text;
-	resp.message_len = strlen(text) > LB_WIRE_STR_MAX ? LB_WIRE_STR_MAX : strlen(text);
-	lb_buf_init(&frame, LB_FRAME_MAX);
-	if ((r = lb_response_sign(&resp, b->sk)) != LB_OK ||
-	    (r = lb_response_encode(&resp, &frame)) != LB_OK ||
-	    (r = lb_frame_put(out, frame.data, frame.len)) != LB_OK) {
-		lb_buf_free(&frame);
-		return r;
-	}
-	lb_buf_free(&frame);
-	return LB_OK;
-}
-
-/* A request between its decision and its answer. */
+/* A request between its arrival and its answer. */
 struct lb_pending {
 	const struct lb_peer *peer;
 	uint8_t *msg;                     /* a copy of the message: RQ points into it */
 	size_t len, body_len;
+	uint64_t now;
+	int admitted;                     /* the rate limit had room at prepare */
+	int sig;                          /* lb_broker_precheck: 1 valid, -1 not, 0 not run */
+	int started, made, sealed;        /* the steps done */
 	struct lb_request rq;
 	struct lb_outcome o;
 	int decoded;
-	int made;                         /* lb_broker_make done */
-	uint64_t now;
 	uint64_t seq;                     /* its last audit record (0: none) */
+	char *rule;                       /* the deciding rule's name, for the answer */
+	/* precheck: what the request's signature covers, made at prepare */
+	struct lb_buf req_in;
+	uint8_t req_key[LB_PK_BYTES], req_sig[LB_SIG_BYTES];
+	/* sealed: the answer's frame with room for its signature at SIG_OFF,
+	 * and what that signature covers; signed: the room filled */
+	struct lb_response resp;
+	struct lb_buf frame, resp_in;
+	size_t sig_off;
+	int signed_;
 };
 
 void
@@ -645,6 +640,10 @@ lb_broker_pending_free(struct lb_broker *b, struct lb_pending *p)
 	lb_path_free(&p->o.link_res);
 	lb_path_free(&p->o.target_res);
 	lb_buf_free(&p->o.msg);
+	lb_buf_free(&p->frame);
+	lb_buf_free(&p->req_in);
+	lb_buf_free(&p->resp_in);
+	free(p->rule);
 	free(p->msg);
 	free(p);
 }
@@ -675,17 +674,10 @@ lb_broker_flush(struct lb_broker *b)
 }
 
 int
-lb_broker_begin(struct lb_broker *b, const struct lb_peer *peer,
+lb_broker_prepare(struct lb_broker *b, const struct lb_peer *peer,
     const uint8_t *msg_in, size_t len, uint64_t now, struct lb_pending **p)
 {
-	const struct lb_policy *pol = b->policy;
-	const uint64_t skew = pol->broker.max_clock_skew_s;
 	struct lb_pending *pd;
-	struct lb_request *rq;
-	struct lb_outcome *o;
-	const struct lb_key_entry *k;
-	const uint8_t *msg;
-	int r;
 
 	*p = NULL;
 	if ((pd = calloc(1, sizeof(*pd))) == NULL ||
@@ -694,29 +686,76 @@ lb_broker_begin(struct lb_broker *b, const struct lb_peer *peer,
 		return LB_E_NOMEM;
 	}
 	memcpy(pd->msg, msg_in, len);
-	msg = pd->msg;
 	pd->len = len;
 	pd->peer = peer;
 	pd->now = now;
-	rq = &pd->rq;
-	o = &pd->o;
-	lb_buf_init(&o->msg, 8192);
-	o->event = "reject";
+	/* Worth checking the signature ahead only if the rate limit will not
+	 * refuse it first: over its limit, a request costs no crypto. */
+	pd->admitted = lb_rate_room(&b->rates, peer->id, now);
+	lb_buf_init(&pd->o.msg, 8192);
+	lb_buf_init(&pd->frame, LB_FRAME_HDR + LB_FRAME_MAX);
+	lb_buf_init(&pd->req_in, 1 + 255 + LB_FRAME_MAX);
+	lb_buf_init(&pd->resp_in, 1 + 255 + LB_FRAME_MAX);
+	if (pd->admitted) {
+		struct lb_request rq;
+		size_t body_len;
 
+		/* What lb_broker_precheck verifies, from the same bytes that
+		 * lb_broker_start decodes again (one encoding per request). */
+		if (lb_request_decode(pd->msg, pd->len, &rq, &body_len) == LB_OK &&
+		    lb_request_signed_input(&rq, &pd->req_in) == LB_OK) {
+			memcpy(pd->req_key, rq.key, LB_PK_BYTES);
+			memcpy(pd->req_sig, rq.sig, LB_SIG_BYTES);
+		} else {
+			lb_buf_reset(&pd->req_in);
+		}
+	}
+	*p = pd;
+	return LB_OK;
+}
+
+void
+lb_broker_precheck(struct lb_pending *p)
+{
+	if (p->req_in.len == 0 || p->sig != 0)
+		return;   /* over its rate limit, malformed, or done */
+	p->sig = lb_verify_prepared(p->req_key, p->req_in.data, p->req_in.len,
+	    p->req_sig) == LB_OK ? 1 : -1;
+}
+
+int
+lb_broker_start(struct lb_broker *b, struct lb_pending *p)
+{
+	const struct lb_policy *pol = b->policy;
+	const uint64_t skew = pol->broker.max_clock_skew_s;
+	const struct lb_peer *peer = p->peer;
+	const uint64_t now = p->now;
+	const uint8_t *msg = p->msg;
+	const size_t len = p->len;
+	struct lb_request *rq = &p->rq;
+	struct lb_outcome *o = &p->o;
+	const struct lb_key_entry *k;
+	int r, sig_ok;
+
+	if (p->started)
+		return LB_E_INVAL;
+	p->started = 1;
+	o->event = "reject";
 	/* Per OS identity, before any expensive work. */
 	if ((r = lb_rate_take(&b->rates, peer->id, now, pol->broker.requests_per_sec, pol->broker.requests_burst)) != LB_OK) {
 		lb_fail_op(o, "", r);
 		goto answer;
 	}
-	if ((r = lb_request_decode(msg, len, rq, &pd->body_len)) != LB_OK) {
+	if ((r = lb_request_decode(msg, len, rq, &p->body_len)) != LB_OK) {
 		lb_fail_op(o, "malformed request: ", r);
 		goto answer;
 	}
-	pd->decoded = 1;
+	p->decoded = 1;
 	o->event = lb_event_of(rq->type);
 	/* The signature first, against the key the request names: an
 	 * unsigned or forged request is a forgery whatever key it claims. */
-	if (lb_request_verify(rq, rq->key) != LB_OK) {
+	sig_ok = p->sig != 0 ? p->sig > 0 : lb_request_verify(rq, rq->key) == LB_OK;
+	if (!sig_ok) {
 		o->event = "reject";
 		lb_fail_op(o, "", LB_E_SIG);
 		goto answer;
@@ -752,19 +791,31 @@ lb_broker_begin(struct lb_broker *b, const struct lb_peer *peer,
 	else
 		lb_do_link(b, peer, rq, o);
 answer:
-	if (lb_preauth(o, pd->decoded) &&
+	if (lb_preauth(o, p->decoded) &&
 	    lb_rate_take(&b->rejects, peer->id, now, LB_REJECT_PER_SEC, LB_REJECT_BURST) != LB_OK)
 		lb_fail_op(o, "", LB_E_RATE);
 	/* The record first: a crash can leave an allowed decision without its
 	 * link, never a link without its record; and nothing is answered that
 	 * was not logged. */
-	if ((r = lb_record(b, peer, rq, pd->decoded, msg, pd->body_len, o, 1, now, &pd->seq)) != LB_OK) {
-		lb_broker_pending_free(b, pd);
-		return r;
-	}
-	*p = pd;
-	return LB_OK;
+	return lb_record(b, peer, rq, p->decoded, msg, p->body_len, o, 1, now, &p->seq);
 }
+
+int
+lb_broker_begin(struct lb_broker *b, const struct lb_peer *peer,
+    const uint8_t *msg_in, size_t len, uint64_t now, struct lb_pending **p)
+{
+	int r;
+
+	if ((r = lb_broker_prepare(b, peer, msg_in, len, now, p)) != LB_OK)
+		return r;
+	lb_broker_precheck(*p);   /* here, on this thread: prepare made its input */
+	if ((r = lb_broker_start(b, *p)) != LB_OK) {
+		lb_broker_pending_free(b, *p);
+		*p = NULL;
+	}
+	return r;
+}
+
 
 int
 lb_broker_make(struct lb_broker *b, struct lb_pending *p)
@@ -772,6 +823,8 @@ lb_broker_make(struct lb_broker *b, struct lb_pending *p)
 	struct lb_outcome *o = &p->o;
 	int r;
 
+	if (!p->started)
+		return LB_E_INVAL;
 	if (p->made)
 		return LB_OK;
 	p->made = 1;
@@ -793,14 +846,90 @@ lb_broker_make(struct lb_broker *b, struct lb_pending *p)
 }
 
 int
+lb_broker_seal(struct lb_broker *b, struct lb_pending *p)
+{
+	struct lb_outcome *o = &p->o;
+	const char *text;
+	static const uint8_t no_sig[LB_SIG_BYTES];
+	size_t n;
+	int r;
+
+	if (!p->started)
+		return LB_E_INVAL;
+	if (p->sealed)
+		return LB_OK;
+	if ((r = lb_broker_make(b, p)) != LB_OK ||
+	    (r = lb_durable(b, p->seq)) != LB_OK)
+		return r;
+	if ((p->rule = lb_strdup(o->d.rule != NULL ? o->d.rule->name : "")) == NULL)
+		return LB_E_NOMEM;
+	text = lb_text_of(o);
+	memset(&p->resp, 0, sizeof(p->resp));
+	p->resp.version = LB_WIRE_VERSION;
+	p->resp.type = LB_MSG_RESPONSE;
+	if (p->decoded)
+		memcpy(p->resp.nonce, p->rq.nonce, LB_NONCE_BYTES);
+	p->resp.status = o->status;
+	p->resp.verdict = (uint8_t)(o->status == LB_OK ? o->d.verdict : LB_VERDICT_DENY);
+	p->resp.rule = p->rule;
+	p->resp.rule_len = strlen(p->rule);
+	p->resp.message = text;
+	p->resp.message_len = strlen(text) > LB_WIRE_STR_MAX ? LB_WIRE_STR_MAX : strlen(text);
+	/* The frame: length word, body, and room for the signature; and the
+	 * bytes the signature covers, for lb_broker_sign on any thread. */
+	lb_buf_reset(&p->frame);
+	if ((r = lb_response_signed_input(&p->resp, &p->resp_in)) != LB_OK ||
+	    (r = lb_buf_put_u32(&p->frame, 0)) != LB_OK ||
+	    (r = lb_response_encode_body(&p->resp, &p->frame)) != LB_OK)
+		return r;
+	if (p->frame.len - LB_FRAME_HDR + LB_SIG_BYTES > LB_FRAME_MAX)
+		return LB_E_FRAME_TOO_LONG;
+	p->sig_off = p->frame.len;
+	if ((r = lb_buf_put(&p->frame, no_sig, sizeof(no_sig))) != LB_OK)
+		return r;
+	n = p->frame.len - LB_FRAME_HDR;   /* the length word, big-endian */
+	p->frame.data[0] = (uint8_t)(n >> 24);
+	p->frame.data[1] = (uint8_t)(n >> 16);
+	p->frame.data[2] = (uint8_t)(n >> 8);
+	p->frame.data[3] = (uint8_t)n;
+	p->sealed = 1;
+	return LB_OK;
+}
+
+int
+lb_broker_sign(const struct lb_broker *b, struct lb_pending *p)
+{
+	int r;
+
+	if (!p->sealed)
+		return LB_E_INVAL;
+	if (p->signed_)
+		return LB_OK;
+	/* No allocation here: this runs on the daemon's worker threads. */
+	if ((r = lb_sign_prepared(b->sk, p->resp_in.data, p->resp_in.len,
+	    p->frame.data + p->sig_off)) != LB_OK)
+		return r;
+	p->signed_ = 1;
+	return LB_OK;
+}
+
+int
+lb_broker_deliver(struct lb_pending *p, struct lb_buf *out)
+{
+	if (!p->signed_)
+		return LB_E_INVAL;
+	return lb_buf_put(out, p->frame.data, p->frame.len);
+}
+
+int
 lb_broker_answer(struct lb_broker *b, struct lb_pending *p, struct lb_buf *out)
 {
 	int r;
 
-	if ((r = lb_broker_make(b, p)) != LB_OK ||
-	    (r = lb_durable(b, p->seq)) != LB_OK)
+	if ((r = lb_broker_seal(b, p)) != LB_OK ||
+	    (r = lb_broker_sign(b, p)) != LB_OK)
 		return r;
-	return lb_answer(b, &p->rq, p->decoded, &p->o, out);
+	return lb_broker_deliver(p, out);
 }
 
 int

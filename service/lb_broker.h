@@ -82,28 +82,44 @@ void lb_broker_remember(void *broker, const uint8_t key[LB_PK_BYTES],
 int lb_broker_handle(struct lb_broker *b, const struct lb_peer *peer,
     const uint8_t *msg, size_t len, uint64_t now, struct lb_buf *out) LB_WUR;
 
-/* The same in three steps, so that a daemon can make one sync serve the
- * requests of a whole round (group commit with audit_sync = always):
- *   lb_broker_begin   every check and the decision; its audit record
- *                     appended (not yet durable). An error: no answer can
- *                     be given (fail closed), nothing was made.
- *   lb_broker_flush   (optional) audit_sync = always: one sync for every
- *                     record so far.
- *   lb_broker_make    an allowed create made, once its decision is
- *                     durable (always) - a failure recorded as well.
- *   lb_broker_flush   (optional) for the failures' records.
- *   lb_broker_answer  makes P's records durable if nobody did (always),
- *                     then appends the signed answer to OUT; calls
- *                     lb_broker_make first if it was not called.
- * Steps left out only cost syncs: no answer ever goes out before its
- * records are durable (always), and no link is made before its decision
- * is. Free P with lb_broker_pending_free whatever happened. MSG_IN is
- * copied; PEER must outlive P. */
+/* The same in steps, so that a daemon can make one sync serve the
+ * requests of a whole round (group commit with audit_sync = always) and
+ * spread the signature work over threads:
+ *   lb_broker_prepare  P for the message MSG_IN (copied) from PEER (which
+ *                      must outlive P).
+ *   lb_broker_precheck (optional, any thread, one P per thread) verifies
+ *                      P's signature ahead; skipped when PEER is over its
+ *                      rate limit (refused without any crypto).
+ *   lb_broker_start    every check and the decision; its audit record
+ *                      appended (not yet durable). An error: no answer can
+ *                      be given (fail closed), nothing was made.
+ *   lb_broker_flush    (optional) audit_sync = always: one sync for every
+ *                      record so far.
+ *   lb_broker_make     an allowed create made, once its decision is
+ *                      durable (always); a failure recorded as well.
+ *   lb_broker_flush    (optional) for the failures' records.
+ *   lb_broker_seal     makes P's records durable if nobody did (always)
+ *                      and fixes its answer (lb_broker_make first if it
+ *                      was not called).
+ *   lb_broker_sign     (any thread, one P per thread) signs the answer.
+ *   lb_broker_deliver  appends the signed answer's frame to OUT.
+ * lb_broker_begin = prepare + start (P freed on error); lb_broker_answer =
+ * seal + sign + deliver. Steps left out only cost syncs or speed: no link
+ * is made before its decision is durable and no answer goes out before
+ * its records are (always). Steps out of order are LB_E_INVAL. Free P
+ * with lb_broker_pending_free whatever happened. */
 struct lb_pending;
+int lb_broker_prepare(struct lb_broker *b, const struct lb_peer *peer,
+    const uint8_t *msg_in, size_t len, uint64_t now, struct lb_pending **p) LB_WUR;
+void lb_broker_precheck(struct lb_pending *p);
+int lb_broker_start(struct lb_broker *b, struct lb_pending *p) LB_WUR;
 int lb_broker_begin(struct lb_broker *b, const struct lb_peer *peer,
     const uint8_t *msg_in, size_t len, uint64_t now, struct lb_pending **p) LB_WUR;
 int lb_broker_flush(struct lb_broker *b) LB_WUR;
 int lb_broker_make(struct lb_broker *b, struct lb_pending *p) LB_WUR;
+int lb_broker_seal(struct lb_broker *b, struct lb_pending *p) LB_WUR;
+int lb_broker_sign(const struct lb_broker *b, struct lb_pending *p) LB_WUR;
+int lb_broker_deliver(struct lb_pending *p, struct lb_buf *out) LB_WUR;
 int lb_broker_answer(struct lb_broker *b, struct lb_pending *p, struct lb_buf *out) LB_WUR;
 void lb_broker_pending_free(struct lb_broker *b, struct lb_pending *p);
 

@@ -51,6 +51,7 @@ struct lb_conn {
 struct lb_job {
 	struct lb_conn *c;
 	struct lb_pending *p;
+	int live;                   /* started, to be answered */
 };
 #define LB_JOBS_MAX 256             /* requests per round, all connections */
 #define LB_JOBS_PER_CONN 16         /* and per connection (bounds its output) */
@@ -78,6 +79,7 @@ struct lb_daemon {
 	struct lb_posix_peer_cache peers;   /* recent account lookups */
 	struct lb_job jobs[LB_JOBS_MAX];
 	size_t n_jobs, next_first;  /* the connection served first rotates */
+	struct lb_pool *pool;       /* signature work of a round, over the cores */
 	int64_t next_stat, sync_due, accept_paused_until;
 	int dirty;                  /* requests handled since the last sync */
 	unsigned long refused_busy, refused_identity;
@@ -431,17 +433,13 @@ lb_conn_take(struct lb_daemon *d, struct lb_conn *c)
 			c->more = 1;
 			break;
 		}
-		r = lb_broker_begin(d->b, &c->peer->peer, msg, mlen, (uint64_t)time(NULL), &p);
-		if (!d->dirty) {
-			d->dirty = 1;
-			d->sync_due = lb_now_ms() + LB_SYNC_MS;
-		}
-		if (r != LB_OK) {
+		if ((r = lb_broker_prepare(d->b, &c->peer->peer, msg, mlen, (uint64_t)time(NULL), &p)) != LB_OK) {
 			syslog(LOG_ERR, "request from %s not answered: %s; connection closed",
 			    c->peer->peer.id, lb_strerror(r));
 			return -1;
 		}
 		d->jobs[d->n_jobs].c = c;
+		d->jobs[d->n_jobs].live = 0;
 		d->jobs[d->n_jobs++].p = p;
 		c->jobs++;
 		off += used;
@@ -454,37 +452,90 @@ lb_conn_take(struct lb_daemon *d, struct lb_conn *c)
 	return 0;
 }
 
-/* The round's requests: their decisions made durable together (always),
- * links made, the failures' records durable, answers queued. */
+static void
+lb_job_precheck(void *ctx, size_t i)
+{
+	struct lb_daemon *d = ctx;
+
+	lb_broker_precheck(d->jobs[i].p);
+}
+
+static void
+lb_job_sign(void *ctx, size_t i)
+{
+	struct lb_daemon *d = ctx;
+	struct lb_job *j = &d->jobs[i];
+
+	if (j->live && lb_broker_sign(d->b, j->p) != LB_OK)
+		j->live = 0;   /* not answered: the connection is closed below */
+}
+
+/* A request that cannot be answered (the audit log cannot be written:
+ * fail closed) ends its connection. */
+static void
+lb_job_drop(struct lb_job *j, int r)
+{
+	if (j->c->fd >= 0)
+		syslog(LOG_ERR, "request from %s not answered: %s; connection closed",
+		    j->c->peer->peer.id, lb_strerror(r));
+	j->live = 0;
+	lb_conn_close(j->c);
+}
+
+/* The round's requests: signatures checked over the cores, decisions
+ * recorded in order and made durable together (always), links made, the
+ * failures' records durable, answers signed over the cores and queued. */
 static void
 lb_jobs_run(struct lb_daemon *d)
 {
+	struct lb_job *j;
 	size_t i;
-	int r;
+	int r, synced;
 
 	if (d->n_jobs == 0)
 		return;
-	r = lb_broker_flush(d->b);
-	for (i = 0; i < d->n_jobs && r == LB_OK; i++)
-		if (d->jobs[i].c->fd >= 0)
-			r = lb_broker_make(d->b, d->jobs[i].p);
-	if (r == LB_OK)
-		r = lb_broker_flush(d->b);
+	if (!d->dirty) {
+		d->dirty = 1;
+		d->sync_due = lb_now_ms() + LB_SYNC_MS;
+	}
+	lb_pool_run(d->pool, lb_job_precheck, d, d->n_jobs);
 	for (i = 0; i < d->n_jobs; i++) {
-		struct lb_job *j = &d->jobs[i];
-
-		if (r == LB_OK && j->c->fd >= 0 && lb_broker_answer(d->b, j->p, &j->c->out) != LB_OK) {
-			syslog(LOG_ERR, "request from %s not answered; connection closed",
-			    j->c->peer->peer.id);
-			lb_conn_close(j->c);
-		}
+		j = &d->jobs[i];
+		if (j->c->fd < 0)
+			continue;
+		if ((r = lb_broker_start(d->b, j->p)) == LB_OK)
+			j->live = 1;
+		else
+			lb_job_drop(j, r);
+	}
+	/* audit_sync = always: one fdatasync for the round's decisions, one
+	 * for the failures' records; a failed one stops the broker. */
+	if ((synced = lb_broker_flush(d->b)) == LB_OK) {
+		for (i = 0; i < d->n_jobs; i++)
+			if (d->jobs[i].live && (r = lb_broker_make(d->b, d->jobs[i].p)) != LB_OK)
+				lb_job_drop(&d->jobs[i], r);
+		synced = lb_broker_flush(d->b);
+	}
+	for (i = 0; i < d->n_jobs && synced == LB_OK; i++)
+		if (d->jobs[i].live && (r = lb_broker_seal(d->b, d->jobs[i].p)) != LB_OK)
+			lb_job_drop(&d->jobs[i], r);
+	if (synced == LB_OK)
+		lb_pool_run(d->pool, lb_job_sign, d, d->n_jobs);
+	for (i = 0; i < d->n_jobs; i++) {
+		j = &d->jobs[i];
+		if (synced == LB_OK && j->live && lb_broker_deliver(j->p, &j->c->out) != LB_OK)
+			j->live = 0;
+		if (synced == LB_OK && !j->live && j->c->fd >= 0)
+			lb_job_drop(j, LB_E_IO);   /* not signed or not queued */
 		j->c->jobs = 0;
 		lb_broker_pending_free(d->b, j->p);
 	}
 	d->n_jobs = 0;
-	if (r != LB_OK) {
-		/* Nothing of this round is answered: fail closed. */
-		syslog(LOG_CRIT, "cannot write or make durable the audit log; stopping");
+	if (synced != LB_OK) {
+		/* After a failed fdatasync the kernel may have dropped the data:
+		 * nothing of this round is answered, start again from what is
+		 * on disk (fail closed). */
+		syslog(LOG_CRIT, "cannot make the audit log durable; stopping");
 		d->stop = 1;
 		d->exit_code = LB_EXIT_FAILED;
 	}
@@ -830,6 +881,7 @@ lb_start(struct lb_daemon *d)
 	const char *msg;
 	char ebuf[512];
 	uint64_t now = (uint64_t)time(NULL);
+	long cores;
 	int r;
 
 	lb_buf_init(&err, 64 * 1024);
@@ -864,8 +916,13 @@ lb_start(struct lb_daemon *d)
 	p = NULL;   /* the broker's now */
 	if ((r = lb_listen(d, lb_cfg(d)->endpoint)) != LB_OK)
 		goto out;
-	syslog(LOG_NOTICE, "started: policy %s, socket %s, audit log %s (%zu recent requests remembered)",
-	    d->config, lb_cfg(d)->endpoint, lb_cfg(d)->audit_log, remembered);
+	/* Signature work over the cores: a helper per core but ours. */
+	cores = sysconf(_SC_NPROCESSORS_ONLN);
+	if (lb_pool_new(cores > 1 ? (size_t)cores - 1 : 0, &d->pool) != LB_OK)
+		d->pool = NULL;   /* then all on this thread */
+	syslog(LOG_NOTICE, "started: policy %s, socket %s, audit log %s (%zu recent requests remembered, "
+	    "%zu signature threads besides this one)", d->config, lb_cfg(d)->endpoint,
+	    lb_cfg(d)->audit_log, remembered, lb_pool_threads(d->pool));
 	lb_audit_anchor(d, "at start");
 out:
 	lb_wipe(sk, sizeof(sk));
@@ -884,6 +941,8 @@ lb_shutdown(struct lb_daemon *d)
 		lb_conn_free(d->conns[i]);
 	d->n_conns = 0;
 	lb_posix_peer_cache_clear(&d->peers);
+	lb_pool_free(d->pool);
+	d->pool = NULL;
 	if (d->lfd >= 0)
 		close(d->lfd);
 	/* Remove the socket only if it is still the one we made. */

@@ -108,4 +108,16 @@ int lb_cmd_run(int argc, char **argv);        /* lb_daemon_posix.c */
 int lb_cmd_install(int argc, char **argv);    /* lb_install_posix.c */
 int lb_cmd_uninstall(int argc, char **argv);  /* lb_install_posix.c */
 
+/* ---- worker threads (lb_pool_posix.c) ---- */
+
+/* THREADS helper threads (fewer if they cannot be made, at most 7). */
+struct lb_pool;
+int lb_pool_new(size_t threads, struct lb_pool **out) LB_WUR;
+size_t lb_pool_threads(const struct lb_pool *p);
+/* FN(CTX, i) for every i below N, spread over the helpers and the caller;
+ * returns once all are done. Inline without helpers or for fewer than 2
+ * items. FN must touch nothing shared without its own lock. */
+void lb_pool_run(struct lb_pool *p, void (*fn)(void *ctx, size_t i), void *ctx, size_t n);
+void lb_pool_free(struct lb_pool *p);
+
 #endif

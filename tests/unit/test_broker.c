@@ -645,6 +645,82 @@ test_group_commit_without_flushes_is_still_durable_first(void **state)
 	assert_int_equal(f->log.syncs, 1);
 }
 
+/* The steps a daemon with worker threads takes: the signature checked
+ * ahead (precheck) decides as the broker's own check would, the answer
+ * signed apart (sign) verifies, and steps out of order are refused. */
+static void
+stepwise(struct fx *f, const struct lb_buf *req, const uint8_t *nonce, struct answer *a)
+{
+	struct lb_pending *p;
+	struct lb_buf out;
+
+	assert_int_equal(lb_broker_prepare(f->b, &alice, req->data, req->len, NOW, &p), LB_OK);
+	lb_broker_precheck(p);
+	assert_int_equal(lb_broker_start(f->b, p), LB_OK);
+	assert_int_equal(lb_broker_seal(f->b, p), LB_OK);   /* makes the link too */
+	assert_int_equal(lb_broker_sign(f->b, p), LB_OK);
+	lb_buf_init(&out, LB_FRAME_MAX + 4);
+	assert_int_equal(lb_broker_deliver(p, &out), LB_OK);
+	read_answer(f, &out, nonce, a);
+	lb_buf_free(&out);
+	lb_broker_pending_free(f->b, p);
+}
+
+static void
+test_stepwise_with_precheck(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	uint8_t nonce[LB_NONCE_BYTES];
+	struct answer a;
+
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/s1", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, nonce);
+	stepwise(f, &req, nonce, &a);
+	assert_int_equal(a.status, LB_OK);
+	assert_int_equal(a.verdict, LB_VERDICT_ALLOW);
+	assert_int_equal(fs_state.creates, 1);
+	lb_buf_free(&req);
+	/* a forged one, checked ahead: refused as a forgery, nothing made */
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/s2", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	req.data[req.len - 1] ^= 0x01;
+	stepwise(f, &req, NULL, &a);
+	assert_int_equal(a.status, LB_E_SIG);
+	assert_int_equal(fs_state.creates, 1);
+	lb_buf_free(&req);
+}
+
+static void
+test_steps_out_of_order_are_refused(void **state)
+{
+	struct fx *f = *state;
+	struct lb_pending *p;
+	struct lb_buf req, out;
+
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/o", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	lb_buf_init(&out, LB_FRAME_MAX + 4);
+	assert_int_equal(lb_broker_prepare(f->b, &alice, req.data, req.len, NOW, &p), LB_OK);
+	assert_int_equal(lb_broker_make(f->b, p), LB_E_INVAL);      /* before its decision */
+	assert_int_equal(lb_broker_seal(f->b, p), LB_E_INVAL);
+	assert_int_equal(lb_broker_sign(f->b, p), LB_E_INVAL);
+	assert_int_equal(lb_broker_deliver(p, &out), LB_E_INVAL);
+	assert_int_equal(fs_state.creates, 0);
+	assert_int_equal(log_lines(f), 0);
+	assert_int_equal(lb_broker_start(f->b, p), LB_OK);
+	assert_int_equal(lb_broker_start(f->b, p), LB_E_INVAL);     /* once */
+	assert_int_equal(lb_broker_sign(f->b, p), LB_E_INVAL);      /* not sealed */
+	assert_int_equal(lb_broker_deliver(p, &out), LB_E_INVAL);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(lb_broker_answer(f->b, p, &out), LB_OK);
+	assert_int_equal(fs_state.creates, 1);
+	assert_int_equal(log_lines(f), 1);
+	lb_broker_pending_free(f->b, p);
+	lb_buf_free(&out);
+	lb_buf_free(&req);
+}
+
 static void
 test_audit_failure_refuses_and_makes_nothing(void **state)
 {
@@ -881,6 +957,8 @@ main(void)
 		T(test_group_commit_one_sync_per_round),
 		T(test_group_commit_failures_synced_before_answers),
 		T(test_group_commit_without_flushes_is_still_durable_first),
+		T(test_stepwise_with_precheck),
+		T(test_steps_out_of_order_are_refused),
 		T(test_audit_failure_refuses_and_makes_nothing),
 		T(test_rate_limit_per_identity),
 		T(test_unauthenticated_rejects_have_a_small_bounded_budget),
