@@ -191,7 +191,10 @@ log = open(log_path, "a", buffering=1)
 def read_exact(c, n):
     b = b""
     while len(b) < n:
-        d = c.recv(n - len(b))
+        try:
+            d = c.recv(n - len(b))
+        except OSError:   # reset by a client that stopped (a batch that stopped)
+            return None
         if not d:
             return None
         b += d

@@ -299,9 +299,10 @@ test_time_is_unix_seconds_and_clock_is_monotonic(void **state)
 
 	(void)state;
 	assert_true(t + 2 >= (uint64_t)now && t <= (uint64_t)now + 2);
-	Sleep(20);
+	/* GetTickCount64 moves in steps of about 16 ms (coarser under load). */
+	Sleep(100);
 	c2 = lb_client_clock_ms();
-	assert_true(c2 >= c1 + 10);
+	assert_true(c2 >= c1 + 50);
 }
 
 static void
