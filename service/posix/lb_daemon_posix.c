@@ -41,7 +41,6 @@ struct lb_conn {
 	size_t out_off;
 	int64_t deadline;           /* monotonic ms */
 	int eof;
-	int more;                   /* complete frames left for the next round */
 	size_t jobs;                /* requests of this connection in this round */
 };
 
@@ -414,7 +413,6 @@ lb_conn_take(struct lb_daemon *d, struct lb_conn *c)
 	struct lb_pending *p;
 	int r;
 
-	c->more = 0;
 	for (;;) {
 		r = lb_frame_parse(c->in + off, c->in_len - off, &msg, &mlen, &used);
 		if (r == LB_E_SHORT)
@@ -429,10 +427,8 @@ lb_conn_take(struct lb_daemon *d, struct lb_conn *c)
 			break;
 		}
 		if (c->out.len - c->out_off >= LB_OUT_HIGH || c->jobs >= LB_JOBS_PER_CONN ||
-		    d->n_jobs >= LB_JOBS_MAX) {
-			c->more = 1;
-			break;
-		}
+		    d->n_jobs >= LB_JOBS_MAX)
+			break;   /* the next round, or once the output drained */
 		if ((r = lb_broker_prepare(d->b, &c->peer->peer, msg, mlen, (uint64_t)time(NULL), &p)) != LB_OK) {
 			syslog(LOG_ERR, "request from %s not answered: %s; connection closed",
 			    c->peer->peer.id, lb_strerror(r));
@@ -541,6 +537,19 @@ lb_jobs_run(struct lb_daemon *d)
 	}
 }
 
+/* Whether C has a request to take in the next round without waiting for
+ * any event: a whole frame (or a bad one) already read, and room for its
+ * answer. */
+static int
+lb_conn_ready(const struct lb_conn *c)
+{
+	const uint8_t *msg;
+	size_t mlen, used;
+
+	return c->fd >= 0 && c->in_len > 0 && c->out.len - c->out_off < LB_OUT_HIGH &&
+	    lb_frame_parse(c->in, c->in_len, &msg, &mlen, &used) != LB_E_SHORT;
+}
+
 /* After the round: write what is queued, and decide whether the
  * connection stays. -1: close it. */
 static int
@@ -548,10 +557,10 @@ lb_conn_settle(struct lb_daemon *d, struct lb_conn *c)
 {
 	if (lb_conn_flush(d, c) != 0)
 		return -1;
-	if (c->eof && !c->more) {
+	if (c->eof && !lb_conn_ready(c)) {
 		/* The peer finished sending: answer what it sent, then close.
 		 * Half a frame left over can never complete. */
-		if (c->in_len > 0)
+		if (c->in_len > 0 && c->out.len - c->out_off < LB_OUT_HIGH)
 			return -1;
 		if (c->out.len - c->out_off == 0)
 			return -1;
@@ -752,7 +761,7 @@ lb_poll_timeout(const struct lb_daemon *d, int64_t now)
 	for (i = 0; i < d->n_conns; i++) {
 		if (d->conns[i]->deadline < next)
 			next = d->conns[i]->deadline;
-		if (d->conns[i]->more)   /* requests already here wait for no event */
+		if (lb_conn_ready(d->conns[i]))   /* requests already here wait for no event */
 			next = now;
 	}
 	return next <= now ? 0 : (int)(next - now);

@@ -12,12 +12,23 @@
  *   lb_e2e_client - KEYFILE sign < HEX        print HEX (a request body) with its
  *                                             signature appended, as hex: any body,
  *                                             even one the encoder would refuse
+ *   lb_e2e_client SOCKET KEYFILE pipeline N LINK TARGET
+ *                                             N check requests written without
+ *                                             reading (as long as the socket takes
+ *                                             them), 0.5 s more without reading (less
+ *                                             than the broker's io_timeout_ms), then
+ *                                             every answer read: a client that reads
+ *                                             late; prints "answered K of N in T ms"
+ *                                             and, with LB_E2E_DAEMON_PID set, the
+ *                                             daemon's CPU time during that 0.5 s
  *
  * Prints "status N verdict V message TEXT" for each answer (replay: two
  * lines), or "no answer" if the connection closed; exit 0 if it got an
  * answer whose signature it did not check (tests read the service key's
  * verification elsewhere). */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +135,123 @@ exchange(const char *sock, const uint8_t *msg, size_t len, int unframed)
 	return 0;
 }
 
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* CPU time (user + system) of process PID in clock ticks, or -1. */
+static long long
+cpu_ticks(const char *pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	size_t n;
+	FILE *f;
+
+	if (pid == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* after "pid (comm) ": state is field 3, utime 14, stime 15 */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (long long)(ut + st);
+}
+
+/* N check requests for LINK, written while the socket takes them and
+ * nothing read until writing stalls for 0.1 s and 0.5 s more; then the
+ * answers read (and the rest written) for up to 30 s. */
+static int
+pipeline(const char *sock, const uint8_t sk[LB_SK_BYTES], const uint8_t pk[LB_PK_BYTES],
+    size_t n, const char *link, const char *target)
+{
+	struct lb_buf all, msg;
+	struct lb_request rq;
+	static uint8_t in[1 << 20];
+	size_t i, off = 0, got = 0, answered = 0, mlen, used;
+	const uint8_t *m;
+	int64_t t0 = now_ms(), last = t0;
+	long long cpu0, cpu1;
+	ssize_t w;
+	int fd;
+
+	lb_buf_init(&all, (size_t)1 << 30);
+	for (i = 0; i < n; i++) {
+		memset(&rq, 0, sizeof(rq));
+		rq.version = LB_WIRE_VERSION;
+		rq.type = LB_MSG_CHECK;
+		rq.kind = LB_KIND_SYMLINK;
+		rq.timestamp = (uint64_t)time(NULL);
+		lb_random(rq.nonce, sizeof(rq.nonce));
+		memcpy(rq.key, pk, LB_PK_BYTES);
+		rq.link = link;
+		rq.link_len = strlen(link);
+		rq.target = target;
+		rq.target_len = strlen(target);
+		lb_buf_init(&msg, LB_FRAME_MAX);
+		if (lb_request_sign(&rq, sk) != LB_OK || lb_request_encode(&rq, &msg) != LB_OK ||
+		    lb_frame_put(&all, msg.data, msg.len) != LB_OK)
+			return 2;
+		lb_buf_free(&msg);
+	}
+	if ((fd = connect_to(sock)) < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) != 0) {
+		printf("cannot connect: %s\n", strerror(errno));
+		lb_buf_free(&all);
+		return 3;
+	}
+	t0 = last = now_ms();
+	while (off < all.len && now_ms() - last < 100) {
+		if ((w = send(fd, all.data + off, all.len - off, MSG_NOSIGNAL)) > 0) {
+			off += (size_t)w;
+			last = now_ms();
+		} else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			break;
+		} else {
+			usleep(1000);
+		}
+	}
+	/* The broker holds answers it cannot send: it should wait, not spin. */
+	cpu0 = cpu_ticks(getenv("LB_E2E_DAEMON_PID"));
+	usleep(500 * 1000);
+	cpu1 = cpu_ticks(getenv("LB_E2E_DAEMON_PID"));
+	while (answered < n && now_ms() - t0 < 30000) {
+		struct pollfd p = { fd, POLLIN, 0 };
+
+		if (off < all.len)
+			p.events |= POLLOUT;
+		if (poll(&p, 1, 100) < 0)
+			break;
+		if ((p.revents & POLLOUT) && (w = send(fd, all.data + off, all.len - off, MSG_NOSIGNAL)) > 0)
+			off += (size_t)w;
+		if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if ((w = read(fd, in + got, sizeof(in) - got)) <= 0)
+			break;   /* closed: the rest will never come */
+		got += (size_t)w;
+		while (lb_frame_parse(in, got, &m, &mlen, &used) == LB_OK) {
+			answered++;
+			memmove(in, in + used, got - used);
+			got -= used;
+		}
+	}
+	printf("answered %zu of %zu in %lld ms\n", answered, n, (long long)(now_ms() - t0));
+	if (cpu0 >= 0 && cpu1 >= 0)
+		printf("daemon cpu while held: %lld ms\n", (cpu1 - cpu0) * 1000 / sysconf(_SC_CLK_TCK));
+	close(fd);
+	lb_buf_free(&all);
+	return answered == n ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -161,6 +289,13 @@ main(int argc, char **argv)
 			return 0;
 		}
 		return exchange(argv[1], raw, n, strcmp(argv[3], "bytes") == 0);
+	}
+	if (argc == 7 && strcmp(argv[3], "pipeline") == 0) {
+		long n = strtol(argv[4], NULL, 10);
+
+		if (n < 1 || n > 1000000 || load_key(argv[2], sk, pk) != 0)
+			return 2;
+		return pipeline(argv[1], sk, pk, (size_t)n, argv[5], argv[6]);
 	}
 	if (argc != 7 || load_key(argv[2], sk, pk) != 0 || lb_kind_parse(argv[4], &kind) != LB_OK) {
 		fprintf(stderr, "usage: lb_e2e_client SOCKET KEYFILE ok|tamper|stale|future|replay|emit KIND LINK TARGET\n");
