@@ -610,14 +610,13 @@ struct lb_pending {
 	int admitted;                     /* the rate limit had room at prepare */
 	int sig;                          /* lb_broker_precheck: 1 valid, -1 not, 0 not run */
 	int started, made, sealed;        /* the steps done */
-	struct lb_request rq;
+	struct lb_request rq;             /* decoded once, at prepare */
+	int decode_rc;                    /* that decoding's result */
 	struct lb_outcome o;
-	int decoded;
+	int decoded;                      /* RQ is in use: decoded, and past the rate limit */
 	uint64_t seq;                     /* its last audit record (0: none) */
 	char *rule;                       /* the deciding rule's name, for the answer */
-	/* precheck: what the request's signature covers, made at prepare */
-	struct lb_buf req_in;
-	uint8_t req_key[LB_PK_BYTES], req_sig[LB_SIG_BYTES];
+	struct lb_buf req_in;             /* precheck: what RQ's signature covers */
 	/* sealed: the answer's frame with room for its signature at SIG_OFF,
 	 * and what that signature covers; signed: the room filled */
 	struct lb_response resp;
@@ -696,20 +695,12 @@ lb_broker_prepare(struct lb_broker *b, const struct lb_peer *peer,
 	lb_buf_init(&pd->frame, LB_FRAME_HDR + LB_FRAME_MAX);
 	lb_buf_init(&pd->req_in, 1 + 255 + LB_FRAME_MAX);
 	lb_buf_init(&pd->resp_in, 1 + 255 + LB_FRAME_MAX);
-	if (pd->admitted) {
-		struct lb_request rq;
-		size_t body_len;
-
-		/* What lb_broker_precheck verifies, from the same bytes that
-		 * lb_broker_start decodes again (one encoding per request). */
-		if (lb_request_decode(pd->msg, pd->len, &rq, &body_len) == LB_OK &&
-		    lb_request_signed_input(&rq, &pd->req_in) == LB_OK) {
-			memcpy(pd->req_key, rq.key, LB_PK_BYTES);
-			memcpy(pd->req_sig, rq.sig, LB_SIG_BYTES);
-		} else {
-			lb_buf_reset(&pd->req_in);
-		}
-	}
+	/* Decoded once, here; RQ points into our copy of the message. */
+	pd->decode_rc = lb_request_decode(pd->msg, pd->len, &pd->rq, &pd->body_len);
+	/* What lb_broker_precheck verifies. */
+	if (pd->admitted && pd->decode_rc == LB_OK &&
+	    lb_request_signed_input(&pd->rq, &pd->req_in) != LB_OK)
+		lb_buf_reset(&pd->req_in);
 	*p = pd;
 	return LB_OK;
 }
@@ -719,8 +710,8 @@ lb_broker_precheck(struct lb_pending *p)
 {
 	if (p->req_in.len == 0 || p->sig != 0)
 		return;   /* over its rate limit, malformed, or done */
-	p->sig = lb_verify_prepared(p->req_key, p->req_in.data, p->req_in.len,
-	    p->req_sig) == LB_OK ? 1 : -1;
+	p->sig = lb_verify_prepared(p->rq.key, p->req_in.data, p->req_in.len,
+	    p->rq.sig) == LB_OK ? 1 : -1;
 }
 
 int
@@ -731,7 +722,6 @@ lb_broker_start(struct lb_broker *b, struct lb_pending *p)
 	const struct lb_peer *peer = p->peer;
 	const uint64_t now = p->now;
 	const uint8_t *msg = p->msg;
-	const size_t len = p->len;
 	struct lb_request *rq = &p->rq;
 	struct lb_outcome *o = &p->o;
 	const struct lb_key_entry *k;
@@ -746,8 +736,8 @@ lb_broker_start(struct lb_broker *b, struct lb_pending *p)
 		lb_fail_op(o, "", r);
 		goto answer;
 	}
-	if ((r = lb_request_decode(msg, len, rq, &p->body_len)) != LB_OK) {
-		lb_fail_op(o, "malformed request: ", r);
+	if (p->decode_rc != LB_OK) {
+		lb_fail_op(o, "malformed request: ", p->decode_rc);
 		goto answer;
 	}
 	p->decoded = 1;
