@@ -195,3 +195,31 @@ lb_serve_head(const struct lb_audit *a, char *out, size_t outlen)
 		snprintf(hex + 2 * i, 3, "%02x", hash[i]);
 	snprintf(out, outlen, "seq %llu hash %s", (unsigned long long)seq, hex);
 }
+
+int
+lb_serve_frame(size_t *len, size_t *off, const uint8_t *in, const uint8_t **msg,
+    size_t *mlen)
+{
+	size_t used;
+	int r;
+
+	r = lb_frame_parse(in + *off, *len - *off, msg, mlen, &used);
+	if (r == LB_E_SHORT)
+		return 0;
+	if (r != LB_OK) {
+		*len = 0;
+		*off = 0;
+		return -1;
+	}
+	*off += used;
+	return 1;
+}
+
+void
+lb_serve_frames_done(uint8_t *in, size_t *len, size_t off)
+{
+	if (off == 0)
+		return;
+	memmove(in, in + off, *len - off);
+	*len -= off;
+}

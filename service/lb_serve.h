@@ -64,4 +64,14 @@ int lb_watch_present(const struct lb_watch *w);
 /* "seq N hash HEX" of the log's last record, for the system log. */
 void lb_serve_head(const struct lb_audit *a, char *out, size_t outlen);
 
+/* A connection's input: IN[0..*LEN) read, frames taken up to *OFF.
+ * lb_serve_frame: 1 and the next whole frame's message (*OFF moves past
+ * it); 0 if it is not all there yet; -1 if it is not our protocol (empty
+ * or over-long): *LEN and *OFF become 0, so the requests before it are
+ * still answered and nothing after it is read (the caller reads no more).
+ * lb_serve_frames_done drops the frames taken. */
+int lb_serve_frame(size_t *len, size_t *off, const uint8_t *in, const uint8_t **msg,
+    size_t *mlen);
+void lb_serve_frames_done(uint8_t *in, size_t *len, size_t off);
+
 #endif

@@ -408,27 +408,22 @@ lb_conn_flush(struct lb_daemon *d, struct lb_conn *c)
 static int
 lb_conn_take(struct lb_daemon *d, struct lb_conn *c)
 {
-	size_t off = 0, used, mlen;
+	size_t off = 0, mlen;
 	const uint8_t *msg;
 	struct lb_pending *p;
 	int r;
 
-	for (;;) {
-		r = lb_frame_parse(c->in + off, c->in_len - off, &msg, &mlen, &used);
-		if (r == LB_E_SHORT)
-			break;
-		if (r != LB_OK) {
-			/* Empty or over-long frame: not our protocol. Answer
-			 * the requests before it (they may have made links),
-			 * read no more, close once the answers are out. */
+	/* Up to the round's room and the output mark; the rest waits for the
+	 * next round, or for the output to drain. */
+	while (c->out.len - c->out_off < LB_OUT_HIGH && c->jobs < LB_JOBS_PER_CONN &&
+	    d->n_jobs < LB_JOBS_MAX && (r = lb_serve_frame(&c->in_len, &off, c->in, &msg, &mlen)) != 0) {
+		if (r < 0) {
+			/* Not our protocol: answer the requests before it
+			 * (they may have made links), read no more, close once
+			 * the answers are out. */
 			c->eof = 1;
-			c->in_len = 0;
-			off = 0;
 			break;
 		}
-		if (c->out.len - c->out_off >= LB_OUT_HIGH || c->jobs >= LB_JOBS_PER_CONN ||
-		    d->n_jobs >= LB_JOBS_MAX)
-			break;   /* the next round, or once the output drained */
 		if ((r = lb_broker_prepare(d->b, &c->peer->peer, msg, mlen, (uint64_t)time(NULL), &p)) != LB_OK) {
 			syslog(LOG_ERR, "request from %s not answered: %s; connection closed",
 			    c->peer->peer.id, lb_strerror(r));
@@ -438,13 +433,9 @@ lb_conn_take(struct lb_daemon *d, struct lb_conn *c)
 		d->jobs[d->n_jobs].live = 0;
 		d->jobs[d->n_jobs++].p = p;
 		c->jobs++;
-		off += used;
 		c->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
 	}
-	if (off > 0) {
-		memmove(c->in, c->in + off, c->in_len - off);
-		c->in_len -= off;
-	}
+	lb_serve_frames_done(c->in, &c->in_len, off);
 	return 0;
 }
 

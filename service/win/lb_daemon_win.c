@@ -459,21 +459,17 @@ lb_identify(struct lb_win_daemon *d, struct lb_pconn *c)
 static int
 lb_pump(struct lb_win_daemon *d, struct lb_pconn *c)
 {
-	size_t off = 0, used, mlen;
+	size_t off = 0, mlen;
 	const uint8_t *msg;
 	int r;
 
-	while (lb_pconn_unsent(c) < LB_OUT_HIGH) {
-		r = lb_frame_parse(c->in + off, c->in_len - off, &msg, &mlen, &used);
-		if (r == LB_E_SHORT)
-			break;
-		if (r != LB_OK) {
-			/* Empty or over-long frame: not our protocol. Answer the
-			 * requests before it (they may have made links), read no
-			 * more, close once the answers are out. */
+	while (lb_pconn_unsent(c) < LB_OUT_HIGH &&
+	    (r = lb_serve_frame(&c->in_len, &off, c->in, &msg, &mlen)) != 0) {
+		if (r < 0) {
+			/* Not our protocol: answer the requests before it
+			 * (they may have made links), read no more, close once
+			 * the answers are out. */
 			c->eof = 1;
-			c->in_len = 0;
-			off = 0;
 			break;
 		}
 		r = lb_broker_handle(d->b, &c->peer->peer, msg, mlen, (uint64_t)time(NULL), &c->out);
@@ -486,13 +482,9 @@ lb_pump(struct lb_win_daemon *d, struct lb_pconn *c)
 			    c->peer->peer.id, lb_strerror(r));
 			return -1;
 		}
-		off += used;
 		c->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
 	}
-	if (off > 0) {
-		memmove(c->in, c->in + off, c->in_len - off);
-		c->in_len -= off;
-	}
+	lb_serve_frames_done(c->in, &c->in_len, off);
 	if (lb_pconn_write(c) != 0)
 		return -1;
 	if (c->eof) {
