@@ -25,6 +25,7 @@
 #include "bench_util.h"
 #include "lb_buf.h"
 #include "lb_sig.h"
+#include "lb_tool.h"
 #include "lb_wire.h"
 
 #define MAX_RUNS 100
@@ -45,28 +46,6 @@ struct client {
 	uint8_t in[LB_FRAME_HDR + LB_FRAME_MAX];
 };
 
-static int
-connect_to(const char *path)
-{
-	struct sockaddr_un sa;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		close(fd);
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static void
 link_name(char *buf, size_t len, const struct client *c, size_t i)
 {
@@ -77,31 +56,10 @@ link_name(char *buf, size_t len, const struct client *c, size_t i)
 static int
 sign_one(const struct client *c, size_t i, struct lb_buf *out)
 {
-	struct lb_request rq;
-	struct lb_buf msg;
 	char link[512];
-	int r;
 
 	link_name(link, sizeof(link), c, i);
-	memset(&rq, 0, sizeof(rq));
-	rq.version = LB_WIRE_VERSION;
-	rq.type = type;
-	rq.kind = LB_KIND_SYMLINK;
-	rq.timestamp = (uint64_t)time(NULL);
-	lb_random(rq.nonce, sizeof(rq.nonce));
-	memcpy(rq.key, pk, LB_PK_BYTES);
-	rq.link = link;
-	rq.link_len = strlen(link);
-	rq.target = target;
-	rq.target_len = strlen(target);
-	lb_buf_init(&msg, LB_FRAME_MAX);
-	r = lb_request_sign_checked(&rq, sk);   /* lb_sk_check at load */
-	if (r == LB_OK)
-		r = lb_request_encode(&rq, &msg);
-	if (r == LB_OK)
-		r = lb_frame_put(out, msg.data, msg.len);
-	lb_buf_free(&msg);
-	return r;
+	return lb_tool_request(out, type, link, target, sk, pk);
 }
 
 static void
@@ -168,7 +126,7 @@ client_main(void *arg)
 		}
 		frame = one.data;
 		len = one.len;
-		if (c->fd < 0 && (c->fd = connect_to(sock_path)) < 0) {
+		if (c->fd < 0 && (c->fd = lb_tool_connect(sock_path)) < 0) {
 			note_error(c, "cannot connect, errno", errno);
 			c->fails += (unsigned long)(c->n - i);
 			break;
@@ -217,7 +175,7 @@ one_run(int clients, int run, size_t total, struct result *res, char *err, size_
 		c[k].fd = -1;
 	}
 	for (k = 0; k < clients; k++)
-		c[k].fd = connect_to(sock_path);
+		c[k].fd = lb_tool_connect(sock_path);
 	for (k = 0; k < clients; k++)
 		pthread_create(&c[k].th, NULL, client_main, &c[k]);
 	pthread_barrier_wait(&start_line);
@@ -248,23 +206,6 @@ one_run(int clients, int run, size_t total, struct result *res, char *err, size_
 	return 0;
 }
 
-static int
-load_key(const char *file)
-{
-	char text[LB_USER_KEY_TEXT_LEN + 2];
-	size_t n;
-	FILE *f = fopen(file, "r");
-
-	if (f == NULL)
-		return -1;
-	n = fread(text, 1, sizeof(text), f);
-	fclose(f);
-	if (lb_user_key_parse(text, n, sk) != LB_OK || lb_sk_check(sk) != LB_OK)
-		return -1;
-	memcpy(pk, sk + LB_SK_BYTES - LB_PK_BYTES, LB_PK_BYTES);
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -274,7 +215,7 @@ main(int argc, char **argv)
 	size_t total;
 	int runs, a, r, clients;
 
-	if (argc < 9 || lb_crypto_init() != LB_OK || load_key(argv[2]) != 0) {
+	if (argc < 9 || lb_crypto_init() != LB_OK || lb_tool_load_key(argv[2], sk, pk) != 0) {
 		fprintf(stderr, "usage: conc_requests SOCKET KEYFILE LINKDIR TARGET TOTAL RUNS create|check CLIENTS...\n");
 		return 2;
 	}

@@ -39,46 +39,8 @@
 
 #include "lb_buf.h"
 #include "lb_sig.h"
+#include "lb_tool.h"
 #include "lb_wire.h"
-
-static int
-load_key(const char *file, uint8_t sk[LB_SK_BYTES], uint8_t pk[LB_PK_BYTES])
-{
-	char text[LB_USER_KEY_TEXT_LEN + 2];
-	size_t n;
-	FILE *f = fopen(file, "r");
-
-	if (f == NULL)
-		return -1;
-	n = fread(text, 1, sizeof(text), f);
-	fclose(f);
-	if (lb_user_key_parse(text, n, sk) != LB_OK)
-		return -1;
-	memcpy(pk, sk + 32, LB_PK_BYTES);
-	return 0;
-}
-
-static int
-connect_to(const char *path)
-{
-	struct sockaddr_un sa;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		close(fd);
-		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 /* Send one frame with MSG, print the answer. */
 static int
@@ -92,7 +54,7 @@ exchange(const char *sock, const uint8_t *msg, size_t len, int unframed)
 	ssize_t n;
 	int fd, r;
 
-	if ((fd = connect_to(sock)) < 0) {
+	if ((fd = lb_tool_connect(sock)) < 0) {
 		printf("cannot connect: %s\n", strerror(errno));
 		return 3;
 	}
@@ -175,8 +137,7 @@ static int
 pipeline(const char *sock, const uint8_t sk[LB_SK_BYTES], const uint8_t pk[LB_PK_BYTES],
     size_t n, const char *link, const char *target)
 {
-	struct lb_buf all, msg;
-	struct lb_request rq;
+	struct lb_buf all;
 	static uint8_t in[1 << 20];
 	size_t i, off = 0, got = 0, answered = 0, mlen, used;
 	const uint8_t *m;
@@ -186,25 +147,12 @@ pipeline(const char *sock, const uint8_t sk[LB_SK_BYTES], const uint8_t pk[LB_PK
 	int fd;
 
 	lb_buf_init(&all, (size_t)1 << 30);
-	for (i = 0; i < n; i++) {
-		memset(&rq, 0, sizeof(rq));
-		rq.version = LB_WIRE_VERSION;
-		rq.type = LB_MSG_CHECK;
-		rq.kind = LB_KIND_SYMLINK;
-		rq.timestamp = (uint64_t)time(NULL);
-		lb_random(rq.nonce, sizeof(rq.nonce));
-		memcpy(rq.key, pk, LB_PK_BYTES);
-		rq.link = link;
-		rq.link_len = strlen(link);
-		rq.target = target;
-		rq.target_len = strlen(target);
-		lb_buf_init(&msg, LB_FRAME_MAX);
-		if (lb_request_sign(&rq, sk) != LB_OK || lb_request_encode(&rq, &msg) != LB_OK ||
-		    lb_frame_put(&all, msg.data, msg.len) != LB_OK)
+	for (i = 0; i < n; i++)
+		if (lb_tool_request(&all, LB_MSG_CHECK, link, target, sk, pk) != LB_OK) {
+			lb_buf_free(&all);
 			return 2;
-		lb_buf_free(&msg);
-	}
-	if ((fd = connect_to(sock)) < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) != 0) {
+		}
+	if ((fd = lb_tool_connect(sock)) < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) != 0) {
 		printf("cannot connect: %s\n", strerror(errno));
 		lb_buf_free(&all);
 		return 3;
@@ -280,7 +228,7 @@ main(int argc, char **argv)
 		if (strcmp(argv[3], "sign") == 0) {
 			size_t i;
 
-			if (load_key(argv[2], sk, pk) != 0 ||
+			if (lb_tool_load_key(argv[2], sk, pk) != 0 ||
 			    lb_sign(sk, LB_CTX_REQUEST, raw, n, raw + n) != LB_OK)
 				return 2;
 			for (i = 0; i < n + LB_SIG_BYTES; i++)
@@ -293,11 +241,11 @@ main(int argc, char **argv)
 	if (argc == 7 && strcmp(argv[3], "pipeline") == 0) {
 		long n = strtol(argv[4], NULL, 10);
 
-		if (n < 1 || n > 1000000 || load_key(argv[2], sk, pk) != 0)
+		if (n < 1 || n > 1000000 || lb_tool_load_key(argv[2], sk, pk) != 0)
 			return 2;
 		return pipeline(argv[1], sk, pk, (size_t)n, argv[5], argv[6]);
 	}
-	if (argc != 7 || load_key(argv[2], sk, pk) != 0 || lb_kind_parse(argv[4], &kind) != LB_OK) {
+	if (argc != 7 || lb_tool_load_key(argv[2], sk, pk) != 0 || lb_kind_parse(argv[4], &kind) != LB_OK) {
 		fprintf(stderr, "usage: lb_e2e_client SOCKET KEYFILE ok|tamper|stale|future|replay|emit KIND LINK TARGET\n");
 		return 2;
 	}
