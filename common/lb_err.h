@@ -38,6 +38,7 @@ enum lb_err {
 	LB_E_PATH_ESCAPE = -41,
 	LB_E_PATH_CHAR = -42,
 	LB_E_PATH_UNC = -43,
+	LB_E_PATH_SHORT_NAME = -44, /* an 8.3 short name where the long name cannot be checked */
 	/* policy */
 	LB_E_CONFIG = -50,
 	LB_E_DENIED = -51,
@@ -60,6 +61,11 @@ enum lb_err {
 	LB_E_RATE = -73,
 	LB_E_AUDIT = -74,
 	LB_E_NOT_DIR = -75,
+	LB_E_FS_TIMEOUT = -76,      /* the file system did not answer before the deadline */
+	LB_E_SHARING = -77,         /* sharing violation: another program has the file open */
+	LB_E_OPLOCK = -78,          /* another program's oplock is being broken */
+	LB_E_MOVED = -79,           /* the link's folder moved between decision and creation */
+	LB_E_REMOTE = -88,          /* a remote file system where only local ones are allowed */
 	/* pipe client identity (Windows token checks, service/lb_identity.c) */
 	LB_E_ID_LEVEL = -80,        /* anonymous or identification-level token */
 	LB_E_ID_ANONYMOUS = -81,

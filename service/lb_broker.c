@@ -386,62 +386,152 @@ lb_fail_op(struct lb_outcome *o, const char *what, int r)
 	o->status = r;
 }
 
-/* Decide, and for CREATE act, on a decoded and authenticated request. */
-static void
-lb_do_link(struct lb_broker *b, const struct lb_peer *peer,
-    const struct lb_request *rq, struct lb_outcome *o)
+/* A link request's file-system work (lb_broker.h): inputs copied, so that
+ * it can run on another thread and outlive nothing of the broker's. */
+struct lb_fswork {
+	const struct lb_fs_ops *fs;
+	const struct lb_peer *peer;
+	enum lb_flavor flavor;
+	enum lb_kind kind;
+	char *link, *target;              /* as received (may hold NULs: lengths rule) */
+	size_t link_len, target_len;
+	/* results */
+	int status;                       /* LB_OK, or the failure with MSG */
+	struct lb_buf msg;
+	void *dir, *file;
+	struct lb_path link_res, target_res;
+	char *name;                       /* the link's last component */
+};
+
+void
+lb_fswork_free(struct lb_fswork *w)
 {
-	const struct lb_policy *p = b->policy;
-	const enum lb_kind kind = (enum lb_kind)rq->kind;
-	struct lb_path link = { 0 }, parent = { 0 }, name = { 0 }, target = { 0 };
-	void *file = NULL;
-	char *made = NULL;
+	if (w == NULL)
+		return;
+	if (w->file != NULL)
+		w->fs->close(w->file);
+	if (w->dir != NULL)
+		w->fs->close(w->dir);
+	lb_path_free(&w->link_res);
+	lb_path_free(&w->target_res);
+	lb_buf_free(&w->msg);
+	free(w->name);
+	free(w->link);
+	free(w->target);
+	free(w);
+}
+
+static void
+lb_work_fail_input(struct lb_fswork *w, const char *which, int r)
+{
+	lb_buf_reset(&w->msg);
+	lb_say(&w->msg, "%s: %s", which,
+	    r == LB_E_INVAL ? "the link path must name a file below a root" : lb_strerror(r));
+	w->status = r;
+}
+
+static void
+lb_work_fail_op(struct lb_fswork *w, const char *what, int r)
+{
+	lb_buf_reset(&w->msg);
+	lb_say(&w->msg, "%s%s", what, lb_strerror(r));
+	w->status = r;
+}
+
+/* The file-system half of a link request: canonical paths, the link's
+ * folder and a hard link's target opened as the client, the paths to
+ * decide on. Decide on what the paths are, not on what they say. */
+void
+lb_fswork_run(struct lb_fswork *w)
+{
+	const enum lb_kind kind = w->kind;
+	struct lb_path link = { 0 }, parent = { 0 }, name = { 0 }, target = { 0 }, lex = { 0 };
 	size_t skip;
 	int r;
 
-	if ((r = lb_path_canon(p->flavor, rq->link, rq->link_len, &link)) != LB_OK ||
+	w->status = LB_OK;
+	if ((r = lb_path_canon(w->flavor, w->link, w->link_len, &link)) != LB_OK ||
 	    (r = lb_path_require_absolute(&link)) != LB_OK) {
-		lb_fail_input(o, "link path", r);
+		lb_work_fail_input(w, "link path", r);
 		goto out;
 	}
 	if (link.len == link.root_len || lb_path_parent(&link, &parent) != LB_OK) {
-		lb_fail_input(o, "link path", LB_E_INVAL);
+		lb_work_fail_input(w, "link path", LB_E_INVAL);
 		goto out;
 	}
 	/* The last component, as a relative path, joins the resolved parent. */
 	skip = parent.len + (parent.len > parent.root_len);
-	if ((r = lb_path_canon(p->flavor, link.s + skip, link.len - skip, &name)) != LB_OK) {
-		lb_fail_input(o, "link path", r);
+	if ((r = lb_path_canon(w->flavor, link.s + skip, link.len - skip, &name)) != LB_OK) {
+		lb_work_fail_input(w, "link path", r);
 		goto out;
 	}
-	if ((r = lb_path_canon(p->flavor, rq->target, rq->target_len, &target)) != LB_OK ||
+	if ((r = lb_path_canon(w->flavor, w->target, w->target_len, &target)) != LB_OK ||
 	    (kind == LB_KIND_HARDLINK && (r = lb_path_require_absolute(&target)) != LB_OK)) {
-		lb_fail_input(o, "target path", r);
+		lb_work_fail_input(w, "target path", r);
 		goto out;
 	}
-
-	/* Decide on what the paths are, not on what they say: the parent as
-	 * the client opens it, a hard link's target as the client opens it. */
 	lb_path_free(&parent);
-	if ((r = b->fs->open_parent(peer, &link, &o->dir, &parent)) != LB_OK) {
-		lb_fail_op(o, "cannot open the link's directory: ", r);
+	if ((r = w->fs->open_parent(w->peer, &link, &w->dir, &parent)) != LB_OK) {
+		lb_work_fail_op(w, "cannot open the link's directory: ", r);
 		goto out;
 	}
-	if ((r = lb_path_resolve(&parent, &name, &o->link_res)) != LB_OK) {
-		lb_fail_input(o, "link path", r);
+	if ((r = lb_path_resolve(&parent, &name, &w->link_res)) != LB_OK) {
+		lb_work_fail_input(w, "link path", r);
 		goto out;
 	}
-	if (kind == LB_KIND_HARDLINK)
-		r = b->fs->open_target(peer, &target, &file, &o->target_res);
-	else if (kind == LB_KIND_JUNCTION)
-		r = lb_path_copy(&target, &o->target_res);   /* judged as given */
-	else
-		r = lb_path_resolve(&parent, &target, &o->target_res);
-	if (r != LB_OK) {
-		if (kind == LB_KIND_HARDLINK)
-			lb_fail_op(o, "cannot open the target for writing: ", r);
-		else
-			lb_fail_input(o, "target path", r);
+	if (kind == LB_KIND_HARDLINK) {
+		if ((r = w->fs->open_target(w->peer, &target, &w->file, &w->target_res)) != LB_OK) {
+			lb_work_fail_op(w, "cannot open the target for writing: ", r);
+			goto out;
+		}
+	} else {
+		/* A junction's target is judged as given (absolute, or the
+		 * policy refuses it); a symbolic link's relative target from
+		 * the link's resolved folder. Then, where the platform can,
+		 * what the client's file system makes of it. */
+		r = kind == LB_KIND_JUNCTION ? lb_path_copy(&target, &lex) :
+		    lb_path_resolve(&parent, &target, &lex);
+		if (r == LB_OK && w->fs->resolve_target != NULL && lex.root != LB_ROOT_NONE)
+			r = w->fs->resolve_target(w->peer, &lex, &w->target_res);
+		else if (r == LB_OK)
+			r = lb_path_copy(&lex, &w->target_res);
+		if (r != LB_OK) {
+			lb_work_fail_input(w, "target path", r);
+			goto out;
+		}
+	}
+	if ((w->name = lb_strdup(name.s)) == NULL)
+		lb_work_fail_op(w, "", LB_E_NOMEM);
+out:
+	lb_path_free(&link);
+	lb_path_free(&parent);
+	lb_path_free(&name);
+	lb_path_free(&target);
+	lb_path_free(&lex);
+}
+
+/* Decide on W's results and, for CREATE, prepare the link; W's handles
+ * and paths move into O. */
+static void
+lb_link_decide(struct lb_broker *b, const struct lb_peer *peer,
+    const struct lb_request *rq, struct lb_fswork *w, struct lb_outcome *o)
+{
+	const struct lb_policy *p = b->policy;
+	const enum lb_kind kind = (enum lb_kind)rq->kind;
+	char *made = NULL;
+	int r;
+
+	o->dir = w->dir;
+	w->dir = NULL;
+	o->link_res = w->link_res;
+	o->target_res = w->target_res;
+	memset(&w->link_res, 0, sizeof(w->link_res));
+	memset(&w->target_res, 0, sizeof(w->target_res));
+	if (w->status != LB_OK) {
+		lb_buf_reset(&o->msg);
+		if (w->msg.len > 0 && lb_buf_put(&o->msg, w->msg.data, w->msg.len) != LB_OK)
+			lb_buf_reset(&o->msg);
+		o->status = w->status;
 		goto out;
 	}
 	if ((r = lb_policy_decide(p, &peer->who, kind, &o->link_res, &o->target_res, &o->d)) != LB_OK) {
@@ -460,28 +550,24 @@ lb_do_link(struct lb_broker *b, const struct lb_peer *peer,
 	if (rq->type != LB_MSG_CREATE)
 		goto out;
 	/* Symbolic links keep the target as typed; a junction points at the
-	 * absolute directory; a hard link at the file opened above. The link
-	 * is made by lb_broker_handle once this decision is in the log. */
+	 * absolute directory decided on; a hard link at the file opened.
+	 * The link is made once this decision is in the log. */
 	made = kind == LB_KIND_JUNCTION ? lb_strndup(o->target_res.s, o->target_res.len) :
 	    lb_strndup(rq->target, rq->target_len);
-	if (made == NULL || (o->name = lb_strdup(name.s)) == NULL) {
+	if (made == NULL) {
 		lb_fail_op(o, "", LB_E_NOMEM);
 		goto out;
 	}
+	o->name = w->name;
+	w->name = NULL;
 	o->made = made;
-	o->file = file;
+	o->file = w->file;
+	w->file = NULL;
 	made = NULL;
-	file = NULL;
 	o->pending = 1;
 out:
 	if (o->status != LB_OK)
 		o->d.verdict = LB_VERDICT_DENY;
-	if (file != NULL)
-		b->fs->close(file);
-	lb_path_free(&link);
-	lb_path_free(&parent);
-	lb_path_free(&name);
-	lb_path_free(&target);
 	free(made);
 }
 
@@ -536,7 +622,8 @@ lb_record(struct lb_broker *b, const struct lb_peer *peer, const struct lb_reque
 	int r;
 
 	verdict = o->status == LB_OK ? (o->d.verdict == LB_VERDICT_ALLOW ? "allowed" : "denied") :
-	    o->status == LB_E_DENIED || o->status == LB_E_KEY_UNKNOWN ? "denied" : "failed";
+	    o->status == LB_E_DENIED || o->status == LB_E_KEY_UNKNOWN ||
+	    o->status == LB_E_REMOTE ? "denied" : "failed";
 	memset(&rec, 0, sizeof(rec));
 	rec.event = o->event;
 	rec.verdict = verdict;
@@ -607,9 +694,11 @@ struct lb_pending {
 	uint8_t *msg;                     /* a copy of the message: RQ points into it */
 	size_t len, body_len;
 	uint64_t now;
+	const struct lb_fs_ops *fs;       /* the broker's, for lb_broker_make_run */
 	int admitted;                     /* the rate limit had room at prepare */
 	int sig;                          /* lb_broker_precheck: 1 valid, -1 not, 0 not run */
-	int started, made, sealed;        /* the steps done */
+	int started, decided, made, sealed; /* the steps done */
+	int make_rc;                      /* lb_broker_make_run's result */
 	struct lb_request rq;             /* decoded once, at prepare */
 	int decode_rc;                    /* that decoding's result */
 	struct lb_outcome o;
@@ -688,6 +777,7 @@ lb_broker_prepare(struct lb_broker *b, const struct lb_peer *peer,
 	pd->len = len;
 	pd->peer = peer;
 	pd->now = now;
+	pd->fs = b->fs;
 	/* Worth checking the signature ahead only if the rate limit will not
 	 * refuse it first: over its limit, a request costs no crypto. */
 	pd->admitted = lb_rate_room(&b->rates, peer->id, now);
@@ -714,19 +804,50 @@ lb_broker_precheck(struct lb_pending *p)
 	    p->rq.sig) == LB_OK ? 1 : -1;
 }
 
+const struct lb_peer *
+lb_pending_peer(const struct lb_pending *p)
+{
+	return p->peer;
+}
+
+static int
+lb_fswork_new(const struct lb_broker *b, const struct lb_pending *p, struct lb_fswork **out)
+{
+	struct lb_fswork *w;
+
+	*out = NULL;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return LB_E_NOMEM;
+	w->fs = b->fs;
+	w->peer = p->peer;
+	w->flavor = b->policy->flavor;
+	w->kind = (enum lb_kind)p->rq.kind;
+	lb_buf_init(&w->msg, 8192);
+	w->link = lb_strndup(p->rq.link, p->rq.link_len);
+	w->target = lb_strndup(p->rq.target, p->rq.target_len);
+	w->link_len = p->rq.link_len;
+	w->target_len = p->rq.target_len;
+	if (w->link == NULL || w->target == NULL) {
+		lb_fswork_free(w);
+		return LB_E_NOMEM;
+	}
+	*out = w;
+	return LB_OK;
+}
+
 int
-lb_broker_start(struct lb_broker *b, struct lb_pending *p)
+lb_broker_admit(struct lb_broker *b, struct lb_pending *p, struct lb_fswork **w)
 {
 	const struct lb_policy *pol = b->policy;
 	const uint64_t skew = pol->broker.max_clock_skew_s;
 	const struct lb_peer *peer = p->peer;
 	const uint64_t now = p->now;
-	const uint8_t *msg = p->msg;
 	struct lb_request *rq = &p->rq;
 	struct lb_outcome *o = &p->o;
 	const struct lb_key_entry *k;
 	int r, sig_ok;
 
+	*w = NULL;
 	if (p->started)
 		return LB_E_INVAL;
 	p->started = 1;
@@ -734,11 +855,11 @@ lb_broker_start(struct lb_broker *b, struct lb_pending *p)
 	/* Per OS identity, before any expensive work. */
 	if ((r = lb_rate_take(&b->rates, peer->id, now, pol->broker.requests_per_sec, pol->broker.requests_burst)) != LB_OK) {
 		lb_fail_op(o, "", r);
-		goto answer;
+		return LB_OK;
 	}
 	if (p->decode_rc != LB_OK) {
 		lb_fail_op(o, "malformed request: ", p->decode_rc);
-		goto answer;
+		return LB_OK;
 	}
 	p->decoded = 1;
 	o->event = lb_event_of(rq->type);
@@ -748,7 +869,7 @@ lb_broker_start(struct lb_broker *b, struct lb_pending *p)
 	if (!sig_ok) {
 		o->event = "reject";
 		lb_fail_op(o, "", LB_E_SIG);
-		goto answer;
+		return LB_OK;
 	}
 	k = lb_policy_find_key(pol, rq->key);
 	if (k != NULL && lb_key_matches_peer(pol, k, peer))
@@ -761,12 +882,12 @@ lb_broker_start(struct lb_broker *b, struct lb_pending *p)
 		lb_say(&o->msg, "%s: the request's key is not enrolled for %s",
 		    lb_strerror(LB_E_KEY_UNKNOWN), peer->who.user != NULL ? peer->who.user : peer->id);
 		o->status = LB_E_KEY_UNKNOWN;
-		goto answer;
+		return LB_OK;
 	}
 	if (rq->timestamp + skew < now || rq->timestamp > now + skew) {
 		o->event = "reject";
 		lb_fail_op(o, "", LB_E_STALE);
-		goto answer;
+		return LB_OK;
 	}
 	/* A status request from an unenrolled key changes nothing and is not
 	 * remembered: any key would do, so it could grow the cache at will. */
@@ -774,20 +895,66 @@ lb_broker_start(struct lb_broker *b, struct lb_pending *p)
 	    now > skew ? now - skew : 0)) != LB_OK) {
 		o->event = "reject";
 		lb_fail_op(o, "", r);
-		goto answer;
+		return LB_OK;
 	}
-	if (rq->type == LB_MSG_STATUS)
+	if (rq->type == LB_MSG_STATUS) {
 		lb_do_status(b, peer, o);
-	else
-		lb_do_link(b, peer, rq, o);
-answer:
+		return LB_OK;
+	}
+	if ((r = lb_fswork_new(b, p, w)) != LB_OK)
+		lb_fail_op(o, "", r);
+	return LB_OK;
+}
+
+/* The record first: a crash can leave an allowed decision without its
+ * link, never a link without its record; and nothing is answered that
+ * was not logged. */
+static int
+lb_broker_close_start(struct lb_broker *b, struct lb_pending *p)
+{
+	struct lb_outcome *o = &p->o;
+
 	if (lb_preauth(o, p->decoded) &&
-	    lb_rate_take(&b->rejects, peer->id, now, LB_REJECT_PER_SEC, LB_REJECT_BURST) != LB_OK)
+	    lb_rate_take(&b->rejects, p->peer->id, p->now, LB_REJECT_PER_SEC, LB_REJECT_BURST) != LB_OK)
 		lb_fail_op(o, "", LB_E_RATE);
-	/* The record first: a crash can leave an allowed decision without its
-	 * link, never a link without its record; and nothing is answered that
-	 * was not logged. */
-	return lb_record(b, peer, rq, p->decoded, msg, p->body_len, o, 1, now, &p->seq);
+	p->decided = 1;
+	return lb_record(b, p->peer, &p->rq, p->decoded, p->msg, p->body_len, o, 1, p->now, &p->seq);
+}
+
+int
+lb_broker_decide(struct lb_broker *b, struct lb_pending *p, struct lb_fswork *w)
+{
+	if (!p->started || p->decided) {
+		lb_fswork_free(w);
+		return LB_E_INVAL;
+	}
+	if (w != NULL)
+		lb_link_decide(b, p->peer, &p->rq, w, &p->o);
+	lb_fswork_free(w);
+	return lb_broker_close_start(b, p);
+}
+
+int
+lb_broker_timeout(struct lb_broker *b, struct lb_pending *p)
+{
+	if (!p->started || p->decided)
+		return LB_E_INVAL;
+	lb_fail_op(&p->o, "", LB_E_FS_TIMEOUT);
+	p->o.d.verdict = LB_VERDICT_DENY;
+	return lb_broker_close_start(b, p);
+}
+
+int
+lb_broker_start(struct lb_broker *b, struct lb_pending *p)
+{
+	struct lb_fswork *w = NULL;
+	int r;
+
+	if ((r = lb_broker_admit(b, p, &w)) != LB_OK)
+		return r;
+	if (w != NULL)
+		lb_fswork_run(w);
+	return lb_broker_decide(b, p, w);
 }
 
 int
@@ -808,31 +975,61 @@ lb_broker_begin(struct lb_broker *b, const struct lb_peer *peer,
 
 
 int
-lb_broker_make(struct lb_broker *b, struct lb_pending *p)
+lb_broker_make_begin(struct lb_broker *b, struct lb_pending *p)
 {
-	struct lb_outcome *o = &p->o;
 	int r;
 
-	if (!p->started)
+	if (!p->decided)
 		return LB_E_INVAL;
 	if (p->made)
-		return LB_OK;
+		return 0;
 	p->made = 1;
-	if (!o->pending)
-		return LB_OK;
+	if (!p->o.pending)
+		return 0;
 	/* audit_sync = always: the decision is on disk before the link. */
 	if ((r = lb_durable(b, p->seq)) != LB_OK)
 		return r;
-	if ((r = b->fs->create(p->peer, o->dir, o->name, (enum lb_kind)p->rq.kind,
-	    o->made, o->file)) != LB_OK) {
+	p->make_rc = LB_E_INVAL;   /* until lb_broker_make_run says otherwise */
+	return 1;
+}
+
+void
+lb_broker_make_run(struct lb_pending *p)
+{
+	const struct lb_outcome *o = &p->o;
+
+	p->make_rc = p->fs->create(p->peer, o->dir, o->name, (enum lb_kind)p->rq.kind,
+	    o->made, o->file);
+}
+
+int
+lb_broker_make_end(struct lb_broker *b, struct lb_pending *p)
+{
+	struct lb_outcome *o = &p->o;
+
+	if (!p->made || !o->pending)
+		return LB_E_INVAL;
+	o->pending = 0;
+	if (p->make_rc != LB_OK) {
 		/* Allowed but not made: the outcome as a second record of the
 		 * same request (stored once, in the first). */
-		lb_fail_op(o, "", r);
+		lb_fail_op(o, "", p->make_rc);
 		o->d.verdict = LB_VERDICT_DENY;
 		return lb_record(b, p->peer, &p->rq, p->decoded, p->msg, p->body_len, o, 0,
 		    p->now, &p->seq);
 	}
 	return LB_OK;
+}
+
+int
+lb_broker_make(struct lb_broker *b, struct lb_pending *p)
+{
+	int r;
+
+	if ((r = lb_broker_make_begin(b, p)) <= 0)
+		return r;
+	lb_broker_make_run(p);
+	return lb_broker_make_end(b, p);
 }
 
 int
@@ -844,7 +1041,7 @@ lb_broker_seal(struct lb_broker *b, struct lb_pending *p)
 	size_t n;
 	int r;
 
-	if (!p->started)
+	if (!p->decided)
 		return LB_E_INVAL;
 	if (p->sealed)
 		return LB_OK;

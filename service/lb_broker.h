@@ -49,6 +49,15 @@ struct lb_fs_ops {
 	void (*close)(void *handle);
 	/* One-line summary to syslog / the Event Log (may be NULL). */
 	void (*event)(int allowed, const char *line);
+	/* Symbolic links and junctions (may be NULL: the target is then
+	 * decided as written): TARGET (canonical, absolute) as the client's
+	 * file system has it: where it exists, the final path of TARGET
+	 * opened as the client, reparse points followed; where it does not,
+	 * the final path of its deepest existing folder with the rest
+	 * appended. LB_OK with *resolved, or an LB_E_* code (the request
+	 * fails). */
+	int (*resolve_target)(const struct lb_peer *peer, const struct lb_path *target,
+	    struct lb_path *resolved);
 };
 
 /* Requests per identity: a token bucket of the policy's requests_per_sec
@@ -109,6 +118,38 @@ int lb_broker_handle(struct lb_broker *b, const struct lb_peer *peer,
  * its records are (always). Steps out of order are LB_E_INVAL. Free P
  * with lb_broker_pending_free whatever happened. */
 struct lb_pending;
+/* A request's file-system work (opening the link's folder and its target
+ * as the client, resolving them), apart so that a daemon can run it on a
+ * worker thread with a deadline: lb_broker_start = lb_broker_admit, then
+ * lb_fswork_run, then lb_broker_decide.
+ *   lb_broker_admit   every check before the file system (rate, signature,
+ *                     key, clock, replay); *W the work to do, or NULL if
+ *                     there is none (refused, or a status request).
+ *   lb_fswork_run     (any thread, W only; nothing of the broker's) the
+ *                     opens and resolutions, as the client.
+ *   lb_broker_decide  W's results into P (W freed), the decision, and its
+ *                     audit record, as lb_broker_start.
+ *   lb_broker_timeout instead of lb_broker_decide when W did not finish by
+ *                     its deadline: P fails with LB_E_FS_TIMEOUT (recorded);
+ *                     W is the running thread's, to be freed by
+ *                     lb_fswork_free once it returns (no side effect is
+ *                     lost: the work only opens and reads). */
+struct lb_fswork;
+int lb_broker_admit(struct lb_broker *b, struct lb_pending *p, struct lb_fswork **w) LB_WUR;
+void lb_fswork_run(struct lb_fswork *w);
+int lb_broker_decide(struct lb_broker *b, struct lb_pending *p, struct lb_fswork *w) LB_WUR;
+int lb_broker_timeout(struct lb_broker *b, struct lb_pending *p) LB_WUR;
+void lb_fswork_free(struct lb_fswork *w);
+/* lb_broker_make in two parts, so that the create can run on a worker:
+ * lb_broker_make_begin: 1 if P has a link to make (its decision made
+ * durable first), 0 if not, <0 an error as lb_broker_make's; then
+ * lb_broker_make_run (any thread, P only) makes it and lb_broker_make_end
+ * (the broker's thread) records a failure. */
+int lb_broker_make_begin(struct lb_broker *b, struct lb_pending *p) LB_WUR;
+void lb_broker_make_run(struct lb_pending *p);
+int lb_broker_make_end(struct lb_broker *b, struct lb_pending *p) LB_WUR;
+/* The peer P was prepared for (its connection must outlive P's work). */
+const struct lb_peer *lb_pending_peer(const struct lb_pending *p);
 int lb_broker_prepare(struct lb_broker *b, const struct lb_peer *peer,
     const uint8_t *msg_in, size_t len, uint64_t now, struct lb_pending **p) LB_WUR;
 void lb_broker_precheck(struct lb_pending *p);
