@@ -309,6 +309,12 @@ lb_patterns_match(struct lb_ctx *c, const struct lb_pattern *pats, size_t n,
 	if (n == 0)
 		return action == LB_ACTION_DENY;   /* deny rules: omitted means anywhere */
 	for (i = 0; i < n; i++) {
+		/* "*" in an allow rule is every local path: a UNC path (a
+		 * remote share, and the loopback and admin shares that reach
+		 * local folders past the rules written for them, like
+		 * \\localhost\D$) is allowed only where a rule names it. */
+		if (pats[i].any && action == LB_ACTION_ALLOW && path->root == LB_ROOT_UNC)
+			continue;
 		if (pats[i].any)
 			return 1;
 		if (!pats[i].has_vars) {

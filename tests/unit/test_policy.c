@@ -359,10 +359,45 @@ test_windows_floors(void **state)
 	assert_string_equal(decide(p, &walice, LB_KIND_JUNCTION, "C:\\j", "D:\\d"), "allow:all");
 	assert_string_equal(decide(p, &walice, LB_KIND_HARDLINK, "C:\\h", "C:\\Windows\\System32\\cmd.exe"),
 	    "deny:floor");
-	/* symlinks may point at a share; the target is data, not where the link lives */
-	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "C:\\l", "\\\\srv\\share\\d"), "allow:all");
+	/* "*" is every local path: a share is allowed only where a rule names it */
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "C:\\l", "\\\\srv\\share\\d"), "deny:no rule");
 	/* "\x" on a symlink means the link's own drive */
 	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "D:\\l", "\\x"), "allow:all");
+	lb_policy_free(p);
+}
+
+/* Loopback and admin shares reach local folders past the rules written for
+ * them (\\localhost\D$\secret is D:\secret): "*" in an allow rule never
+ * matches a UNC path; a rule that names the share does, and deny rules'
+ * "*" still match everything. */
+static void
+test_unc_targets_need_a_rule_that_names_them(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_WINDOWS,
+	    "[rule:all]\nusers = *\nkinds = *\nlink_under = *\ntarget_under = *\naction = allow\n"
+	    "[rule:no-secret]\nusers = *\nkinds = *\ntarget_under = D:\\secret\naction = deny\n"
+	    "[rule:share]\nusers = *\nkinds = symlink\nlink_under = C:\\work\n"
+	    "target_under = \\\\files\\proj\naction = allow\n"
+	    "[rule:no-share-x]\nusers = *\nkinds = *\nlink_under = *\ntarget_under = \\\\files\\proj\\x\n"
+	    "action = deny\n");
+
+	(void)state;
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "C:\\work\\l", "D:\\secret\\a"),
+	    "deny:no-secret");
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "C:\\work\\l", "\\\\localhost\\D$\\secret\\a"),
+	    "deny:no rule");
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "C:\\work\\l", "\\\\127.0.0.1\\d$\\secret\\a"),
+	    "deny:no rule");
+	assert_string_equal(decide(p, &walice, LB_KIND_DIRSYMLINK, "C:\\l", "\\\\srv\\share\\d"), "deny:no rule");
+	/* named by a rule: allowed there, and only for what that rule allows */
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "C:\\work\\l", "\\\\FILES\\proj\\a"),
+	    "allow:share");
+	assert_string_equal(decide(p, &walice, LB_KIND_DIRSYMLINK, "C:\\work\\l", "\\\\files\\proj\\a"),
+	    "deny:no rule");
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "C:\\work\\l", "\\\\files\\proj\\x\\y"),
+	    "deny:no-share-x");
+	/* local targets are unchanged */
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "C:\\work\\l", "D:\\open\\a"), "allow:all");
 	lb_policy_free(p);
 }
 
@@ -504,6 +539,7 @@ main(void)
 		cmocka_unit_test(test_windows_principal_by_sid_and_group),
 		cmocka_unit_test(test_deny_only_group_never_allows_but_still_denies),
 		cmocka_unit_test(test_windows_floors),
+		cmocka_unit_test(test_unc_targets_need_a_rule_that_names_them),
 		cmocka_unit_test(test_floor_added_at_run_time),
 		cmocka_unit_test(test_bad_paths_are_input_errors),
 		cmocka_unit_test(test_describe_names_rule_or_reason),
