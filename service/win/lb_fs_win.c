@@ -1,10 +1,15 @@
 /* lb_fs_win: the broker's file-system work on Windows. The link's parent
- * directory (and a hard link's target) is opened while impersonating the
- * client, so Windows checks the client's rights and follows reparse points
- * on the way once; the policy decides on the handle's final path; the link
- * is then made relative to that handle as the service (NtCreateFile with
- * RootDirectory + FSCTL_SET_REPARSE_POINT, or FileLinkInformation) and
- * given to the client as its owner. */
+ * directory (and a hard link's target, and where it exists a link's
+ * target) is opened while impersonating the client, so Windows checks the
+ * client's rights and follows reparse points on the way once; the policy
+ * decides on the handles' final paths. The link is then made relative to
+ * the parent's handle, as the client: the new object gets the client as
+ * its owner and inherits as the client's own would (CREATOR OWNER), and a
+ * junction is entirely the client's, so RedirectionGuard treats it as a
+ * user's. Only the FSCTL that turns a new empty file into a symbolic link
+ * runs as the service, which holds SeCreateSymbolicLinkPrivilege. Every
+ * open completes at once if another program holds an oplock (refused, not
+ * waited for); a caller can cancel a stuck call with CancelSynchronousIo. */
 #define WIN32_NO_STATUS
 #include <windows.h>
 #undef WIN32_NO_STATUS
@@ -20,10 +25,17 @@
 #include "lb_reparse.h"
 #include "lb_win.h"
 
-/* A handle given to the broker (directory or hard link target). */
+/* A handle given to the broker (directory or hard link target) and the
+ * final path it had when opened (what the policy decided on). */
 struct lb_win_fsh {
 	HANDLE h;
+	struct lb_path path;
 };
+
+/* What NtCreateFile's STATUS_OPLOCK_BREAK_IN_PROGRESS (a success code: the
+ * handle is open while another program's oplock is being broken) becomes
+ * once lb_nt_open has closed that handle: a customer-defined error code. */
+#define LB_STATUS_OPLOCKED ((NTSTATUS)0xE0000108)
 
 /* A counted UTF-16 name for NtCreateFile / FileLinkInformation. */
 struct lb_nt_name {
@@ -34,6 +46,9 @@ struct lb_nt_name {
 /* GetFinalPathNameByHandleW's longest answer: "\\?\UNC\" and a path of
  * LB_PATH_WINDOWS_MAX units, plus the NUL. */
 #define LB_FINAL_PATH_MAX (LB_PATH_WINDOWS_MAX + 8 + 1)
+
+/* FILE_REMOTE_DEVICE (wdm.h, not in the user-mode headers). */
+#define LB_FILE_REMOTE_DEVICE 0x00000010u
 
 /* ---- errors ----------------------------------------------------------- */
 
@@ -50,6 +65,12 @@ lb_nt_error(NTSTATUS st)
 	switch (st) {
 	case STATUS_OBJECT_NAME_COLLISION:
 		return LB_E_EXISTS;
+	case LB_STATUS_OPLOCKED:
+		return LB_E_OPLOCK;
+	case STATUS_SHARING_VIOLATION:
+		return LB_E_SHARING;
+	case STATUS_CANCELLED:               /* CancelSynchronousIo at the deadline */
+		return LB_E_FS_TIMEOUT;
 	case STATUS_NOT_SUPPORTED:           /* FSCTL_SET_REPARSE_POINT on FAT, Wine */
 	case STATUS_INVALID_DEVICE_REQUEST:  /* a file system without reparse points */
 	case STATUS_NOT_SAME_DEVICE:         /* hard link across volumes */
@@ -197,14 +218,24 @@ lb_nt_open(HANDLE *h, ACCESS_MASK access, HANDLE root, struct lb_nt_name *name,
 {
 	OBJECT_ATTRIBUTES oa;
 	IO_STATUS_BLOCK io;
+	NTSTATUS st;
 
 	*h = NULL;
 	memset(&io, 0, sizeof(io));
 	/* Case-insensitive as Win32 opens are (CreateFileW without
 	 * FILE_FLAG_POSIX_SEMANTICS). */
 	InitializeObjectAttributes(&oa, &name->us, OBJ_CASE_INSENSITIVE, root, NULL);
-	return NtCreateFile(h, access, &oa, &io, NULL, FILE_ATTRIBUTE_NORMAL,
-	    share, disposition, options, NULL, 0);
+	/* Never wait for another program to give up its oplock (it may never
+	 * acknowledge the break): complete at once and refuse. */
+	st = NtCreateFile(h, access, &oa, &io, NULL, FILE_ATTRIBUTE_NORMAL,
+	    share, disposition, options | FILE_COMPLETE_IF_OPLOCKED, NULL, 0);
+	if (st == STATUS_OPLOCK_BREAK_IN_PROGRESS) {
+		CloseHandle(*h);
+		st = LB_STATUS_OPLOCKED;
+	}
+	if (!NT_SUCCESS(st))
+		*h = NULL;
+	return st;
 }
 
 /* Log a string from the OS or a client with control characters shown. */
@@ -232,29 +263,31 @@ lb_handle_path(HANDLE h, struct lb_path *out)
 	const DWORD flags = FILE_NAME_NORMALIZED | VOLUME_NAME_DOS;
 	wchar_t *w = NULL;
 	char *u = NULL;
-	DWORD n, m, err;
+	DWORD m, err;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	n = GetFinalPathNameByHandleW(h, NULL, 0, flags);
-	if (n == 0) {
+	/* One call with room for the longest answer: Wine 8 fails the size
+	 * query (ERROR_MORE_DATA) for paths past MAX_PATH, and a path could
+	 * grow between a size query and the call anyway. */
+	if ((w = malloc(LB_FINAL_PATH_MAX * sizeof(wchar_t))) == NULL)
+		return LB_E_NOMEM;
+	m = GetFinalPathNameByHandleW(h, w, LB_FINAL_PATH_MAX, flags);
+	if (m == 0) {
 		err = GetLastError();
 		/* "searching for a drive letter and one does not exist": a
 		 * volume mounted only in a folder or by GUID. */
 		if (err == ERROR_PATH_NOT_FOUND) {
 			lb_win_log(LB_WIN_WARN, "refused a directory on a volume "
 			    "without a drive letter (its final path has no DOS name)");
-			return LB_E_UNSUPPORTED;
+			rc = LB_E_UNSUPPORTED;
+		} else {
+			rc = lb_win_error(err);
 		}
-		return lb_win_error(err);
+		goto out;
 	}
-	if (n > LB_FINAL_PATH_MAX)
-		return LB_E_PATH_LONG;
-	if ((w = malloc((size_t)n * sizeof(wchar_t))) == NULL)
-		return LB_E_NOMEM;
-	m = GetFinalPathNameByHandleW(h, w, n, flags);
-	if (m == 0 || m >= n) {        /* renamed longer in between */
-		rc = m == 0 ? lb_win_error(GetLastError()) : LB_E_IO;
+	if (m >= LB_FINAL_PATH_MAX) {   /* the size it would need: too long */
+		rc = LB_E_PATH_LONG;
 		goto out;
 	}
 	if ((u = lb_win_utf8(w)) == NULL) {
@@ -272,28 +305,52 @@ out:
 }
 
 static int
-lb_fsh_new(HANDLE h, void **out)
+lb_fsh_new(HANDLE h, const struct lb_path *path, void **out)
 {
 	struct lb_win_fsh *f;
 
-	if ((f = malloc(sizeof(*f))) == NULL)
+	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return LB_E_NOMEM;
+	if (lb_path_copy(path, &f->path) != LB_OK) {
+		free(f);
+		return LB_E_NOMEM;
+	}
 	f->h = h;
 	*out = f;
 	return LB_OK;
 }
 
-/* Open the absolute path P as the client with ACCESS and OPTIONS, then
- * read its final path as the service. */
+/* Whether H is on a network redirector (SMB, WebDAV, a loopback share, a
+ * mapped drive, a file system that says it is remote): the final path of
+ * such a handle need not be a drive letter the floors and rules know. */
 static int
-lb_open_as_client(const struct lb_peer *peer, const struct lb_path *p,
-    ACCESS_MASK access, ULONG options, void **out, struct lb_path *resolved)
+lb_is_remote(HANDLE h, int *remote)
+{
+	FILE_FS_DEVICE_INFORMATION di;
+	IO_STATUS_BLOCK io;
+	NTSTATUS st;
+
+	memset(&io, 0, sizeof(io));
+	memset(&di, 0, sizeof(di));
+	st = NtQueryVolumeInformationFile(h, &io, &di, sizeof(di), FileFsDeviceInformation);
+	if (!NT_SUCCESS(st))
+		return lb_nt_error(st);
+	*remote = (di.Characteristics & LB_FILE_REMOTE_DEVICE) != 0 ||
+	    di.DeviceType == FILE_DEVICE_NETWORK_FILE_SYSTEM;
+	return LB_OK;
+}
+
+/* Open the absolute path P as the client with ACCESS, SHARE and OPTIONS;
+ * *H the handle. */
+static int
+lb_open_path_as_client(const struct lb_peer *peer, const struct lb_path *p,
+    ACCESS_MASK access, ULONG share, ULONG options, HANDLE *h)
 {
 	struct lb_nt_name nt = { 0 };
-	HANDLE h = NULL;
 	NTSTATUS st;
 	int rc;
 
+	*h = NULL;
 	if (p->flavor != LB_FLAVOR_WINDOWS)
 		return LB_E_INVAL;
 	if (p->root == LB_ROOT_NONE || p->root == LB_ROOT_CURDRIVE)
@@ -302,20 +359,36 @@ lb_open_as_client(const struct lb_peer *peer, const struct lb_path *p,
 		return LB_E_INVAL;
 	if ((rc = lb_nt_name_abs(p, &nt)) != LB_OK)
 		return rc;
-	if ((rc = lb_as_client(peer)) != LB_OK)
+	if ((rc = lb_as_client(peer)) == LB_OK) {
+		st = lb_nt_open(h, access, NULL, &nt, share, FILE_OPEN,
+		    options | FILE_SYNCHRONOUS_IO_NONALERT);
+		lb_as_self();
+		rc = NT_SUCCESS(st) ? LB_OK : lb_nt_error(st);
+	}
+	lb_nt_name_free(&nt);
+	return rc;
+}
+
+/* Open P as the client (lb_open_path_as_client), refuse a remote file
+ * system, and read the handle's final path as the service. */
+static int
+lb_open_as_client(const struct lb_peer *peer, const struct lb_path *p,
+    ACCESS_MASK access, ULONG share, ULONG options, void **out, struct lb_path *resolved)
+{
+	HANDLE h = NULL;
+	int rc, remote = 0;
+
+	if ((rc = lb_open_path_as_client(peer, p, access, share, options, &h)) != LB_OK)
+		return rc;
+	if ((rc = lb_is_remote(h, &remote)) != LB_OK)
 		goto out;
-	st = lb_nt_open(&h, access, NULL, &nt,
-	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, FILE_OPEN,
-	    options | FILE_SYNCHRONOUS_IO_NONALERT);
-	lb_as_self();
-	if (!NT_SUCCESS(st)) {
-		h = NULL;
-		rc = lb_nt_error(st);
+	if (remote) {
+		rc = LB_E_REMOTE;
 		goto out;
 	}
 	if ((rc = lb_handle_path(h, resolved)) != LB_OK)
 		goto out;
-	if ((rc = lb_fsh_new(h, out)) != LB_OK) {
+	if ((rc = lb_fsh_new(h, resolved, out)) != LB_OK) {
 		lb_path_free(resolved);
 		goto out;
 	}
@@ -323,7 +396,6 @@ lb_open_as_client(const struct lb_peer *peer, const struct lb_path *p,
 out:
 	if (h != NULL)
 		CloseHandle(h);
-	lb_nt_name_free(&nt);
 	return rc;
 }
 
@@ -346,30 +418,193 @@ lb_win_open_parent(const struct lb_peer *peer, const struct lb_path *link,
 		return rc;
 	/* Add-file and add-subdirectory: the client's right to make the link
 	 * there is what Windows checks now; traverse for the walk. */
+	/* Not shared for delete: nobody can rename or remove the folder while
+	 * the broker decides and creates in it (a move of a folder above it
+	 * is caught after the create, lb_verify_new). */
 	rc = lb_open_as_client(peer, &parent,
 	    FILE_ADD_FILE | FILE_ADD_SUBDIRECTORY | FILE_TRAVERSE | SYNCHRONIZE |
-	    FILE_READ_ATTRIBUTES, FILE_DIRECTORY_FILE, dir, resolved);
+	    FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE,
+	    FILE_DIRECTORY_FILE, dir, resolved);
 	lb_path_free(&parent);
 	return rc;
+}
+
+static void lb_win_close(void *handle);
+
+/* May the client write the file whose security descriptor SD is? Decided
+ * by AccessCheck with the client's impersonation token, not by opening for
+ * writing: a read-only attribute (git's objects), a running program or a
+ * file another program holds without sharing writes must not refuse what
+ * mklink /H allows, and an open for writing would break other programs'
+ * oplocks. LB_OK, LB_E_PERM, or LB_E_IO. */
+int
+lb_win_client_may_write(HANDLE token, PSECURITY_DESCRIPTOR sd)
+{
+	GENERIC_MAPPING map = { FILE_GENERIC_READ, FILE_GENERIC_WRITE,
+	    FILE_GENERIC_EXECUTE, FILE_ALL_ACCESS };
+	union {
+		PRIVILEGE_SET ps;
+		uint8_t room[sizeof(PRIVILEGE_SET) + 4 * sizeof(LUID_AND_ATTRIBUTES)];
+	} priv;
+	DWORD priv_len = sizeof(priv), granted = 0;
+	BOOL ok = FALSE;
+
+	if (token == NULL || sd == NULL || !IsValidSecurityDescriptor(sd))
+		return LB_E_INVAL;
+	memset(&priv, 0, sizeof(priv));
+	if (!AccessCheck(sd, token, FILE_WRITE_DATA, &map, &priv.ps, &priv_len, &granted, &ok)) {
+		lb_win_log(LB_WIN_ERR, "cannot check the client's access to a hard link's "
+		    "target (AccessCheck: Windows error %lu)", (unsigned long)GetLastError());
+		return LB_E_IO;
+	}
+	return ok && (granted & FILE_WRITE_DATA) != 0 ? LB_OK : LB_E_PERM;
 }
 
 static int
 lb_win_open_target(const struct lb_peer *peer, const struct lb_path *target,
     void **file, struct lb_path *resolved)
 {
+	const struct lb_win_peer *wp = lb_win_peer_of(peer);
+	PSECURITY_DESCRIPTOR sd = NULL;
+	struct lb_win_fsh *f;
+	DWORD err;
+	int rc;
+
 	if (file == NULL || resolved == NULL)
 		return LB_E_INVAL;
 	*file = NULL;
 	memset(resolved, 0, sizeof(*resolved));
-	if (target == NULL)
+	if (target == NULL || wp == NULL)
 		return LB_E_INVAL;
-	/* Read and write, checked by opening as the client: on NTFS an open
-	 * for writing changes nothing (no truncation, no time stamps) until
-	 * something is written. A directory fails (FILE_NON_DIRECTORY_FILE:
-	 * STATUS_FILE_IS_A_DIRECTORY -> LB_E_PERM). */
-	return lb_open_as_client(peer, target,
-	    FILE_READ_DATA | FILE_WRITE_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE,
-	    FILE_NON_DIRECTORY_FILE, file, resolved);
+	/* As CreateHardLinkW opens it: attributes only, shared with every
+	 * other opener, so no sharing violation and no oplock break; and
+	 * READ_CONTROL for the access check. A directory fails
+	 * (FILE_NON_DIRECTORY_FILE: STATUS_FILE_IS_A_DIRECTORY -> LB_E_PERM). */
+	if ((rc = lb_open_as_client(peer, target,
+	    READ_CONTROL | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | SYNCHRONIZE,
+	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+	    FILE_NON_DIRECTORY_FILE, file, resolved)) != LB_OK)
+		return rc;
+	f = *file;
+	err = GetSecurityInfo(f->h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION |
+	    GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, NULL, NULL, NULL, NULL, &sd);
+	if (err != ERROR_SUCCESS)
+		rc = lb_win_error(err);
+	else
+		rc = lb_win_client_may_write(wp->token, sd);
+	LocalFree(sd);
+	if (rc != LB_OK) {
+		lb_win_close(*file);
+		*file = NULL;
+		lb_path_free(resolved);
+	}
+	return rc;
+}
+
+/* An 8.3 short name ("PROGRA~1", "SECRE~12.TXT"): a base of at most eight
+ * characters with "~" and digits at its end, and an extension of at most
+ * three. Such a name may stand for a long one that no rule sees; where it
+ * exists the open resolves it, where it does not it is refused. */
+static int
+lb_looks_short_name(const char *c, size_t n)
+{
+	const char *dot = memchr(c, '.', n), *t;
+	size_t base = dot != NULL ? (size_t)(dot - c) : n;
+	size_t digits = 0;
+
+	if (base == 0 || base > 8 || (dot != NULL && n - base - 1 > 3))
+		return 0;
+	for (t = c + base; t > c && t[-1] >= '0' && t[-1] <= '9'; t--)
+		digits++;
+	return digits > 0 && t > c + 1 && t[-1] == '~';
+}
+
+static int
+lb_has_short_name(const struct lb_path *rel)
+{
+	const char *s = rel->s, *e;
+
+	while (*s != '\0') {
+		if ((e = strchr(s, '\\')) == NULL)
+			e = s + strlen(s);
+		if (lb_looks_short_name(s, (size_t)(e - s)))
+			return 1;
+		s = *e != '\0' ? e + 1 : e;
+	}
+	return 0;
+}
+
+/* lb_fs_ops.resolve_target: a local TARGET as the client's file system
+ * has it. Opened as the client with attributes access only, following
+ * every reparse point: where it exists its final path (long names, mount
+ * points and the client's junctions resolved); where it or folders of it
+ * do not exist (or the client may not open them), the deepest folder that
+ * opens, with the rest appended, which must hold no 8.3 short names. A
+ * UNC target is left as written: the policy allows one only where a rule
+ * names it, and the broker does not reach out to other machines. */
+static int
+lb_win_resolve_target(const struct lb_peer *peer, const struct lb_path *target,
+    struct lb_path *resolved)
+{
+	struct lb_path cur = { 0 }, up = { 0 }, rest = { 0 }, base = { 0 };
+	HANDLE h = NULL;
+	size_t skip;
+	int rc, remote = 0;
+
+	memset(resolved, 0, sizeof(*resolved));
+	if (target == NULL || target->flavor != LB_FLAVOR_WINDOWS)
+		return LB_E_INVAL;
+	if (target->root != LB_ROOT_DRIVE)
+		return lb_path_copy(target, resolved);
+	if ((rc = lb_path_copy(target, &cur)) != LB_OK)
+		return rc;
+	for (;;) {
+		rc = lb_open_path_as_client(peer, &cur, FILE_READ_ATTRIBUTES | SYNCHRONIZE,
+		    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, 0, &h);
+		if (rc == LB_OK)
+			break;
+		/* Only what is missing is walked past; a refusal (access, or
+		 * RedirectionGuard's for a user's junction) fails closed. */
+		if ((rc != LB_E_NOENT && rc != LB_E_NOT_DIR) ||
+		    cur.len == cur.root_len)
+			goto out;
+		if ((rc = lb_path_parent(&cur, &up)) != LB_OK)
+			goto out;
+		lb_path_free(&cur);
+		cur = up;
+		memset(&up, 0, sizeof(up));
+	}
+	if ((rc = lb_is_remote(h, &remote)) != LB_OK)
+		goto out;
+	if (remote) {
+		/* a drive letter that is a share (net use, subst of a UNC path) */
+		rc = LB_E_REMOTE;
+		goto out;
+	}
+	if ((rc = lb_handle_path(h, &base)) != LB_OK)
+		goto out;
+	if (cur.len == target->len) {
+		*resolved = base;
+		memset(&base, 0, sizeof(base));
+		goto out;
+	}
+	/* The part that does not exist, as written. */
+	skip = cur.len + (cur.len > cur.root_len);
+	if ((rc = lb_path_canon(LB_FLAVOR_WINDOWS, target->s + skip, target->len - skip, &rest)) != LB_OK)
+		goto out;
+	if (lb_has_short_name(&rest)) {
+		rc = LB_E_PATH_SHORT_NAME;
+		goto out;
+	}
+	rc = lb_path_resolve(&base, &rest, resolved);
+out:
+	if (h != NULL)
+		CloseHandle(h);
+	lb_path_free(&cur);
+	lb_path_free(&up);
+	lb_path_free(&rest);
+	lb_path_free(&base);
+	return rc;
 }
 
 /* ---- the service's privileges ----------------------------------------- */
@@ -381,9 +616,6 @@ struct lb_priv_once {
 	DWORD err;                 /* 0: enabled */
 };
 
-static struct lb_priv_once lb_priv_restore = {
-	INIT_ONCE_STATIC_INIT, L"SeRestorePrivilege", "SeRestorePrivilege", 0,
-};
 static struct lb_priv_once lb_priv_symlink = {
 	INIT_ONCE_STATIC_INIT, L"SeCreateSymbolicLinkPrivilege",
 	"SeCreateSymbolicLinkPrivilege", 0,
@@ -478,86 +710,109 @@ lb_delete_new(HANDLE h, const char *name)
 		    name, " after a failure");
 }
 
-/* The client's user SID, from its token (never from a string). */
-static int
-lb_client_user(const struct lb_peer *peer, TOKEN_USER **out)
+/* Open NAME in DIR itself (never what it points at) as the client. */
+static NTSTATUS
+lb_open_new(const struct lb_peer *peer, const struct lb_win_fsh *dir, struct lb_nt_name *nt,
+    ACCESS_MASK access, HANDLE *h)
 {
-	const struct lb_win_peer *wp = lb_win_peer_of(peer);
-	DWORD need = 0;
-	TOKEN_USER *tu;
+	NTSTATUS st;
 
-	*out = NULL;
-	if (wp == NULL)
-		return LB_E_INVAL;
-	if (GetTokenInformation(wp->token, TokenUser, NULL, 0, &need) ||
-	    GetLastError() != ERROR_INSUFFICIENT_BUFFER || need == 0 || need > 4096)
-		return LB_E_IO;
-	if ((tu = malloc(need)) == NULL)
-		return LB_E_NOMEM;
-	if (!GetTokenInformation(wp->token, TokenUser, tu, need, &need) ||
-	    !IsValidSid(tu->User.Sid)) {
-		free(tu);
-		return LB_E_IO;
+	*h = NULL;
+	if (lb_as_client(peer) != LB_OK)
+		return STATUS_ACCESS_DENIED;
+	st = lb_nt_open(h, access | SYNCHRONIZE, dir->h, nt,
+	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, FILE_OPEN,
+	    FILE_OPEN_REPARSE_POINT | FILE_SYNCHRONOUS_IO_NONALERT);
+	lb_as_self();
+	return st;
+}
+
+/* After a create: the new object is NAME in DIR, so it is where the policy
+ * decided if DIR still has the final path it had when it was opened. The
+ * folder itself cannot move (opened without FILE_SHARE_DELETE), but a
+ * folder above it could have: then the new object is deleted and the
+ * request refused. (DIR's path, not the new object's: that one may be
+ * longer than Wine's GetFinalPathNameByHandleW can say.) H is a handle to
+ * the new object opened with DELETE, or NULL (a hard link: NAME is opened
+ * with DELETE as the client only if it has to go). */
+static int
+lb_verify_new(const struct lb_peer *peer, const struct lb_win_fsh *dir,
+    struct lb_nt_name *nt, const char *name, HANDLE h)
+{
+	struct lb_path now = { 0 };
+	HANDLE del = NULL;
+	int rc;
+
+	if ((rc = lb_handle_path(dir->h, &now)) == LB_OK) {
+		if (lb_path_is_under(&now, &dir->path) && lb_path_is_under(&dir->path, &now)) {
+			lb_path_free(&now);
+			return LB_OK;
+		}
+		lb_log_path(LB_WIN_WARN, "a folder above a new link moved before it was made; "
+		    "removing it again from ", now.s, "");
+		rc = LB_E_MOVED;
 	}
-	*out = tu;
-	return LB_OK;
+	/* Whatever went wrong, a link whose place is unknown does not stay. */
+	if (h == NULL) {
+		if (!NT_SUCCESS(lb_open_new(peer, dir, nt, DELETE, &del))) {
+			lb_log_path(LB_WIN_ERR, "could not remove the new link ", name,
+			    " after a failed check of where it is");
+			goto out;
+		}
+		h = del;
+	}
+	lb_delete_new(h, name);
+out:
+	if (del != NULL)
+		CloseHandle(del);
+	lb_path_free(&now);
+	return rc;
 }
 
 /* Make NAME in DIR a reparse point with the buffer RB: a new empty file or
- * directory (FILE_CREATE: never replaces anything), owned by the client,
- * then FSCTL_SET_REPARSE_POINT. On any failure after the create the new
- * object is deleted again. */
+ * directory made as the client (FILE_CREATE: never replaces anything; the
+ * client's owner and inheritance), then FSCTL_SET_REPARSE_POINT: as the
+ * client for a junction, as the service (its SeCreateSymbolicLinkPrivilege)
+ * for a symbolic link. On any failure after the create the new object is
+ * deleted again. */
 static int
-lb_make_reparse(const struct lb_peer *peer, HANDLE dir, const char *name,
-    struct lb_nt_name *nt, int is_dir, const struct lb_buf *rb)
+lb_make_reparse(const struct lb_peer *peer, const struct lb_win_fsh *dir, const char *name,
+    struct lb_nt_name *nt, int is_dir, int fsctl_as_client, const struct lb_buf *rb)
 {
-	TOKEN_USER *owner = NULL;
 	IO_STATUS_BLOCK io;
 	HANDLE h = NULL;
 	NTSTATUS st;
-	DWORD err;
 	int rc;
 
-	if ((rc = lb_priv_ready(&lb_priv_restore)) != LB_OK)
+	if ((rc = lb_as_client(peer)) != LB_OK)
 		return rc;
-	if ((rc = lb_client_user(peer, &owner)) != LB_OK)
-		return rc;
-	/* Not shared: nobody opens the link before it is complete. WRITE_OWNER
-	 * for the owner, FILE_WRITE_ATTRIBUTES for the FSCTL, DELETE to undo. */
-	st = lb_nt_open(&h, FILE_WRITE_ATTRIBUTES | DELETE | WRITE_OWNER | SYNCHRONIZE,
-	    dir, nt, 0, FILE_CREATE,
+	/* Not shared: nobody opens the link before it is complete.
+	 * FILE_WRITE_ATTRIBUTES for the FSCTL ([MS-FSA] 2.1.5.10.37), DELETE
+	 * to undo, READ_ATTRIBUTES for its final path. The creator is
+	 * granted what it asks for whatever the inherited DACL says. */
+	st = lb_nt_open(&h, FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES | DELETE | SYNCHRONIZE,
+	    dir->h, nt, 0, FILE_CREATE,
 	    FILE_OPEN_REPARSE_POINT | FILE_SYNCHRONOUS_IO_NONALERT |
 	    (is_dir ? FILE_DIRECTORY_FILE : FILE_NON_DIRECTORY_FILE));
 	if (!NT_SUCCESS(st)) {
-		h = NULL;
-		rc = lb_nt_error(st);
-		goto out;
+		lb_as_self();
+		return lb_nt_error(st);
 	}
-	/* Owner first: the client can then delete the link with del / rd.
-	 * Another user as owner needs SeRestorePrivilege (enabled above). */
-	err = SetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION,
-	    owner->User.Sid, NULL, NULL, NULL);
-	if (err != ERROR_SUCCESS) {
-		lb_win_log(LB_WIN_ERR, "cannot give a new link to its client "
-		    "(SetSecurityInfo: Windows error %lu)", (unsigned long)err);
-		rc = lb_win_error(err);
-		goto undo;
-	}
+	if (!fsctl_as_client)
+		lb_as_self();
 	memset(&io, 0, sizeof(io));
 	st = NtFsControlFile(h, NULL, NULL, NULL, &io, FSCTL_SET_REPARSE_POINT,
 	    rb->data, (ULONG)rb->len, NULL, 0);
+	if (fsctl_as_client)
+		lb_as_self();
 	if (!NT_SUCCESS(st)) {
 		rc = lb_nt_error(st);
-		goto undo;
+		lb_delete_new(h, name);   /* DELETE was granted at the open */
+		goto out;
 	}
-	rc = LB_OK;
-	goto out;
-undo:
-	lb_delete_new(h, name);
+	rc = lb_verify_new(peer, dir, nt, name, h);
 out:
-	if (h != NULL)
-		CloseHandle(h);
-	free(owner);
+	CloseHandle(h);
 	return rc;
 }
 
@@ -582,27 +837,53 @@ lb_reparse_for(enum lb_kind kind, const char *target, struct lb_buf *rb)
 	return rc;
 }
 
-/* A hard link NAME in DIR to the file FILE the client opened for writing.
- * It keeps its own owner. */
+/* FILE_LINK_INFORMATION for the name NT relative to DIR: at least the
+ * structure's own size (a one-character name fits in its padding, and a
+ * shorter buffer is STATUS_INFO_LENGTH_MISMATCH), else the offset of the
+ * name plus its length. *SIZE its size; NULL on no memory. */
+struct _FILE_LINK_INFORMATION *
+lb_link_info_new(HANDLE dir, const wchar_t *name, USHORT name_bytes, ULONG *size)
+{
+	FILE_LINK_INFORMATION *fli;
+	size_t n = offsetof(FILE_LINK_INFORMATION, FileName) + name_bytes;
+
+	if (n < sizeof(FILE_LINK_INFORMATION))
+		n = sizeof(FILE_LINK_INFORMATION);
+	if ((fli = calloc(1, n)) == NULL)
+		return NULL;
+	fli->ReplaceIfExists = FALSE;  /* an existing name: STATUS_OBJECT_NAME_COLLISION */
+	fli->RootDirectory = dir;
+	fli->FileNameLength = name_bytes;
+	memcpy(fli->FileName, name, name_bytes);
+	*size = (ULONG)n;
+	return fli;
+}
+
+/* A hard link NAME in DIR to the file FILE the client opened, made as the
+ * client (as mklink /H would: no privilege involved). It keeps the file's
+ * own owner and security. */
 static int
-lb_make_hardlink(HANDLE dir, HANDLE file, const struct lb_nt_name *nt)
+lb_make_hardlink(const struct lb_peer *peer, const struct lb_win_fsh *dir, HANDLE file,
+    struct lb_nt_name *nt, const char *name)
 {
 	FILE_LINK_INFORMATION *fli;
 	IO_STATUS_BLOCK io;
-	size_t size;
+	ULONG size = 0;
 	NTSTATUS st;
+	int rc;
 
-	size = offsetof(FILE_LINK_INFORMATION, FileName) + nt->us.Length;
-	if ((fli = calloc(1, size)) == NULL)
+	if ((fli = lb_link_info_new(dir->h, nt->us.Buffer, nt->us.Length, &size)) == NULL)
 		return LB_E_NOMEM;
-	fli->ReplaceIfExists = FALSE;  /* an existing name: STATUS_OBJECT_NAME_COLLISION */
-	fli->RootDirectory = dir;
-	fli->FileNameLength = nt->us.Length;
-	memcpy(fli->FileName, nt->us.Buffer, nt->us.Length);
-	memset(&io, 0, sizeof(io));
-	st = NtSetInformationFile(file, &io, fli, (ULONG)size, FileLinkInformation);
+	if ((rc = lb_as_client(peer)) == LB_OK) {
+		memset(&io, 0, sizeof(io));
+		st = NtSetInformationFile(file, &io, fli, size, FileLinkInformation);
+		lb_as_self();
+		rc = NT_SUCCESS(st) ? LB_OK : lb_nt_error(st);
+	}
 	free(fli);
-	return NT_SUCCESS(st) ? LB_OK : lb_nt_error(st);
+	if (rc == LB_OK)
+		rc = lb_verify_new(peer, dir, nt, name, NULL);
+	return rc;
 }
 
 static int
@@ -621,7 +902,7 @@ lb_win_create(const struct lb_peer *peer, void *dir, const char *name,
 		return rc;
 	switch (kind) {
 	case LB_KIND_HARDLINK:
-		rc = f == NULL ? LB_E_INVAL : lb_make_hardlink(d->h, f->h, &nt);
+		rc = f == NULL ? LB_E_INVAL : lb_make_hardlink(peer, d, f->h, &nt, name);
 		break;
 	case LB_KIND_SYMLINK:
 	case LB_KIND_DIRSYMLINK:
@@ -629,12 +910,14 @@ lb_win_create(const struct lb_peer *peer, void *dir, const char *name,
 		if ((rc = lb_reparse_for(kind, target, &rb)) != LB_OK ||
 		    (rc = lb_priv_ready(&lb_priv_symlink)) != LB_OK)
 			break;
-		rc = lb_make_reparse(peer, d->h, name, &nt, kind == LB_KIND_DIRSYMLINK, &rb);
+		rc = lb_make_reparse(peer, d, name, &nt, kind == LB_KIND_DIRSYMLINK, 0, &rb);
 		break;
 	case LB_KIND_JUNCTION:
+		/* Needs no privilege, only write access on the new directory:
+		 * made entirely as the client. */
 		if ((rc = lb_reparse_for(kind, target, &rb)) != LB_OK)
 			break;
-		rc = lb_make_reparse(peer, d->h, name, &nt, 1, &rb);
+		rc = lb_make_reparse(peer, d, name, &nt, 1, 1, &rb);
 		break;
 	default:
 		rc = LB_E_INVAL;
@@ -686,6 +969,7 @@ lb_win_close(void *handle)
 		return;
 	if (f->h != NULL)
 		CloseHandle(f->h);
+	lb_path_free(&f->path);
 	free(f);
 }
 
@@ -703,6 +987,7 @@ const struct lb_fs_ops lb_win_fs_ops = {
 	.remove = lb_win_remove,
 	.close = lb_win_close,
 	.event = lb_win_event,
+	.resolve_target = lb_win_resolve_target,
 };
 
 /* ---- RedirectionGuard ---------------------------------------------------- */

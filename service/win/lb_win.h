@@ -66,6 +66,15 @@ void lb_win_peer_free(struct lb_win_peer *p);
  * parent handle as the service (NtCreateFile + FSCTL_SET_REPARSE_POINT,
  * FileLinkInformation), owner set to the client, remove, close, event. */
 extern const struct lb_fs_ops lb_win_fs_ops;
+/* Whether the client whose impersonation TOKEN this is may write a file
+ * with the security descriptor SD (AccessCheck for FILE_WRITE_DATA): the
+ * hard-link floor, decided without opening the file for writing. LB_OK,
+ * LB_E_PERM, or LB_E_INVAL / LB_E_IO. */
+int lb_win_client_may_write(HANDLE token, PSECURITY_DESCRIPTOR sd) LB_WUR;
+/* A FILE_LINK_INFORMATION (winternl.h) naming NAME (NAME_BYTES of UTF-16)
+ * relative to DIR, never smaller than the structure; *SIZE its size. */
+struct _FILE_LINK_INFORMATION *lb_link_info_new(HANDLE dir, const wchar_t *name,
+    USHORT name_bytes, ULONG *size);
 /* Turn on RedirectionGuard (ProcessRedirectionTrustPolicy, enforce) for
  * this process, so its own file work never follows a junction a non-admin
  * made. LB_OK when Windows reports it back on; LB_E_UNSUPPORTED when this
