@@ -2,10 +2,22 @@
  * I/O completion port serve the named pipe: a listening instance always
  * waits (so the name is never free for a squatter while we run), each
  * client has a deadline, a bounded input and output, and the clients of one
- * identity are capped; the audit log is made durable every 100 ms (batch)
- * or before each answer (always); the policy is reloaded on request (service
- * PARAMCHANGE) or when its file changes, and a bad new policy is refused
- * with the old one kept. The shared request handling is lb_broker. */
+ * identity are capped. Requests are served in rounds, as by the POSIX
+ * daemon: every request that has arrived on any connection is taken, its
+ * signature checked on the system thread pool, admitted (rate, key, clock,
+ * replay) on this thread; its file-system work (opening and resolving as
+ * the client, then making the link) runs on worker threads with a
+ * deadline, so that a client whose folder or file stalls in the kernel
+ * (an oplock never acknowledged, a slow device) holds up nobody else: at
+ * the deadline its I/O is cancelled and it is answered "timed out". The
+ * decisions of a round are made durable by one FlushFileBuffers
+ * (audit_sync = always) before any link is made, the failures by one more
+ * before any answer; answers are signed on the thread pool and leave each
+ * connection in the order of its requests. The policy is reloaded on
+ * request (service PARAMCHANGE) or when its file changes, once no request
+ * is between its admission and its answer, and a bad new policy is
+ * refused with the old one kept. The shared request handling is
+ * lb_broker. */
 #include <windows.h>
 #include <sddl.h>
 #include <stdio.h>
@@ -27,11 +39,17 @@
 #define LB_STAT_MS 1000
 #define LB_DRAIN_MS 2000
 #define LB_BATCH 32                     /* completions taken per wait */
+#define LB_QUEUE_MAX 64                 /* requests of one connection taken ahead */
+#define LB_ROUND_MAX 1024               /* new requests per round, all connections */
+#define LB_WORKERS_MAX 64               /* file-system worker threads, at most */
+#define LB_FS_PER_ID 8                  /* an identity's file-system jobs at once */
+#define LB_CANCEL_MS 100                /* a job past its deadline: cancelled again */
 
 /* Completion keys: the pipe's I/O, and the two requests other threads post. */
 #define LB_KEY_PIPE 1
 #define LB_KEY_STOP 2
 #define LB_KEY_RELOAD 3
+#define LB_KEY_JOB 4
 
 enum lb_op_kind { LB_OP_READ, LB_OP_WRITE };
 
@@ -58,6 +76,52 @@ struct lb_pconn {
 	size_t wsent;
 	uint64_t deadline;          /* GetTickCount64 ms */
 	int eof;
+	struct lb_req *q_head, *q_tail;   /* requests taken, in arrival order */
+	size_t q_len;
+	size_t jobs;                /* its jobs on workers, timed-out ones too */
+	int fs_busy;                /* one of its requests is in file-system work */
+	int broken;                 /* an answer could not be made: no more */
+};
+
+/* Where a request is between its frame and its answer. */
+enum lb_rs {
+	LB_RS_NEW,                  /* prepared, not yet admitted */
+	LB_RS_WAIT_FS,              /* admitted, waiting for its connection's turn */
+	LB_RS_RESOLVING,            /* file-system work on a worker */
+	LB_RS_DECIDED,              /* decision recorded */
+	LB_RS_MAKING,               /* the link being made on a worker */
+	LB_RS_MADE,
+	LB_RS_SEALED,
+	LB_RS_SIGNED,
+	LB_RS_DEAD,                 /* no answer can be given */
+};
+
+struct lb_djob;
+
+struct lb_req {
+	struct lb_req *next;
+	struct lb_pconn *c;
+	struct lb_pending *p;
+	enum lb_rs st;
+	struct lb_fswork *w;        /* admitted, its file-system work to do */
+	int fs;                     /* it took its connection's file-system turn */
+	int counted;                /* in the daemon's INFLIGHT */
+	struct lb_djob *job;        /* while on a worker */
+};
+
+/* A request's file-system work on a worker: the opens (W) or the create
+ * (P). R is NULL once the request went on without it (timed out): the
+ * job then only frees what it holds when it comes back. */
+struct lb_djob {
+	struct lb_win_job j;        /* first: what the port hands back */
+	int make;
+	struct lb_fswork *w;
+	struct lb_pending *p;
+	struct lb_req *r;
+	struct lb_pconn *c;
+	char id[sizeof(((struct lb_peer *)0)->id)];
+	uint64_t deadline, next_cancel;
+	struct lb_djob *prev_live, *next_live;
 };
 
 struct lb_audit_file {
@@ -78,6 +142,14 @@ struct lb_win_daemon {
 	struct lb_pconn *conns[LB_CLIENTS_CAP];
 	size_t n_conns;
 	struct lb_watch watch;          /* the policy file: when to reload it */
+	const struct lb_fs_ops *fs;
+	struct lb_win_workers *workers;
+	size_t helpers;                 /* thread-pool helpers for a round's signatures */
+	struct lb_djob *live;           /* jobs on workers */
+	size_t n_live;
+	size_t inflight;                /* requests between admission and answer */
+	const char *reload_due;         /* a reload waiting for INFLIGHT to be 0 */
+	struct lb_req **round;          /* scratch: the requests of one step */
 	uint64_t next_stat, sync_due, listen_retry;
 	int dirty;
 	unsigned long refused_busy, refused_identity;
@@ -269,7 +341,8 @@ lb_pconn_close(struct lb_pconn *c)
 static int
 lb_pconn_idle(const struct lb_pconn *c)
 {
-	return c->pipe == NULL && !c->rop.pending && !c->wop.pending;
+	return c->pipe == NULL && !c->rop.pending && !c->wop.pending &&
+	    c->q_len == 0 && c->jobs == 0;
 }
 
 static void
@@ -454,51 +527,415 @@ lb_identify(struct lb_win_daemon *d, struct lb_pconn *c)
 	return 0;
 }
 
-/* Answer the complete frames received while output stays below the mark.
- * -1: close the connection. */
-static int
-lb_pump(struct lb_win_daemon *d, struct lb_pconn *c)
+/* ---- requests: from frames to answers, in rounds ---- */
+
+/* R no longer holds policy memory (sealed, or gone): a reload may go on. */
+static void
+lb_req_uncount(struct lb_win_daemon *d, struct lb_req *r)
+{
+	if (r->counted) {
+		r->counted = 0;
+		d->inflight--;
+	}
+}
+
+static void
+lb_req_free(struct lb_win_daemon *d, struct lb_req *r)
+{
+	lb_req_uncount(d, r);
+	lb_fswork_free(r->w);
+	lb_broker_pending_free(d->b, r->p);
+	free(r);
+}
+
+/* Take the complete frames C has received into requests, while its queue
+ * and output stay below their marks and the round has room. */
+static void
+lb_take(struct lb_win_daemon *d, struct lb_pconn *c, size_t *n_new)
 {
 	size_t off = 0, mlen;
 	const uint8_t *msg;
-	int r;
+	struct lb_req *r;
+	int k;
 
-	while (lb_pconn_unsent(c) < LB_OUT_HIGH &&
-	    (r = lb_serve_frame(&c->in_len, &off, c->in, &msg, &mlen)) != 0) {
-		if (r < 0) {
+	if (c->peer == NULL || c->broken)
+		return;
+	while (*n_new < LB_ROUND_MAX && c->q_len < LB_QUEUE_MAX &&
+	    lb_pconn_unsent(c) < LB_OUT_HIGH &&
+	    (k = lb_serve_frame(&c->in_len, &off, c->in, &msg, &mlen)) != 0) {
+		if (k < 0) {
 			/* Not our protocol: answer the requests before it
 			 * (they may have made links), read no more, close once
 			 * the answers are out. */
 			c->eof = 1;
 			break;
 		}
-		r = lb_broker_handle(d->b, &c->peer->peer, msg, mlen, (uint64_t)time(NULL), &c->out);
-		if (!d->dirty) {
-			d->dirty = 1;
-			d->sync_due = lb_now_ms() + LB_SYNC_MS;
+		if ((r = calloc(1, sizeof(*r))) == NULL ||
+		    lb_broker_prepare(d->b, &c->peer->peer, msg, mlen, (uint64_t)time(NULL), &r->p) != LB_OK) {
+			free(r);
+			lb_win_log(LB_WIN_ERR, "request from %s not taken: out of memory; connection closed",
+			    c->peer->peer.id);
+			c->broken = 1;
+			break;
 		}
-		if (r != LB_OK) {
-			lb_win_log(LB_WIN_ERR, "request from %s not answered: %s; connection closed",
-			    c->peer->peer.id, lb_strerror(r));
-			return -1;
-		}
-		c->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
+		r->c = c;
+		r->st = LB_RS_NEW;
+		if (c->q_tail != NULL)
+			c->q_tail->next = r;
+		else
+			c->q_head = r;
+		c->q_tail = r;
+		c->q_len++;
+		d->round[(*n_new)++] = r;
 	}
 	lb_serve_frames_done(c->in, &c->in_len, off);
-	if (lb_pconn_write(c) != 0)
-		return -1;
-	if (c->eof) {
-		/* The client finished sending: answer what it sent, then close.
-		 * Half a frame left over can never complete. */
-		if (lb_pconn_unsent(c) == 0)
-			return -1;
-		return 0;
+}
+
+static void
+lb_precheck_one(void *ctx, size_t i)
+{
+	lb_broker_precheck(((struct lb_req **)ctx)[i]->p);
+}
+
+struct lb_sign_ctx {
+	const struct lb_broker *b;
+	struct lb_req **v;
+};
+
+static void
+lb_sign_one(void *ctx, size_t i)
+{
+	const struct lb_sign_ctx *sc = ctx;
+	struct lb_req *r = sc->v[i];
+
+	/* lb_broker_sign does not allocate: safe on any thread. */
+	if (lb_broker_sign(sc->b, r->p) == LB_OK)
+		r->st = LB_RS_SIGNED;
+	else
+		r->st = LB_RS_DEAD;   /* its connection is closed by lb_deliver */
+}
+
+/* An answer cannot be given (the audit log failed): the connection gets no
+ * more, and what it still had queued is dropped once no worker holds it. */
+static void
+lb_req_dead(struct lb_win_daemon *d, struct lb_req *r, int err, const char *step)
+{
+	lb_win_log(LB_WIN_ERR, "request from %s not answered (%s: %s); connection closed",
+	    r->c->peer != NULL ? r->c->peer->peer.id : "?", step, lb_strerror(err));
+	lb_req_uncount(d, r);
+	r->st = LB_RS_DEAD;
+	r->c->broken = 1;
+}
+
+static void
+lb_job_run(struct lb_win_job *j)
+{
+	struct lb_djob *dj = (struct lb_djob *)(void *)j;
+
+	if (dj->make)
+		lb_broker_make_run(dj->p);
+	else
+		lb_fswork_run(dj->w);
+}
+
+static size_t
+lb_jobs_of(const struct lb_win_daemon *d, const char *id)
+{
+	const struct lb_djob *j;
+	size_t n = 0;
+
+	for (j = d->live; j != NULL; j = j->next_live)
+		n += strcmp(j->id, id) == 0;
+	return n;
+}
+
+/* Put R's file-system work (W: the opens; else the create) on a worker. */
+static int
+lb_job_start(struct lb_win_daemon *d, struct lb_req *r, struct lb_fswork *w)
+{
+	struct lb_djob *dj;
+	uint64_t now = lb_now_ms();
+
+	if ((dj = calloc(1, sizeof(*dj))) == NULL)
+		return LB_E_NOMEM;
+	dj->j.fn = lb_job_run;
+	dj->make = w == NULL;
+	dj->w = w;
+	dj->p = r->p;
+	dj->r = r;
+	dj->c = r->c;
+	snprintf(dj->id, sizeof(dj->id), "%s", r->c->peer->peer.id);
+	dj->deadline = now + lb_cfg(d)->io_timeout_ms;
+	if (lb_win_workers_submit(d->workers, &dj->j) != LB_OK) {
+		free(dj);
+		return LB_E_NOMEM;
 	}
-	if (lb_pconn_unsent(c) < LB_OUT_HIGH && lb_pconn_read(c) != 0)
-		c->eof = 1;   /* the client is gone: finish writing, then close */
-	if (c->eof && lb_pconn_unsent(c) == 0)
-		return -1;
-	return 0;
+	if ((dj->next_live = d->live) != NULL)
+		d->live->prev_live = dj;
+	d->live = dj;
+	d->n_live++;
+	r->c->jobs++;
+	r->job = dj;
+	return LB_OK;
+}
+
+static void
+lb_job_unlink(struct lb_win_daemon *d, struct lb_djob *dj)
+{
+	if (dj->prev_live != NULL)
+		dj->prev_live->next_live = dj->next_live;
+	else
+		d->live = dj->next_live;
+	if (dj->next_live != NULL)
+		dj->next_live->prev_live = dj->prev_live;
+	d->n_live--;
+	dj->c->jobs--;
+}
+
+/* A job came back from its worker. */
+static void
+lb_on_job(struct lb_win_daemon *d, struct lb_djob *dj)
+{
+	struct lb_req *r = dj->r;
+	int e;
+
+	lb_job_unlink(d, dj);
+	if (r == NULL) {
+		/* Its request was answered "timed out" already: only the
+		 * handles and paths it opened are left to close. */
+		lb_fswork_free(dj->w);
+		free(dj);
+		return;
+	}
+	r->job = NULL;
+	if (dj->make) {
+		if ((e = lb_broker_make_end(d->b, r->p)) != LB_OK)
+			lb_req_dead(d, r, e, "recording a failed create");
+		else
+			r->st = LB_RS_MADE;
+	} else if ((e = lb_broker_decide(d->b, r->p, dj->w)) != LB_OK) {
+		lb_req_dead(d, r, e, "decision");
+	} else {
+		r->st = LB_RS_DECIDED;
+	}
+	free(dj);
+}
+
+/* Past their deadlines: a job's synchronous I/O is cancelled (and again
+ * every LB_CANCEL_MS while it stays); opens that have not come back are
+ * given up and their request answered "timed out" (they only open and
+ * read, so nothing is lost); a create is waited for: its connection's
+ * answers wait, nobody else's. */
+static void
+lb_jobs_deadlines(struct lb_win_daemon *d, uint64_t now)
+{
+	struct lb_djob *dj;
+	int e;
+
+	for (dj = d->live; dj != NULL; dj = dj->next_live) {
+		if (now < dj->deadline || now < dj->next_cancel)
+			continue;
+		dj->next_cancel = now + LB_CANCEL_MS;
+		(void)lb_win_workers_cancel(d->workers, &dj->j);
+		if (dj->make || dj->r == NULL)
+			continue;
+		lb_win_log(LB_WIN_WARN, "request from %s: the file system did not answer within "
+		    "%lu ms; answered as timed out", dj->id, (unsigned long)lb_cfg(d)->io_timeout_ms);
+		if ((e = lb_broker_timeout(d->b, dj->r->p)) != LB_OK)
+			lb_req_dead(d, dj->r, e, "timeout record");
+		else
+			dj->r->st = LB_RS_DECIDED;
+		dj->r->job = NULL;
+		dj->r = NULL;
+	}
+}
+
+/* One round over every connection's requests, each as far as it can go. */
+static void
+lb_round(struct lb_win_daemon *d)
+{
+	struct lb_sign_ctx sc;
+	struct lb_req *r;
+	size_t i, n = 0, id_jobs;
+	int e, step, any, touched = 0;
+
+	/* 1. New requests from every connection; their signatures checked
+	 * over the thread pool, then admitted here in arrival order. */
+	for (i = 0; i < d->n_conns; i++)
+		lb_take(d, d->conns[i], &n);
+	lb_win_parallel(lb_precheck_one, d->round, n, n >= 4 ? d->helpers : 0);
+	for (i = 0; i < n; i++) {
+		struct lb_fswork *w = NULL;
+
+		r = d->round[i];
+		if ((e = lb_broker_admit(d->b, r->p, &w)) != LB_OK) {
+			lb_req_dead(d, r, e, "admission");
+			continue;
+		}
+		d->inflight++;
+		r->counted = 1;
+		touched = 1;
+		if (w != NULL) {
+			r->w = w;
+			r->st = LB_RS_WAIT_FS;
+		} else if ((e = lb_broker_decide(d->b, r->p, NULL)) != LB_OK) {
+			lb_req_dead(d, r, e, "decision");
+		} else {
+			r->st = LB_RS_DECIDED;
+		}
+	}
+	/* 2..4: file-system turns, group commit, creates, seals, signatures:
+	 * repeated while a step moved something on (a create needs its
+	 * decision durable, an answer its records). */
+	for (step = 0; step < 4; step++) {
+		any = 0;
+		/* A connection's file-system work one request at a time, in
+		 * order (a later line of a batch may need an earlier link),
+		 * and an identity's at most LB_FS_PER_ID at once. */
+		for (i = 0; i < d->n_conns; i++) {
+			struct lb_pconn *c = d->conns[i];
+
+			if (c->fs_busy || c->broken)
+				continue;
+			for (r = c->q_head; r != NULL && r->st != LB_RS_WAIT_FS; r = r->next)
+				;
+			if (r == NULL)
+				continue;
+			id_jobs = lb_jobs_of(d, c->peer->peer.id);
+			if (id_jobs >= LB_FS_PER_ID)
+				continue;
+			if ((e = lb_job_start(d, r, r->w)) != LB_OK) {
+				lb_req_dead(d, r, e, "file-system work");
+				continue;
+			}
+			r->w = NULL;   /* the job's now */
+			r->st = LB_RS_RESOLVING;
+			r->fs = 1;
+			c->fs_busy = 1;
+		}
+		/* Every decision so far durable with one sync (always), then
+		 * the creates start. */
+		for (i = 0, n = 0; i < d->n_conns; i++)
+			for (r = d->conns[i]->q_head; r != NULL; r = r->next)
+				if (r->st == LB_RS_DECIDED)
+					d->round[n++] = r;
+		if (n > 0 && (e = lb_broker_flush(d->b)) != LB_OK) {
+			for (i = 0; i < n; i++)
+				lb_req_dead(d, d->round[i], e, "audit sync");
+			n = 0;
+		}
+		for (i = 0; i < n; i++) {
+			r = d->round[i];
+			any = 1;
+			e = lb_broker_make_begin(d->b, r->p);
+			if (e == 1 && (e = lb_job_start(d, r, NULL)) == LB_OK) {
+				r->st = LB_RS_MAKING;
+				continue;
+			}
+			if (e < 0) {
+				lb_req_dead(d, r, e, "create");
+				continue;
+			}
+			r->st = LB_RS_MADE;
+		}
+		/* Made (or nothing to make): its connection's next request may
+		 * use the file system; the failures' records durable with one
+		 * more sync, then sealed. */
+		for (i = 0, n = 0; i < d->n_conns; i++)
+			for (r = d->conns[i]->q_head; r != NULL; r = r->next)
+				if (r->st == LB_RS_MADE)
+					d->round[n++] = r;
+		if (n > 0 && (e = lb_broker_flush(d->b)) != LB_OK) {
+			for (i = 0; i < n; i++)
+				lb_req_dead(d, d->round[i], e, "audit sync");
+			n = 0;
+		}
+		for (i = 0; i < n; i++) {
+			r = d->round[i];
+			any = 1;
+			if (r->fs) {
+				r->c->fs_busy = 0;
+				r->fs = 0;
+			}
+			if ((e = lb_broker_seal(d->b, r->p)) != LB_OK) {
+				lb_req_dead(d, r, e, "seal");
+				continue;
+			}
+			lb_req_uncount(d, r);   /* the answer holds no policy memory */
+			r->st = LB_RS_SEALED;
+		}
+		/* Signatures over the thread pool. */
+		for (i = 0, n = 0; i < d->n_conns; i++)
+			for (r = d->conns[i]->q_head; r != NULL; r = r->next)
+				if (r->st == LB_RS_SEALED)
+					d->round[n++] = r;
+		sc.b = d->b;
+		sc.v = d->round;
+		lb_win_parallel(lb_sign_one, &sc, n, n >= 4 ? d->helpers : 0);
+		touched |= any;
+		if (!any)
+			break;
+	}
+	if (!d->dirty && touched) {
+		d->dirty = 1;
+		d->sync_due = lb_now_ms() + LB_SYNC_MS;
+	}
+}
+
+/* Answers leave each connection in the order of its requests; a
+ * connection that can get no more loses what it still had queued, once no
+ * worker holds any of it. */
+static void
+lb_deliver(struct lb_win_daemon *d, struct lb_pconn *c)
+{
+	struct lb_req *r;
+
+	while ((r = c->q_head) != NULL && (r->st == LB_RS_SIGNED || r->st == LB_RS_DEAD ||
+	    (c->broken && r->job == NULL && r->st != LB_RS_RESOLVING && r->st != LB_RS_MAKING))) {
+		if (r->st == LB_RS_DEAD)
+			c->broken = 1;
+		if (r->st == LB_RS_SIGNED && !c->broken && c->pipe != NULL &&
+		    lb_broker_deliver(r->p, &c->out) != LB_OK)
+			c->broken = 1;
+		if ((c->q_head = r->next) == NULL)
+			c->q_tail = NULL;
+		c->q_len--;
+		if (r->st == LB_RS_SIGNED)
+			c->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
+		lb_req_free(d, r);
+	}
+}
+
+/* After a round: write what is queued, read more where there is room,
+ * close what is finished. */
+static void
+lb_after_round(struct lb_win_daemon *d, struct lb_pconn *c)
+{
+	if (c->listening)
+		return;
+	lb_deliver(d, c);
+	if (c->pipe == NULL)
+		return;
+	if (c->broken) {
+		lb_pconn_close(c);
+		return;
+	}
+	if (lb_pconn_write(c) != 0) {
+		lb_pconn_close(c);
+		return;
+	}
+	if (c->eof) {
+		/* The client finished sending: answer what it sent, then
+		 * close. Half a frame left over can never complete. */
+		if (c->q_len == 0 && lb_pconn_unsent(c) == 0)
+			lb_pconn_close(c);
+		return;
+	}
+	if (c->peer != NULL && c->q_len < LB_QUEUE_MAX && lb_pconn_unsent(c) < LB_OUT_HIGH &&
+	    lb_pconn_read(c) != 0)
+		c->eof = 1;   /* the client is gone: finish what it sent, then close */
+	if (c->eof && c->q_len == 0 && lb_pconn_unsent(c) == 0)
+		lb_pconn_close(c);
 }
 
 static void
@@ -516,7 +953,7 @@ lb_on_read(struct lb_win_daemon *d, struct lb_pconn *c, DWORD n, int ok)
 			return;
 		}
 	}
-	if (c->peer == NULL || lb_pump(d, c) != 0)
+	if (c->peer == NULL)
 		lb_pconn_close(c);
 }
 
@@ -531,8 +968,6 @@ lb_on_write(struct lb_win_daemon *d, struct lb_pconn *c, DWORD n, int ok)
 	}
 	c->wsent += n;
 	c->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
-	if (lb_pump(d, c) != 0)
-		lb_pconn_close(c);
 }
 
 static void
@@ -611,6 +1046,13 @@ lb_reload(struct lb_win_daemon *d, const char *why)
 	const char *msg;
 	int r, moved;
 
+	/* Admitted requests point into the policy (their key and rule) until
+	 * their answers are sealed: the new one comes in between requests. */
+	if (d->inflight > 0) {
+		d->reload_due = why;
+		return;
+	}
+	d->reload_due = NULL;
 	lb_stat_policy(d);
 	lb_buf_init(&err, 64 * 1024);
 	if ((r = lb_win_load_policy(d->config, &np, &err)) != LB_OK) {
@@ -665,9 +1107,16 @@ lb_timers(struct lb_win_daemon *d, uint64_t now)
 {
 	size_t i;
 
+	lb_jobs_deadlines(d, now);
+	/* Silent or slow: its slot goes to others. A connection waiting for
+	 * the broker's own work is not the client's fault (that work has
+	 * deadlines of its own). */
 	for (i = 0; i < d->n_conns; i++)
-		if (d->conns[i]->pipe != NULL && now >= d->conns[i]->deadline)
-			lb_pconn_close(d->conns[i]);   /* silent or slow: its slot goes to others */
+		if (d->conns[i]->pipe != NULL && now >= d->conns[i]->deadline &&
+		    (d->conns[i]->q_len == 0 || lb_pconn_unsent(d->conns[i]) > 0))
+			lb_pconn_close(d->conns[i]);
+	if (d->reload_due != NULL && d->inflight == 0)
+		lb_reload(d, d->reload_due);
 	if (d->dirty && now >= d->sync_due) {
 		d->dirty = 0;
 		if (lb_audit_sync(d->audit) != LB_OK) {
@@ -702,9 +1151,17 @@ lb_wait_ms(const struct lb_win_daemon *d, uint64_t now)
 		next = d->sync_due;
 	if (d->listener == NULL && d->listen_retry < next)
 		next = d->listen_retry;
+	const struct lb_djob *j;
+
 	for (i = 0; i < d->n_conns; i++)
 		if (d->conns[i]->pipe != NULL && d->conns[i]->deadline < next)
 			next = d->conns[i]->deadline;
+	for (j = d->live; j != NULL; j = j->next_live) {
+		uint64_t t = j->deadline > j->next_cancel ? j->deadline : j->next_cancel;
+
+		if (t < next)
+			next = t;
+	}
 	return next <= now ? 0 : (DWORD)(next - now);
 }
 
@@ -713,6 +1170,7 @@ lb_win_daemon_loop(struct lb_win_daemon *d)
 {
 	OVERLAPPED_ENTRY ev[LB_BATCH];
 	ULONG n, i;
+	size_t k;
 
 	d->next_stat = lb_now_ms() + LB_STAT_MS;
 	while (!d->stop) {
@@ -730,11 +1188,16 @@ lb_win_daemon_loop(struct lb_win_daemon *d)
 				d->stop = 1;
 			} else if (ev[i].lpCompletionKey == LB_KEY_RELOAD) {
 				lb_reload(d, "service control");
+			} else if (ev[i].lpCompletionKey == LB_KEY_JOB && ev[i].lpOverlapped != NULL) {
+				lb_on_job(d, (struct lb_djob *)(void *)ev[i].lpOverlapped);
 			} else if (ev[i].lpOverlapped != NULL) {
 				lb_on_completion(d, &ev[i]);
 			}
 		}
 		lb_timers(d, lb_now_ms());
+		lb_round(d);
+		for (k = 0; k < d->n_conns; k++)
+			lb_after_round(d, d->conns[k]);
 		lb_conns_compact(d);
 	}
 	lb_audit_anchor(d, "at stop");
@@ -760,7 +1223,15 @@ lb_win_daemon_reload(struct lb_win_daemon *d)
 int
 lb_win_daemon_start(const char *config, struct lb_win_daemon **out)
 {
+	return lb_win_daemon_start_fs(config, &lb_win_fs_ops, out);
+}
+
+int
+lb_win_daemon_start_fs(const char *config, const struct lb_fs_ops *fs,
+    struct lb_win_daemon **out)
+{
 	struct lb_win_daemon *d;
+	SYSTEM_INFO si;
 	struct lb_policy *p = NULL;
 	size_t remembered = 0;
 	struct lb_audit_io io;
@@ -776,6 +1247,9 @@ lb_win_daemon_start(const char *config, struct lb_win_daemon **out)
 		return LB_E_NOMEM;
 	d->audit_file.h = INVALID_HANDLE_VALUE;
 	d->exit_code = LB_EXIT_OK;
+	d->fs = fs;
+	GetSystemInfo(&si);
+	d->helpers = si.dwNumberOfProcessors > 1 ? si.dwNumberOfProcessors - 1 : 0;
 	lb_buf_init(&err, 64 * 1024);
 	if ((r = lb_crypto_init()) != LB_OK) {
 		lb_win_log(LB_WIN_ERR, "%s", lb_strerror(r));
@@ -818,7 +1292,7 @@ lb_win_daemon_start(const char *config, struct lb_win_daemon **out)
 	io.append = lb_audit_append_h;
 	io.sync = lb_audit_sync_h;
 	io.size = lb_audit_size_h;
-	if ((r = lb_serve_open(p, sk, io, &lb_win_fs_ops, now, &d->audit, &d->b, &remembered,
+	if ((r = lb_serve_open(p, sk, io, d->fs, now, &d->audit, &d->b, &remembered,
 	    ebuf, sizeof(ebuf))) != LB_OK) {
 		lb_win_log(LB_WIN_ERR, "%s", ebuf);
 		goto out;
@@ -838,10 +1312,17 @@ lb_win_daemon_start(const char *config, struct lb_win_daemon **out)
 		lb_win_log(LB_WIN_ERR, "completion port: Windows error %lu", GetLastError());
 		goto out;
 	}
+	if ((d->round = calloc((size_t)LB_CLIENTS_CAP * LB_QUEUE_MAX, sizeof(*d->round))) == NULL ||
+	    lb_win_workers_new(d->iocp, LB_KEY_JOB, LB_WORKERS_MAX, &d->workers) != LB_OK) {
+		lb_win_log(LB_WIN_ERR, "cannot set up the worker threads: out of memory");
+		r = LB_E_NOMEM;
+		goto out;
+	}
 	if ((r = lb_listen(d, 1)) != LB_OK)
 		goto out;
-	lb_win_log(LB_WIN_INFO, "started: policy %s, pipe %s, audit log %s (%zu recent requests remembered)",
-	    d->config, lb_cfg(d)->endpoint, lb_cfg(d)->audit_log, remembered);
+	lb_win_log(LB_WIN_INFO, "started: policy %s, pipe %s, audit log %s (%zu recent requests remembered; "
+	    "file-system work on up to %d worker threads, signatures on %zu more)",
+	    d->config, lb_cfg(d)->endpoint, lb_cfg(d)->audit_log, remembered, LB_WORKERS_MAX, d->helpers);
 	lb_audit_anchor(d, "at start");
 	*out = d;
 	d = NULL;
@@ -901,11 +1382,37 @@ lb_drain(struct lb_win_daemon *d)
 	lb_conns_compact(d);
 }
 
+/* At stop: the workers end their jobs (a stuck one is left to the
+ * process's end), then what no worker holds is freed. */
+static void
+lb_drop_requests(struct lb_win_daemon *d)
+{
+	struct lb_req *r;
+	size_t i;
+
+	if (d->workers != NULL)
+		lb_win_workers_free(d->workers, LB_DRAIN_MS);
+	d->workers = NULL;
+	for (i = 0; i < d->n_conns; i++) {
+		struct lb_pconn *c = d->conns[i];
+
+		if (c->jobs > 0)
+			continue;
+		while ((r = c->q_head) != NULL) {
+			c->q_head = r->next;
+			lb_req_free(d, r);
+		}
+		c->q_tail = NULL;
+		c->q_len = 0;
+	}
+}
+
 void
 lb_win_daemon_free(struct lb_win_daemon *d)
 {
 	if (d == NULL)
 		return;
+	lb_drop_requests(d);
 	if (d->iocp != NULL)
 		lb_drain(d);
 	if (d->audit != NULL && lb_audit_sync(d->audit) != LB_OK)
@@ -917,6 +1424,7 @@ lb_win_daemon_free(struct lb_win_daemon *d)
 	if (d->iocp != NULL)
 		CloseHandle(d->iocp);
 	LocalFree(d->pipe_sd);
+	free(d->round);
 	free(d->pipe_name);
 	free(d->wconfig);
 	free(d->config);

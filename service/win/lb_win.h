@@ -113,12 +113,44 @@ int lb_win_load_policy(const char *path, struct lb_policy **out, struct lb_buf *
 int lb_win_service_key(const char *sk_path, const char *pk_path,
     uint8_t sk[LB_SK_BYTES], char *err, size_t errlen) LB_WUR;
 
+/* ---- work off the loop (lb_work_win.c) ---- */
+
+/* A job for the file-system workers: FN runs on a worker thread; when it
+ * returns, OV is posted to the port given to lb_win_workers_new. The
+ * caller owns the job and may not free it before that completion. */
+struct lb_win_job {
+	OVERLAPPED ov;                  /* first: the port hands back &ov */
+	void (*fn)(struct lb_win_job *j);
+	void *ctx;                      /* the caller's */
+	struct lb_win_job *next;        /* the pool's, under its lock */
+	HANDLE thread;
+	int state;
+};
+struct lb_win_workers;
+/* Up to MAX_THREADS workers, started as jobs find none idle. */
+int lb_win_workers_new(HANDLE iocp, ULONG_PTR key, size_t max_threads,
+    struct lb_win_workers **out) LB_WUR;
+int lb_win_workers_submit(struct lb_win_workers *w, struct lb_win_job *j) LB_WUR;
+/* CancelSynchronousIo on J's thread if J is running now: 1 if it was. */
+int lb_win_workers_cancel(struct lb_win_workers *w, struct lb_win_job *j);
+size_t lb_win_workers_threads(struct lb_win_workers *w);
+/* Stop the workers, waiting WAIT_MS for each to finish its job; jobs
+ * still queued never run. */
+void lb_win_workers_free(struct lb_win_workers *w, DWORD wait_ms);
+/* FN(CTX, i) for i in [0, N), on this thread and up to HELPERS threads of
+ * the system pool; returns when all are done. */
+void lb_win_parallel(void (*fn)(void *ctx, size_t i), void *ctx, size_t n, size_t helpers);
+
 /* ---- the broker loop (lb_daemon_win.c) ---- */
 
 struct lb_win_daemon;
 /* Load the policy CONFIG, the service key and the audit log, and create
  * the pipe. Problems are logged; LB_OK or an LB_E_* code. */
 int lb_win_daemon_start(const char *config, struct lb_win_daemon **out) LB_WUR;
+/* The same with file-system operations FS (tests: a file system that
+ * stalls where Wine cannot). */
+int lb_win_daemon_start_fs(const char *config, const struct lb_fs_ops *fs,
+    struct lb_win_daemon **out) LB_WUR;
 /* Serve until stopped; returns the process exit code. */
 int lb_win_daemon_loop(struct lb_win_daemon *d);
 /* From any thread (service control handler, console handler). */
