@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lb_path.h"
+#include "lb_upcase_table.h"
 
 /* A path being canonicalised: the root is written first, then components
  * are pushed and popped; DEPTH counts real components after the root, so
@@ -117,47 +118,39 @@ lb_utf16_units(const unsigned char *s, size_t n)
 	return units;
 }
 
-/* Simple one-to-one case fold (to lower case) for Windows names. Deliberately
- * small: ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic capitals.
- * Letters without a one-to-one partner fold to themselves: U+00D7/U+00F7
- * (not letters), U+00DF, U+0130/U+0131 (Turkish I, locale-dependent),
- * U+0138, U+0149, U+017F, and U+03A2 (unassigned). */
-static uint32_t
-lb_fold_cp(uint32_t c)
+/* Binary search of the generated runs (lb_upcase_table.h). */
+uint32_t
+lb_path_upcase(uint32_t c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c + 0x20;
-	if (c < 0x80)
-		return c;
-	if (c >= 0xC0 && c <= 0xDE && c != 0xD7)
-		return c + 0x20;
-	if (c == 0x178)                         /* Y with diaeresis -> U+00FF */
-		return 0xFF;
-	/* Latin Extended-A runs where the even code point is the capital. */
-	if ((c >= 0x100 && c <= 0x12F) || (c >= 0x132 && c <= 0x137) ||
-	    (c >= 0x14A && c <= 0x177))
-		return c | 1;
-	/* Runs where the odd code point is the capital. */
-	if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
-		return (c & 1) != 0 ? c + 1 : c;
-	if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2)
-		return c + 0x20;
-	if (c >= 0x410 && c <= 0x42F)
-		return c + 0x20;
-	if (c >= 0x400 && c <= 0x40F)
-		return c + 0x50;
+	size_t lo = 0, hi = sizeof(lb_upcase_runs) / sizeof(lb_upcase_runs[0]), mid;
+	const struct lb_upcase_run *r;
+
+	if (c < 0x80)   /* the table's first run, without the search */
+		return c >= 'a' && c <= 'z' ? c - 0x20 : c;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		r = &lb_upcase_runs[mid];
+		if (c < r->first)
+			hi = mid;
+		else if (c > r->last)
+			lo = mid + 1;
+		else if ((c - r->first) % r->step != 0)
+			return c;
+		else
+			return (uint32_t)((int32_t)c + r->delta);
+	}
 	return c;
 }
 
 /* Case-insensitive equality of the ASCII code points in CPS with WORD
- * (lower case). */
+ * (upper case). */
 static int
 lb_cps_is(const uint32_t *cps, size_t k, const char *word)
 {
 	size_t i;
 
 	for (i = 0; i < k; i++) {
-		if (word[i] == '\0' || lb_fold_cp(cps[i]) != (uint32_t)(unsigned char)word[i])
+		if (word[i] == '\0' || lb_path_upcase(cps[i]) != (uint32_t)(unsigned char)word[i])
 			return 0;
 	}
 	return word[k] == '\0';
@@ -170,7 +163,7 @@ lb_cps_is(const uint32_t *cps, size_t k, const char *word)
 static int
 lb_win_is_device(const unsigned char *p, size_t n)
 {
-	static const char *const three[] = { "con", "prn", "aux", "nul" };
+	static const char *const three[] = { "CON", "PRN", "AUX", "NUL" };
 	uint32_t cps[8], d;
 	size_t base = 0, i = 0, k = 0, j;
 
@@ -192,12 +185,12 @@ lb_win_is_device(const unsigned char *p, size_t n)
 				return 1;
 		return 0;
 	}
-	if (k == 4 && (lb_cps_is(cps, 3, "com") || lb_cps_is(cps, 3, "lpt"))) {
+	if (k == 4 && (lb_cps_is(cps, 3, "COM") || lb_cps_is(cps, 3, "LPT"))) {
 		d = cps[3];
 		return (d >= '0' && d <= '9') || d == 0xB9 || d == 0xB2 ||
 		    d == 0xB3;
 	}
-	return lb_cps_is(cps, k, "conin$") || lb_cps_is(cps, k, "conout$");
+	return lb_cps_is(cps, k, "CONIN$") || lb_cps_is(cps, k, "CONOUT$");
 }
 
 /* One Windows name (N >= 1, not "." or ".."): ADS before the generic
@@ -625,15 +618,16 @@ lb_path_is_under(const struct lb_path *p, const struct lb_path *dir)
 			return 0;
 		i = dir->len;
 	} else {
-		/* Compare code points, not bytes: folding may pair sequences of
-		 * different lengths in principle, so walk both independently. */
+		/* Compare code points, not bytes: folding pairs sequences of
+		 * different lengths (U+2C65 is three bytes, its capital U+023A
+		 * two), so walk both independently. */
 		while (j < dir->len) {
 			if (i >= p->len)
 				return 0;
 			if (lb_utf8_next(ps, p->len, &i, &a) != 0 ||
 			    lb_utf8_next(ds, dir->len, &j, &b) != 0)
 				return 0;
-			if (lb_fold_cp(a) != lb_fold_cp(b))
+			if (lb_path_upcase(a) != lb_path_upcase(b))
 				return 0;
 		}
 	}
@@ -669,7 +663,7 @@ lb_name_equal(enum lb_flavor flavor, const char *a, const char *b)
 		if (lb_utf8_next(x, xn, &i, &ca) != 0 ||
 		    lb_utf8_next(y, yn, &j, &cb) != 0)
 			return 1;
-		if (lb_fold_cp(ca) != lb_fold_cp(cb))
+		if (lb_path_upcase(ca) != lb_path_upcase(cb))
 			return 1;
 	}
 	return i == xn && j == yn ? 0 : 1;

@@ -4,6 +4,7 @@
 #define LB_PATH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lb_err.h"
 
@@ -78,10 +79,19 @@ int lb_path_resolve(const struct lb_path *link_parent,
 int lb_path_parent(const struct lb_path *p, struct lb_path *out) LB_WUR;
 
 /* 1 if P equals DIR or lies under it by whole components, else 0.
- * Windows flavour compares case-insensitively (ASCII and the common Latin,
- * Greek and Cyrillic letters); POSIX compares bytes. Flavours must match.
+ * Windows flavour compares case-insensitively (code point by code point,
+ * by lb_path_upcase); POSIX compares bytes. Flavours must match.
  * 0 for relative (and Windows "\foo") paths and for different roots. */
 int lb_path_is_under(const struct lb_path *p, const struct lb_path *dir);
+
+/* Upper case of code point C as the Windows flavour compares names: its
+ * Unicode simple uppercase mapping where C and that capital are a case pair
+ * in the BMP (one UTF-16 unit to one, the form of NTFS's $UpCase), plus
+ * U+03C2 final sigma -> U+03A3; anything else, surrogates and supplementary
+ * code points included, is itself.
+ * Never maps a non-ASCII code point to ASCII. The rule and its exceptions:
+ * scripts/gen-upcase; what it means for policies: docs/policy.md. */
+uint32_t lb_path_upcase(uint32_t c);
 
 /* Compare two strings the way the flavour compares names (used for user and
  * group names too): 0 if equal, 1 if not (or either is NULL, or an

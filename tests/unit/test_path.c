@@ -1107,6 +1107,66 @@ test_is_under_folds_case_on_windows_but_not_posix(void **state)
 	run_under_rows(rows, NROWS(rows));
 }
 
+/* The letters finding 12 named, each a case pair NTFS's $UpCase folds
+ * (Windows 7 to 11: one table), and what NTFS keeps apart. */
+static void
+test_is_under_folds_the_case_pairs_ntfs_folds(void **state)
+{
+	static const struct under_row rows[] = {
+		{ W, "C:\\\xce\xac\\x", "C:\\\xce\x86", 1 },                       /* ά under Ά */
+		{ W, "C:\\\xce\x86", "C:\\\xce\xac", 1 },                          /* Ά under ά */
+		{ W, "C:\\\xcf\x82", "C:\\\xce\xa3", 1 },                          /* ς / Σ */
+		{ W, "C:\\\xcf\x82", "C:\\\xcf\x83", 1 },                          /* ς / σ */
+		{ W, "C:\\\xd2\x91\\x", "C:\\\xd2\x90", 1 },                       /* ґ / Ґ */
+		{ W, "C:\\\xc7\x86", "C:\\\xc7\x84", 1 },                          /* ǆ / Ǆ */
+		{ W, "C:\\\xe1\xba\xa1" "b", "C:\\\xe1\xba\xa0" "B", 1 },          /* ạb / ẠB */
+		{ W, "C:\\\xe1\xba\xbf", "C:\\\xe1\xba\xbe", 1 },                  /* ế / Ế */
+		{ W, "C:\\\xef\xbd\x81", "C:\\\xef\xbc\xa1", 1 },                  /* ａ / Ａ */
+		{ W, "C:\\\xe2\x85\xb0", "C:\\\xe2\x85\xa0", 1 },                  /* ⅰ / Ⅰ */
+		{ W, "C:\\\xe2\x93\x90", "C:\\\xe2\x92\xb6", 1 },                  /* ⓐ / Ⓐ */
+		{ W, "C:\\\xe1\xbe\x80", "C:\\\xe1\xbe\x88", 1 },                  /* ᾀ / ᾈ */
+		{ W, "C:\\\xe2\xb1\xa5\\x", "C:\\\xc8\xba", 1 },                   /* ⱥ / Ⱥ: 3 and 2 bytes */
+		{ W, "C:\\\xc8\xba", "C:\\\xe2\xb1\xa5", 1 },
+		{ W, "C:\\\xe2\xb1\xa5" "a", "C:\\\xc8\xba", 0 },                  /* whole components still */
+		{ W, "C:\\\xc7\x85", "C:\\\xc7\x84", 0 },                          /* ǅ (titlecase) is not Ǆ */
+		{ W, "C:\\\xc7\x85", "C:\\\xc7\x86", 0 },                          /* nor ǆ */
+		{ W, "C:\\\xc3\x9f", "C:\\\xe1\xba\x9e", 0 },                      /* ß is not ẞ */
+		{ W, "C:\\\xc2\xb5", "C:\\\xce\x9c", 0 },                          /* µ (micro) is not Μ */
+		{ W, "C:\\\xc5\xbf", "C:\\S", 0 },                                 /* ſ is not S */
+		{ W, "C:\\\xe2\x84\xaa", "C:\\k", 0 },                             /* K (Kelvin) is not k */
+		{ W, "C:\\\xf0\x90\x90\x80", "C:\\\xf0\x90\x90\xa8", 0 },          /* no fold beyond the BMP */
+	};
+
+	(void)state;
+	run_under_rows(rows, NROWS(rows));
+}
+
+static void
+test_upcase_is_idempotent_bmp_only_and_never_ascii(void **state)
+{
+	uint32_t c, u;
+	size_t mapped = 0;
+
+	(void)state;
+	for (c = 0; c <= 0x10FFFF; c++) {
+		u = lb_path_upcase(c);
+		if (u == c)
+			continue;
+		mapped++;
+		if (c > 0xFFFF || (c >= 0xD800 && c <= 0xDFFF))
+			fail_msg("U+%04X folds to U+%04X: NTFS folds only BMP units", (unsigned)c, (unsigned)u);
+		if ((c < 0x80) != (u < 0x80))
+			fail_msg("U+%04X folds across ASCII to U+%04X", (unsigned)c, (unsigned)u);
+		if (lb_path_upcase(u) != u)
+			fail_msg("U+%04X: upper case U+%04X is not its own", (unsigned)c, (unsigned)u);
+	}
+	assert_int_equal(mapped, 1164);   /* Unicode 14's pairs, and U+03C2 */
+	assert_int_equal(lb_path_upcase(0x00DF), 0x00DF);    /* ß: "SS" is two units */
+	assert_int_equal(lb_path_upcase(0x03C2), 0x03A3);
+	assert_int_equal(lb_path_upcase(0x0131), 0x0131);
+	assert_int_equal(lb_path_upcase(0x1F80), 0x1F88);
+}
+
 static void
 test_is_under_is_zero_for_mixed_flavours_and_bad_structs(void **state)
 {
@@ -1142,6 +1202,9 @@ test_name_equal_folds_windows_names_and_compares_posix_bytes(void **state)
 		{ W, "\xc5\x81ukasz", "\xc5\x82UKASZ", 0 },      /* Łukasz / łUKASZ */
 		{ W, "\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd", "\xd0\xb8\xd0\x92\xd0\x90\xd0\x9d", 0 }, /* Иван / иВАН */
 		{ W, "AL\xc4\xb0" "CE", "alice", 1 },            /* ALİCE */
+		{ W, "\xd2\x90\xd0\xb0\xd0\xbd\xd0\xbd\xd0\xb0", "\xd2\x91\xd0\x90\xd0\x9d\xd0\x9d\xd0\x90", 0 }, /* Ґанна / ґАННА */
+		{ W, "\xef\xbd\x81lice", "\xef\xbc\xa1LICE", 0 },  /* ａlice / ＡLICE */
+		{ W, "\xef\xbd\x81lice", "alice", 1 },             /* fullwidth is not ASCII */
 		{ W, "bob", "bobby", 1 },
 		{ W, "bobby", "bob", 1 },
 		{ W, "", "", 0 },
@@ -1544,6 +1607,8 @@ main(void)
 		cmocka_unit_test(test_is_under_roots_contain_everything_on_them_and_never_cross),
 		cmocka_unit_test(test_is_under_never_matches_relative_or_curdrive_paths),
 		cmocka_unit_test(test_is_under_folds_case_on_windows_but_not_posix),
+		cmocka_unit_test(test_is_under_folds_the_case_pairs_ntfs_folds),
+		cmocka_unit_test(test_upcase_is_idempotent_bmp_only_and_never_ascii),
 		cmocka_unit_test(test_is_under_is_zero_for_mixed_flavours_and_bad_structs),
 		cmocka_unit_test(test_name_equal_folds_windows_names_and_compares_posix_bytes),
 		cmocka_unit_test(test_resolve_joins_relative_targets_to_link_parent_within_root),

@@ -310,6 +310,48 @@ test_windows_names_and_paths_compare_case_insensitively(void **state)
 	lb_policy_free(p);
 }
 
+/* Finding 12: a deny rule written in one case holds for a link written in
+ * the other, for every case pair NTFS folds (the letters the finding named);
+ * what NTFS keeps apart (ǅ and Ǆ, ß and ẞ) the policy keeps apart too. */
+static void
+test_windows_deny_rule_holds_in_every_case_ntfs_folds(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_WINDOWS,
+	    "[rule:all]\nusers = *\nkinds = *\nlink_under = D:\\\ntarget_under = *\naction = allow\n"
+	    "[rule:greek]\nusers = *\nkinds = *\nlink_under = D:\\\xce\x86\xce\xa3\xce\xa4\xce\x99\xce\x91\naction = deny\n"
+	    "[rule:cyrillic]\nusers = *\nkinds = *\nlink_under = D:\\\xd2\x91\xd0\xb0\xd0\xbd\xd0\xbe\xd0\xba\naction = deny\n"
+	    "[rule:digraph]\nusers = *\nkinds = *\nlink_under = D:\\\xc7\x84\naction = deny\n"
+	    "[rule:vietnamese]\nusers = *\nkinds = *\nlink_under = D:\\\xe1\xba\xa0i\naction = deny\n"
+	    "[rule:fullwidth]\nusers = *\nkinds = *\nlink_under = D:\\\xef\xbc\xa1\xef\xbc\xa2\naction = deny\n"
+	    "[rule:roman]\nusers = *\nkinds = *\nlink_under = D:\\vol-\xe2\x85\xa0\naction = deny\n"
+	    "[rule:sharp-s]\nusers = *\nkinds = *\nlink_under = D:\\\xe1\xba\x9e\naction = deny\n");
+
+	(void)state;
+	/* ΆΣΤΙΑ denied as άστια, and as άςτια with a final sigma */
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "D:\\\xce\xac\xcf\x83\xcf\x84\xce\xb9\xce\xb1\\l", "C:\\t"),
+	    "deny:greek");
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "D:\\\xce\xac\xcf\x82\xcf\x84\xce\xb9\xce\xb1\\l", "C:\\t"),
+	    "deny:greek");
+	/* ґанок denied as ҐАНОК */
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "D:\\\xd2\x90\xd0\x90\xd0\x9d\xd0\x9e\xd0\x9a\\l", "C:\\t"),
+	    "deny:cyrillic");
+	/* Ǆ denied as ǆ; ǅ is another name on NTFS too */
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "D:\\\xc7\x86\\l", "C:\\t"), "deny:digraph");
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "D:\\\xc7\x85\\l", "C:\\t"), "allow:all");
+	/* Ại denied as ạI */
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "D:\\\xe1\xba\xa1I\\l", "C:\\t"), "deny:vietnamese");
+	/* ＡＢ denied as ａｂ, not as the ASCII ab */
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "D:\\\xef\xbd\x81\xef\xbd\x82\\l", "C:\\t"),
+	    "deny:fullwidth");
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "D:\\ab\\l", "C:\\t"), "allow:all");
+	/* vol-Ⅰ denied as VOL-ⅰ */
+	assert_string_equal(decide(p, &walice, LB_KIND_JUNCTION, "D:\\VOL-\xe2\x85\xb0\\j", "C:\\t"), "deny:roman");
+	/* ẞ's small letter ß upper-cases to "SS" (two units): NTFS keeps them apart */
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "D:\\\xc3\x9f\\l", "C:\\t"), "allow:all");
+	assert_string_equal(decide(p, &walice, LB_KIND_SYMLINK, "D:\\\xe1\xba\x9e\\l", "C:\\t"), "deny:sharp-s");
+	lb_policy_free(p);
+}
+
 static void
 test_windows_principal_by_sid_and_group(void **state)
 {
@@ -501,6 +543,11 @@ test_case_fold_never_maps_non_ascii_to_ascii(void **state)
 	int c;
 
 	(void)state;
+	/* The fold itself, every code point; then whole names, through the
+	 * comparison the index is consistent with. */
+	for (cp = 0x80; cp <= 0x10FFFF; cp++)
+		if (lb_path_upcase(cp) < 0x80)
+			fail_msg("U+%04X upper-cases to ASCII", (unsigned)cp);
 	for (cp = 0x80; cp < 0x3000; cp++) {
 		if (cp >= 0xD800 && cp <= 0xDFFF)
 			continue;
@@ -536,6 +583,7 @@ main(void)
 		cmocka_unit_test(test_unexpandable_deny_rule_fails_closed),
 		cmocka_unit_test(test_posix_floors_cannot_be_lifted),
 		cmocka_unit_test(test_windows_names_and_paths_compare_case_insensitively),
+		cmocka_unit_test(test_windows_deny_rule_holds_in_every_case_ntfs_folds),
 		cmocka_unit_test(test_windows_principal_by_sid_and_group),
 		cmocka_unit_test(test_deny_only_group_never_allows_but_still_denies),
 		cmocka_unit_test(test_windows_floors),
