@@ -81,7 +81,11 @@ try {
 	}
 
 	# --- the installed service ---
-	$svc = Get-CimInstance Win32_Service -Filter "Name='LinkBroker'"
+	for ($i = 0; $i -lt 50; $i++) {          # started by the MSI's install action
+		$svc = Get-CimInstance Win32_Service -Filter "Name='LinkBroker'"
+		if ($null -ne $svc -and $svc.State -eq 'Running') { break }
+		Start-Sleep -Milliseconds 200
+	}
 	Check "the MSI's LinkBroker service is running as LocalSystem: $($svc | Format-List Name,State,StartName,PathName | Out-String)" `
 		($null -ne $svc -and $svc.State -eq 'Running' -and $svc.StartName -eq 'LocalSystem')
 	# Message is empty when Windows cannot format the entry from the source's
