@@ -17,12 +17,14 @@ param(
 	[Parameter(Mandatory = $true)][string]$Daemon,
 	[Parameter(Mandatory = $true)][string]$Client
 )
-Set-StrictMode -Version 2
 # Not 'Stop': Windows PowerShell 5.1 turns a native program's redirected
-# stderr into errors, which 'Stop' would make fatal. Exit codes are checked.
+# stderr into errors, which 'Stop' would make fatal. Exit codes are checked,
+# and any error that ends a statement (a check that could not be evaluated)
+# counts as a failure.
 $ErrorActionPreference = 'Continue'
 $pass = 0
 $fail = 0
+trap { $script:fail++; Write-Output "FAIL: $_ ($($_.InvocationInfo.PositionMessage))"; continue }
 function Check([string]$what, [bool]$cond) {
 	if ($cond) { $script:pass++ } else { $script:fail++; Write-Output "FAIL: $what" }
 }
@@ -101,8 +103,10 @@ try {
 	$pub = if ($k.Out -match '(?m)^public_key = (\S+)$') { $Matches[1] } else { '' }
 	$name = if ($k.Out -match '(?m)^user = (\S+)$') { $Matches[1] } else { '' }
 	Check "keygen printed the block for $user (user = $name)" ($pub -ne '' -and $name -eq $user)
-	Check "the key is in $user's own profile, not ours" `
-		(Test-Path "C:\Users\$user\AppData\Local\LinkBroker\key")
+	$sid = (New-Object System.Security.Principal.NTAccount($user)).Translate([System.Security.Principal.SecurityIdentifier]).Value
+	$prof = (Get-CimInstance Win32_UserProfile -Filter "SID='$sid'").LocalPath
+	Check "the key is in $user's own profile ($prof), not ours" `
+		($null -ne $prof -and (Test-Path "$prof\AppData\Local\LinkBroker\key"))
 	$policy = @"
 [broker]
 audit_sync = always
