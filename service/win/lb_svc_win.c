@@ -65,6 +65,14 @@ lb_log_wide(const char *s)
 }
 
 void
+lb_win_event_escape(wchar_t *s)
+{
+	for (; *s != L'\0'; s++)
+		if (*s == L'%')
+			*s = 0xFF05;   /* FULLWIDTH PERCENT SIGN */
+}
+
+void
 lb_win_log(enum lb_win_level level, const char *fmt, ...)
 {
 	static const char *const prefix[] = { "", "warning: ", "error: " };
@@ -93,13 +101,16 @@ lb_win_log(enum lb_win_level level, const char *fmt, ...)
 		fflush(stderr);
 	}
 	if (lb_evt != NULL) {
-		/* The text is the one insertion string of a "%1" message: it is
-		 * never used as a format. Wine: ReportEventW returns TRUE and
-		 * records nothing. */
+		/* The text is the one insertion string of a "%1" message, but
+		 * the viewer expands what looks like an insertion code in it
+		 * (a client's path with "%%5" would read "Access is denied"):
+		 * hence the escape. Wine: ReportEventW returns TRUE and records
+		 * nothing. */
 		wchar_t *w = lb_log_wide(msg);
 		LPCWSTR strings[1];
 
 		if (w != NULL) {
+			lb_win_event_escape(w);
 			strings[0] = w;
 			if (!ReportEventW(lb_evt, type[i], 0, id[i], NULL, 1, 0, strings, NULL) &&
 			    InterlockedCompareExchange(&lb_log_stderr, 0, 0) != 0)

@@ -41,6 +41,11 @@ void lb_win_log(enum lb_win_level level, const char *fmt, ...)
 /* Where lb_win_log writes: FOREGROUND adds stderr. */
 void lb_win_log_open(int foreground);
 void lb_win_log_close(void);
+/* Make the UTF-16 text S safe as an Event Log insertion string, in place:
+ * every '%' becomes U+FF05 (FULLWIDTH PERCENT SIGN). The viewer expands
+ * %n, %%n and %{...} found in inserted text too, recursively, and there is
+ * no escape for them (MS-EVEN 3.2.4.1.5); a look-alike cannot start one. */
+void lb_win_event_escape(wchar_t *s);
 
 /* ---- the pipe client's identity (lb_token_win.c) ---- */
 
