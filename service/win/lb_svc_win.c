@@ -365,6 +365,7 @@ lb_install_config2(SC_HANDLE s)
 	SERVICE_DESCRIPTIONW desc;
 	SC_ACTION acts[3];
 	SERVICE_FAILURE_ACTIONSW fa;
+	SERVICE_FAILURE_ACTIONS_FLAG faf;
 	SERVICE_REQUIRED_PRIVILEGES_INFOW privs;
 	/* Token work (impersonation), creating symbolic links, setting the
 	 * new link's owner to the client (restore), and traversal. LocalSystem
@@ -389,6 +390,15 @@ lb_install_config2(SC_HANDLE s)
 	fa.lpsaActions = acts;
 	if (!ChangeServiceConfig2W(s, SERVICE_CONFIG_FAILURE_ACTIONS, &fa) &&
 	    lb_wine_or_fail("setting the recovery actions", GetLastError()) != 0)
+		return -1;
+	/* Without it the actions run only if the process dies without saying
+	 * SERVICE_STOPPED; lb_set_status reports a failed stop with
+	 * ERROR_SERVICE_SPECIFIC_ERROR, which this makes count. Wine 8:
+	 * ERROR_INVALID_LEVEL (124). */
+	faf.fFailureActionsOnNonCrashFailures = TRUE;
+	if (!ChangeServiceConfig2W(s, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &faf) &&
+	    lb_wine_or_fail("running the recovery actions when the service stops on an error "
+	    "(SERVICE_CONFIG_FAILURE_ACTIONS_FLAG)", GetLastError()) != 0)
 		return -1;
 	privs.pmszRequiredPrivileges = priv_list;
 	/* Wine 8: ERROR_INVALID_LEVEL (124). */
