@@ -95,7 +95,10 @@ int lb_win_redirection_guard(void) LB_WUR;
  * or DACL (same for its directory). */
 int lb_win_check_admin_file(const char *path, char *err, size_t errlen) LB_WUR;
 /* Create directory DIR (and missing parents up to an existing one) with
- * SDDL; an existing DIR gets SDDL applied. */
+ * SDDL. An existing DIR gets SDDL applied (owner Administrators if not
+ * trusted) only if it is %ProgramData%\LinkBroker itself (same file id);
+ * any other existing folder is only checked and refused (LB_E_PERM) if
+ * others may add, delete or rename entries in it or change its ACL. */
 int lb_win_ensure_dir(const char *dir, const wchar_t *sddl, char *err, size_t errlen) LB_WUR;
 /* Write LEN bytes to PATH atomically (temporary file, flush, MoveFileEx
  * replace) with the security descriptor SDDL. */

@@ -412,6 +412,88 @@ test_policy_errors_are_file_colon_line(void **state)
 	lb_buf_free(&e);
 }
 
+/* PATH's owner and DACL as SDDL, in BUF. */
+static void
+path_sd_text(const char *path, wchar_t *buf, size_t cap)
+{
+	const SECURITY_INFORMATION si = OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+	wchar_t *w = lb_win_wide(path), *t = NULL;
+	PSECURITY_DESCRIPTOR sd = NULL;
+
+	assert_non_null(w);
+	assert_int_equal(GetNamedSecurityInfoW(w, SE_FILE_OBJECT, si, NULL, NULL, NULL, NULL, &sd),
+	    ERROR_SUCCESS);
+	assert_true(ConvertSecurityDescriptorToStringSecurityDescriptorW(sd, SDDL_REVISION_1, si, &t, NULL));
+	assert_true(swprintf(buf, cap, L"%ls", t) > 0);
+	LocalFree(t);
+	LocalFree(sd);
+	free(w);
+}
+
+/* A folder the policy names (audit_log = D:\logs\audit.log) that exists
+ * already, admin-only but not with the broker's ACL: taken as it is. */
+static void
+test_existing_folder_outside_the_data_dir_keeps_its_acl_and_content(void **state)
+{
+	char d[MAX_PATH * 3], f[MAX_PATH * 3], err[512] = "";
+	wchar_t d0[2048], f0[2048], d1[2048], f1[2048];
+
+	(void)state;
+	path_in(d, sizeof(d), "logs");
+	snprintf(f, sizeof(f), "%s\\old.log", d);
+	/* Made with the broker's own call, then given another admin-only
+	 * ACL (ours plus this user) the way an admin would. */
+	assert_int_equal(lb_win_ensure_dir(d, my_sddl_dir, err, sizeof(err)), LB_OK);
+	assert_int_equal(lb_win_write_file(f, "x", 1, my_sddl_file, err, sizeof(err)), LB_OK);
+	path_sd_text(d, d0, 2048);
+	path_sd_text(f, f0, 2048);
+	if (lb_win_ensure_dir(d, LB_SDDL_DIR, err, sizeof(err)) != LB_OK)
+		fail_msg("%s", err);
+	path_sd_text(d, d1, 2048);
+	path_sd_text(f, f1, 2048);
+	if (wcscmp(d0, d1) != 0)
+		fail_msg("the folder was re-ACL'd: %ls -> %ls", d0, d1);
+	if (wcscmp(f0, f1) != 0)
+		fail_msg("a file in it was re-ACL'd: %ls -> %ls", f0, f1);
+	assert_int_equal(lb_win_check_admin_file(f, err, sizeof(err)), LB_OK);
+}
+
+/* An existing folder everyone may write is refused, and left as it was
+ * (the old code "fixed" it: a folder of someone else's, and its tree). */
+static void
+test_existing_folder_everyone_may_write_is_refused_not_fixed(void **state)
+{
+	char d[MAX_PATH * 3], err[512] = "";
+	wchar_t sddl[600], *w;
+	PSECURITY_DESCRIPTOR sd = NULL;
+	PACL dacl = NULL;
+	BOOL present, defaulted;
+	DWORD e;
+
+	(void)state;
+	path_in(d, sizeof(d), "open-logs");
+	assert_non_null(w = lb_win_wide(d));
+	assert_true(CreateDirectoryW(w, NULL));
+	/* Set afterwards: Wine creates with the umask, but SetSecurityInfo
+	 * sets the Unix mode from the DACL (Everyone: o+w). */
+	swprintf(sddl, sizeof(sddl) / sizeof(sddl[0]), L"%ls(A;OICI;FA;;;WD)", my_sddl_dir);
+	assert_true(ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &sd, NULL));
+	assert_true(GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted));
+	e = SetNamedSecurityInfoW(w, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION |
+	    PROTECTED_DACL_SECURITY_INFORMATION, NULL, NULL, dacl, NULL);
+	LocalFree(sd);
+	free(w);
+	assert_int_equal(e, ERROR_SUCCESS);
+	if (!reports_everyone_write(d)) {
+		print_message("skipped: the file system did not keep the Everyone ACE on the directory\n");
+		skip();
+	}
+	assert_int_equal(lb_win_ensure_dir(d, LB_SDDL_DIR, err, sizeof(err)), LB_E_PERM);
+	assert_non_null(strstr(err, "Everyone"));
+	assert_non_null(strstr(err, "sets the ACL of no existing folder but %ProgramData%\\LinkBroker"));
+	assert_true(reports_everyone_write(d));
+}
+
 static void
 test_policy_directory_becomes_a_floor(void **state)
 {
@@ -455,6 +537,8 @@ main(void)
 		cmocka_unit_test(test_files_written_with_private_and_public_sd_pass_the_admin_check),
 		cmocka_unit_test(test_file_everyone_may_write_fails_the_admin_check),
 		cmocka_unit_test(test_file_in_a_directory_everyone_may_write_fails_the_admin_check),
+		cmocka_unit_test(test_existing_folder_outside_the_data_dir_keeps_its_acl_and_content),
+		cmocka_unit_test(test_existing_folder_everyone_may_write_is_refused_not_fixed),
 		cmocka_unit_test(test_directory_is_not_an_admin_file),
 		cmocka_unit_test(test_missing_file_is_noent),
 		cmocka_unit_test(test_policy_errors_are_file_colon_line),
