@@ -47,6 +47,16 @@ void lb_win_log_close(void);
  * no escape for them (MS-EVEN 3.2.4.1.5); a look-alike cannot start one. */
 void lb_win_event_escape(wchar_t *s);
 
+/* ---- the service's own security descriptor (lb_svc_win.c) ---- */
+
+/* A new DACL in *OUT (LocalFree it) that is IN plus SERVICE_QUERY_STATUS
+ * for Authenticated Users, merged with what they already hold; *OUT NULL
+ * if IN grants them that already. The default service DACL gives it only
+ * to INTERACTIVE and SERVICE logons, so a scheduled task (BATCH) could not
+ * check the service's process id. IN must not be NULL (a NULL DACL would
+ * become this one ACE). 0 or a Windows error. */
+DWORD lb_win_service_dacl_with_status(PACL in, PACL *out);
+
 /* ---- the pipe client's identity (lb_token_win.c) ---- */
 
 /* A connected client: what the broker decides on (peer) and the
@@ -85,9 +95,11 @@ int lb_win_redirection_guard(void) LB_WUR;
 #define LB_SDDL_DIR     L"D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
 #define LB_SDDL_PRIVATE L"D:PAI(A;;FA;;;SY)(A;;FA;;;BA)"
 #define LB_SDDL_PUBLIC  L"D:PAI(A;;FA;;;SY)(A;;FA;;;BA)(A;;FR;;;BU)"
-/* The pipe: SYSTEM and Administrators full, Authenticated Users read and
- * write (not create instances: FILE_CREATE_PIPE_INSTANCE is left out). */
-#define LB_SDDL_PIPE    L"D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;0x0012019b;;;AU)"
+/* The pipe: owned by SYSTEM (the client checks the owner: only SYSTEM, or
+ * a holder of SeRestorePrivilege, may create an object owned by SYSTEM),
+ * SYSTEM and Administrators full, Authenticated Users read and write (not
+ * create instances: FILE_CREATE_PIPE_INSTANCE is left out). */
+#define LB_SDDL_PIPE    L"O:SYD:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;0x0012019b;;;AU)"
 
 /* PATH may be trusted as admin-written: a regular file whose owner is
  * SYSTEM, Administrators, TrustedInstaller or this process's own user, and
