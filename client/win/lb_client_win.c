@@ -915,32 +915,41 @@ lb_is_wine(void)
 	return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
 }
 
-/* The account of the LinkBroker service as configured is LocalSystem. */
-static int
-lb_service_configured_system(SC_HANDLE svc, DWORD pid, struct lb_buf *why)
+int
+lb_client_win_pipe_owner_check(HANDLE pipe, struct lb_buf *why)
 {
-	QUERY_SERVICE_CONFIGW *cfg = NULL;
-	DWORD need = 0;
+	PSECURITY_DESCRIPTOR sd = NULL;
+	PSID owner = NULL;
+	char who[SECURITY_MAX_SID_SIZE * 4];
+	DWORD e;
 	int r;
 
-	if (QueryServiceConfigW(svc, NULL, 0, &need) || GetLastError() != ERROR_INSUFFICIENT_BUFFER ||
-	    need == 0 || (cfg = malloc(need)) == NULL || !QueryServiceConfigW(svc, cfg, need, &need)) {
-		r = lb_why_win(why, LB_E_NOT_GENUINE, "cannot read the LinkBroker service's account",
-		    GetLastError());
-	} else if (cfg->lpServiceStartName == NULL ||
-	    _wcsicmp(cfg->lpServiceStartName, L"LocalSystem") != 0) {
-		r = LB_WHY(why, LB_E_NOT_GENUINE, "the pipe server (process %lu) is not LocalSystem: "
-		    "the LinkBroker service is configured to run as another account", (unsigned long)pid);
-	} else {
+	/* READ_CONTROL comes with the client's GENERIC_READ; the pipe's DACL
+	 * grants it to Authenticated Users. */
+	e = GetSecurityInfo(pipe, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL, NULL,
+	    NULL, &sd);
+	if (e != ERROR_SUCCESS)
+		return lb_why_win(why, LB_E_NOT_GENUINE, "cannot read the owner of the pipe", e);
+	if (owner != NULL && IsValidSid(owner) && IsWellKnownSid(owner, WinLocalSystemSid)) {
 		r = LB_OK;
+	} else if (owner == NULL) {
+		r = LB_WHY(why, LB_E_NOT_GENUINE, "%s", "the pipe was not created by LocalSystem (it has "
+		    "no owner)");
+	} else {
+		lb_sid_text(owner, who, sizeof(who));
+		r = LB_WHY(why, LB_E_NOT_GENUINE, "the pipe was not created by LocalSystem (its owner "
+		    "is %s, not S-1-5-18)", who);
 	}
-	free(cfg);
+	LocalFree(sd);
 	return r;
 }
 
-/* Check (1): the process PID runs as LocalSystem. */
+/* Check (3), where the token can be read: the process PID runs as
+ * LocalSystem. A standard user usually may not open a LocalSystem
+ * process's token (access denied): then check (2), the pipe's owner,
+ * stands alone. */
 static int
-lb_server_is_system(DWORD pid, SC_HANDLE svc, int have_config, struct lb_buf *why)
+lb_server_token_is_system(DWORD pid, struct lb_buf *why)
 {
 	static int noted;
 	HANDLE proc = NULL, tok = NULL;
@@ -951,10 +960,10 @@ lb_server_is_system(DWORD pid, SC_HANDLE svc, int have_config, struct lb_buf *wh
 
 	if (lb_is_wine()) {
 		/* Wine runs every service as the Unix user. Said, not hidden;
-		 * check (2) still ties the pipe to the service. */
+		 * checks (1) and (2) still tie the pipe to the service. */
 		if (!noted)
 			fputs("linkbroker: note: Wine cannot run services as LocalSystem; the LocalSystem "
-			    "check of the pipe server is skipped\n", stderr);
+			    "check of the pipe server's token is skipped\n", stderr);
 		noted = 1;
 		return LB_OK;
 	}
@@ -979,11 +988,8 @@ lb_server_is_system(DWORD pid, SC_HANDLE svc, int have_config, struct lb_buf *wh
 			r = LB_WHY(why, LB_E_NOT_GENUINE, "the pipe server (process %lu) is not LocalSystem "
 			    "(it runs as %s)", (unsigned long)pid, who);
 		}
-	} else if (err == ERROR_ACCESS_DENIED && have_config) {
-		/* A standard user may not read a LocalSystem process's token.
-		 * The SCM says what account the service runs as, and check (2)
-		 * proves PID is the service's process. */
-		r = lb_service_configured_system(svc, pid, why);
+	} else if (err == ERROR_ACCESS_DENIED) {
+		r = LB_OK;
 	} else {
 		char errtext[LB_ERRTEXT_MAX];
 
@@ -999,7 +1005,7 @@ lb_server_is_system(DWORD pid, SC_HANDLE svc, int have_config, struct lb_buf *wh
 	return r;
 }
 
-/* Check (2): PID is the process of the running LinkBroker service. */
+/* Check (1): PID is the process of the running LinkBroker service. */
 static int
 lb_server_is_service(DWORD pid, SC_HANDLE svc, struct lb_buf *why)
 {
@@ -1020,14 +1026,18 @@ lb_server_is_service(DWORD pid, SC_HANDLE svc, struct lb_buf *why)
 }
 
 /* Before a byte is sent: the server of PIPE is the LinkBroker service's
- * process, running as LocalSystem. Any doubt is LB_E_NOT_GENUINE. */
+ * process (1), the pipe was created by LocalSystem (2), and the server's
+ * token, where readable, is LocalSystem (3). Any doubt is LB_E_NOT_GENUINE.
+ * (1) needs SERVICE_QUERY_STATUS, which install grants to Authenticated
+ * Users; (2) replaces reading the service's configured account
+ * (QueryServiceConfigW), which batch logons may not do. */
 static int
 lb_server_verify(HANDLE pipe, struct lb_buf *why)
 {
 	SC_HANDLE scm = NULL, svc = NULL;
 	ULONG pid = 0;
 	DWORD err;
-	int r, have_config = 1;
+	int r;
 
 	if (!GetNamedPipeServerProcessId(pipe, &pid))
 		return lb_why_win(why, LB_E_NOT_GENUINE, "cannot identify the pipe server process",
@@ -1035,12 +1045,7 @@ lb_server_verify(HANDLE pipe, struct lb_buf *why)
 	if ((scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT)) == NULL)
 		return lb_why_win(why, LB_E_NOT_GENUINE, "cannot ask the service manager who serves "
 		    "the pipe", GetLastError());
-	svc = OpenServiceW(scm, LB_SERVICE_NAME, SERVICE_QUERY_STATUS | SERVICE_QUERY_CONFIG);
-	if (svc == NULL && GetLastError() == ERROR_ACCESS_DENIED) {
-		have_config = 0;
-		svc = OpenServiceW(scm, LB_SERVICE_NAME, SERVICE_QUERY_STATUS);
-	}
-	if (svc == NULL) {
+	if ((svc = OpenServiceW(scm, LB_SERVICE_NAME, SERVICE_QUERY_STATUS)) == NULL) {
 		err = GetLastError();
 		if (err == ERROR_SERVICE_DOES_NOT_EXIST)
 			r = LB_WHY(why, LB_E_NOT_GENUINE, "the pipe is not served by the LinkBroker service "
@@ -1049,9 +1054,10 @@ lb_server_verify(HANDLE pipe, struct lb_buf *why)
 			r = lb_why_win(why, LB_E_NOT_GENUINE, "cannot open the LinkBroker service", err);
 		goto out;
 	}
-	if ((r = lb_server_is_system(pid, svc, have_config, why)) != LB_OK)
+	if ((r = lb_server_is_service(pid, svc, why)) != LB_OK ||
+	    (r = lb_client_win_pipe_owner_check(pipe, why)) != LB_OK)
 		goto out;
-	r = lb_server_is_service(pid, svc, why);
+	r = lb_server_token_is_system(pid, why);
 out:
 	if (svc != NULL)
 		CloseServiceHandle(svc);

@@ -484,6 +484,39 @@ lb_mkdir_parents(wchar_t *dir, SECURITY_ATTRIBUTES *sa, int depth)
 	return CreateDirectoryW(dir, sa) ? ERROR_SUCCESS : GetLastError();
 }
 
+/* PATH itself, for its attributes and file id only: FILE_READ_ATTRIBUTES
+ * is granted to whoever may list the parent, even where the object's own
+ * DACL (a folder a user made first) denies us READ_CONTROL. */
+static HANDLE
+lb_open_attributes(const wchar_t *path)
+{
+	return CreateFileW(path, FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE |
+	    FILE_SHARE_DELETE, NULL, OPEN_EXISTING, FILE_FLAG_OPEN_REPARSE_POINT |
+	    FILE_FLAG_BACKUP_SEMANTICS, NULL);
+}
+
+/* Is the directory open as H %ProgramData%\LinkBroker itself (same
+ * volume and file id, whatever the spelling of either path)? */
+static int
+lb_is_data_dir(HANDLE h)
+{
+	BY_HANDLE_FILE_INFORMATION a, b;
+	char *dd = lb_win_data_dir();
+	wchar_t *w = dd != NULL ? lb_win_wide(dd) : NULL;
+	HANDLE d = w != NULL ? lb_open_attributes(w) : INVALID_HANDLE_VALUE;
+	int same = 0;
+
+	if (d != INVALID_HANDLE_VALUE) {
+		same = GetFileInformationByHandle(h, &a) && GetFileInformationByHandle(d, &b) &&
+		    a.dwVolumeSerialNumber == b.dwVolumeSerialNumber &&
+		    a.nFileIndexHigh == b.nFileIndexHigh && a.nFileIndexLow == b.nFileIndexLow;
+		CloseHandle(d);
+	}
+	free(w);
+	free(dd);
+	return same;
+}
+
 int
 lb_win_ensure_dir(const char *dir, const wchar_t *sddl, char *err, size_t errlen)
 {
@@ -496,7 +529,7 @@ lb_win_ensure_dir(const char *dir, const wchar_t *sddl, char *err, size_t errlen
 	wchar_t *w = NULL;
 	HANDLE h = INVALID_HANDLE_VALUE;
 	DWORD e, n = sizeof(ba);
-	int r;
+	int r, made;
 
 	if ((w = lb_win_wide(dir)) == NULL) {
 		snprintf(err, errlen, "%s: not a valid directory name", dir);
@@ -515,11 +548,40 @@ lb_win_ensure_dir(const char *dir, const wchar_t *sddl, char *err, size_t errlen
 		r = lb_win_error(e);
 		goto out;
 	}
-	/* New or old, make it exactly ours: a directory a user made first
-	 * (Users may create folders in C:\ProgramData) must not stay theirs.
-	 * An elevated admin holds SeRestorePrivilege, which (with backup
-	 * semantics, enabled by the caller) opens for WRITE_OWNER/WRITE_DAC
-	 * whatever the DACL says. */
+	made = e == ERROR_SUCCESS;
+	/* Without READ_CONTROL (denied to us by its DACL) a folder other than
+	 * the data folder fails lb_sd_check below, as it should. */
+	if ((h = lb_open_nofollow(w, 0)) == INVALID_HANDLE_VALUE && GetLastError() == ERROR_ACCESS_DENIED)
+		h = lb_open_attributes(w);
+	if (h == INVALID_HANDLE_VALUE) {
+		e = GetLastError();
+		snprintf(err, errlen, "%s: cannot open (Windows error %lu)", dir, e);
+		r = lb_win_error(e);
+		goto out;
+	}
+	if ((r = lb_handle_kind(h, dir, err, errlen)) < 0)
+		goto out;
+	if (r == 0) {
+		snprintf(err, errlen, "%s exists and is not a directory", dir);
+		r = LB_E_NOT_DIR;
+		goto out;
+	}
+	if (!lb_is_data_dir(h)) {
+		/* Made just now with SDDL, or a folder the policy merely names
+		 * (audit_log = D:\logs\audit.log): never re-ACL it (that
+		 * would change its whole tree at every start), only refuse it
+		 * if it is not admin-only. */
+		r = lb_sd_check(h, dir, LB_BAD_DIR, made ? "it must be writable by administrators only" :
+		    "the broker sets the ACL of no existing folder but %ProgramData%\\LinkBroker: "
+		    "make it writable by administrators only, or name another", err, errlen);
+		goto out;
+	}
+	/* The data folder, new or old, is made exactly ours: one a user made
+	 * first (Users may create folders in C:\ProgramData) must not stay
+	 * theirs. An elevated admin holds SeRestorePrivilege, which (with
+	 * backup semantics, enabled by the caller) opens for
+	 * WRITE_OWNER/WRITE_DAC whatever the DACL says. */
+	CloseHandle(h);
 	if ((h = lb_open_nofollow(w, WRITE_DAC | WRITE_OWNER)) == INVALID_HANDLE_VALUE) {
 		e = GetLastError();
 		snprintf(err, errlen, "%s: cannot open to set its ACL (Windows error %lu)", dir, e);

@@ -3,6 +3,7 @@
  * `install` / `uninstall` (service manager, ProgramData folder, service
  * key, example policy, event source) and `run` (service or console). */
 #include <windows.h>
+#include <aclapi.h>
 #include <sddl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,6 +66,14 @@ lb_log_wide(const char *s)
 }
 
 void
+lb_win_event_escape(wchar_t *s)
+{
+	for (; *s != L'\0'; s++)
+		if (*s == L'%')
+			*s = 0xFF05;   /* FULLWIDTH PERCENT SIGN */
+}
+
+void
 lb_win_log(enum lb_win_level level, const char *fmt, ...)
 {
 	static const char *const prefix[] = { "", "warning: ", "error: " };
@@ -93,13 +102,16 @@ lb_win_log(enum lb_win_level level, const char *fmt, ...)
 		fflush(stderr);
 	}
 	if (lb_evt != NULL) {
-		/* The text is the one insertion string of a "%1" message: it is
-		 * never used as a format. Wine: ReportEventW returns TRUE and
-		 * records nothing. */
+		/* The text is the one insertion string of a "%1" message, but
+		 * the viewer expands what looks like an insertion code in it
+		 * (a client's path with "%%5" would read "Access is denied"):
+		 * hence the escape. Wine: ReportEventW returns TRUE and records
+		 * nothing. */
 		wchar_t *w = lb_log_wide(msg);
 		LPCWSTR strings[1];
 
 		if (w != NULL) {
+			lb_win_event_escape(w);
 			strings[0] = w;
 			if (!ReportEventW(lb_evt, type[i], 0, id[i], NULL, 1, 0, strings, NULL) &&
 			    InterlockedCompareExchange(&lb_log_stderr, 0, 0) != 0)
@@ -173,25 +185,20 @@ lb_require_admin(const char *cmd)
 	return LB_EXIT_FAILED;
 }
 
-/* Best effort: an elevated admin holds SeRestorePrivilege (set the owner
- * and DACL of a folder a user made first) and SeTakeOwnershipPrivilege,
- * both disabled until asked for. Failure shows up as the later call's. */
+/* Best effort: enable privilege NAME, which an elevated admin holds
+ * disabled. Failure shows up as the later call's. */
 static void
-lb_enable_privileges(void)
+lb_enable_privilege(const wchar_t *name)
 {
-	static const wchar_t *const names[] = { SE_RESTORE_NAME, SE_TAKE_OWNERSHIP_NAME };
 	TOKEN_PRIVILEGES tp;
 	HANDLE tok;
-	size_t i;
 
 	if (!OpenProcessToken(GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY, &tok))
 		return;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		tp.PrivilegeCount = 1;
-		tp.Privileges[0].Attributes = SE_PRIVILEGE_ENABLED;
-		if (LookupPrivilegeValueW(NULL, names[i], &tp.Privileges[0].Luid))
-			(void)AdjustTokenPrivileges(tok, FALSE, &tp, 0, NULL, NULL);
-	}
+	tp.PrivilegeCount = 1;
+	tp.Privileges[0].Attributes = SE_PRIVILEGE_ENABLED;
+	if (LookupPrivilegeValueW(NULL, name, &tp.Privileges[0].Luid))
+		(void)AdjustTokenPrivileges(tok, FALSE, &tp, 0, NULL, NULL);
 	CloseHandle(tok);
 }
 
@@ -354,6 +361,7 @@ lb_install_config2(SC_HANDLE s)
 	SERVICE_DESCRIPTIONW desc;
 	SC_ACTION acts[3];
 	SERVICE_FAILURE_ACTIONSW fa;
+	SERVICE_FAILURE_ACTIONS_FLAG faf;
 	SERVICE_REQUIRED_PRIVILEGES_INFOW privs;
 	/* Token work (impersonation), creating symbolic links, setting the
 	 * new link's owner to the client (restore), and traversal. LocalSystem
@@ -379,12 +387,76 @@ lb_install_config2(SC_HANDLE s)
 	if (!ChangeServiceConfig2W(s, SERVICE_CONFIG_FAILURE_ACTIONS, &fa) &&
 	    lb_wine_or_fail("setting the recovery actions", GetLastError()) != 0)
 		return -1;
+	/* Without it the actions run only if the process dies without saying
+	 * SERVICE_STOPPED; lb_set_status reports a failed stop with
+	 * ERROR_SERVICE_SPECIFIC_ERROR, which this makes count. Wine 8:
+	 * ERROR_INVALID_LEVEL (124). */
+	faf.fFailureActionsOnNonCrashFailures = TRUE;
+	if (!ChangeServiceConfig2W(s, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &faf) &&
+	    lb_wine_or_fail("running the recovery actions when the service stops on an error "
+	    "(SERVICE_CONFIG_FAILURE_ACTIONS_FLAG)", GetLastError()) != 0)
+		return -1;
 	privs.pmszRequiredPrivileges = priv_list;
 	/* Wine 8: ERROR_INVALID_LEVEL (124). */
 	if (!ChangeServiceConfig2W(s, SERVICE_CONFIG_REQUIRED_PRIVILEGES_INFO, &privs) &&
 	    lb_wine_or_fail("limiting the service's privileges (SERVICE_CONFIG_REQUIRED_PRIVILEGES_INFO)",
 	    GetLastError()) != 0)
 		return -1;
+	return 0;
+}
+
+DWORD
+lb_win_service_dacl_with_status(PACL in, PACL *out)
+{
+	BYTE au[SECURITY_MAX_SID_SIZE];
+	EXPLICIT_ACCESSW ea;
+	DWORD n = sizeof(au), i;
+
+	*out = NULL;
+	if (in == NULL)
+		return ERROR_INVALID_ACL;
+	if (!CreateWellKnownSid(WinAuthenticatedUserSid, NULL, au, &n))
+		return GetLastError();
+	/* Granted already: nothing to change (SetEntriesInAclW's GRANT_ACCESS
+	 * should merge, but Wine 8's adds a second ACE every time). */
+	for (i = 0; i < in->AceCount; i++) {
+		ACCESS_ALLOWED_ACE *ace;
+
+		if (GetAce(in, i, (void **)&ace) && ace->Header.AceType == ACCESS_ALLOWED_ACE_TYPE &&
+		    (ace->Header.AceFlags & INHERIT_ONLY_ACE) == 0 &&
+		    (ace->Mask & SERVICE_QUERY_STATUS) != 0 && EqualSid((PSID)&ace->SidStart, au))
+			return ERROR_SUCCESS;
+	}
+	memset(&ea, 0, sizeof(ea));
+	ea.grfAccessPermissions = SERVICE_QUERY_STATUS;
+	ea.grfAccessMode = GRANT_ACCESS;
+	ea.grfInheritance = NO_INHERITANCE;
+	ea.Trustee.TrusteeForm = TRUSTEE_IS_SID;
+	ea.Trustee.TrusteeType = TRUSTEE_IS_WELL_KNOWN_GROUP;
+	ea.Trustee.ptstrName = (LPWSTR)(void *)au;
+	return SetEntriesInAclW(1, &ea, in, out);
+}
+
+/* Let every local logon, not only interactive ones, see the service's
+ * state and process id: the client's check that the pipe is served by
+ * the service needs SERVICE_QUERY_STATUS. */
+static int
+lb_install_service_dacl(SC_HANDLE s)
+{
+	PSECURITY_DESCRIPTOR sd = NULL;
+	PACL dacl = NULL, nd = NULL;
+	DWORD e;
+
+	e = GetSecurityInfo(s, SE_SERVICE, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL, &sd);
+	if (e == ERROR_SUCCESS)
+		e = lb_win_service_dacl_with_status(dacl, &nd);
+	/* Wine 8: both calls succeed and keep nothing. */
+	if (e == ERROR_SUCCESS && nd != NULL)
+		e = SetSecurityInfo(s, SE_SERVICE, DACL_SECURITY_INFORMATION, NULL, NULL, nd, NULL);
+	LocalFree(nd);
+	LocalFree(sd);
+	if (e != ERROR_SUCCESS)
+		return lb_wine_or_fail("letting Authenticated Users query the service's status", e);
 	return 0;
 }
 
@@ -395,7 +467,8 @@ lb_install_service_once(const wchar_t *exe, const char *config, int *existedp)
 	wchar_t *cmd = NULL, *wconf = NULL;
 	SC_HANDLE scm = NULL, s = NULL;
 	const DWORD access = SERVICE_CHANGE_CONFIG | SERVICE_QUERY_CONFIG | SERVICE_QUERY_STATUS |
-	    SERVICE_START;   /* SERVICE_START: needed for restart recovery actions */
+	    SERVICE_START |   /* SERVICE_START: needed for restart recovery actions */
+	    READ_CONTROL | WRITE_DAC;   /* the service's DACL */
 	SERVICE_STATUS st;
 	size_t n;
 	DWORD e;
@@ -445,7 +518,7 @@ lb_install_service_once(const wchar_t *exe, const char *config, int *existedp)
 		goto out;
 	}
 	*existedp = existed;
-	if (lb_install_config2(s) != 0)
+	if (lb_install_config2(s) != 0 || lb_install_service_dacl(s) != 0)
 		goto out;
 	printf("service %ls %s: LocalSystem, automatic start, command line %ls\n", LB_SVC_NAME,
 	    existed ? "updated" : "created", cmd);
@@ -514,7 +587,9 @@ lb_win_cmd_install(int argc, char **argv)
 	}
 	if ((rc = lb_require_admin("install")) != LB_EXIT_OK)
 		return rc;
-	lb_enable_privileges();
+	/* Set the owner and DACL of a folder a user made first. */
+	lb_enable_privilege(SE_RESTORE_NAME);
+	lb_enable_privilege(SE_TAKE_OWNERSHIP_NAME);
 	if ((exe = lb_exe_path()) == NULL) {
 		fprintf(stderr, "linkbrokerd install: cannot find this program's path (Windows error %lu)\n",
 		    GetLastError());
@@ -886,6 +961,10 @@ lb_run_foreground(void)
 	int r, rc;
 
 	lb_win_log_open(1);
+	/* The pipe's owner is SYSTEM (LB_SDDL_PIPE); an elevated admin may
+	 * give an object an owner that is not in its token only with
+	 * SeRestorePrivilege enabled (else ERROR_INVALID_OWNER, 1307). */
+	lb_enable_privilege(SE_RESTORE_NAME);
 	lb_run_done = CreateEventW(NULL, TRUE, FALSE, NULL);
 	if (!SetConsoleCtrlHandler(lb_console_ctrl, TRUE))
 		lb_win_log(LB_WIN_WARN, "cannot catch Ctrl+C (Windows error %lu)", GetLastError());

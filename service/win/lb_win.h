@@ -41,6 +41,21 @@ void lb_win_log(enum lb_win_level level, const char *fmt, ...)
 /* Where lb_win_log writes: FOREGROUND adds stderr. */
 void lb_win_log_open(int foreground);
 void lb_win_log_close(void);
+/* Make the UTF-16 text S safe as an Event Log insertion string, in place:
+ * every '%' becomes U+FF05 (FULLWIDTH PERCENT SIGN). The viewer expands
+ * %n, %%n and %{...} found in inserted text too, recursively, and there is
+ * no escape for them (MS-EVEN 3.2.4.1.5); a look-alike cannot start one. */
+void lb_win_event_escape(wchar_t *s);
+
+/* ---- the service's own security descriptor (lb_svc_win.c) ---- */
+
+/* A new DACL in *OUT (LocalFree it) that is IN plus SERVICE_QUERY_STATUS
+ * for Authenticated Users, merged with what they already hold; *OUT NULL
+ * if IN grants them that already. The default service DACL gives it only
+ * to INTERACTIVE and SERVICE logons, so a scheduled task (BATCH) could not
+ * check the service's process id. IN must not be NULL (a NULL DACL would
+ * become this one ACE). 0 or a Windows error. */
+DWORD lb_win_service_dacl_with_status(PACL in, PACL *out);
 
 /* ---- the pipe client's identity (lb_token_win.c) ---- */
 
@@ -89,9 +104,11 @@ int lb_win_redirection_guard(void) LB_WUR;
 #define LB_SDDL_DIR     L"D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
 #define LB_SDDL_PRIVATE L"D:PAI(A;;FA;;;SY)(A;;FA;;;BA)"
 #define LB_SDDL_PUBLIC  L"D:PAI(A;;FA;;;SY)(A;;FA;;;BA)(A;;FR;;;BU)"
-/* The pipe: SYSTEM and Administrators full, Authenticated Users read and
- * write (not create instances: FILE_CREATE_PIPE_INSTANCE is left out). */
-#define LB_SDDL_PIPE    L"D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;0x0012019b;;;AU)"
+/* The pipe: owned by SYSTEM (the client checks the owner: only SYSTEM, or
+ * a holder of SeRestorePrivilege, may create an object owned by SYSTEM),
+ * SYSTEM and Administrators full, Authenticated Users read and write (not
+ * create instances: FILE_CREATE_PIPE_INSTANCE is left out). */
+#define LB_SDDL_PIPE    L"O:SYD:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;0x0012019b;;;AU)"
 
 /* PATH may be trusted as admin-written: a regular file whose owner is
  * SYSTEM, Administrators, TrustedInstaller or this process's own user, and
@@ -99,7 +116,10 @@ int lb_win_redirection_guard(void) LB_WUR;
  * or DACL (same for its directory). */
 int lb_win_check_admin_file(const char *path, char *err, size_t errlen) LB_WUR;
 /* Create directory DIR (and missing parents up to an existing one) with
- * SDDL; an existing DIR gets SDDL applied. */
+ * SDDL. An existing DIR gets SDDL applied (owner Administrators if not
+ * trusted) only if it is %ProgramData%\LinkBroker itself (same file id);
+ * any other existing folder is only checked and refused (LB_E_PERM) if
+ * others may add, delete or rename entries in it or change its ACL. */
 int lb_win_ensure_dir(const char *dir, const wchar_t *sddl, char *err, size_t errlen) LB_WUR;
 /* Write LEN bytes to PATH atomically (temporary file, flush, MoveFileEx
  * replace) with the security descriptor SDDL. */

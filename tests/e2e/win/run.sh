@@ -4,7 +4,10 @@
 # on disk, denials with their reasons, symbolic links and junctions failing
 # cleanly (Wine has no reparse points), the audit log and verify-audit, a
 # console broker refused by the client because it is not the service, stop,
-# uninstall. What Wine cannot show is printed as a NOTE (docs/windows-service.md).
+# uninstall; a start that fails on a bad policy reports a failure exit code
+# (what makes recovery run), and a folder of audit_log's own is checked,
+# never re-ACL'd. What Wine cannot show is printed as a NOTE
+# (docs/windows-service.md).
 #   run.sh LINKBROKERD.EXE LINKBROKER.EXE
 # On Linux it needs WINEPREFIX (scripts/lib/wine.sh sets it and keeps a
 # wineserver up). The same script runs on a real Windows 10/11 VM from an
@@ -30,6 +33,10 @@ PD=$C/ProgramData/LinkBroker
 T=$C/lbtest
 W='C:\lbtest'
 WPD='C:\ProgramData\LinkBroker'
+# A folder audit_log may name outside the data folder (under ProgramData:
+# on Windows C:\ inherits Modify for Authenticated Users to new folders).
+LOGS=$C/ProgramData/lbtest-logs
+WLOGS='C:\ProgramData\lbtest-logs'
 
 # ok, bad, check (and the pass/fail counters)
 . "$(dirname "$0")/../lib.sh"
@@ -43,6 +50,11 @@ w() {
 	return "${PIPESTATUS[0]}"
 }
 svc_state() { w sc query LinkBroker | sed -n 's/.*STATE *: *[0-9]* *\([A-Z_]*\).*/\1/p'; }
+# svc_exit: "WIN32_EXIT_CODE SERVICE_EXIT_CODE" of the last stop.
+svc_exit() {
+	w sc query LinkBroker | sed -n 's/.*WIN32_EXIT_CODE *: *\([0-9]*\).*/\1/p; s/.*SERVICE_EXIT_CODE *: *\([0-9]*\).*/\1/p' |
+		tr '\n' ' ' | sed 's/ $//'
+}
 wait_state() {
 	local want=$1
 	for _ in $(seq 100); do
@@ -55,13 +67,13 @@ FG=
 cleanup() {
 	[ -n "$FG" ] && kill "$FG" 2>/dev/null
 	w "$LBD" uninstall >/dev/null 2>&1
-	if [ -n "${LB_E2E_KEEP:-}" ]; then echo "kept $T and $PD"; else rm -rf "$T" "$PD"; fi
+	if [ -n "${LB_E2E_KEEP:-}" ]; then echo "kept $T and $PD"; else rm -rf "$T" "$PD" "$LOGS"; fi
 }
 trap cleanup EXIT
 
 # A clean start: no service, no ProgramData folder, no user key left over.
 w "$LBD" uninstall >/dev/null 2>&1
-rm -rf "$T" "$PD"
+rm -rf "$T" "$PD" "$LOGS"
 
 # --- install ---
 out=$(w "$LBD" install)
@@ -74,6 +86,18 @@ out=$(w "$LBD" check-config --flavor windows "$WPD\\policy.ini")
 check "the installed example policy is valid: $out" test $? -eq 0
 out=$(w "$LBD" install)
 check "install again (idempotent) exits 0: $out" test $? -eq 0
+# Recovery also when the service stops itself on an error; every local
+# logon (a scheduled task too) may read the service's status.
+if [ "$NATIVE" = 1 ]; then
+	out=$(w sc qfailureflag LinkBroker)
+	check "recovery runs on non-crash failures: $out" grep -q "NON_CRASH_FAILURES *: *TRUE" <<<"$out"
+	out=$(w sc sdshow LinkBroker)
+	check "Authenticated Users may query the service's status: $out" grep -qF "(A;;LC;;;AU)" <<<"$out"
+else
+	check "install says Wine cannot set SERVICE_CONFIG_FAILURE_ACTIONS_FLAG: $out" \
+		grep -qF "(SERVICE_CONFIG_FAILURE_ACTIONS_FLAG): not supported by Wine" <<<"$out"
+	echo "NOTE: Wine has no SERVICE_CONFIG_FAILURE_ACTIONS_FLAG and keeps no service DACL: recovery on a failed stop and the Authenticated Users status ACE are checked on a real Windows VM"
+fi
 
 # --- the user's key and the test policy ---
 out=$(w "$LB" keygen --force)
@@ -113,6 +137,28 @@ rm -f "$PD/policy.ini.new"
 out=$(w "$LBD" check-config --flavor windows "$WPD\\policy.ini")
 check "test policy valid: $out" test $? -eq 0
 
+# --- a start that fails: STOPPED with a failure exit code, which is what
+# makes Windows run the recovery actions (SERVICE_FAILURE_ACTIONS_FLAG) ---
+printf '[nonsense]\n' >> "$PD/policy.ini"
+t_bad=$(date +%s)
+w sc start LinkBroker >/dev/null
+check "a start on a bad policy ends STOPPED" wait_state STOPPED
+out=$(svc_exit)
+check "it stopped with ERROR_SERVICE_SPECIFIC_ERROR and exit code 2 (bad input): '$out'" test "$out" = "1066 2"
+if [ "$NATIVE" = 1 ]; then
+	# Restart after 5 s (twice): a second "terminated with service-specific
+	# error" event from the restart. (The docs say the flag takes effect at
+	# the next system start: right after a first install, reboot once.)
+	n7024=0
+	for _ in $(seq 40); do
+		n7024=$(powershell -NoProfile -Command "@(Get-WinEvent -FilterHashtable @{LogName='System'; ProviderName='Service Control Manager'; Id=7024; StartTime=(Get-Date).AddSeconds(-$(( $(date +%s) - t_bad + 2 )))} -ErrorAction SilentlyContinue | Where-Object { \$_.Message -like '*LinkBroker*' }).Count" | tr -d '\r')
+		[ "${n7024:-0}" -ge 2 ] && break
+		sleep 0.5
+	done
+	check "the service manager restarted the failed service (events 7024: $n7024; reboot once after the first install if 1)" test "${n7024:-0}" -ge 2
+fi
+sed -i '/^\[nonsense\]$/d' "$PD/policy.ini"
+
 # --- start through the service manager ---
 out=$(w sc start LinkBroker)
 check "sc start: $out" wait_state RUNNING
@@ -139,7 +185,7 @@ lines() { wc -l < "$PD/audit.log"; }
 expect 0 "enrolled: yes" status
 out=$(w "$LB" status)
 grep -qF "Wine cannot run services as LocalSystem" <<<"$out" &&
-	echo "NOTE: Wine runs services as the Unix user, not LocalSystem: the client's LocalSystem check is skipped there (and says so); the service-process check still runs"
+	echo "NOTE: Wine runs services as the Unix user, not LocalSystem: the check of the pipe server's token is skipped there (and says so); the service-process and pipe-owner (SYSTEM) checks still run"
 
 n0=$(lines)
 expect 0 "Hardlink created for $W\\links\\h.txt <<===>> $W\\targets\\t.txt" /H "$W\\links\\h.txt" "$W\\targets\\t.txt"
@@ -186,6 +232,15 @@ check "every request audited ($(lines) lines from $n0, want $want)" test "$(( $(
 check "the hard link audited as allowed" grep -q '"event":"create".*"verdict":"allowed".*h\.txt' "$PD/audit.log"
 check "the symbolic link audited as $verdict" grep -q '"verdict":"'$verdict'".*s\.txt' "$PD/audit.log"
 
+# --- a client's '%' reaches the Event Log as written ("%%5" would read
+# "Access is denied" if the viewer expanded it); Wine logs no events ---
+if [ "$NATIVE" = 1 ]; then
+	expect 0 "Hardlink created" /H "$W\\links\\pct%%5.txt" "$W\\targets\\t.txt"
+	sleep 1
+	out=$(powershell -NoProfile -Command "@(Get-WinEvent -ProviderName LinkBroker -MaxEvents 50 | Where-Object { \$_.Message -like '*pct*5.txt*' -and \$_.Message -notlike '*Access is denied*' -and \$_.Message -notlike '*pct%%5*' }).Count" | tr -d '\r')
+	check "the Event Log shows the '%' of a client's path escaped, not expanded ($out events)" test "${out:-0}" -ge 1
+fi
+
 # --- hot reload through the service manager (SERVICE_CONTROL_PARAMCHANGE);
 # the file watch alone would wait for the file to hold still for a second ---
 sed -i 's/^kinds = \*$/kinds = symlink/' "$PD/policy.ini"
@@ -198,6 +253,8 @@ check "reloaded policy: hard link refused, nothing made" test ! -e "$T/links/h3.
 # --- stop: the client says the broker is not there ---
 out=$(w sc stop LinkBroker)
 check "sc stop: $out" wait_state STOPPED
+out=$(svc_exit)
+check "a stop on request is no failure (no recovery): '$out'" test "$out" = "0 0"
 expect 3 "" status
 
 # --- the audit log verifies, and a changed byte is caught ---
@@ -224,6 +281,55 @@ check "nothing sent to the impostor (no audit record)" test "$(lines)" -eq "$n0"
 kill "$FG" 2>/dev/null
 wait "$FG" 2>/dev/null
 FG=
+
+# --- audit_log in a folder of its own, outside the data folder: the broker
+# checks it and refuses it if others may write it, and never changes its ACL
+# (it re-ACLs only %ProgramData%\LinkBroker) ---
+{
+	sed -n '1,/^audit_sync = always$/p' "$PD/policy.ini"
+	printf 'audit_log = %s\\audit.log\n' "$WLOGS"
+	sed '1,/^audit_sync = always$/d' "$PD/policy.ini"
+} > "$PD/other.ini.new"
+w cmd /c copy /y "$WPD\\other.ini.new" "$WPD\\other.ini" >/dev/null
+rm -f "$PD/other.ini.new"
+mkdir -p "$LOGS"
+echo old > "$LOGS/old.log"
+# acl PATH: what the file system says of PATH's permissions.
+acl() {
+	if [ "$NATIVE" = 1 ]; then w icacls "$(cygpath -w "$1")" | sed '$d'; else stat -c %a "$1"; fi
+}
+if [ "$NATIVE" = 1 ]; then
+	w icacls "$WLOGS" /grant '*S-1-5-32-545:(OI)(CI)M' >/dev/null
+else
+	chmod 0777 "$LOGS"
+fi
+open_acl=$(acl "$LOGS")
+fg_once() {
+	timeout 30 $RUNNER "$LBD" run --foreground --config "$WPD\\other.ini" 2>&1 </dev/null | tr -d '\r'
+	return "${PIPESTATUS[0]}"
+}
+out=$(fg_once)
+rc=$?
+check "a folder others may write is refused ($rc): $out" test "$rc" -ne 0 -a "$rc" -ne 124
+check "with a clear message: $out" grep -qF "sets the ACL of no existing folder but %ProgramData%\\LinkBroker" <<<"$out"
+check "and left as it was: $(acl "$LOGS")" test "$(acl "$LOGS")" = "$open_acl"
+check "no audit log made there" test ! -e "$LOGS/audit.log"
+if [ "$NATIVE" = 1 ]; then
+	w icacls "$WLOGS" /inheritance:r /remove:g '*S-1-5-32-545' /grant:r '*S-1-5-18:(OI)(CI)F' '*S-1-5-32-544:(OI)(CI)F' >/dev/null
+else
+	chmod 0755 "$LOGS"
+fi
+dir_acl=$(acl "$LOGS") file_acl=$(acl "$LOGS/old.log")
+$RUNNER "$LBD" run --foreground --config "$WPD\\other.ini" >"$T/fg2.log" 2>&1 </dev/null &
+FG=$!
+for _ in $(seq 50); do grep -q "started" "$T/fg2.log" 2>/dev/null && break; sleep 0.1; done
+check "an admin-only folder is taken as it is: $(tr -d '\r' < "$T/fg2.log")" grep -q started "$T/fg2.log"
+kill "$FG" 2>/dev/null
+wait "$FG" 2>/dev/null
+FG=
+check "the audit log is there" test -e "$LOGS/audit.log"
+check "the folder's ACL is unchanged: $(acl "$LOGS")" test "$(acl "$LOGS")" = "$dir_acl"
+check "a file in it keeps its ACL: $(acl "$LOGS/old.log")" test "$(acl "$LOGS/old.log")" = "$file_acl"
 
 # --- uninstall: the service goes, the policy and the log stay ---
 out=$(w "$LBD" uninstall)

@@ -1,9 +1,11 @@
 /* Unit tests for client/win/lb_client_win.c: the user's key sealed with
  * DPAPI under a private directory (round trip, no silent replace, refusal
  * of plain text, tampered or foreign blobs), output bytes to a file, the
- * clock, and a pipe whose server is not the LinkBroker service refused
- * before a byte is sent. Under Wine DPAPI and DACLs are not real
- * protection; these pin the code paths and the file format. */
+ * clock, a pipe whose server is not the LinkBroker service refused
+ * before a byte is sent, and the pipe owner check (SYSTEM, as the service's
+ * LB_SDDL_PIPE makes it, passes; the creator's default owner does not).
+ * Under Wine DPAPI and DACLs are not real protection; these pin the code
+ * paths and the file format. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include <cmocka.h>
 
 #include <windows.h>
+#include <sddl.h>
 #include <wincrypt.h>
 
 #include <stdio.h>
@@ -26,6 +29,7 @@
 #include "lb_client.h"
 #include "lb_client_win.h"
 #include "lb_sig.h"
+#include "lb_win.h"   /* LB_SDDL_PIPE */
 
 #define WHY_MAX 4096
 
@@ -380,6 +384,94 @@ test_pipe_not_served_by_the_service_is_refused_before_sending(void **state)
 	lb_buf_free(&why);
 }
 
+/* A pipe named after this process and TAG, created with the security
+ * descriptor SDDL (NULL: the creator's default), and a client handle to it
+ * opened as linkbroker opens the broker's. INVALID_HANDLE_VALUE server if
+ * creating it failed (*ERR says why). */
+static void
+pipe_pair(const wchar_t *tag, const wchar_t *sddl, HANDLE *srv, HANDLE *cli, DWORD *err)
+{
+	SECURITY_ATTRIBUTES sa = { sizeof(sa), NULL, FALSE };
+	wchar_t wname[128];
+
+	assert_true(swprintf(wname, 128, L"\\\\.\\pipe\\lbtest-%ls-%lu", tag,
+	    (unsigned long)GetCurrentProcessId()) > 0);
+	if (sddl != NULL)
+		assert_true(ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1,
+		    &sa.lpSecurityDescriptor, NULL));
+	*cli = INVALID_HANDLE_VALUE;
+	*srv = CreateNamedPipeW(wname, PIPE_ACCESS_DUPLEX | FILE_FLAG_FIRST_PIPE_INSTANCE,
+	    PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, 4096, 4096,
+	    0, &sa);
+	*err = GetLastError();
+	LocalFree(sa.lpSecurityDescriptor);
+	if (*srv == INVALID_HANDLE_VALUE)
+		return;
+	*cli = CreateFileW(wname, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+	    SECURITY_SQOS_PRESENT | SECURITY_IMPERSONATION, NULL);
+	assert_true(*cli != INVALID_HANDLE_VALUE);
+}
+
+/* The service's pipe security descriptor makes SYSTEM the owner, which the
+ * client accepts. Wine keeps the owner asked for whoever the creator is;
+ * Windows lets only SYSTEM (or SeRestorePrivilege) give it, so elsewhere
+ * than in a LocalSystem test run creating it fails with 1307. */
+static void
+test_pipe_owned_by_system_passes_the_owner_check(void **state)
+{
+	struct lb_buf why;
+	HANDLE srv, cli;
+	DWORD err;
+
+	(void)state;
+	lb_buf_init(&why, WHY_MAX);
+	pipe_pair(L"sys", LB_SDDL_PIPE, &srv, &cli, &err);
+	if (srv == INVALID_HANDLE_VALUE) {
+		assert_int_equal(err, ERROR_INVALID_OWNER);
+		print_message("skipped: this process may not make SYSTEM a pipe's owner (Windows error "
+		    "1307: not LocalSystem, SeRestorePrivilege not enabled)\n");
+		lb_buf_free(&why);
+		skip();
+	}
+	if (lb_client_win_pipe_owner_check(cli, &why) != LB_OK)
+		fail_msg("%s", text(&why));
+	CloseHandle(cli);
+	CloseHandle(srv);
+	lb_buf_free(&why);
+}
+
+/* A pipe made by anyone else is refused, naming its owner: here with the
+ * service's old descriptor (no owner: the creator's default applies) and
+ * with none at all (Wine then keeps no owner; Windows uses the token's). */
+static void
+test_pipe_owned_by_another_account_fails_the_owner_check(void **state)
+{
+	static const wchar_t *const sddl[] = {
+		L"D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;0x0012019b;;;AU)", NULL,
+	};
+	static const wchar_t *const tag[] = { L"old-sd", L"no-sd" };
+	struct lb_buf why;
+	HANDLE srv, cli;
+	DWORD err;
+	size_t i;
+
+	(void)state;
+	lb_buf_init(&why, WHY_MAX);
+	for (i = 0; i < 2; i++) {
+		pipe_pair(tag[i], sddl[i], &srv, &cli, &err);
+		assert_true(srv != INVALID_HANDLE_VALUE);
+		assert_int_equal(lb_client_win_pipe_owner_check(cli, &why), LB_E_NOT_GENUINE);
+		if ((strstr(text(&why), "the pipe was not created by LocalSystem (its owner is S-1-") == NULL &&
+		    strcmp(text(&why), "the pipe was not created by LocalSystem (it has no owner)") != 0) ||
+		    strstr(text(&why), "its owner is S-1-5-18,") != NULL)
+			fail_msg("%ls: %s", tag[i], text(&why));
+		print_message("%ls: %s\n", tag[i], text(&why));
+		CloseHandle(cli);
+		CloseHandle(srv);
+	}
+	lb_buf_free(&why);
+}
+
 int
 main(void)
 {
@@ -395,6 +487,8 @@ main(void)
 		cmocka_unit_test(test_cwd_and_user_name_are_utf8_text),
 		cmocka_unit_test(test_missing_pipe_is_unreachable),
 		cmocka_unit_test(test_pipe_not_served_by_the_service_is_refused_before_sending),
+		cmocka_unit_test(test_pipe_owned_by_system_passes_the_owner_check),
+		cmocka_unit_test(test_pipe_owned_by_another_account_fails_the_owner_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,10 @@
 /* Unit tests for the security descriptors the Windows service puts on its
  * pipe and files (LB_SDDL_* in lb_win.h), checked byte by byte after
- * ConvertStringSecurityDescriptorToSecurityDescriptorW: control flags, and
- * the exact ACE list (type, flags, mask, SID). Then lb_win_check_admin_file
- * on files lb_win_write_file made, and on files others may write.
+ * ConvertStringSecurityDescriptorToSecurityDescriptorW: owner, control
+ * flags, and the exact ACE list (type, flags, mask, SID); the service's own
+ * DACL as install extends it. Then lb_win_check_admin_file on files
+ * lb_win_write_file made, and on files others may write, and
+ * lb_win_ensure_dir on folders that exist already (checked, not re-ACL'd).
  * Wine keeps no security descriptor of its own: it maps the Unix owner and
  * mode to one (owner: our user or ANONYMOUS LOGON; "other" bits: an
  * Everyone ACE), so the negative cases check what Wine reports first and
@@ -32,11 +34,11 @@ struct ace_want {
 	const wchar_t *sid;
 };
 
-/* SDDL must convert to a self-relative SD with no owner or group (the
- * creator's defaults apply), CONTROL set among the DACL bits, and exactly
- * the access-allowed ACEs in WANT, in order. */
+/* SDDL must convert to a self-relative SD with owner OWNER (NULL: none,
+ * the creator's default applies) and no group, CONTROL set among the DACL
+ * bits, and exactly the access-allowed ACEs in WANT, in order. */
 static void
-expect_dacl(const wchar_t *sddl, SECURITY_DESCRIPTOR_CONTROL control,
+expect_sd(const wchar_t *sddl, const wchar_t *owner_sid, SECURITY_DESCRIPTOR_CONTROL control,
     const struct ace_want *want, size_t n)
 {
 	PSECURITY_DESCRIPTOR sd = NULL;
@@ -52,7 +54,17 @@ expect_dacl(const wchar_t *sddl, SECURITY_DESCRIPTOR_CONTROL control,
 	assert_int_equal(ctl & (SE_DACL_PRESENT | SE_DACL_PROTECTED | SE_DACL_AUTO_INHERITED |
 	    SE_DACL_DEFAULTED), SE_DACL_PRESENT | control);
 	assert_true(GetSecurityDescriptorOwner(sd, &owner, &defaulted));
-	assert_null(owner);
+	if (owner_sid == NULL) {
+		assert_null(owner);
+	} else {
+		PSID want_owner = NULL;
+
+		assert_non_null(owner);
+		assert_false(defaulted);
+		assert_true(ConvertStringSidToSidW(owner_sid, &want_owner));
+		assert_true(EqualSid(owner, want_owner));
+		LocalFree(want_owner);
+	}
 	assert_true(GetSecurityDescriptorGroup(sd, &group, &defaulted));
 	assert_null(group);
 	assert_true(GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted));
@@ -73,6 +85,13 @@ expect_dacl(const wchar_t *sddl, SECURITY_DESCRIPTOR_CONTROL control,
 		LocalFree(sid);
 	}
 	LocalFree(sd);
+}
+
+static void
+expect_dacl(const wchar_t *sddl, SECURITY_DESCRIPTOR_CONTROL control,
+    const struct ace_want *want, size_t n)
+{
+	expect_sd(sddl, NULL, control, want, n);
 }
 
 /* No ACE of SDDL names SID. */
@@ -106,8 +125,10 @@ expect_no_ace_for(const wchar_t *sddl, const wchar_t *sid_text)
 #define SID_ANONYMOUS L"S-1-5-7"
 #define SID_INTERACTIVE L"S-1-5-4"
 
+/* Owned by SYSTEM: the client refuses a pipe with any other owner. */
 static void
-test_pipe_sd_gives_authenticated_users_read_write_but_not_new_instances(void **state)
+test_pipe_sd_is_owned_by_system_and_gives_authenticated_users_read_write_but_not_new_instances(
+    void **state)
 {
 	const struct ace_want want[] = {
 		{ 0, GENERIC_ALL, SID_SYSTEM },
@@ -122,7 +143,7 @@ test_pipe_sd_gives_authenticated_users_read_write_but_not_new_instances(void **s
 
 	(void)state;
 	assert_int_equal(want[2].mask, 0x0012019b);
-	expect_dacl(LB_SDDL_PIPE, SE_DACL_PROTECTED, want, 3);
+	expect_sd(LB_SDDL_PIPE, SID_SYSTEM, SE_DACL_PROTECTED, want, 3);
 	/* The bit that would let a user create a server instance of our pipe. */
 	assert_true(ConvertStringSecurityDescriptorToSecurityDescriptorW(LB_SDDL_PIPE, SDDL_REVISION_1,
 	    &sd, NULL));
@@ -184,6 +205,79 @@ test_public_sd_gives_users_read_only(void **state)
 	expect_dacl(LB_SDDL_PUBLIC, SE_DACL_PROTECTED | SE_DACL_AUTO_INHERITED, want, 3);
 	expect_no_ace_for(LB_SDDL_PUBLIC, SID_EVERYONE);
 	expect_no_ace_for(LB_SDDL_PUBLIC, SID_AUTH_USERS);
+}
+
+/* The DACL CreateService gives a new service (Windows 10/11, `sc sdshow`
+ * of a fresh service; "Service Security and Access Rights": only
+ * interactive and service logons get anything), which install extends. */
+#define DEFAULT_SERVICE_SDDL L"D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;BA)" \
+    L"(A;;CCLCSWLOCRRC;;;IU)(A;;CCLCSWLOCRRC;;;SU)"
+
+/* The ACEs of DACL, as SDDL ("D:(A;;...)..."), in BUF. */
+static void
+dacl_text(PACL dacl, wchar_t *buf, size_t cap)
+{
+	SECURITY_DESCRIPTOR sd;
+	wchar_t *t = NULL;
+
+	assert_true(InitializeSecurityDescriptor(&sd, SECURITY_DESCRIPTOR_REVISION));
+	assert_true(SetSecurityDescriptorDacl(&sd, TRUE, dacl, FALSE));
+	assert_true(ConvertSecurityDescriptorToStringSecurityDescriptorW(&sd, SDDL_REVISION_1,
+	    DACL_SECURITY_INFORMATION, &t, NULL));
+	assert_true(swprintf(buf, cap, L"%ls", t) > 0);
+	LocalFree(t);
+}
+
+static void
+test_service_dacl_adds_query_status_for_authenticated_users_only(void **state)
+{
+	PSECURITY_DESCRIPTOR sd = NULL;
+	static const wchar_t *const old_aces[] = {
+		L"(A;;CCLCSWRPWPDTLOCRRC;;;SY)", L"(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;BA)",
+		L"(A;;CCLCSWLOCRRC;;;IU)", L"(A;;CCLCSWLOCRRC;;;SU)",
+	};
+	PACL in = NULL, once = NULL, twice = NULL;
+	BOOL present, defaulted;
+	wchar_t a[1024], b[1024], *au;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(SERVICE_QUERY_STATUS, 0x4);
+	assert_true(ConvertStringSecurityDescriptorToSecurityDescriptorW(DEFAULT_SERVICE_SDDL,
+	    SDDL_REVISION_1, &sd, NULL));
+	assert_true(GetSecurityDescriptorDacl(sd, &present, &in, &defaulted));
+	assert_int_equal(lb_win_service_dacl_with_status(in, &once), ERROR_SUCCESS);
+	/* Every old ACE kept, one new (SetEntriesInAcl picks the place):
+	 * Authenticated Users, query status ("LC") and nothing else (no
+	 * start, stop, config). */
+	dacl_text(once, a, 1024);
+	for (i = 0; i < sizeof(old_aces) / sizeof(old_aces[0]); i++)
+		if (wcsstr(a, old_aces[i]) == NULL)
+			fail_msg("%ls lost %ls", a, old_aces[i]);
+	if (wcsstr(a, L"(A;;LC;;;AU)") == NULL || (au = wcsstr(a, L";AU)")) == NULL ||
+	    wcsstr(au + 1, L";AU)") != NULL)
+		fail_msg("want exactly one Authenticated Users ACE, (A;;LC;;;AU): %ls", a);
+	assert_int_equal(once->AceCount, in->AceCount + 1);
+	/* Install runs again on every update: nothing more to change. */
+	assert_int_equal(lb_win_service_dacl_with_status(once, &twice), ERROR_SUCCESS);
+	if (twice != NULL) {
+		dacl_text(twice, b, 1024);
+		fail_msg("changed again: %ls\nfirst: %ls", b, a);
+	}
+	LocalFree(once);
+	LocalFree(sd);
+}
+
+static void
+test_service_dacl_refuses_a_null_dacl(void **state)
+{
+	PACL out = (PACL)1;
+
+	(void)state;
+	/* NULL is "everyone may do anything": it must not become "only
+	 * Authenticated Users may query status" by accident. */
+	assert_int_equal(lb_win_service_dacl_with_status(NULL, &out), ERROR_INVALID_ACL);
+	assert_null(out);
 }
 
 /* ---- lb_win_check_admin_file on real files ---- */
@@ -371,6 +465,88 @@ test_file_in_a_directory_everyone_may_write_fails_the_admin_check(void **state)
 	assert_non_null(strstr(err, "Everyone"));
 }
 
+/* PATH's owner and DACL as SDDL, in BUF. */
+static void
+path_sd_text(const char *path, wchar_t *buf, size_t cap)
+{
+	const SECURITY_INFORMATION si = OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+	wchar_t *w = lb_win_wide(path), *t = NULL;
+	PSECURITY_DESCRIPTOR sd = NULL;
+
+	assert_non_null(w);
+	assert_int_equal(GetNamedSecurityInfoW(w, SE_FILE_OBJECT, si, NULL, NULL, NULL, NULL, &sd),
+	    ERROR_SUCCESS);
+	assert_true(ConvertSecurityDescriptorToStringSecurityDescriptorW(sd, SDDL_REVISION_1, si, &t, NULL));
+	assert_true(swprintf(buf, cap, L"%ls", t) > 0);
+	LocalFree(t);
+	LocalFree(sd);
+	free(w);
+}
+
+/* A folder the policy names (audit_log = D:\logs\audit.log) that exists
+ * already, admin-only but not with the broker's ACL: taken as it is. */
+static void
+test_existing_folder_outside_the_data_dir_keeps_its_acl_and_content(void **state)
+{
+	char d[MAX_PATH * 3], f[MAX_PATH * 3], err[512] = "";
+	wchar_t d0[2048], f0[2048], d1[2048], f1[2048];
+
+	(void)state;
+	path_in(d, sizeof(d), "logs");
+	snprintf(f, sizeof(f), "%s\\old.log", d);
+	/* Made with the broker's own call, then given another admin-only
+	 * ACL (ours plus this user) the way an admin would. */
+	assert_int_equal(lb_win_ensure_dir(d, my_sddl_dir, err, sizeof(err)), LB_OK);
+	assert_int_equal(lb_win_write_file(f, "x", 1, my_sddl_file, err, sizeof(err)), LB_OK);
+	path_sd_text(d, d0, 2048);
+	path_sd_text(f, f0, 2048);
+	if (lb_win_ensure_dir(d, LB_SDDL_DIR, err, sizeof(err)) != LB_OK)
+		fail_msg("%s", err);
+	path_sd_text(d, d1, 2048);
+	path_sd_text(f, f1, 2048);
+	if (wcscmp(d0, d1) != 0)
+		fail_msg("the folder was re-ACL'd: %ls -> %ls", d0, d1);
+	if (wcscmp(f0, f1) != 0)
+		fail_msg("a file in it was re-ACL'd: %ls -> %ls", f0, f1);
+	assert_int_equal(lb_win_check_admin_file(f, err, sizeof(err)), LB_OK);
+}
+
+/* An existing folder everyone may write is refused, and left as it was
+ * (the old code "fixed" it: a folder of someone else's, and its tree). */
+static void
+test_existing_folder_everyone_may_write_is_refused_not_fixed(void **state)
+{
+	char d[MAX_PATH * 3], err[512] = "";
+	wchar_t sddl[600], *w;
+	PSECURITY_DESCRIPTOR sd = NULL;
+	PACL dacl = NULL;
+	BOOL present, defaulted;
+	DWORD e;
+
+	(void)state;
+	path_in(d, sizeof(d), "open-logs");
+	assert_non_null(w = lb_win_wide(d));
+	assert_true(CreateDirectoryW(w, NULL));
+	/* Set afterwards: Wine creates with the umask, but SetSecurityInfo
+	 * sets the Unix mode from the DACL (Everyone: o+w). */
+	swprintf(sddl, sizeof(sddl) / sizeof(sddl[0]), L"%ls(A;OICI;FA;;;WD)", my_sddl_dir);
+	assert_true(ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &sd, NULL));
+	assert_true(GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted));
+	e = SetNamedSecurityInfoW(w, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION |
+	    PROTECTED_DACL_SECURITY_INFORMATION, NULL, NULL, dacl, NULL);
+	LocalFree(sd);
+	free(w);
+	assert_int_equal(e, ERROR_SUCCESS);
+	if (!reports_everyone_write(d)) {
+		print_message("skipped: the file system did not keep the Everyone ACE on the directory\n");
+		skip();
+	}
+	assert_int_equal(lb_win_ensure_dir(d, LB_SDDL_DIR, err, sizeof(err)), LB_E_PERM);
+	assert_non_null(strstr(err, "Everyone"));
+	assert_non_null(strstr(err, "sets the ACL of no existing folder but %ProgramData%\\LinkBroker"));
+	assert_true(reports_everyone_write(d));
+}
+
 static void
 test_directory_is_not_an_admin_file(void **state)
 {
@@ -446,7 +622,10 @@ int
 main(void)
 {
 	const struct CMUnitTest sddl[] = {
-		cmocka_unit_test(test_pipe_sd_gives_authenticated_users_read_write_but_not_new_instances),
+		cmocka_unit_test(
+		    test_pipe_sd_is_owned_by_system_and_gives_authenticated_users_read_write_but_not_new_instances),
+		cmocka_unit_test(test_service_dacl_adds_query_status_for_authenticated_users_only),
+		cmocka_unit_test(test_service_dacl_refuses_a_null_dacl),
 		cmocka_unit_test(test_dir_sd_is_protected_admins_only_and_inherited_by_children),
 		cmocka_unit_test(test_private_sd_gives_users_nothing),
 		cmocka_unit_test(test_public_sd_gives_users_read_only),
@@ -455,6 +634,8 @@ main(void)
 		cmocka_unit_test(test_files_written_with_private_and_public_sd_pass_the_admin_check),
 		cmocka_unit_test(test_file_everyone_may_write_fails_the_admin_check),
 		cmocka_unit_test(test_file_in_a_directory_everyone_may_write_fails_the_admin_check),
+		cmocka_unit_test(test_existing_folder_outside_the_data_dir_keeps_its_acl_and_content),
+		cmocka_unit_test(test_existing_folder_everyone_may_write_is_refused_not_fixed),
 		cmocka_unit_test(test_directory_is_not_an_admin_file),
 		cmocka_unit_test(test_missing_file_is_noent),
 		cmocka_unit_test(test_policy_errors_are_file_colon_line),
