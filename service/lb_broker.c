@@ -459,6 +459,12 @@ lb_fswork_run(struct lb_fswork *w)
 		lb_work_fail_input(w, "link path", LB_E_INVAL);
 		goto out;
 	}
+	/* A share is another machine's file system: never opened for a link
+	 * (the policy's floor refuses it anyway; this spares the network). */
+	if (link.root == LB_ROOT_UNC) {
+		lb_work_fail_op(w, "", LB_E_REMOTE);
+		goto out;
+	}
 	/* The last component, as a relative path, joins the resolved parent. */
 	skip = parent.len + (parent.len > parent.root_len);
 	if ((r = lb_path_canon(w->flavor, link.s + skip, link.len - skip, &name)) != LB_OK) {

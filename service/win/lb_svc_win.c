@@ -363,9 +363,11 @@ lb_install_config2(SC_HANDLE s)
 	SERVICE_FAILURE_ACTIONSW fa;
 	SERVICE_FAILURE_ACTIONS_FLAG faf;
 	SERVICE_REQUIRED_PRIVILEGES_INFOW privs;
-	/* Token work (impersonation), creating symbolic links, setting the
-	 * new link's owner to the client (restore), and traversal. LocalSystem
-	 * keeps no other privilege. */
+	/* Token work (impersonation), creating symbolic links (the FSCTL,
+	 * the one step not done as the client), taking back a data folder a
+	 * user made before the service (restore: WRITE_OWNER whatever its DACL
+	 * says), and traversal. New links get their owner from the client
+	 * making them, not from this privilege. LocalSystem keeps no other. */
 	static wchar_t priv_list[] =
 	    SE_CHANGE_NOTIFY_NAME L"\0" SE_IMPERSONATE_NAME L"\0"
 	    SE_CREATE_SYMBOLIC_LINK_NAME L"\0" SE_RESTORE_NAME L"\0";

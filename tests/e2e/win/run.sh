@@ -232,6 +232,60 @@ check "every request audited ($(lines) lines from $n0, want $want)" test "$(( $(
 check "the hard link audited as allowed" grep -q '"event":"create".*"verdict":"allowed".*h\.txt' "$PD/audit.log"
 check "the symbolic link audited as $verdict" grep -q '"verdict":"'$verdict'".*s\.txt' "$PD/audit.log"
 
+# --- hard links with names of every length from 1 to 255, in one batch
+# (FILE_LINK_INFORMATION was 2 bytes short for one character) ---
+mkdir -p "$T/links/len"
+: > "$T/len.batch"
+for n in $(seq 1 255); do
+	name=$(printf '%*s' "$n" '' | tr ' ' "$(printf "\\$(printf '%03o' $((97 + n % 26)))")")
+	printf '/H %s %s\r\n' "$W\\links\\len\\$name" "$W\\targets\\t.txt" >> "$T/len.batch"
+done
+out=$(w "$LB" batch "$W\\len.batch")
+rc=$?
+made=0
+for n in $(seq 1 255); do
+	name=$(printf '%*s' "$n" '' | tr ' ' "$(printf "\\$(printf '%03o' $((97 + n % 26)))")")
+	[ "$(stat -c %i "$T/links/len/$name" 2>/dev/null)" = "$(stat -c %i "$T/targets/t.txt")" ] && made=$((made + 1))
+done
+check "a batch of hard links named with 1 to 255 characters exits 0 ($rc): $(grep -v '^Hardlink created' <<<"$out" | head -3)" test "$rc" -eq 0
+check "all 255 hard links (names of 1..255 characters) on disk ($made)" test "$made" -eq 255
+rm -rf "$T/links/len" "$T/len.batch"
+
+# --- targets decided on what they are (finding 11), remote places refused
+# (finding 5): the same answers under Wine and on Windows ---
+expect 2 "8.3 short name" "$W\\links\\s83" "$W\\targets\\NOSUCH~1\\x"
+check "no link for an unknown 8.3 target" test ! -e "$T/links/s83"
+expect 1 "no rule allows this link" "$W\\links\\sunc" '\\localhost\C$\lbtest\targets\t.txt'
+expect 1 "no rule allows this link" /D "$W\\links\\sadm" '\\127.0.0.1\c$\lbtest\targets\dir'
+expect 1 "only on local drives" /H '\\localhost\C$\lbtest\links\hunc' "$W\\targets\\t.txt"
+check "nothing made through a loopback share" test ! -e "$T/links/hunc"
+
+if [ "$NATIVE" = 1 ]; then
+	# Findings 1 and 4: links are the client's (owner, inheritance), so
+	# the user removes them like their own; a junction made as the client
+	# is not trusted by RedirectionGuard.
+	for l in s.txt d j; do
+		owner=$(powershell -NoProfile -Command "(Get-Acl -LiteralPath '$W\\links\\$l').Owner" | tr -d '\r')
+		check "link $l is owned by the client, not SYSTEM ($owner)" test -n "$owner" -a "$owner" != "NT AUTHORITY\\SYSTEM"
+	done
+	w cmd /c del "$W\\links\\s.txt" >/dev/null
+	check "the user deletes its symbolic link with del" test ! -e "$T/links/s.txt"
+	w cmd /c rd "$W\\links\\d" >/dev/null
+	check "the user removes its directory link with rd" test ! -e "$T/links/d"
+	w cmd /c rd "$W\\links\\j" >/dev/null
+	check "the user removes its junction with rd" test ! -e "$T/links/j"
+	# Finding 7: a read-only target (git's objects) is linked as mklink /H links it.
+	echo ro > "$T/targets/ro.txt"
+	w attrib +R "$W\\targets\\ro.txt" >/dev/null
+	expect 0 "Hardlink created" /H "$W\\links\\ro.txt" "$W\\targets\\ro.txt"
+	w attrib -R "$W\\targets\\ro.txt" >/dev/null
+	# Finding 11: an existing target named by its 8.3 short name is decided
+	# on its long name.
+	short=$(w cmd /c "for %I in (\"$W\\targets\\dir\") do @echo %~sI" | tail -n 1)
+	[ -n "$short" ] && [ "$short" != "$W\\targets\\dir" ] &&
+		expect 0 "symbolic link created" /D "$W\\links\\dshort" "$short"
+fi
+
 # --- a client's '%' reaches the Event Log as written ("%%5" would read
 # "Access is denied" if the viewer expanded it); Wine logs no events ---
 if [ "$NATIVE" = 1 ]; then
