@@ -10,6 +10,8 @@
  *       TARGET` (a process that only calls CreateHardLinkW: the floor)
  *     bulk: `linkbroker batch FILE` of N_BULK lines (one process) vs a loop
  *       of CreateHardLinkW in this process
+ *     conc: the same N_BULK links as 8 `linkbroker batch` processes of
+ *       N_BULK / 8 lines at once vs the one process (the service's rounds)
  *   pipe_bench hardlink LINK TARGET
  *     CreateHardLinkW(LINK, TARGET) and nothing else; exit 0 or 1
  *
@@ -368,8 +370,9 @@ single(int runs, size_t n)
 	printf("\n");
 }
 
+/* A batch file of the links FROM..TO-1. */
 static void
-write_batch(const wchar_t *file, size_t n)
+write_batch_range(const wchar_t *file, size_t from, size_t to)
 {
 	wchar_t l[PATH_CAP], t[PATH_CAP], line[CMD_CAP];
 	char u8[CMD_CAP * 3];
@@ -381,7 +384,7 @@ write_batch(const wchar_t *file, size_t n)
 	h = CreateFileW(file, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
 	if (h == INVALID_HANDLE_VALUE)
 		die("cannot create the batch file", GetLastError());
-	for (i = 0; i < n; i++) {
+	for (i = from; i < to; i++) {
 		link_path(l, PATH_CAP, i);
 		target_path(t, PATH_CAP, i);
 		wfmt(line, CMD_CAP, L"/H \"%ls\" \"%ls\"\r\n", l, t);
@@ -392,6 +395,100 @@ write_batch(const wchar_t *file, size_t n)
 			die("cannot write the batch file", GetLastError());
 	}
 	CloseHandle(h);
+}
+
+static void
+write_batch(const wchar_t *file, size_t n)
+{
+	write_batch_range(file, 0, n);
+}
+
+/* APP CMD started (as spawn), not waited for: its process handle. */
+static HANDLE
+spawn_start(const wchar_t *app, wchar_t *cmd)
+{
+	STARTUPINFOW si;
+	PROCESS_INFORMATION pi;
+
+	memset(&si, 0, sizeof(si));
+	si.cb = sizeof(si);
+	si.dwFlags = STARTF_USESTDHANDLES;
+	si.hStdInput = si.hStdOutput = si.hStdError = nul;
+	if (!CreateProcessW(app, cmd, NULL, NULL, TRUE, 0, NULL, dir, &si, &pi))
+		return NULL;
+	CloseHandle(pi.hThread);
+	return pi.hProcess;
+}
+
+#define CONC_CLIENTS 8
+
+/* N hard links through the service: one `linkbroker batch` of N lines,
+ * against CONC_CLIENTS of N / CONC_CLIENTS lines each, all at once (one
+ * connection each: the service's rounds serve them together). */
+static void
+conc(int runs, size_t n)
+{
+	struct variant v[2] = { { .name = "1 client: `linkbroker batch` of all the lines" },
+	    { .name = "8 clients at once: `linkbroker batch` of 1/8 each" } };
+	wchar_t files[CONC_CLIENTS][PATH_CAP], all[PATH_CAP], cmd[CMD_CAP];
+	HANDLE procs[CONC_CLIENTS];
+	double tot[2], t0;
+	DWORD code;
+	size_t k, per = n / CONC_CLIENTS;
+	int r, j, m;
+
+	if (per == 0)
+		return;
+	n = per * CONC_CLIENTS;
+	wfmt(all, PATH_CAP, L"%ls\\conc-all.txt", dir);
+	write_batch(all, n);
+	for (k = 0; k < CONC_CLIENTS; k++) {
+		wfmt(files[k], PATH_CAP, L"%ls\\conc-%zu.txt", dir, k);
+		write_batch_range(files[k], k * per, (k + 1) * per);
+	}
+	for (r = 0; r < runs; r++) {
+		for (m = 0; m < 2; m++) {
+			j = (r + m) % 2;
+			empty_run_dir();
+			t0 = now_ns();
+			if (j == 0) {
+				wfmt(cmd, CMD_CAP, L"\"%ls\" batch \"%ls\"", lb_exe, all);
+				if (spawn(lb_exe, cmd) != 0)
+					v[0].fails++;
+			} else {
+				for (k = 0; k < CONC_CLIENTS; k++) {
+					wfmt(cmd, CMD_CAP, L"\"%ls\" batch \"%ls\"", lb_exe, files[k]);
+					procs[k] = spawn_start(lb_exe, cmd);
+				}
+				for (k = 0; k < CONC_CLIENTS; k++) {
+					if (procs[k] == NULL) {
+						v[1].fails++;
+						continue;
+					}
+					if (WaitForSingleObject(procs[k], PROC_TIMEOUT_MS) != WAIT_OBJECT_0) {
+						TerminateProcess(procs[k], 255);
+						WaitForSingleObject(procs[k], INFINITE);
+					}
+					if (!GetExitCodeProcess(procs[k], &code) || code != 0)
+						v[1].fails++;
+					CloseHandle(procs[k]);
+				}
+			}
+			v[j].total[r] = now_ns() - t0;
+			v[j].fails += count_missing(n);
+			empty_run_dir();
+		}
+	}
+	for (m = 0; m < 2; m++)
+		tot[m] = median(v[m].total, (size_t)runs);
+	printf("Concurrent clients: %zu hard links through the service, median of %d runs:\n\n",
+	    n, runs);
+	printf("| variant | %zu links (median, ms) | per link (µs) | × one client | failures |\n", n);
+	printf("|---|---:|---:|---:|---:|\n");
+	for (m = 0; m < 2; m++)
+		printf("| %s | %.1f | %.1f | %.2f× | %lu |\n", v[m].name, tot[m] / 1e6,
+		    tot[m] / 1e3 / (double)n, tot[m] / tot[0], v[m].fails);
+	printf("\n");
 }
 
 static void
@@ -509,6 +606,7 @@ bench(int argc, wchar_t **argv)
 
 	single((int)runs, (size_t)n1);
 	bulk((int)runs, (size_t)n2);
+	conc((int)runs, (size_t)n2);
 	if ((wine = wine_version()) != NULL)
 		printf("Figures under Wine %s are indicative only: the service, the client and the "
 		    "baselines are Windows programs whose pipe messages, process starts and file "
