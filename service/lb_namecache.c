@@ -181,10 +181,15 @@ lb_nc_insert(struct lb_namecache *c, const char *sid, uint32_t h,
 	size_t i, b;
 
 	if (c->free_head == LB_NC_NIL) {
+		/* No free entry: all CAP are on the age list, so there is an
+		 * oldest (said for the analyzer, which cannot know it). */
+		if (c->oldest == LB_NC_NIL)
+			return;
 		lb_nc_drop(c, c->oldest);
 		c->st.evicted++;
 	}
-	i = c->free_head;
+	if ((i = c->free_head) >= c->cap)
+		return;
 	x = &c->e[i];
 	x->sid = lb_strdup(sid);
 	if (x->sid == NULL || lb_nc_copy(domain, name, &x->domain, &x->name) != LB_OK) {
