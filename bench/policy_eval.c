@@ -108,7 +108,7 @@ main(int argc, char **argv)
 	static const struct lb_group groups[] = {
 		{ "g21", NULL, 0 }, { "g42", NULL, 0 }, { "staff", NULL, 0 },
 	};
-	const struct lb_principal who = { "u4321", "4321", "/home/u4321", groups, 3 };
+	const struct lb_principal who = { "u4321", "4321", "/home/u4321", groups, 3, NULL };
 	size_t iters = argc > 1 ? strtoul(argv[1], NULL, 10) : 20000, s, r;
 	double runs[RUNS], base[RUNS], med, bmed;
 

@@ -181,7 +181,7 @@ lb_pattern_compile(enum lb_flavor flavor, const char *text,
 	const struct lb_principal sample = {
 		"lbuser", "S-1-5-21-1-2-3-1001",
 		flavor == LB_FLAVOR_WINDOWS ? "C:\\Users\\lbuser" : "/home/lbuser",
-		&sample_group, 1,
+		&sample_group, 1, NULL,
 	};
 	struct lb_path trial = { 0 };
 	const char *s;
@@ -350,17 +350,17 @@ struct lb_policy_index {
 /* Hash consistent with lb_name_equal() and lb_sid_equal(): ASCII letters
  * are folded and bytes >= 0x80 are skipped, because case folding never maps
  * a non-ASCII character to ASCII (pinned by a unit test), so names equal
- * under folding hash alike. SIDs are ASCII. */
+ * under folding hash alike. SIDs are ASCII. FNV-1a, so a name hashed in
+ * parts (DOMAIN, a backslash, NAME) hashes as the joined string does. */
 static uint32_t
-lb_ix_hash(enum lb_flavor flavor, uint8_t tag, const char *s)
+lb_ix_hash_more(uint32_t h, const char *s, int fold)
 {
-	uint32_t h = 2166136261u ^ tag;
 	const unsigned char *p;
 	unsigned char c;
 
 	for (p = (const unsigned char *)s; *p != '\0'; p++) {
 		c = *p;
-		if (flavor == LB_FLAVOR_WINDOWS || lb_is_sid(s)) {
+		if (fold) {
 			if (c >= 0x80)
 				continue;
 			if (c >= 'a' && c <= 'z')
@@ -371,12 +371,84 @@ lb_ix_hash(enum lb_flavor flavor, uint8_t tag, const char *s)
 	return h;
 }
 
+static uint32_t
+lb_ix_hash(enum lb_flavor flavor, uint8_t tag, const char *s)
+{
+	return lb_ix_hash_more(2166136261u ^ tag, s,
+	    flavor == LB_FLAVOR_WINDOWS || lb_is_sid(s));
+}
+
 static int
 lb_principal_name_equal(enum lb_flavor flavor, const char *a, const char *b)
 {
 	if (lb_is_sid(a) || lb_is_sid(b))
 		return lb_is_sid(a) && lb_is_sid(b) && lb_sid_equal(a, b);
 	return lb_name_equal(flavor, a, b) == 0;
+}
+
+/* Windows flavour: the account part of "DOMAIN\NAME", or NULL for a bare
+ * name. POSIX names are never taken apart (winbind may put a backslash in
+ * a user name; it is then part of the name). */
+static const char *
+lb_account_part(enum lb_flavor flavor, const char *s)
+{
+	const char *bs;
+
+	if (flavor != LB_FLAVOR_WINDOWS || (bs = strchr(s, '\\')) == NULL)
+		return NULL;
+	return bs + 1;
+}
+
+/* Does policy entry E (a name, not a SID) name the account DOMAIN\NAME?
+ * A bare E matches NAME whatever the domain; a qualified E only the
+ * account of its own domain. DOMAIN may be NULL (unknown). */
+static int
+lb_entry_names_account(enum lb_flavor flavor, const char *e, const char *domain,
+    const char *name)
+{
+	char dom[LB_POLICY_PRINCIPAL_MAX + 1];
+	const char *en;
+	size_t dl;
+
+	if (name == NULL)
+		return 0;
+	if ((en = lb_account_part(flavor, e)) == NULL)
+		return lb_name_equal(flavor, e, name) == 0;
+	dl = (size_t)(en - 1 - e);
+	if (domain == NULL || dl >= sizeof(dom))
+		return 0;   /* the loader keeps entries shorter than that */
+	memcpy(dom, e, dl);
+	dom[dl] = '\0';
+	return lb_name_equal(flavor, dom, domain) == 0 && lb_name_equal(flavor, en, name) == 0;
+}
+
+/* Does policy entry E (a name, not a SID) name the group the OS calls G?
+ * In the Windows flavour G is "DOMAIN\NAME" (or a bare NAME): a qualified
+ * E must equal it whole -- each has one backslash, and case folding maps
+ * no other character to it -- and a bare E its NAME part. */
+static int
+lb_entry_names_group(enum lb_flavor flavor, const char *e, const char *g)
+{
+	const char *gn;
+
+	if (g == NULL)
+		return 0;
+	if (lb_account_part(flavor, e) != NULL)
+		return lb_name_equal(flavor, e, g) == 0;
+	gn = lb_account_part(flavor, g);
+	return lb_name_equal(flavor, e, gn != NULL ? gn : g) == 0;
+}
+
+int
+lb_policy_names_user(const struct lb_policy *p, const char *entry,
+    const struct lb_principal *who)
+{
+	if (p == NULL || entry == NULL || who == NULL)
+		return 0;
+	if (lb_is_sid(entry))
+		return who->sid != NULL && lb_is_sid(who->sid) && lb_sid_equal(entry, who->sid);
+	return lb_entry_names_account(p->flavor, entry,
+	    p->flavor == LB_FLAVOR_WINDOWS ? who->domain : NULL, who->user);
 }
 
 static int
@@ -407,6 +479,26 @@ lb_ix_slot(const struct lb_policy *p, uint8_t tag, const char *key)
 
 		if (e->key == NULL ||
 		    (e->tag == tag && lb_principal_name_equal(p->flavor, e->key, key)))
+			return e;
+	}
+}
+
+/* The slot of the qualified user entries equal to DOMAIN\NAME (Windows
+ * flavour), found without joining the two. */
+static struct lb_ix_entry *
+lb_ix_slot_account(const struct lb_policy *p, const char *domain, const char *name)
+{
+	const struct lb_policy_index *ix = p->index;
+	uint32_t h = 2166136261u ^ LB_IX_USER;
+	size_t i;
+
+	h = lb_ix_hash_more(lb_ix_hash_more(lb_ix_hash_more(h, domain, 1), "\\", 1), name, 1);
+	for (i = h & (ix->nslots - 1);; i = (i + 1) & (ix->nslots - 1)) {
+		struct lb_ix_entry *e = &ix->slots[i];
+
+		if (e->key == NULL ||
+		    (e->tag == LB_IX_USER && lb_account_part(p->flavor, e->key) != NULL &&
+		    lb_entry_names_account(p->flavor, e->key, domain, name)))
 			return e;
 	}
 }
@@ -484,16 +576,9 @@ lb_rule_names_principal(const struct lb_policy *p, const struct lb_rule *rule,
 
 	if (rule->any_user || rule->any_group)
 		return 1;
-	for (i = 0; i < rule->n_users; i++) {
-		const char *u = rule->users[i];
-
-		if (lb_is_sid(u)) {
-			if (who->sid != NULL && lb_is_sid(who->sid) && lb_sid_equal(u, who->sid))
-				return 1;
-		} else if (who->user != NULL && lb_name_equal(p->flavor, u, who->user) == 0) {
+	for (i = 0; i < rule->n_users; i++)
+		if (lb_policy_names_user(p, rule->users[i], who))
 			return 1;
-		}
-	}
 	for (i = 0; i < rule->n_groups; i++) {
 		const char *g = rule->groups[i];
 
@@ -507,7 +592,7 @@ lb_rule_names_principal(const struct lb_policy *p, const struct lb_rule *rule,
 			if (lb_is_sid(g)) {
 				if (wg->sid != NULL && lb_is_sid(wg->sid) && lb_sid_equal(g, wg->sid))
 					return 1;
-			} else if (wg->name != NULL && lb_name_equal(p->flavor, g, wg->name) == 0) {
+			} else if (lb_entry_names_group(p->flavor, g, wg->name)) {
 				return 1;
 			}
 		}
@@ -737,13 +822,22 @@ lb_policy_decide(const struct lb_policy *p, const struct lb_principal *who,
 	c->first_allow = c->first_deny = SIZE_MAX;
 	for (i = 0; i < p->index->n_always; i++)
 		lb_consider(c, p->index->always[i]);
-	if (who->user != NULL)
+	if (who->user != NULL) {
 		lb_consider_list(c, lb_ix_slot(p, LB_IX_USER, who->user));
+		if (p->flavor == LB_FLAVOR_WINDOWS && who->domain != NULL)
+			lb_consider_list(c, lb_ix_slot_account(p, who->domain, who->user));
+	}
 	if (who->sid != NULL && lb_is_sid(who->sid))
 		lb_consider_list(c, lb_ix_slot(p, LB_IX_USER, who->sid));
 	for (j = 0; j < who->n_groups; j++) {
-		if (who->groups[j].name != NULL)
-			lb_consider_list(c, lb_ix_slot(p, LB_IX_GROUP, who->groups[j].name));
+		const char *g = who->groups[j].name, *gn;
+
+		if (g != NULL) {
+			/* DOMAIN\NAME finds the qualified entries, NAME the bare ones. */
+			lb_consider_list(c, lb_ix_slot(p, LB_IX_GROUP, g));
+			if ((gn = lb_account_part(p->flavor, g)) != NULL)
+				lb_consider_list(c, lb_ix_slot(p, LB_IX_GROUP, gn));
+		}
 		if (who->groups[j].sid != NULL && lb_is_sid(who->groups[j].sid))
 			lb_consider_list(c, lb_ix_slot(p, LB_IX_GROUP, who->groups[j].sid));
 	}
@@ -911,5 +1005,6 @@ lb_policy_free(struct lb_policy *p)
 		lb_path_free(&p->floors[i].dir);
 	free(p->floors);
 	lb_index_free(p->index);
+	lb_buf_free(&p->warnings);
 	free(p);
 }

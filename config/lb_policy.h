@@ -15,6 +15,8 @@
 #define LB_POLICY_FILE_MAX (4 * 1024 * 1024)
 #define LB_POLICY_LINE_MAX 4000    /* below inih's INI_MAX_LINE: never cut */
 #define LB_POLICY_NAME_MAX 64      /* rule and key names */
+#define LB_POLICY_PRINCIPAL_MAX 256   /* a user or group name (or DOMAIN\NAME) in the policy, in bytes */
+#define LB_POLICY_WARN_BYTES 65536    /* warnings kept for check-config; more are only counted */
 
 enum lb_action {
 	LB_ACTION_DENY = 0,
@@ -84,22 +86,36 @@ struct lb_policy {
 	struct lb_floor *floors;    size_t n_floors;
 	size_t n_templates;         /* distinct %VARIABLE% templates */
 	struct lb_policy_index *index;
+	/* What a valid policy should still change, one "NAME:LINE: warning:
+	 * message\n" line each (docs/policy.md, "Warnings"); at most
+	 * LB_POLICY_WARN_BYTES, n_warnings counts them all. */
+	struct lb_buf warnings;
+	size_t n_warnings;
 };
 
-/* One group of the client, as the OS reports it. */
+/* One group of the client, as the OS reports it. In the Windows flavour
+ * NAME is the qualified name "DOMAIN\NAME" the OS gives (LookupAccountSidW;
+ * just "NAME" for groups without a domain, such as Everyone): a policy's
+ * "DOMAIN\NAME" matches it whole, a bare "NAME" matches the part after
+ * the backslash. POSIX names are compared whole. */
 struct lb_group {
 	const char *name;      /* may be NULL */
 	const char *sid;       /* may be NULL (POSIX) */
 	int deny_only;         /* Windows deny-only group: matches deny rules only */
 };
 
-/* The client, as the OS reports it: never from the request. */
+/* The client, as the OS reports it: never from the request. USER is the
+ * bare account name (what %USERNAME% gives, as Windows' own %USERNAME%);
+ * in the Windows flavour DOMAIN is its domain (the computer's name for a
+ * local account) or NULL when unknown, and a policy's "DOMAIN\NAME"
+ * matches only when both parts do. */
 struct lb_principal {
 	const char *user;
 	const char *sid;       /* Windows SID, POSIX uid as decimal; may be NULL */
 	const char *home;      /* profile / home directory; may be NULL */
 	const struct lb_group *groups;
 	size_t n_groups;
+	const char *domain;    /* Windows: the user's domain; NULL if unknown (and on POSIX) */
 };
 
 enum lb_reason {
@@ -153,6 +169,13 @@ int lb_policy_decide_strings(const struct lb_policy *p,
 /* One line of text explaining D, e.g. `rule "dev" allows` or
  * `no rule allows this link`, appended to OUT. */
 int lb_decision_describe(const struct lb_decision *d, struct lb_buf *out) LB_WUR;
+
+/* 1 if ENTRY -- a user name, "DOMAIN\NAME" (Windows flavour) or a SID,
+ * as in users = and [key:X] user = -- names WHO's user, else 0. Names
+ * compare as lb_name_equal does (case-insensitive in the Windows flavour);
+ * a bare name matches the bare user name whatever the domain. */
+int lb_policy_names_user(const struct lb_policy *p, const char *entry,
+    const struct lb_principal *who);
 
 const struct lb_key_entry *lb_policy_find_key(const struct lb_policy *p,
     const uint8_t pk[LB_PK_BYTES]);

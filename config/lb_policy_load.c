@@ -76,6 +76,31 @@ lb_nomem(struct lb_loader *L, unsigned line)
 	return 0;
 }
 
+static void
+lb_warn(struct lb_loader *L, unsigned line, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Keep a warning as "NAME:LINE: warning: message\n" for check-config: the
+ * policy is valid and loads, but should say something more precisely.
+ * Past LB_POLICY_WARN_BYTES warnings are only counted. */
+static void
+lb_warn(struct lb_loader *L, unsigned line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int r;
+
+	L->p->n_warnings++;
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	r = lb_buf_printf(&L->p->warnings, "%s:%u: warning: %s\n", L->name, line, msg);
+	(void)r;   /* a warning that does not fit is counted, not shown */
+}
+
 /* ---- the pre-scan ---- */
 
 /* Length of the UTF-8 sequence at S (N bytes left), 0 if invalid. */
@@ -497,10 +522,37 @@ lb_broker_key(struct lb_loader *L, unsigned line, const char *key, const char *v
 	return lb_fail(L, line, "unknown key '%s' in [broker]", key);
 }
 
+/* Windows flavour: what is wrong with NAME as a user or group name, or
+ * NULL. A name is NAME or DOMAIN\NAME (one backslash, something on each
+ * side); the DOMAIN is what LookupAccountSidW reports: the domain's NetBIOS
+ * name, BUILTIN, NT AUTHORITY, or this computer's name for local accounts. */
+static const char *
+lb_account_name_problem(const char *name)
+{
+	const char *bs = strchr(name, '\\');
+
+	if (bs == NULL)
+		return NULL;
+	if (strchr(bs + 1, '\\') != NULL)
+		return "more than one backslash (write DOMAIN\\NAME)";
+	if (bs == name)
+		return "nothing before the backslash (write DOMAIN\\NAME, or NAME alone)";
+	if (bs[1] == '\0')
+		return "nothing after the backslash (write DOMAIN\\NAME)";
+	if (bs[-1] == ' ' || bs[-1] == '\t' || bs[1] == ' ' || bs[1] == '\t')
+		return "a space next to the backslash (write DOMAIN\\NAME)";
+	if (bs - name == 1 && name[0] == '.')
+		return "'.\\' for this computer is not supported: write the computer's name, COMPUTER\\NAME";
+	if (lb_is_sid(bs + 1))
+		return "a SID stands alone, without a domain";
+	return NULL;
+}
+
 static int
 lb_key_key(struct lb_loader *L, unsigned line, const char *key, const char *value)
 {
 	struct lb_key_entry *k = &L->p->keys[L->p->n_keys - 1];
+	const char *why;
 
 	if (strcmp(key, "user") == 0 || strcmp(key, "sid") == 0) {
 		int is_sid = key[0] == 's';
@@ -509,10 +561,14 @@ lb_key_key(struct lb_loader *L, unsigned line, const char *key, const char *valu
 			return lb_fail(L, line, "[key:%s] names its owner twice (user or sid, not both)", k->name);
 		if (is_sid && !lb_is_sid(value))
 			return lb_fail(L, line, "sid: '%s' is not a SID (S-1-...)", value);
-		if (!is_sid && (value[0] == '\0' || strlen(value) > 256 || strchr(value, ',') != NULL))
+		if (!is_sid && (value[0] == '\0' || strlen(value) > LB_POLICY_PRINCIPAL_MAX ||
+		    strchr(value, ',') != NULL))
 			return lb_fail(L, line, "user: expected one user name");
 		if (!is_sid && lb_is_sid(value))
 			return lb_fail(L, line, "user: '%s' is a SID; write sid = %s", value, value);
+		if (!is_sid && L->p->flavor == LB_FLAVOR_WINDOWS &&
+		    (why = lb_account_name_problem(value)) != NULL)
+			return lb_fail(L, line, "user: '%s': %s", value, why);
 		if ((*(is_sid ? &k->sid : &k->user) = lb_strdup(value)) == NULL)
 			return lb_nomem(L, line);
 		return 1;
@@ -525,10 +581,37 @@ lb_key_key(struct lb_loader *L, unsigned line, const char *key, const char *valu
 	return lb_fail(L, line, "unknown key '%s' in [key:%s]", key, k->name);
 }
 
+/* Groups Windows names without a domain (LookupAccountSidW gives an empty
+ * one), in English: only their SID names them in any domain and language. */
+static const struct {
+	const char *name, *sid;
+} lb_domainless_groups[] = {
+	{ "Everyone", "S-1-1-0" },
+	{ "LOCAL", "S-1-2-0" },
+	{ "CONSOLE LOGON", "S-1-2-1" },
+};
+
+static void
+lb_warn_bare_group(struct lb_loader *L, unsigned line, const char *g)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(lb_domainless_groups) / sizeof(lb_domainless_groups[0]); i++)
+		if (lb_name_equal(LB_FLAVOR_WINDOWS, g, lb_domainless_groups[i].name) == 0) {
+			lb_warn(L, line, "groups: bare group name '%s' also matches a group of that "
+			    "name in any domain or on this computer; write its SID, %s",
+			    g, lb_domainless_groups[i].sid);
+			return;
+		}
+	lb_warn(L, line, "groups: bare group name '%s' matches a group of that name in every "
+	    "domain and on this computer; write DOMAIN\\%s or the group's SID (S-1-...)", g, g);
+}
+
 static int
 lb_rule_principals(struct lb_loader *L, unsigned line, const char *key,
     const char *value, char ***v, size_t *n, int *any)
 {
+	const char *why;
 	size_t i;
 	int r;
 
@@ -552,8 +635,19 @@ lb_rule_principals(struct lb_loader *L, unsigned line, const char *key,
 		}
 		if ((s[0] == 'S' || s[0] == 's') && s[1] == '-' && !lb_is_sid(s))
 			return lb_fail(L, line, "%s: '%s' is not a valid SID", key, s);
-		if (strlen(s) > 256)
-			return lb_fail(L, line, "%s: name longer than 256 bytes", key);
+		if (strlen(s) > LB_POLICY_PRINCIPAL_MAX)
+			return lb_fail(L, line, "%s: name longer than %d bytes", key, LB_POLICY_PRINCIPAL_MAX);
+		if (L->p->flavor != LB_FLAVOR_WINDOWS || lb_is_sid(s))
+			continue;
+		if ((why = lb_account_name_problem(s)) != NULL)
+			return lb_fail(L, line, "%s: '%s': %s", key, s, why);
+		/* A bare group name matches that group of every domain and this
+		 * computer's local group: said, not refused (it worked before).
+		 * Bare user names are not warned about: a request must also be
+		 * signed by a key enrolled for the user, which an account of the
+		 * same name elsewhere does not hold (docs/policy.md). */
+		if (strcmp(key, "groups") == 0 && strchr(s, '\\') == NULL)
+			lb_warn_bare_group(L, line, s);
 	}
 	return 1;
 }
@@ -719,6 +813,7 @@ lb_policy_load_buffer(const char *name, const char *data, size_t len,
 	if ((L.p = calloc(1, sizeof(*L.p))) == NULL)
 		return LB_E_NOMEM;
 	L.p->flavor = flavor;
+	lb_buf_init(&L.p->warnings, LB_POLICY_WARN_BYTES);
 	if ((r = lb_broker_defaults(L.p)) != LB_OK)
 		goto out;
 	if ((r = lb_prescan(&L, data, len)) != LB_OK)

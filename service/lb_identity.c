@@ -248,7 +248,13 @@ lb_identity_from_token(const struct lb_token_desc *t, struct lb_peer *out,
 		    (g->attributes & LB_SE_GROUP_ENABLED) == 0;
 		k++;
 	}
-	out->who.user = t->user_name != NULL && t->user_name[0] != '\0' ? t->user_name : t->user_sid;
+	if (t->user_name != NULL && t->user_name[0] != '\0') {
+		out->who.user = t->user_name;
+		out->who.domain = t->user_domain != NULL && t->user_domain[0] != '\0' ?
+		    t->user_domain : NULL;
+	} else {
+		out->who.user = t->user_sid;   /* a domain without a name says nothing */
+	}
 	out->who.sid = t->user_sid;
 	out->who.home = t->profile_dir != NULL && t->profile_dir[0] != '\0' ? t->profile_dir : NULL;
 	out->who.groups = k > 0 ? groups_storage : NULL;
@@ -256,4 +262,15 @@ lb_identity_from_token(const struct lb_token_desc *t, struct lb_peer *out,
 	memcpy(out->id, t->user_sid, len + 1);
 	lb_why(why, whylen, "", "", "");
 	return LB_OK;
+}
+
+int
+lb_identity_group_is_named(const char *sid)
+{
+	struct lb_token_group g = { sid, NULL, 0 };
+	struct lb_sid parsed;
+
+	if (sid == NULL || lb_check_group(&g, 0, &parsed, NULL, 0) != LB_OK)
+		return 0;
+	return lb_group_kept(&g, &parsed);
 }

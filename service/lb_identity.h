@@ -53,7 +53,9 @@ enum lb_token_fact {
 
 /* One TOKEN_GROUPS entry. SID strings are as ConvertSidToStringSidW writes
  * them (converted to UTF-8): "S-1-", then decimal numbers without leading
- * zeros. NAME is LookupAccountSidW's name, or NULL when unknown. */
+ * zeros. NAME is LookupAccountSidW's qualified name "DOMAIN\NAME" (just
+ * "NAME" when it gives an empty domain, as for Everyone), or NULL when
+ * unknown or not looked up (lb_identity_group_is_named). */
 struct lb_token_group {
 	const char *sid;
 	const char *name;
@@ -67,7 +69,9 @@ struct lb_token_group {
 struct lb_token_desc {
 	const char *user_sid;          /* TokenUser */
 	uint32_t user_attributes;      /* TokenUser's attributes (deny-only user SID: refused) */
-	const char *user_name;         /* LookupAccountSidW; NULL or "" if unknown */
+	const char *user_name;         /* LookupAccountSidW's bare name; NULL or "" if unknown */
+	const char *user_domain;       /* ...and its domain (the computer's name for a local
+	                                  account); NULL or "" if unknown */
 	const char *profile_dir;       /* GetUserProfileDirectoryW; may be NULL */
 	int impersonation_level;       /* TokenImpersonationLevel: LB_SECURITY_* */
 	const char *integrity_sid;     /* TokenIntegrityLevel, e.g. "S-1-16-8192" */
@@ -79,7 +83,8 @@ struct lb_token_desc {
 
 /* Decide whether the client T describes may be served. On LB_OK, OUT->who
  * and OUT->id say who it is (OUT->plat is left alone):
- *   who.user = the user name, or the SID when the name is unknown;
+ *   who.user = the bare user name, or the SID when the name is unknown;
+ *   who.domain = the user's domain, or NULL when it or the name is unknown;
  *   who.sid = the user SID; who.home = the profile directory (may be NULL);
  *   who.groups = GROUPS_STORAGE[0..n): the enabled groups (deny_only = 0)
  *     and the deny-only groups (deny_only = 1), in token order; groups that
@@ -110,5 +115,12 @@ struct lb_token_desc {
  * success it is set to "". */
 int lb_identity_from_token(const struct lb_token_desc *t, struct lb_peer *out,
     struct lb_group *groups_storage, size_t groups_cap, char *why, size_t whylen) LB_WUR;
+
+/* 1 if a group of SID (a token group's SID string) is part of the
+ * principal lb_identity_from_token builds, so its name may be needed by the
+ * policy and the audit log; 0 for the groups it leaves out (logon session
+ * S-1-5-5-X-Y, integrity labels S-1-16-*) and for SIDs it would refuse:
+ * the Windows layer need not look those names up. */
+int lb_identity_group_is_named(const char *sid);
 
 #endif

@@ -45,6 +45,25 @@ lb_load_policy(const char *file, enum lb_flavor flavor, struct lb_policy **out)
 	return r;
 }
 
+/* A valid policy's warnings, "FILE:LINE: warning: message" each, on
+ * stderr like the errors; they do not change the exit code. */
+static void
+lb_print_warnings(const char *file, struct lb_policy *p)
+{
+	const char *text, *nl;
+	size_t shown = 0;
+
+	if (p->warnings.len > 0 && lb_buf_cstr(&p->warnings, &text) == LB_OK) {
+		for (; (nl = strchr(text, '\n')) != NULL; text = nl + 1, shown++) {
+			lb_cli_put_display(stderr, text, (size_t)(nl - text));
+			fputc('\n', stderr);
+		}
+	}
+	if (p->n_warnings > shown)
+		fprintf(stderr, "%s: warning: %zu more warnings not shown\n", file, p->n_warnings - shown);
+	fflush(stderr);
+}
+
 static int
 lb_usage_error(const char *cmd, const char *what)
 {
@@ -82,14 +101,19 @@ lb_cmd_check_config(int argc, char **argv)
 		return lb_usage_error("check-config", "which policy file?");
 	if (lb_load_policy(file, flavor, &p) != LB_OK)
 		return LB_EXIT_BAD_INPUT;
-	printf("%s: OK (%s policy, %zu key%s, %zu rule%s)\n", file, lb_flavor_name(flavor),
+	lb_print_warnings(file, p);
+	printf("%s: OK (%s policy, %zu key%s, %zu rule%s", file, lb_flavor_name(flavor),
 	    p->n_keys, p->n_keys == 1 ? "" : "s", p->n_rules, p->n_rules == 1 ? "" : "s");
+	if (p->n_warnings > 0)
+		printf(", %zu warning%s", p->n_warnings, p->n_warnings == 1 ? "" : "s");
+	printf(")\n");
 	lb_policy_free(p);
 	return LB_EXIT_OK;
 }
 
 struct lb_explain_args {
 	const char *config, *user, *sid, *home, *link, *target;
+	char *domain;          /* Windows: --user DOMAIN\NAME's DOMAIN (malloc'd), else NULL */
 	enum lb_kind kind;
 	enum lb_flavor flavor;
 	struct lb_group groups[LB_EXPLAIN_GROUPS_MAX];
@@ -99,7 +123,7 @@ struct lb_explain_args {
 static int
 lb_explain_parse(int argc, char **argv, struct lb_explain_args *a)
 {
-	const char *val, *pos[2];
+	const char *val, *pos[2], *bs;
 	size_t npos = 0;
 	int i, o, only_pos = 0;
 
@@ -153,6 +177,17 @@ lb_explain_parse(int argc, char **argv, struct lb_explain_args *a)
 		return lb_usage_error("explain", "--user NAME is required");
 	if (npos != 2)
 		return lb_usage_error("explain", "expected LINK TARGET");
+	if (a->flavor == LB_FLAVOR_WINDOWS && (bs = strchr(a->user, '\\')) != NULL) {
+		/* DOMAIN\NAME, as Windows reports an account: the policy sees the
+		 * domain, %USERNAME% the bare name. */
+		if (bs == a->user || bs[1] == '\0' || strchr(bs + 1, '\\') != NULL)
+			return lb_usage_error("explain", "--user takes NAME or DOMAIN\\NAME");
+		if ((a->domain = lb_strndup(a->user, (size_t)(bs - a->user))) == NULL) {
+			fprintf(stderr, "linkbrokerd explain: out of memory\n");
+			return LB_EXIT_FAILED;
+		}
+		a->user = bs + 1;
+	}
 	a->link = pos[0];
 	a->target = pos[1];
 	return LB_EXIT_OK;
@@ -190,6 +225,7 @@ lb_cmd_explain(int argc, char **argv)
 	who.home = a.home;
 	who.groups = a.groups;
 	who.n_groups = a.n_groups;
+	who.domain = a.domain;
 
 	r = lb_policy_decide_strings(p, &who, a.kind, a.link, strlen(a.link),
 	    a.target, strlen(a.target), &d, &link, &target, &which);
@@ -222,5 +258,6 @@ out:
 	lb_buf_free(&home);
 	lb_buf_free(&why);
 	lb_policy_free(p);
+	free(a.domain);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lb_identity.h"
+#include "lb_namecache.h"
 #include "lb_win.h"
 
 /* A token with more groups than this is refused, not read: Windows puts at
@@ -29,6 +30,7 @@
 struct lb_token_storage {
 	char *user_sid;
 	char *user_name;
+	char *user_domain;
 	char *profile_dir;
 	char *integrity_sid;
 	struct lb_token_group *tgroups;   /* n_groups, strings malloc'd */
@@ -45,6 +47,7 @@ lb_storage_free(struct lb_token_storage *st)
 		return;
 	free(st->user_sid);
 	free(st->user_name);
+	free(st->user_domain);
 	free(st->profile_dir);
 	free(st->integrity_sid);
 	for (i = 0; st->tgroups != NULL && i < st->n_groups; i++) {
@@ -140,39 +143,126 @@ lb_sid_string(PSID sid, char **out, DWORD *err)
 	return LB_OK;
 }
 
-/* The bare account name (no domain), or NULL when the SID has none that
- * this machine can find (ERROR_NONE_MAPPED, a domain that does not
- * answer): the SID then names the client (docs/windows-identity.md). */
+/* ---- account names, through a cache ---- */
+
+/* LookupAccountSidW of SID (the PSID in ARG): *DOMAIN and *NAME in UTF-8,
+ * both NULL when no account has this SID (ERROR_NONE_MAPPED). The buffers
+ * on the stack hold any name Windows makes (UNLEN 256, DNLEN 15; domain
+ * names such as "NT AUTHORITY" or "Window Manager" are short), so a lookup
+ * is one call, not a sizing call and a second one (docs/windows-identity.md,
+ * "Name lookups"). */
 static int
-lb_sid_name(PSID sid, char **out)
+lb_lookup_sid(void *arg, const char *sid, char **domain, char **name)
 {
-	DWORD n = 0, dn = 0, err;
+	wchar_t nb[257], db[257], *n = nb, *d = db, *hn = NULL, *hd = NULL;
+	DWORD nn = 257, dn = 257, err;
 	SID_NAME_USE use;
-	wchar_t *name = NULL, *dom = NULL;
 	int rc = LB_OK;
 
-	*out = NULL;
-	if (LookupAccountSidW(NULL, sid, NULL, &n, NULL, &dn, &use))
-		return LB_OK;
-	if ((err = GetLastError()) != ERROR_INSUFFICIENT_BUFFER)
-		return err == ERROR_NOT_ENOUGH_MEMORY ? LB_E_NOMEM : LB_OK;
-	if (n == 0 || n > LB_WIN_NAME_MAX || dn > LB_WIN_NAME_MAX)
-		return LB_OK;
-	name = malloc((size_t)n * sizeof(wchar_t));
-	dom = malloc(((size_t)dn + 1) * sizeof(wchar_t));
-	if (name == NULL || dom == NULL) {
-		rc = LB_E_NOMEM;
-		goto out;
+	(void)sid;
+	*domain = *name = NULL;
+	if (!LookupAccountSidW(NULL, (PSID)arg, n, &nn, d, &dn, &use)) {
+		if ((err = GetLastError()) == ERROR_NONE_MAPPED)
+			return LB_OK;
+		if (err == ERROR_NOT_ENOUGH_MEMORY)
+			return LB_E_NOMEM;
+		if (err != ERROR_INSUFFICIENT_BUFFER || nn == 0 || nn > LB_WIN_NAME_MAX ||
+		    dn > LB_WIN_NAME_MAX)
+			return LB_E_IO;
+		hn = malloc((size_t)nn * sizeof(wchar_t));
+		hd = malloc(((size_t)dn + 1) * sizeof(wchar_t));
+		if (hn == NULL || hd == NULL) {
+			rc = LB_E_NOMEM;
+			goto out;
+		}
+		n = hn;
+		d = hd;
+		dn += 1;
+		if (!LookupAccountSidW(NULL, (PSID)arg, n, &nn, d, &dn, &use)) {
+			rc = GetLastError() == ERROR_NONE_MAPPED ? LB_OK : LB_E_IO;
+			goto out;
+		}
 	}
-	dn += 1;
-	if (!LookupAccountSidW(NULL, sid, name, &n, dom, &dn, &use))
-		goto out;                  /* unknown after all: no name */
-	if (name[0] != L'\0' && (*out = lb_win_utf8(name)) == NULL)
+	if (n[0] == L'\0')
+		goto out;                  /* no name is no name */
+	if ((*name = lb_win_utf8(n)) == NULL || (*domain = lb_win_utf8(d)) == NULL) {
+		free(*name);
+		*name = NULL;
 		rc = LB_E_NOMEM;
+	}
 out:
-	free(name);
-	free(dom);
+	free(hn);
+	free(hd);
 	return rc;
+}
+
+static int64_t
+lb_names_clock(void *arg)
+{
+	(void)arg;
+	return (int64_t)GetTickCount64();
+}
+
+/* One cache for the process, made on first use. The broker's loop thread
+ * is the only caller today; the lock keeps it right if that changes (a
+ * slow lookup then holds the others back, as it did before the cache). */
+static SRWLOCK lb_names_lock = SRWLOCK_INIT;
+static struct lb_namecache *lb_names;
+
+/* The account of SID (string SID_STR): LB_OK with *DOMAIN and *NAME, or
+ * both NULL when it has no name this machine can find now (unmapped, a
+ * domain that does not answer): the SID then names it
+ * (docs/windows-identity.md). Only LB_E_NOMEM is an error. */
+static int
+lb_sid_name(PSID sid, const char *sid_str, char **domain, char **name)
+{
+	int rc;
+
+	*domain = *name = NULL;
+	AcquireSRWLockExclusive(&lb_names_lock);
+	if (lb_names == NULL &&
+	    (rc = lb_namecache_new(LB_NAMECACHE_CAP, LB_NAMECACHE_TTL_MS, lb_lookup_sid,
+	    lb_names_clock, NULL, &lb_names)) != LB_OK) {
+		ReleaseSRWLockExclusive(&lb_names_lock);
+		return rc;
+	}
+	rc = lb_namecache_get(lb_names, sid_str, sid, domain, name);
+	ReleaseSRWLockExclusive(&lb_names_lock);
+	return rc == LB_E_NOMEM ? rc : LB_OK;
+}
+
+void
+lb_win_names_stats(struct lb_namecache_stats *out, size_t *size)
+{
+	AcquireSRWLockExclusive(&lb_names_lock);
+	lb_namecache_get_stats(lb_names, out);
+	*size = lb_namecache_size(lb_names);
+	ReleaseSRWLockExclusive(&lb_names_lock);
+}
+
+void
+lb_win_names_clear(void)
+{
+	AcquireSRWLockExclusive(&lb_names_lock);
+	lb_namecache_clear(lb_names);
+	ReleaseSRWLockExclusive(&lb_names_lock);
+}
+
+/* "DOMAIN\NAME", or NAME when the domain is empty (Everyone, LOCAL). */
+static char *
+lb_qualified(const char *domain, const char *name)
+{
+	size_t dl = strlen(domain), nl = strlen(name);
+	char *q;
+
+	if ((q = malloc(dl + nl + 2)) == NULL)
+		return NULL;
+	if (dl > 0) {
+		memcpy(q, domain, dl);
+		q[dl++] = '\\';
+	}
+	memcpy(q + dl, name, nl + 1);
+	return q;
 }
 
 /* The profile directory, or NULL when the token has none (services,
@@ -215,7 +305,8 @@ lb_read_user(HANDLE tok, struct lb_token_desc *d, struct lb_token_storage *st,
 		lb_why(why, whylen, "cannot convert the client's user SID", err);
 		goto out;
 	}
-	if ((rc = lb_sid_name(tu->User.Sid, &st->user_name)) != LB_OK ||
+	if ((rc = lb_sid_name(tu->User.Sid, st->user_sid, &st->user_domain,
+	    &st->user_name)) != LB_OK ||
 	    (rc = lb_profile_dir(tok, &st->profile_dir)) != LB_OK) {
 		lb_why(why, whylen, "out of memory reading the client's token", 0);
 		goto out;
@@ -223,6 +314,7 @@ lb_read_user(HANDLE tok, struct lb_token_desc *d, struct lb_token_storage *st,
 	d->user_sid = st->user_sid;
 	d->user_attributes = (uint32_t)tu->User.Attributes;
 	d->user_name = st->user_name;
+	d->user_domain = st->user_domain;
 	d->profile_dir = st->profile_dir;
 out:
 	free(tu);
@@ -325,6 +417,8 @@ lb_read_groups(HANDLE tok, struct lb_token_desc *d, struct lb_token_storage *st,
 		goto out;
 	}
 	for (i = 0; i < tg->GroupCount; i++) {
+		char *dom = NULL, *name = NULL;
+
 		if ((rc = lb_sid_string(tg->Groups[i].Sid, &sid, &err)) != LB_OK) {
 			lb_why(why, whylen, "cannot convert one of the client's group SIDs", err);
 			goto out;
@@ -332,8 +426,16 @@ lb_read_groups(HANDLE tok, struct lb_token_desc *d, struct lb_token_storage *st,
 		st->tgroups[st->n_groups].sid = sid;
 		st->tgroups[st->n_groups].attributes = (uint32_t)tg->Groups[i].Attributes;
 		st->n_groups++;
-		if ((rc = lb_sid_name(tg->Groups[i].Sid,
-		    (char **)&st->tgroups[st->n_groups - 1].name)) != LB_OK) {
+		/* The logon session's SID (new at every logon) and the label are
+		 * not part of the principal: no name needed. */
+		if (!lb_identity_group_is_named(sid))
+			continue;
+		if ((rc = lb_sid_name(tg->Groups[i].Sid, sid, &dom, &name)) == LB_OK && name != NULL &&
+		    (st->tgroups[st->n_groups - 1].name = lb_qualified(dom, name)) == NULL)
+			rc = LB_E_NOMEM;
+		free(dom);
+		free(name);
+		if (rc != LB_OK) {
 			lb_why(why, whylen, "out of memory reading the client's groups", 0);
 			goto out;
 		}

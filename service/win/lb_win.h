@@ -74,6 +74,12 @@ struct lb_win_peer {
 int lb_win_peer_from_pipe(HANDLE pipe, struct lb_win_peer **out, char *why,
     size_t whylen) LB_WUR;
 void lb_win_peer_free(struct lb_win_peer *p);
+/* The account names lb_win_peer_from_pipe looked up: the process's cache
+ * of LookupAccountSidW answers (service/lb_namecache.h), its counters and
+ * size; and forgetting them. */
+struct lb_namecache_stats;
+void lb_win_names_stats(struct lb_namecache_stats *out, size_t *size);
+void lb_win_names_clear(void);
 
 /* ---- file-system work as the client (lb_fs_win.c) ---- */
 

@@ -100,9 +100,27 @@ expect 2 'drive-relative' -- $W --user alice 'C:Users\alice\src\x' 'C:\x'
 expect 2 "'..' climbs above the root" -- $W --user alice 'C:\..\Windows\x' 'C:\x'
 expect 2 'longer than 255' -- $W --user alice "C:\\Users\\alice\\src\\$(printf 'a%.0s' $(seq 256))" 'C:\x'
 
-# check-config.
+# Windows account names: DOMAIN\NAME matches that domain's account only,
+# a bare name the account of that name in any domain (as before);
+# %USERNAME% is the bare name, as Windows' own %USERNAME%.
+expect 0 'allowed by rule "corp-builds"' -- $W --user 'CORP\carol' --kind hardlink 'D:\build\carol\h' 'D:\build\f'
+expect 0 'allowed by rule "corp-builds"' -- $W --user 'corp\CAROL' --kind hardlink 'D:\build\carol\h' 'D:\build\f'
+expect 1 'no rule allows this link' -- $W --user 'OTHER\carol' --kind hardlink 'D:\build\carol\h' 'D:\build\f'
+expect 1 'no rule allows this link' -- $W --user carol --kind hardlink 'D:\build\carol\h' 'D:\build\f'
+expect 0 'allowed by rule "corp-builds"' -- $W --user dave --group 'CORP\Builders' --kind hardlink 'D:\build\dave\h' 'D:\build\f'
+expect 1 'no rule allows this link' -- $W --user dave --group 'OTHER\builders' --kind hardlink 'D:\build\dave\h' 'D:\build\f'
+expect 1 'no rule allows this link' -- $W --user dave --group builders --kind hardlink 'D:\build\dave\h' 'D:\build\f'
+expect 0 'allowed by rule "dev"' -- $W --user 'CORP\carol' --group 'CORP\developers' --kind junction 'D:\work\carol\j' 'D:\shared\tools'
+expect 0 'allowed by rule "dev"' -- $W --user 'OTHER\carol' --group 'OTHER\Developers' --kind junction 'D:\work\carol\j' 'D:\shared\tools'
+expect 1 'no rule allows this link' -- $W --user 'CORP\carol' --kind junction 'D:\work\CORP\carol\j' 'D:\shared\tools'
+expect 2 '--user takes NAME or DOMAIN\NAME' -- $W --user 'CORP\' 'D:\work\x' 'D:\shared'
+expect 2 '--user takes NAME or DOMAIN\NAME' -- $W --user '\carol' 'D:\work\x' 'D:\shared'
+expect 1 'no rule allows this link' -- $P --user 'CORP\alice' /home/alice/src/lib /home/alice/lib
+
+# check-config: a bare group name in a Windows policy is a warning (exit 0).
 expect 0 'posix.ini: OK (posix policy, 0 keys, 3 rules)' -- check-config --flavor posix posix.ini
-expect 0 'windows.ini: OK (windows policy, 0 keys, 2 rules)' -- check-config --flavor windows windows.ini
+expect 0 'windows.ini: OK (windows policy, 0 keys, 3 rules, 1 warning)' -- check-config --flavor windows windows.ini
+expect 0 "windows.ini:4: warning: groups: bare group name 'developers' matches a group of that name in every domain and on this computer; write DOMAIN\developers or the group's SID (S-1-...)" -- check-config --flavor windows windows.ini
 expect 2 "windows.ini:6: link_under: 'D:\work\%USERNAME%': path is not absolute" -- check-config --flavor posix windows.ini
 expect 2 'which policy file?' -- check-config
 expect 2 'one policy file at a time' -- check-config a.ini b.ini

@@ -12,7 +12,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct lb_group groups[] = {
-		{ "developers", "S-1-5-21-1-2-3-513", 0 }, { "guests", "S-1-5-32-546", 1 },
+		{ "CORP\\developers", "S-1-5-21-1-2-3-513", 0 }, { "guests", "S-1-5-32-546", 1 },
 	};
 	static const char *const posix_req[][2] = {
 		{ "/home/alice/src/l", "../t" }, { "/srv/work/alice/x", "/opt/tools" }, { "/etc/x", "/tmp" },
@@ -34,6 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct lb_principal who = {
 			"alice", f == LB_FLAVOR_WINDOWS ? "S-1-5-21-1-2-3-1001" : "1000",
 			f == LB_FLAVOR_WINDOWS ? "C:\\Users\\alice" : "/home/alice", groups, 2,
+			f == LB_FLAVOR_WINDOWS ? "CORP" : NULL,
 		};
 
 		for (i = 0; i < 3; i++) {

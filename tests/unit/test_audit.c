@@ -471,6 +471,47 @@ test_line_is_exactly_the_documented_format(void **state)
 	lb_buf_free(&b);
 }
 
+
+static void
+test_windows_groups_are_logged_with_their_domain(void **state)
+{
+	/* The names a Windows client's groups have (lb_token_win): DOMAIN\NAME,
+	 * so that CORP\developers and OTHER\developers differ in the log. */
+	static const struct lb_group groups[] = {
+		{ "CORP\\developers", "S-1-5-21-1-2-3-1105", 0 },
+		{ "BUILTIN\\Administrators", "S-1-5-32-544", 1 },
+		{ "Everyone", "S-1-1-0", 0 },
+		{ NULL, "S-1-5-21-1-2-3-2222", 0 },
+	};
+	uint8_t prev[LB_HASH_BYTES] = { 0 }, h[LB_HASH_BYTES];
+	struct lb_audit_line l;
+	struct lb_audit_rec rec;
+	struct lb_buf b, d;
+	const char *s, *why = NULL;
+
+	(void)state;
+	sample_rec(&rec, "C:\\work\\l");
+	rec.user = "alice";
+	rec.sid = "S-1-5-21-1-2-3-1001";
+	rec.groups = groups;
+	rec.n_groups = 4;
+	lb_buf_init(&b, LB_AUDIT_LINE_MAX);
+	lb_buf_init(&d, LB_AUDIT_LINE_MAX);
+	lb_audit_line_init(&l);
+	assert_int_equal(lb_audit_format_line(&b, &rec, 1, T0, prev, h), LB_OK);
+	assert_int_equal(lb_buf_cstr(&b, &s), LB_OK);
+	assert_non_null(strstr(s, "\"groups\":[\"CORP\\\\developers\",\"BUILTIN\\\\Administrators\","
+	    "\"Everyone\",\"S-1-5-21-1-2-3-2222\"],"));
+	assert_int_equal(lb_audit_line_parse(&l, s, b.len - 1, NULL), LB_OK);
+	assert_int_equal(l.n_groups, 4);
+	assert_int_equal(lb_json_unescape(l.groups[0].raw, l.groups[0].raw_len, &d, &why), LB_OK);
+	assert_int_equal(d.len, strlen("CORP\\developers"));
+	assert_memory_equal(d.data, "CORP\\developers", d.len);
+	lb_audit_line_free(&l);
+	lb_buf_free(&d);
+	lb_buf_free(&b);
+}
+
 static void
 test_nulls_and_empty_groups(void **state)
 {
@@ -2017,6 +2058,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_line_is_exactly_the_documented_format),
 		cmocka_unit_test(test_nulls_and_empty_groups),
+		cmocka_unit_test(test_windows_groups_are_logged_with_their_domain),
 		cmocka_unit_test(test_time_is_utc_civil_date),
 		cmocka_unit_test(test_parser_refuses_every_other_spelling),
 		cmocka_unit_test(test_round_trip_verifies),

@@ -141,7 +141,7 @@ struct fx {
 
 static const struct lb_group alice_groups[] = { { "devs", NULL, 0 } };
 static const struct lb_peer alice = {
-	{ "alice", "1000", "/home/alice", alice_groups, 1 }, "uid:1000", NULL,
+	{ "alice", "1000", "/home/alice", alice_groups, 1, NULL }, "uid:1000", NULL,
 };
 
 static int
@@ -748,7 +748,7 @@ static void
 test_rate_limit_per_identity(void **state)
 {
 	struct fx *f = *state;
-	const struct lb_peer other = { { "carol", "1002", "/home/carol", NULL, 0 }, "uid:1002", NULL };
+	const struct lb_peer other = { { "carol", "1002", "/home/carol", NULL, 0, NULL }, "uid:1002", NULL };
 	struct lb_buf req;
 	struct answer a;
 	int i, limited = 0;
@@ -834,7 +834,7 @@ static void
 test_status_says_who_and_whether_enrolled(void **state)
 {
 	struct fx *f = *state;
-	const struct lb_peer bob = { { "bob", "1001", "/home/bob", NULL, 0 }, "uid:1001", NULL };
+	const struct lb_peer bob = { { "bob", "1001", "/home/bob", NULL, 0, NULL }, "uid:1001", NULL };
 	struct lb_buf req;
 	struct answer a;
 

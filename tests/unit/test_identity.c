@@ -830,6 +830,127 @@ test_deny_only_group_satisfies_deny_rules_but_not_allow_rules(void **state)
 	lb_policy_free(p);
 }
 
+
+/* ---- names with their domain ---- */
+
+/* Two tokens whose user and groups have the same bare names in different
+ * domains, as LookupAccountSidW names them. */
+static const struct lb_token_group corp_groups[] = {
+	{ "S-1-5-21-1-2-3-513", "CORP\\Domain Users", EN },
+	{ "S-1-1-0", "Everyone", EN },
+	{ "S-1-5-21-1-2-3-1105", "CORP\\developers", EN },
+	{ ADMINS_SID, "BUILTIN\\Administrators", LB_SE_GROUP_USE_FOR_DENY_ONLY },
+	{ "S-1-5-4", "NT AUTHORITY\\INTERACTIVE", EN },
+	{ LOGON_SID, "NT AUTHORITY\\LogonSessionId_0_431162", EN | LB_SE_GROUP_LOGON_ID },
+	{ "S-1-16-8192", "Mandatory Label\\Medium Mandatory Level", LB_SE_GROUP_INTEGRITY | LB_SE_GROUP_INTEGRITY_ENABLED },
+};
+static const struct lb_token_group other_groups[] = {
+	{ "S-1-5-21-7-8-9-513", "OTHER\\Domain Users", EN },
+	{ "S-1-5-21-7-8-9-1105", "OTHER\\developers", EN },
+	{ "S-1-5-4", "NT AUTHORITY\\INTERACTIVE", EN },
+	{ "S-1-16-8192", "Mandatory Label\\Medium Mandatory Level", LB_SE_GROUP_INTEGRITY | LB_SE_GROUP_INTEGRITY_ENABLED },
+};
+
+static struct lb_token_desc
+domain_user(const char *domain, const char *sid, const struct lb_token_group *g, size_t n)
+{
+	struct lb_token_desc t = alice();
+
+	t.user_sid = sid;
+	t.user_name = "alice";
+	t.user_domain = domain;
+	t.groups = g;
+	t.n_groups = n;
+	return t;
+}
+
+static void
+test_user_domain_and_qualified_group_names_are_kept(void **state)
+{
+	struct lb_token_desc t = domain_user("CORP", "S-1-5-21-1-2-3-1001", corp_groups,
+	    sizeof(corp_groups) / sizeof(corp_groups[0]));
+
+	(void)state;
+	assert_int_equal(identify(&t), LB_OK);
+	/* The bare name (what %USERNAME% gives) and the domain apart. */
+	assert_string_equal(g_peer.who.user, "alice");
+	assert_string_equal(g_peer.who.domain, "CORP");
+	/* Groups keep the qualified name the OS gave (and the audit logs). */
+	assert_int_equal(g_peer.who.n_groups, 5);
+	assert_string_equal(find_group("S-1-5-21-1-2-3-1105")->name, "CORP\\developers");
+	assert_string_equal(find_group(ADMINS_SID)->name, "BUILTIN\\Administrators");
+	assert_string_equal(find_group("S-1-1-0")->name, "Everyone");
+
+	/* An empty domain is none; a domain without a name says nothing. */
+	t.user_domain = "";
+	assert_int_equal(identify(&t), LB_OK);
+	assert_null(g_peer.who.domain);
+	t.user_domain = "CORP";
+	t.user_name = NULL;
+	assert_int_equal(identify(&t), LB_OK);
+	assert_string_equal(g_peer.who.user, "S-1-5-21-1-2-3-1001");
+	assert_null(g_peer.who.domain);
+}
+
+static const char domain_policy[] =
+    "[rule:corp-dev]\n"
+    "groups = CORP\\developers\n"
+    "kinds = *\nlink_under = D:\\work\\%USERNAME%\ntarget_under = *\naction = allow\n"
+    "[rule:corp-alice]\n"
+    "users = CORP\\alice\n"
+    "kinds = *\nlink_under = E:\\%USERNAME%\ntarget_under = *\naction = allow\n"
+    "[rule:any-dev]\n"
+    "groups = developers\n"
+    "kinds = *\nlink_under = F:\\\ntarget_under = *\naction = allow\n"
+    "[rule:no-builtin-admins]\n"
+    "groups = BUILTIN\\Administrators\n"
+    "kinds = *\nlink_under = D:\\work\\alice\\locked\naction = deny\n";
+
+static void
+test_same_bare_names_in_another_domain_do_not_match_qualified_rules(void **state)
+{
+	struct lb_policy *p = NULL;
+	struct lb_token_desc corp = domain_user("CORP", "S-1-5-21-1-2-3-1001", corp_groups,
+	    sizeof(corp_groups) / sizeof(corp_groups[0]));
+	struct lb_token_desc other = domain_user("OTHER", "S-1-5-21-7-8-9-1001", other_groups,
+	    sizeof(other_groups) / sizeof(other_groups[0]));
+
+	(void)state;
+	assert_int_equal(lb_policy_load_buffer("identity.ini", domain_policy,
+	    strlen(domain_policy), LB_FLAVOR_WINDOWS, &p, NULL), LB_OK);
+	assert_int_equal(identify(&corp), LB_OK);
+	/* %USERNAME% is alice, not CORP\alice. */
+	assert_string_equal(decide(p, &g_peer.who, "D:\\work\\alice\\l"), "allow:corp-dev");
+	assert_string_equal(decide(p, &g_peer.who, "E:\\alice\\l"), "allow:corp-alice");
+	assert_string_equal(decide(p, &g_peer.who, "F:\\l"), "allow:any-dev");
+	/* The deny-only BUILTIN\Administrators still meets the deny rule. */
+	assert_string_equal(decide(p, &g_peer.who, "D:\\work\\alice\\locked\\l"), "deny:no-builtin-admins");
+
+	assert_int_equal(identify(&other), LB_OK);
+	assert_string_equal(decide(p, &g_peer.who, "D:\\work\\alice\\l"), "deny:no rule");
+	assert_string_equal(decide(p, &g_peer.who, "E:\\alice\\l"), "deny:no rule");
+	/* The bare name, as before, matches OTHER\developers too. */
+	assert_string_equal(decide(p, &g_peer.who, "F:\\l"), "allow:any-dev");
+	lb_policy_free(p);
+}
+
+static void
+test_only_groups_of_the_principal_need_a_name(void **state)
+{
+	(void)state;
+	assert_int_equal(lb_identity_group_is_named("S-1-5-21-1-2-3-1105"), 1);
+	assert_int_equal(lb_identity_group_is_named("S-1-1-0"), 1);
+	assert_int_equal(lb_identity_group_is_named(ADMINS_SID), 1);
+	/* Left out of the principal: never matched, never logged. */
+	assert_int_equal(lb_identity_group_is_named(LOGON_SID), 0);
+	assert_int_equal(lb_identity_group_is_named("S-1-16-8192"), 0);
+	/* Refusing the token anyway. */
+	assert_int_equal(lb_identity_group_is_named("S-1-5-2"), 0);
+	assert_int_equal(lb_identity_group_is_named("S-1-15-2-1"), 0);
+	assert_int_equal(lb_identity_group_is_named("S-1-5-07"), 0);
+	assert_int_equal(lb_identity_group_is_named(NULL), 0);
+}
+
 /* ---- the real Windows API agrees with our strings ---- */
 
 #ifdef _WIN32
@@ -916,6 +1037,9 @@ main(void)
 		cmocka_unit_test(test_bad_arguments_are_invalid_and_why_is_optional),
 		cmocka_unit_test(test_refusal_codes_have_messages_and_exit_codes),
 		cmocka_unit_test(test_deny_only_group_satisfies_deny_rules_but_not_allow_rules),
+		cmocka_unit_test(test_user_domain_and_qualified_group_names_are_kept),
+		cmocka_unit_test(test_same_bare_names_in_another_domain_do_not_match_qualified_rules),
+		cmocka_unit_test(test_only_groups_of_the_principal_need_a_name),
 #ifdef _WIN32
 		cmocka_unit_test(test_sid_strings_match_windows),
 #endif

@@ -37,11 +37,11 @@ struct who {
 /* Decide and return "allow:RULE", "deny:RULE", "deny:no rule", "deny:floor"
  * or "error:CODE", so each test reads as a table. */
 static const char *
-decide(const struct lb_policy *p, const struct who *w, enum lb_kind kind,
-    const char *link, const char *target)
+decide_in(const struct lb_policy *p, const struct who *w, const char *domain,
+    enum lb_kind kind, const char *link, const char *target)
 {
 	static char out[256];
-	struct lb_principal pr = { w->user, w->sid, w->home, w->groups, w->n_groups };
+	struct lb_principal pr = { w->user, w->sid, w->home, w->groups, w->n_groups, domain };
 	struct lb_decision d;
 	struct lb_path l, t;
 	const char *which;
@@ -77,6 +77,15 @@ decide(const struct lb_policy *p, const struct who *w, enum lb_kind kind,
 	lb_path_free(&l);
 	lb_path_free(&t);
 	return out;
+}
+
+/* The same for a client whose domain the OS did not say (POSIX, or a
+ * Windows name lookup that failed). */
+static const char *
+decide(const struct lb_policy *p, const struct who *w, enum lb_kind kind,
+    const char *link, const char *target)
+{
+	return decide_in(p, w, NULL, kind, link, target);
 }
 
 static const struct who alice = { "alice", "1000", "/home/alice", { { "devs", NULL, 0 } }, 1 };
@@ -475,7 +484,7 @@ static void
 test_describe_names_rule_or_reason(void **state)
 {
 	struct lb_policy *p = load(LB_FLAVOR_POSIX, posix_policy);
-	struct lb_principal pr = { "alice", "1000", "/home/alice", alice.groups, 1 };
+	struct lb_principal pr = { "alice", "1000", "/home/alice", alice.groups, 1, NULL };
 	struct lb_decision d;
 	struct lb_path l, t;
 	struct lb_buf b;
@@ -569,6 +578,136 @@ test_case_fold_never_maps_non_ascii_to_ascii(void **state)
 	}
 }
 
+
+/* Windows account names with their domain: a qualified entry names the
+ * account of that domain only, a bare one the account of that name in any
+ * domain (as before qualified names existed). */
+static const char dom_policy[] =
+    "[rule:corp-dev]\n"
+    "groups = CORP\\developers\n"
+    "kinds = *\nlink_under = H:\\\ntarget_under = *\naction = allow\n"
+    "[rule:any-dev]\n"
+    "groups = developers\n"
+    "kinds = *\nlink_under = I:\\\ntarget_under = *\naction = allow\n"
+    "[rule:corp-alice]\n"
+    "users = corp\\ALICE\n"
+    "kinds = *\nlink_under = J:\\%USERNAME%\ntarget_under = *\naction = allow\n"
+    "[rule:local-bob]\n"
+    "users = WS01\\bob\n"
+    "kinds = *\nlink_under = K:\\\ntarget_under = *\naction = allow\n"
+    "[rule:no-admins]\n"
+    "groups = BUILTIN\\Administrators\n"
+    "kinds = *\nlink_under = L:\\\naction = deny\n"
+    "[rule:all-l]\n"
+    "users = *\n"
+    "kinds = *\nlink_under = L:\\\ntarget_under = *\naction = allow\n";
+
+static const struct who corp_alice = { "alice", "S-1-5-21-1-2-3-1001", "C:\\Users\\alice",
+	{ { "CORP\\Developers", "S-1-5-21-1-2-3-1105", 0 }, { "BUILTIN\\Administrators", "S-1-5-32-544", 0 } }, 2 };
+static const struct who other_alice = { "Alice", "S-1-5-21-7-8-9-1001", "C:\\Users\\alice.OTHER",
+	{ { "OTHER\\developers", "S-1-5-21-7-8-9-1105", 0 }, { "OTHER\\Administrators", "S-1-5-21-7-8-9-544", 0 } }, 2 };
+static const struct who local_bob = { "BOB", "S-1-5-21-4-4-4-1002", "C:\\Users\\bob",
+	{ { "WS01\\developers", "S-1-5-21-4-4-4-1010", 0 }, { "Everyone", "S-1-1-0", 0 } }, 2 };
+static const struct who bare_dev = { "dave", NULL, "C:\\Users\\dave",
+	{ { "developers", NULL, 0 }, { "Administrators", NULL, 0 } }, 2 };
+
+static void
+test_qualified_group_matches_only_its_domain(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_WINDOWS, dom_policy);
+
+	(void)state;
+	assert_string_equal(decide_in(p, &corp_alice, "CORP", LB_KIND_SYMLINK, "H:\\l", "C:\\t"), "allow:corp-dev");
+	assert_string_equal(decide_in(p, &other_alice, "OTHER", LB_KIND_SYMLINK, "H:\\l", "C:\\t"), "deny:no rule");
+	assert_string_equal(decide_in(p, &local_bob, "WS01", LB_KIND_SYMLINK, "H:\\l", "C:\\t"), "deny:no rule");
+	/* A group whose domain is not known is not that domain's group. */
+	assert_string_equal(decide(p, &bare_dev, LB_KIND_SYMLINK, "H:\\l", "C:\\t"), "deny:no rule");
+	/* A bare name still matches every domain's group of that name. */
+	assert_string_equal(decide_in(p, &corp_alice, "CORP", LB_KIND_SYMLINK, "I:\\l", "C:\\t"), "allow:any-dev");
+	assert_string_equal(decide_in(p, &other_alice, "OTHER", LB_KIND_SYMLINK, "I:\\l", "C:\\t"), "allow:any-dev");
+	assert_string_equal(decide_in(p, &local_bob, "WS01", LB_KIND_SYMLINK, "I:\\l", "C:\\t"), "allow:any-dev");
+	assert_string_equal(decide(p, &bare_dev, LB_KIND_SYMLINK, "I:\\l", "C:\\t"), "allow:any-dev");
+	/* A deny rule naming BUILTIN\Administrators leaves OTHER\Administrators alone. */
+	assert_string_equal(decide_in(p, &corp_alice, "CORP", LB_KIND_SYMLINK, "L:\\l", "C:\\t"), "deny:no-admins");
+	assert_string_equal(decide_in(p, &other_alice, "OTHER", LB_KIND_SYMLINK, "L:\\l", "C:\\t"), "allow:all-l");
+	lb_policy_free(p);
+}
+
+static void
+test_qualified_user_matches_only_its_domain(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_WINDOWS, dom_policy);
+
+	(void)state;
+	/* corp\ALICE is CORP\alice (case-insensitive, both parts); %USERNAME%
+	 * is the bare name. */
+	assert_string_equal(decide_in(p, &corp_alice, "CORP", LB_KIND_SYMLINK, "J:\\alice\\l", "C:\\t"),
+	    "allow:corp-alice");
+	assert_string_equal(decide_in(p, &corp_alice, "Corp", LB_KIND_SYMLINK, "J:\\ALICE\\l", "C:\\t"),
+	    "allow:corp-alice");
+	assert_string_equal(decide_in(p, &corp_alice, "CORP", LB_KIND_SYMLINK, "J:\\CORP\\alice\\l", "C:\\t"),
+	    "deny:no rule");
+	assert_string_equal(decide_in(p, &other_alice, "OTHER", LB_KIND_SYMLINK, "J:\\alice\\l", "C:\\t"),
+	    "deny:no rule");
+	assert_string_equal(decide(p, &corp_alice, LB_KIND_SYMLINK, "J:\\alice\\l", "C:\\t"), "deny:no rule");
+	assert_string_equal(decide_in(p, &local_bob, "ws01", LB_KIND_SYMLINK, "K:\\l", "C:\\t"), "allow:local-bob");
+	assert_string_equal(decide_in(p, &local_bob, "WS02", LB_KIND_SYMLINK, "K:\\l", "C:\\t"), "deny:no rule");
+	/* A domain that only starts like the policy's is another domain. */
+	assert_string_equal(decide_in(p, &corp_alice, "CORPX", LB_KIND_SYMLINK, "J:\\alice\\l", "C:\\t"),
+	    "deny:no rule");
+	assert_string_equal(decide_in(p, &corp_alice, "COR", LB_KIND_SYMLINK, "J:\\alice\\l", "C:\\t"),
+	    "deny:no rule");
+	lb_policy_free(p);
+}
+
+static void
+test_names_user_for_key_owners(void **state)
+{
+	struct lb_policy *w = load(LB_FLAVOR_WINDOWS, dom_policy);
+	struct lb_policy *x = load(LB_FLAVOR_POSIX, posix_policy);
+	struct lb_principal corp = { "alice", "S-1-5-21-1-2-3-1001", NULL, NULL, 0, "CORP" };
+	struct lb_principal nodom = { "alice", "S-1-5-21-1-2-3-1001", NULL, NULL, 0, NULL };
+	struct lb_principal winbind = { "CORP\\alice", "1000", NULL, NULL, 0, NULL };
+
+	(void)state;
+	/* [key:X] user = ... through the same test as users = ... */
+	assert_true(lb_policy_names_user(w, "alice", &corp));
+	assert_true(lb_policy_names_user(w, "ALICE", &corp));
+	assert_true(lb_policy_names_user(w, "CORP\\alice", &corp));
+	assert_true(lb_policy_names_user(w, "corp\\Alice", &corp));
+	assert_false(lb_policy_names_user(w, "OTHER\\alice", &corp));
+	assert_false(lb_policy_names_user(w, "CORP\\bob", &corp));
+	assert_false(lb_policy_names_user(w, "CORP\\alice", &nodom));
+	assert_true(lb_policy_names_user(w, "alice", &nodom));
+	assert_true(lb_policy_names_user(w, "s-1-5-21-1-2-3-1001", &corp));
+	assert_false(lb_policy_names_user(w, "S-1-5-21-1-2-3-1002", &corp));
+	/* POSIX: whole names, byte for byte; the domain is never looked at. */
+	assert_true(lb_policy_names_user(x, "CORP\\alice", &winbind));
+	assert_false(lb_policy_names_user(x, "alice", &winbind));
+	assert_false(lb_policy_names_user(x, "CORP\\alice", &corp));
+	assert_true(lb_policy_names_user(x, "alice", &corp));
+	assert_false(lb_policy_names_user(NULL, "alice", &corp));
+	assert_false(lb_policy_names_user(w, NULL, &corp));
+	lb_policy_free(w);
+	lb_policy_free(x);
+}
+
+static void
+test_posix_backslash_is_part_of_the_name(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_POSIX,
+	    "[rule:wb]\ngroups = CORP\\developers\nkinds = *\nlink_under = /srv\ntarget_under = *\naction = allow\n");
+	struct who wb = { "u", "1000", "/home/u", { { "CORP\\developers", NULL, 0 } }, 1 };
+	struct who plain = { "u", "1000", "/home/u", { { "developers", NULL, 0 } }, 1 };
+	struct who other = { "u", "1000", "/home/u", { { "OTHER\\developers", NULL, 0 } }, 1 };
+
+	(void)state;
+	assert_string_equal(decide(p, &wb, LB_KIND_SYMLINK, "/srv/l", "/t"), "allow:wb");
+	assert_string_equal(decide(p, &plain, LB_KIND_SYMLINK, "/srv/l", "/t"), "deny:no rule");
+	assert_string_equal(decide(p, &other, LB_KIND_SYMLINK, "/srv/l", "/t"), "deny:no rule");
+	lb_policy_free(p);
+}
+
 int
 main(void)
 {
@@ -593,6 +732,10 @@ main(void)
 		cmocka_unit_test(test_describe_names_rule_or_reason),
 		cmocka_unit_test(test_many_rules_index_finds_each_user),
 		cmocka_unit_test(test_case_fold_never_maps_non_ascii_to_ascii),
+		cmocka_unit_test(test_qualified_group_matches_only_its_domain),
+		cmocka_unit_test(test_qualified_user_matches_only_its_domain),
+		cmocka_unit_test(test_names_user_for_key_owners),
+		cmocka_unit_test(test_posix_backslash_is_part_of_the_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -335,6 +335,129 @@ test_windows_policy_paths_are_canonical(void **state)
 	lb_policy_free(p);
 }
 
+
+/* Load a valid TEXT and return it (caller frees). */
+static struct lb_policy *
+load_ok(enum lb_flavor flavor, const char *text)
+{
+	struct lb_policy *p = NULL;
+
+	assert_string_equal(load_msg(flavor, text, strlen(text)), "");
+	assert_int_equal(lb_policy_load_buffer("p.ini", text, strlen(text), flavor, &p, NULL), LB_OK);
+	return p;
+}
+
+static const char *
+warnings(struct lb_policy *p)
+{
+	const char *s = "";
+
+	if (p->warnings.len > 0)
+		assert_int_equal(lb_buf_cstr(&p->warnings, &s), LB_OK);
+	return s;
+}
+
+static void
+test_windows_names_may_be_qualified_with_their_domain(void **state)
+{
+	struct lb_policy *p;
+
+	(void)state;
+	p = load_ok(LB_FLAVOR_WINDOWS,
+	    "[key:a]\nuser = CORP\\alice\npublic_key = " KEY_A "\n"
+	    "[rule:r]\nusers = CORP\\alice, WS01\\bob, carol\n"
+	    "groups = CORP\\developers, BUILTIN\\Administrators, NT AUTHORITY\\INTERACTIVE, S-1-5-32-545\n"
+	    "kinds = *\nlink_under = *\ntarget_under = *\naction = allow\n");
+	/* Kept as written: the backslash is neither an escape nor a separator. */
+	assert_string_equal(p->keys[0].user, "CORP\\alice");
+	assert_int_equal(p->rules[0].n_users, 3);
+	assert_string_equal(p->rules[0].users[1], "WS01\\bob");
+	assert_int_equal(p->rules[0].n_groups, 4);
+	assert_string_equal(p->rules[0].groups[2], "NT AUTHORITY\\INTERACTIVE");
+	/* No bare group, no warning; a bare user name is not warned about. */
+	assert_int_equal(p->n_warnings, 0);
+	assert_string_equal(warnings(p), "");
+	lb_policy_free(p);
+}
+
+static void
+test_malformed_qualified_names_are_errors(void **state)
+{
+	(void)state;
+	expect_error(LB_FLAVOR_WINDOWS, "[rule:r]\nkinds = *\nusers = \\alice\n", 3,
+	    "users: '\\alice': nothing before the backslash");
+	expect_error(LB_FLAVOR_WINDOWS, "[rule:r]\ngroups = a, CORP\\\n", 2,
+	    "groups: 'CORP\\': nothing after the backslash");
+	expect_error(LB_FLAVOR_WINDOWS, "[rule:r]\ngroups = A\\B\\C\n", 2, "more than one backslash");
+	expect_error(LB_FLAVOR_WINDOWS, "[rule:r]\ngroups = CORP \\dev\n", 2, "a space next to the backslash");
+	expect_error(LB_FLAVOR_WINDOWS, "[rule:r]\ngroups = CORP\\ dev\n", 2, "a space next to the backslash");
+	expect_error(LB_FLAVOR_WINDOWS, "[rule:r]\nusers = .\\alice\n", 2, "write the computer's name");
+	expect_error(LB_FLAVOR_WINDOWS, "[rule:r]\ngroups = BUILTIN\\S-1-5-32-544\n", 2,
+	    "a SID stands alone");
+	expect_error(LB_FLAVOR_WINDOWS, "[key:k]\nuser = CORP\\\n", 2,
+	    "user: 'CORP\\': nothing after the backslash");
+	/* POSIX names are not taken apart (winbind's DOMAIN\user is a name). */
+	assert_string_equal(load_posix("[rule:r]\nusers = \\alice, A\\B\\C, CORP\\\n"
+	    "groups = CORP\\developers\nkinds = *\naction = deny\n"), "");
+}
+
+static void
+test_bare_group_in_windows_policy_is_a_warning(void **state)
+{
+	struct lb_policy *p;
+
+	(void)state;
+	p = load_ok(LB_FLAVOR_WINDOWS,
+	    "[rule:r]\nusers = alice\ngroups = developers, CORP\\testers, S-1-5-32-544, everyone\n"
+	    "kinds = *\naction = deny\n"
+	    "[rule:s]\ngroups = *\nkinds = *\naction = deny\n");
+	assert_int_equal(p->n_warnings, 2);
+	assert_string_equal(warnings(p),
+	    "p.ini:3: warning: groups: bare group name 'developers' matches a group of that name in "
+	    "every domain and on this computer; write DOMAIN\\developers or the group's SID (S-1-...)\n"
+	    "p.ini:3: warning: groups: bare group name 'everyone' also matches a group of that name "
+	    "in any domain or on this computer; write its SID, S-1-1-0\n");
+	lb_policy_free(p);
+	/* The same policy in the POSIX flavour: group names have no domain. */
+	p = load_ok(LB_FLAVOR_POSIX, "[rule:r]\ngroups = developers\nkinds = *\naction = deny\n");
+	assert_int_equal(p->n_warnings, 0);
+	assert_int_equal(p->warnings.len, 0);
+	lb_policy_free(p);
+}
+
+static void
+test_warnings_are_bounded_and_counted(void **state)
+{
+	struct lb_buf text;
+	struct lb_policy *p = NULL;
+	const char *s;
+	size_t i, lines = 0;
+
+	(void)state;
+	/* 2,000 bare groups: more warnings than LB_POLICY_WARN_BYTES holds. */
+	lb_buf_init(&text, LB_POLICY_FILE_MAX);
+	assert_int_equal(lb_buf_put_cstr(&text, "[rule:r]\nkinds = *\naction = deny\ngroups = g0"), LB_OK);
+	for (i = 1; i < 2000; i++) {
+		if (i % 100 == 0)
+			assert_int_equal(lb_buf_printf(&text,
+			    "\n[rule:r%zu]\nkinds = *\naction = deny\ngroups = g%zu", i, i), LB_OK);
+		else
+			assert_int_equal(lb_buf_printf(&text, ", g%zu", i), LB_OK);
+	}
+	assert_int_equal(lb_buf_put_u8(&text, '\n'), LB_OK);
+	assert_int_equal(lb_policy_load_buffer("p.ini", (const char *)text.data, text.len,
+	    LB_FLAVOR_WINDOWS, &p, NULL), LB_OK);
+	assert_int_equal(p->n_warnings, 2000);
+	assert_true(p->warnings.len <= LB_POLICY_WARN_BYTES);
+	s = warnings(p);
+	for (; *s != '\0'; s++)
+		lines += *s == '\n';
+	assert_true(lines > 100);
+	assert_true(lines < 2000);
+	lb_policy_free(p);
+	lb_buf_free(&text);
+}
+
 int
 main(void)
 {
@@ -356,6 +479,10 @@ main(void)
 		cmocka_unit_test(test_crlf_and_bom_are_accepted),
 		cmocka_unit_test(test_policy_file_size_limit),
 		cmocka_unit_test(test_windows_policy_paths_are_canonical),
+		cmocka_unit_test(test_windows_names_may_be_qualified_with_their_domain),
+		cmocka_unit_test(test_malformed_qualified_names_are_errors),
+		cmocka_unit_test(test_bare_group_in_windows_policy_is_a_warning),
+		cmocka_unit_test(test_warnings_are_bounded_and_counted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

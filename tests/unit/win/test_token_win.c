@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lb_namecache.h"
 #include "lb_win.h"
 
 struct conn {
@@ -196,6 +197,148 @@ test_not_a_pipe_is_refused(void **state)
 	    sizeof(why)), LB_E_INVAL);
 }
 
+
+/* What LookupAccountSidW says of SID, as lb_token_win should report it:
+ * "DOMAIN\NAME" (NAME alone for an empty domain) in *QUALIFIED, the domain
+ * in *DOMAIN; NULLs when unmapped. */
+static void
+lookup_direct(const char *sid_str, char **qualified, char **domain)
+{
+	wchar_t *w = lb_win_wide(sid_str), name[257], dom[257];
+	DWORD nn = 257, dn = 257;
+	SID_NAME_USE use;
+	PSID sid = NULL;
+	char *n, *d;
+
+	*qualified = *domain = NULL;
+	assert_non_null(w);
+	assert_true(ConvertStringSidToSidW(w, &sid));
+	free(w);
+	if (!LookupAccountSidW(NULL, sid, name, &nn, dom, &dn, &use)) {
+		LocalFree(sid);
+		return;
+	}
+	LocalFree(sid);
+	n = lb_win_utf8(name);
+	d = lb_win_utf8(dom);
+	assert_non_null(n);
+	assert_non_null(d);
+	*qualified = malloc(strlen(n) + strlen(d) + 2);
+	assert_non_null(*qualified);
+	snprintf(*qualified, strlen(n) + strlen(d) + 2, "%s%s%s", d, d[0] != '\0' ? "\\" : "", n);
+	free(n);
+	*domain = d;
+}
+
+static void
+test_user_domain_and_qualified_group_names_from_the_token(void **state)
+{
+	struct lb_win_peer *p = NULL;
+	struct conn c;
+	char why[256], *q, *d;
+	size_t i, named = 0;
+
+	(void)state;
+	conn_open(&c, SECURITY_SQOS_PRESENT | SECURITY_IMPERSONATION, 1);
+	assert_int_equal(lb_win_peer_from_pipe(c.server, &p, why, sizeof(why)), LB_OK);
+	/* The user: bare name and its domain apart, as LookupAccountSidW says. */
+	lookup_direct(p->peer.who.sid, &q, &d);
+	assert_non_null(q);
+	assert_non_null(p->peer.who.domain);
+	assert_string_equal(p->peer.who.domain, d);
+	assert_null(strchr(p->peer.who.user, '\\'));
+	print_message("user %s\\%s\n", p->peer.who.domain, p->peer.who.user);
+	free(q);
+	free(d);
+	/* Each group: the qualified name, logged as such by the audit. */
+	for (i = 0; i < p->peer.who.n_groups; i++) {
+		const struct lb_group *g = &p->peer.who.groups[i];
+
+		lookup_direct(g->sid, &q, &d);
+		if (q == NULL) {
+			assert_null(g->name);
+		} else {
+			assert_non_null(g->name);
+			assert_string_equal(g->name, q);
+			named++;
+		}
+		print_message("group %s %s\n", g->sid, g->name != NULL ? g->name : "(no name)");
+		free(q);
+		free(d);
+	}
+	assert_true(named > 0);
+	lb_win_peer_free(p);
+	conn_close(&c);
+}
+
+static double
+ms_since(LARGE_INTEGER t0)
+{
+	LARGE_INTEGER t1, f;
+
+	QueryPerformanceCounter(&t1);
+	QueryPerformanceFrequency(&f);
+	return (double)(t1.QuadPart - t0.QuadPart) * 1000.0 / (double)f.QuadPart;
+}
+
+static void
+test_second_connection_reuses_the_names(void **state)
+{
+	struct lb_namecache_stats st0, st1;
+	struct lb_win_peer *p = NULL, *p2 = NULL;
+	struct conn c;
+	char why[256];
+	size_t size, i;
+	LARGE_INTEGER t0;
+	double cold = 0, warm = 0;
+	int k;
+
+	(void)state;
+	lb_win_names_clear();
+	conn_open(&c, SECURITY_SQOS_PRESENT | SECURITY_IMPERSONATION, 1);
+	lb_win_names_stats(&st0, &size);
+	assert_int_equal(size, 0);
+	assert_int_equal(lb_win_peer_from_pipe(c.server, &p, why, sizeof(why)), LB_OK);
+	lb_win_names_stats(&st1, &size);
+	/* One lookup for the user and one per named group, the first time... */
+	assert_true(st1.misses - st0.misses >= 1);
+	assert_true(st1.misses - st0.misses <= 1 + p->peer.who.n_groups);
+	assert_true(size > 0);
+	st0 = st1;
+	assert_int_equal(lb_win_peer_from_pipe(c.server, &p2, why, sizeof(why)), LB_OK);
+	lb_win_names_stats(&st1, &size);
+	/* ...none the second time, with the same answers. */
+	assert_int_equal(st1.misses, st0.misses);
+	assert_true(st1.hits > st0.hits);
+	assert_string_equal(p2->peer.who.user, p->peer.who.user);
+	assert_string_equal(p2->peer.who.domain, p->peer.who.domain);
+	assert_int_equal(p2->peer.who.n_groups, p->peer.who.n_groups);
+	for (i = 0; i < p->peer.who.n_groups; i++) {
+		assert_string_equal(p2->peer.who.groups[i].sid, p->peer.who.groups[i].sid);
+		if (p->peer.who.groups[i].name == NULL)
+			assert_null(p2->peer.who.groups[i].name);
+		else
+			assert_string_equal(p2->peer.who.groups[i].name, p->peer.who.groups[i].name);
+	}
+	lb_win_peer_free(p2);
+	/* The cost of a connection's identity, names looked up or reused. */
+	for (k = 0; k < 200; k++) {
+		lb_win_names_clear();
+		QueryPerformanceCounter(&t0);
+		assert_int_equal(lb_win_peer_from_pipe(c.server, &p2, why, sizeof(why)), LB_OK);
+		cold += ms_since(t0);
+		lb_win_peer_free(p2);
+		QueryPerformanceCounter(&t0);
+		assert_int_equal(lb_win_peer_from_pipe(c.server, &p2, why, sizeof(why)), LB_OK);
+		warm += ms_since(t0);
+		lb_win_peer_free(p2);
+	}
+	print_message("identity of a connection (%lu groups): %.3f ms with lookups, %.3f ms with the names cached\n",
+	    (unsigned long)p->peer.who.n_groups, cold / 200, warm / 200);
+	lb_win_peer_free(p);
+	conn_close(&c);
+}
+
 int
 main(void)
 {
@@ -204,6 +347,8 @@ main(void)
 		cmocka_unit_test(test_identification_and_anonymous_clients_are_refused),
 		cmocka_unit_test(test_impersonation_before_any_read_fails_cleanly),
 		cmocka_unit_test(test_not_a_pipe_is_refused),
+		cmocka_unit_test(test_user_domain_and_qualified_group_names_from_the_token),
+		cmocka_unit_test(test_second_connection_reuses_the_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
