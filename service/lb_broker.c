@@ -362,7 +362,7 @@ lb_key_matches_peer(const struct lb_policy *p, const struct lb_key_entry *k,
     const struct lb_peer *peer)
 {
 	if (k->user != NULL)
-		return peer->who.user != NULL && lb_name_equal(p->flavor, k->user, peer->who.user) == 0;
+		return lb_policy_names_user(p, k->user, &peer->who);
 	if (k->sid != NULL)
 		return peer->who.sid != NULL && strlen(k->sid) == strlen(peer->who.sid) &&
 		    lb_ascii_ncasecmp(k->sid, peer->who.sid, strlen(k->sid)) == 0;

@@ -106,6 +106,8 @@ struct lb_req {
 	struct lb_fswork *w;        /* admitted, its file-system work to do */
 	int fs;                     /* it took its connection's file-system turn */
 	int counted;                /* in the daemon's INFLIGHT */
+	uint64_t deadline;          /* WAIT_FS, its connection's turn come: answered
+	                               "timed out" if not started by then (0: not yet) */
 	struct lb_djob *job;        /* while on a worker */
 };
 
@@ -148,6 +150,7 @@ struct lb_win_daemon {
 	struct lb_djob *live;           /* jobs on workers */
 	size_t n_live;
 	size_t inflight;                /* requests between admission and answer */
+	uint64_t next_wait_deadline;    /* the earliest WAIT_FS deadline (0: none) */
 	const char *reload_due;         /* a reload waiting for INFLIGHT to be 0 */
 	struct lb_req **round;          /* scratch: the requests of one step */
 	uint64_t next_stat, sync_due, listen_retry;
@@ -750,6 +753,41 @@ lb_jobs_deadlines(struct lb_win_daemon *d, uint64_t now)
 	}
 }
 
+/* Requests whose connection's turn has come but that still wait for one
+ * of their identity's LB_FS_PER_ID jobs at their deadline (all of them
+ * stuck): answered "timed out" without ever touching the file system. A
+ * request queued behind its own connection's earlier one is not timed:
+ * that one has a deadline of its own. */
+static void
+lb_waits_deadlines(struct lb_win_daemon *d, uint64_t now)
+{
+	struct lb_req *r;
+	size_t i;
+	int e;
+
+	d->next_wait_deadline = 0;
+	for (i = 0; i < d->n_conns; i++) {
+		for (r = d->conns[i]->q_head; r != NULL; r = r->next) {
+			if (r->st != LB_RS_WAIT_FS || r->deadline == 0)
+				continue;
+			if (now < r->deadline) {
+				if (d->next_wait_deadline == 0 || r->deadline < d->next_wait_deadline)
+					d->next_wait_deadline = r->deadline;
+				continue;
+			}
+			lb_win_log(LB_WIN_WARN, "request from %s waited %lu ms for the file system; "
+			    "answered as timed out", d->conns[i]->peer->peer.id,
+			    (unsigned long)lb_cfg(d)->io_timeout_ms);
+			lb_fswork_free(r->w);
+			r->w = NULL;
+			if ((e = lb_broker_timeout(d->b, r->p)) != LB_OK)
+				lb_req_dead(d, r, e, "timeout record");
+			else
+				r->st = LB_RS_DECIDED;
+		}
+	}
+}
+
 /* One round over every connection's requests, each as far as it can go. */
 static void
 lb_round(struct lb_win_daemon *d)
@@ -801,6 +839,11 @@ lb_round(struct lb_win_daemon *d)
 				;
 			if (r == NULL)
 				continue;
+			/* Its turn on its connection: from now on it waits only
+			 * for its identity's jobs, and not longer than a request
+			 * may take. */
+			if (r->deadline == 0)
+				r->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
 			id_jobs = lb_jobs_of(d, c->peer->peer.id);
 			if (id_jobs >= LB_FS_PER_ID)
 				continue;
@@ -1108,6 +1151,7 @@ lb_timers(struct lb_win_daemon *d, uint64_t now)
 	size_t i;
 
 	lb_jobs_deadlines(d, now);
+	lb_waits_deadlines(d, now);
 	/* Silent or slow: its slot goes to others. A connection waiting for
 	 * the broker's own work is not the client's fault (that work has
 	 * deadlines of its own). */
@@ -1156,6 +1200,8 @@ lb_wait_ms(const struct lb_win_daemon *d, uint64_t now)
 	for (i = 0; i < d->n_conns; i++)
 		if (d->conns[i]->pipe != NULL && d->conns[i]->deadline < next)
 			next = d->conns[i]->deadline;
+	if (d->next_wait_deadline != 0 && d->next_wait_deadline < next)
+		next = d->next_wait_deadline;
 	for (j = d->live; j != NULL; j = j->next_live) {
 		uint64_t t = j->deadline > j->next_cancel ? j->deadline : j->next_cancel;
 

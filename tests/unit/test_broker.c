@@ -406,6 +406,41 @@ test_key_enrolled_for_another_user_is_refused(void **state)
 	lb_buf_free(&req);
 }
 
+/* A key enrolled for DOMAIN\\name is the key of that domain's account
+ * only: the same bare name in another domain is not its owner. */
+static void
+test_key_enrolled_for_a_qualified_name_matches_only_that_domain(void **state)
+{
+	static const struct lb_peer corp = {
+		{ "alice", "S-1-5-21-1-2-3-1001", NULL, NULL, 0, "CORP" }, "S-1-5-21-1-2-3-1001", NULL,
+	};
+	static const struct lb_peer other = {
+		{ "alice", "S-1-5-21-9-9-9-1001", NULL, NULL, 0, "OTHER" }, "S-1-5-21-9-9-9-1001", NULL,
+	};
+	struct fx *f = *state;
+	char a64[LB_PK_B64_LEN], text[1024];
+	struct lb_policy *p = NULL;
+	struct lb_buf req;
+	struct answer a;
+
+	assert_int_equal(lb_pk_to_b64(f->alice_pk, a64), LB_OK);
+	snprintf(text, sizeof(text), "[key:corp-alice]\nuser = corp\\Alice\npublic_key = %s\n"
+	    "[rule:r]\nusers = CORP\\alice\nkinds = *\nlink_under = C:\\w\ntarget_under = C:\\w\n"
+	    "action = allow\n", a64);
+	assert_int_equal(lb_policy_load_buffer("w.ini", text, strlen(text), LB_FLAVOR_WINDOWS, &p, NULL),
+	    LB_OK);
+	lb_broker_set_policy(f->b, p);
+	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &corp, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	assert_non_null(strstr(a.message, "enrolled as [key:corp-alice]"));
+	lb_buf_free(&req);
+	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &other, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_KEY_UNKNOWN);
+	lb_buf_free(&req);
+}
+
 static void
 test_unknown_key_is_refused(void **state)
 {
@@ -947,6 +982,7 @@ main(void)
 		T(test_check_decides_without_creating),
 		T(test_planted_parent_link_is_decided_on_its_final_path),
 		T(test_key_enrolled_for_another_user_is_refused),
+		T(test_key_enrolled_for_a_qualified_name_matches_only_that_domain),
 		T(test_unknown_key_is_refused),
 		T(test_tampered_signature_is_refused),
 		T(test_replayed_request_is_refused),
