@@ -369,21 +369,31 @@ lb_key_matches_peer(const struct lb_policy *p, const struct lb_key_entry *k,
 	return 0;
 }
 
+/* A failure R as the client reads it in MSG, and its code in *STATUS: bad
+ * input names the path WHAT ("link path: ..."), an operation is prefixed
+ * with WHAT as it stands. */
+static void
+lb_failed(struct lb_buf *msg, int *status, int input, const char *what, int r)
+{
+	lb_buf_reset(msg);
+	if (input)
+		lb_say(msg, "%s: %s", what,
+		    r == LB_E_INVAL ? "the link path must name a file below a root" : lb_strerror(r));
+	else
+		lb_say(msg, "%s%s", what, lb_strerror(r));
+	*status = r;
+}
+
 static void
 lb_fail_input(struct lb_outcome *o, const char *which, int r)
 {
-	lb_buf_reset(&o->msg);
-	lb_say(&o->msg, "%s: %s", which,
-	    r == LB_E_INVAL ? "the link path must name a file below a root" : lb_strerror(r));
-	o->status = r;
+	lb_failed(&o->msg, &o->status, 1, which, r);
 }
 
 static void
 lb_fail_op(struct lb_outcome *o, const char *what, int r)
 {
-	lb_buf_reset(&o->msg);
-	lb_say(&o->msg, "%s%s", what, lb_strerror(r));
-	o->status = r;
+	lb_failed(&o->msg, &o->status, 0, what, r);
 }
 
 /* A link request's file-system work (lb_broker.h): inputs copied, so that
@@ -424,18 +434,13 @@ lb_fswork_free(struct lb_fswork *w)
 static void
 lb_work_fail_input(struct lb_fswork *w, const char *which, int r)
 {
-	lb_buf_reset(&w->msg);
-	lb_say(&w->msg, "%s: %s", which,
-	    r == LB_E_INVAL ? "the link path must name a file below a root" : lb_strerror(r));
-	w->status = r;
+	lb_failed(&w->msg, &w->status, 1, which, r);
 }
 
 static void
 lb_work_fail_op(struct lb_fswork *w, const char *what, int r)
 {
-	lb_buf_reset(&w->msg);
-	lb_say(&w->msg, "%s%s", what, lb_strerror(r));
-	w->status = r;
+	lb_failed(&w->msg, &w->status, 0, what, r);
 }
 
 /* The file-system half of a link request: canonical paths, the link's

@@ -457,7 +457,10 @@ lb_listen(struct lb_win_daemon *d, int first)
 		c->rop.pending = 1;
 	} else if (GetLastError() == ERROR_PIPE_CONNECTED) {
 		/* A client came between create and connect: no completion
-		 * will be queued for it, so post one ourselves. */
+		 * will be queued for it, so post one ourselves, as a success
+		 * (the status ConnectNamedPipe left in the OVERLAPPED would
+		 * read as a failed connect and close the client at once). */
+		c->rop.ov.Internal = 0;
 		c->rop.pending = 1;
 		if (!PostQueuedCompletionStatus(d->iocp, 0, LB_KEY_PIPE, &c->rop.ov)) {
 			c->rop.pending = 0;
@@ -788,6 +791,37 @@ lb_waits_deadlines(struct lb_win_daemon *d, uint64_t now)
 	}
 }
 
+/* Every request in state ST, on every connection, into D->round. */
+static size_t
+lb_collect(struct lb_win_daemon *d, enum lb_rs st)
+{
+	struct lb_req *r;
+	size_t i, n = 0;
+
+	for (i = 0; i < d->n_conns; i++)
+		for (r = d->conns[i]->q_head; r != NULL; r = r->next)
+			if (r->st == st)
+				d->round[n++] = r;
+	return n;
+}
+
+/* The same, once their records are durable: one sync for all of them
+ * (audit_sync = always; none with batch). If it fails, none of them can
+ * be answered: 0. */
+static size_t
+lb_collect_synced(struct lb_win_daemon *d, enum lb_rs st)
+{
+	size_t i, n = lb_collect(d, st);
+	int e;
+
+	if (n > 0 && (e = lb_broker_flush(d->b)) != LB_OK) {
+		for (i = 0; i < n; i++)
+			lb_req_dead(d, d->round[i], e, "audit sync");
+		n = 0;
+	}
+	return n;
+}
+
 /* One round over every connection's requests, each as far as it can go. */
 static void
 lb_round(struct lb_win_daemon *d)
@@ -858,15 +892,7 @@ lb_round(struct lb_win_daemon *d)
 		}
 		/* Every decision so far durable with one sync (always), then
 		 * the creates start. */
-		for (i = 0, n = 0; i < d->n_conns; i++)
-			for (r = d->conns[i]->q_head; r != NULL; r = r->next)
-				if (r->st == LB_RS_DECIDED)
-					d->round[n++] = r;
-		if (n > 0 && (e = lb_broker_flush(d->b)) != LB_OK) {
-			for (i = 0; i < n; i++)
-				lb_req_dead(d, d->round[i], e, "audit sync");
-			n = 0;
-		}
+		n = lb_collect_synced(d, LB_RS_DECIDED);
 		for (i = 0; i < n; i++) {
 			r = d->round[i];
 			any = 1;
@@ -884,15 +910,7 @@ lb_round(struct lb_win_daemon *d)
 		/* Made (or nothing to make): its connection's next request may
 		 * use the file system; the failures' records durable with one
 		 * more sync, then sealed. */
-		for (i = 0, n = 0; i < d->n_conns; i++)
-			for (r = d->conns[i]->q_head; r != NULL; r = r->next)
-				if (r->st == LB_RS_MADE)
-					d->round[n++] = r;
-		if (n > 0 && (e = lb_broker_flush(d->b)) != LB_OK) {
-			for (i = 0; i < n; i++)
-				lb_req_dead(d, d->round[i], e, "audit sync");
-			n = 0;
-		}
+		n = lb_collect_synced(d, LB_RS_MADE);
 		for (i = 0; i < n; i++) {
 			r = d->round[i];
 			any = 1;
@@ -908,10 +926,7 @@ lb_round(struct lb_win_daemon *d)
 			r->st = LB_RS_SEALED;
 		}
 		/* Signatures over the thread pool. */
-		for (i = 0, n = 0; i < d->n_conns; i++)
-			for (r = d->conns[i]->q_head; r != NULL; r = r->next)
-				if (r->st == LB_RS_SEALED)
-					d->round[n++] = r;
+		n = lb_collect(d, LB_RS_SEALED);
 		sc.b = d->b;
 		sc.v = d->round;
 		lb_win_parallel(lb_sign_one, &sc, n, n >= 4 ? d->helpers : 0);

@@ -148,7 +148,8 @@ send_req(HANDLE h, uint8_t type, enum lb_kind kind, const char *link, const char
 	assert_int_equal(lb_request_sign(&rq, g.sk), LB_OK);
 	assert_int_equal(lb_request_encode(&rq, &msg), LB_OK);
 	assert_int_equal(lb_frame_put(&frame, msg.data, msg.len), LB_OK);
-	assert_true(WriteFile(h, frame.data, (DWORD)frame.len, &n, NULL));
+	if (!WriteFile(h, frame.data, (DWORD)frame.len, &n, NULL))
+		fail_msg("sending a request: Windows error %lu", GetLastError());
 	assert_int_equal(n, frame.len);
 	lb_buf_free(&msg);
 	lb_buf_free(&frame);
