@@ -80,6 +80,7 @@ struct lb_pconn {
 	size_t q_len;
 	size_t jobs;                /* its jobs on workers, timed-out ones too */
 	int fs_busy;                /* one of its requests is in file-system work */
+	int identifying;            /* its token being read on a worker */
 	int broken;                 /* an answer could not be made: no more */
 };
 
@@ -117,6 +118,13 @@ struct lb_req {
 struct lb_djob {
 	struct lb_win_job j;        /* first: what the port hands back */
 	int make;
+	/* Reading a new client's token (its account names: on a domain
+	 * member a domain controller may be slow or silent): */
+	int identify, abandoned;
+	HANDLE tok;
+	struct lb_win_peer *peer;
+	int rc;
+	char why[256];
 	struct lb_fswork *w;
 	struct lb_pending *p;
 	struct lb_req *r;
@@ -508,29 +516,73 @@ lb_connected(struct lb_win_daemon *d, struct lb_pconn *c, int ok)
 		d->listen_retry = lb_now_ms() + LB_STAT_MS;
 }
 
+static void lb_job_link(struct lb_win_daemon *d, struct lb_djob *dj);
+static void lb_job_run(struct lb_win_job *j);
+
 /* Who is it? Asked once, after the first bytes arrived (a pipe server can
- * impersonate only a client it has read from). */
+ * impersonate only a client it has read from): the token is opened here
+ * (kernel only), its account names are looked up on a worker, with the
+ * connection's deadline (lb_identified). -1: refused now. */
 static int
 lb_identify(struct lb_win_daemon *d, struct lb_pconn *c)
 {
+	struct lb_djob *dj;
 	char why[256];
-	size_t i, same = 0;
+	HANDLE tok = NULL;
 
-	if (lb_win_peer_from_pipe(c->pipe, &c->peer, why, sizeof(why)) != LB_OK) {
-		c->peer = NULL;
+	if (lb_win_client_token(c->pipe, &tok, why, sizeof(why)) != LB_OK) {
 		d->refused_identity++;
 		snprintf(d->refused_why, sizeof(d->refused_why), "%s", why);
 		return -1;
 	}
+	if ((dj = calloc(1, sizeof(*dj))) == NULL) {
+		CloseHandle(tok);
+		return -1;
+	}
+	dj->j.fn = lb_job_run;
+	dj->identify = 1;
+	dj->tok = tok;
+	dj->c = c;
+	dj->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
+	if (lb_win_workers_submit(d->workers, &dj->j) != LB_OK) {
+		CloseHandle(tok);
+		free(dj);
+		return -1;
+	}
+	lb_job_link(d, dj);
+	c->identifying = 1;
+	return 0;
+}
+
+/* The client's identity came back from its worker (DJ). */
+static void
+lb_identified(struct lb_win_daemon *d, struct lb_djob *dj)
+{
+	struct lb_pconn *c = dj->c;
+	size_t i, same = 0;
+
+	c->identifying = 0;
+	if (dj->abandoned || c->pipe == NULL) {
+		lb_win_peer_free(dj->peer);   /* too late: already refused */
+		return;
+	}
+	if (dj->rc != LB_OK) {
+		d->refused_identity++;
+		snprintf(d->refused_why, sizeof(d->refused_why), "%s", dj->why);
+		lb_pconn_close(c);
+		return;
+	}
 	for (i = 0; i < d->n_conns; i++)
 		if (d->conns[i] != c && d->conns[i]->pipe != NULL && d->conns[i]->peer != NULL &&
-		    strcmp(d->conns[i]->peer->peer.id, c->peer->peer.id) == 0)
+		    strcmp(d->conns[i]->peer->peer.id, dj->peer->peer.id) == 0)
 			same++;
 	if (same >= lb_per_id_max(d)) {
 		d->refused_busy++;
-		return -1;
+		lb_win_peer_free(dj->peer);
+		lb_pconn_close(c);
+		return;
 	}
-	return 0;
+	c->peer = dj->peer;
 }
 
 /* ---- requests: from frames to answers, in rounds ---- */
@@ -638,10 +690,14 @@ lb_job_run(struct lb_win_job *j)
 {
 	struct lb_djob *dj = (struct lb_djob *)(void *)j;
 
-	if (dj->make)
+	if (dj->identify) {
+		dj->rc = lb_win_peer_from_token(dj->tok, &dj->peer, dj->why, sizeof(dj->why));
+		dj->tok = NULL;    /* the peer's now, or closed */
+	} else if (dj->make) {
 		lb_broker_make_run(dj->p);
-	else
+	} else {
 		lb_fswork_run(dj->w);
+	}
 }
 
 static size_t
@@ -676,13 +732,21 @@ lb_job_start(struct lb_win_daemon *d, struct lb_req *r, struct lb_fswork *w)
 		free(dj);
 		return LB_E_NOMEM;
 	}
-	if ((dj->next_live = d->live) != NULL)
-		d->live->prev_live = dj;
-	d->live = dj;
-	d->n_live++;
-	r->c->jobs++;
+	lb_job_link(d, dj);
 	r->job = dj;
 	return LB_OK;
+}
+
+/* DJ is on a worker: among the live jobs, its connection kept. */
+static void
+lb_job_link(struct lb_win_daemon *d, struct lb_djob *dj)
+{
+	if ((dj->next_live = d->live) != NULL)
+		d->live->prev_live = dj;
+	dj->prev_live = NULL;
+	d->live = dj;
+	d->n_live++;
+	dj->c->jobs++;
 }
 
 static void
@@ -706,6 +770,11 @@ lb_on_job(struct lb_win_daemon *d, struct lb_djob *dj)
 	int e;
 
 	lb_job_unlink(d, dj);
+	if (dj->identify) {
+		lb_identified(d, dj);
+		free(dj);
+		return;
+	}
 	if (r == NULL) {
 		/* Its request was answered "timed out" already: only the
 		 * handles and paths it opened are left to close. */
@@ -743,6 +812,18 @@ lb_jobs_deadlines(struct lb_win_daemon *d, uint64_t now)
 			continue;
 		dj->next_cancel = now + LB_CANCEL_MS;
 		(void)lb_win_workers_cancel(d->workers, &dj->j);
+		if (dj->identify && !dj->abandoned) {
+			/* Refused; the lookups' late answer is dropped. */
+			lb_win_log(LB_WIN_WARN, "a client's account names were not found within %lu ms "
+			    "(a domain controller that does not answer?); connection refused",
+			    (unsigned long)lb_cfg(d)->io_timeout_ms);
+			d->refused_identity++;
+			snprintf(d->refused_why, sizeof(d->refused_why), "account lookups timed out");
+			dj->abandoned = 1;
+			dj->c->identifying = 0;
+			lb_pconn_close(dj->c);
+			continue;
+		}
 		if (dj->make || dj->r == NULL)
 			continue;
 		lb_win_log(LB_WIN_WARN, "request from %s: the file system did not answer within "
@@ -1006,12 +1087,12 @@ lb_on_read(struct lb_win_daemon *d, struct lb_pconn *c, DWORD n, int ok)
 	} else {
 		memcpy(c->in + c->in_len, c->rbuf, n);   /* n <= the room asked for */
 		c->in_len += n;
-		if (c->peer == NULL && lb_identify(d, c) != 0) {
+		if (c->peer == NULL && !c->identifying && lb_identify(d, c) != 0) {
 			lb_pconn_close(c);
 			return;
 		}
 	}
-	if (c->peer == NULL)
+	if (c->peer == NULL && !c->identifying)
 		lb_pconn_close(c);
 }
 

@@ -462,8 +462,8 @@ lb_revert_or_die(void)
 
 /* The client's token, opened while impersonating it and closed to
  * anything but queries and impersonation. */
-static int
-lb_client_token(HANDLE pipe, HANDLE *tok, char *why, size_t whylen)
+int
+lb_win_client_token(HANDLE pipe, HANDLE *tok, char *why, size_t whylen)
 {
 	DWORD err;
 	BOOL ok;
@@ -494,23 +494,21 @@ lb_client_token(HANDLE pipe, HANDLE *tok, char *why, size_t whylen)
 }
 
 int
-lb_win_peer_from_pipe(HANDLE pipe, struct lb_win_peer **out, char *why,
-    size_t whylen)
+lb_win_peer_from_token(HANDLE tok, struct lb_win_peer **out, char *why, size_t whylen)
 {
 	struct lb_token_desc d;
 	struct lb_token_storage *st = NULL;
 	struct lb_win_peer *p = NULL;
-	HANDLE tok = NULL;
 	int rc;
 
 	if (why != NULL && whylen > 0)
 		why[0] = '\0';
-	if (out == NULL)
+	if (out == NULL) {
+		CloseHandle(tok);
 		return LB_E_INVAL;
+	}
 	*out = NULL;
 	memset(&d, 0, sizeof(d));
-	if ((rc = lb_client_token(pipe, &tok, why, whylen)) != LB_OK)
-		return rc;
 	if ((st = calloc(1, sizeof(*st))) == NULL ||
 	    (p = calloc(1, sizeof(*p))) == NULL) {
 		lb_why(why, whylen, "out of memory reading the client's token", 0);
@@ -539,6 +537,23 @@ out:
 	lb_storage_free(st);
 	free(p);
 	return rc;
+}
+
+int
+lb_win_peer_from_pipe(HANDLE pipe, struct lb_win_peer **out, char *why,
+    size_t whylen)
+{
+	HANDLE tok = NULL;
+	int rc;
+
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	if (out == NULL)
+		return LB_E_INVAL;
+	*out = NULL;
+	if ((rc = lb_win_client_token(pipe, &tok, why, whylen)) != LB_OK)
+		return rc;
+	return lb_win_peer_from_token(tok, out, why, whylen);
 }
 
 void

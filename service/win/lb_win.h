@@ -74,6 +74,15 @@ struct lb_win_peer {
 int lb_win_peer_from_pipe(HANDLE pipe, struct lb_win_peer **out, char *why,
     size_t whylen) LB_WUR;
 void lb_win_peer_free(struct lb_win_peer *p);
+/* The two halves of lb_win_peer_from_pipe, so that the account lookups
+ * (which on a domain member may wait for a domain controller) can run off
+ * the service's loop: the client's token, opened while impersonating it
+ * (kernel only, fast); then the description and the decision from that
+ * token, which lb_win_peer_from_token owns from then on (closed on error,
+ * kept in *OUT on success). */
+int lb_win_client_token(HANDLE pipe, HANDLE *tok, char *why, size_t whylen) LB_WUR;
+int lb_win_peer_from_token(HANDLE tok, struct lb_win_peer **out, char *why,
+    size_t whylen) LB_WUR;
 /* The account names lb_win_peer_from_pipe looked up: the process's cache
  * of LookupAccountSidW answers (service/lb_namecache.h), its counters and
  * size; and forgetting them. */
