@@ -121,6 +121,7 @@ struct lb_djob {
 	/* Reading a new client's token (its account names: on a domain
 	 * member a domain controller may be slow or silent): */
 	int identify, abandoned;
+	int (*identify_fn)(HANDLE tok, struct lb_win_peer **out, char *why, size_t whylen);
 	HANDLE tok;
 	struct lb_win_peer *peer;
 	int rc;
@@ -153,6 +154,7 @@ struct lb_win_daemon {
 	size_t n_conns;
 	struct lb_watch watch;          /* the policy file: when to reload it */
 	const struct lb_fs_ops *fs;
+	int (*identify_fn)(HANDLE tok, struct lb_win_peer **out, char *why, size_t whylen);
 	struct lb_win_workers *workers;
 	size_t helpers;                 /* thread-pool helpers for a round's signatures */
 	struct lb_djob *live;           /* jobs on workers */
@@ -541,6 +543,7 @@ lb_identify(struct lb_win_daemon *d, struct lb_pconn *c)
 	}
 	dj->j.fn = lb_job_run;
 	dj->identify = 1;
+	dj->identify_fn = d->identify_fn;
 	dj->tok = tok;
 	dj->c = c;
 	dj->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
@@ -691,7 +694,7 @@ lb_job_run(struct lb_win_job *j)
 	struct lb_djob *dj = (struct lb_djob *)(void *)j;
 
 	if (dj->identify) {
-		dj->rc = lb_win_peer_from_token(dj->tok, &dj->peer, dj->why, sizeof(dj->why));
+		dj->rc = dj->identify_fn(dj->tok, &dj->peer, dj->why, sizeof(dj->why));
 		dj->tok = NULL;    /* the peer's now, or closed */
 	} else if (dj->make) {
 		lb_broker_make_run(dj->p);
@@ -1347,6 +1350,13 @@ lb_win_daemon_loop(struct lb_win_daemon *d)
 }
 
 void
+lb_win_daemon_set_identify(struct lb_win_daemon *d,
+    int (*fn)(HANDLE tok, struct lb_win_peer **out, char *why, size_t whylen))
+{
+	d->identify_fn = fn != NULL ? fn : lb_win_peer_from_token;
+}
+
+void
 lb_win_daemon_stop(struct lb_win_daemon *d)
 {
 	if (d != NULL && d->iocp != NULL)
@@ -1390,6 +1400,7 @@ lb_win_daemon_start_fs(const char *config, const struct lb_fs_ops *fs,
 	d->audit_file.h = INVALID_HANDLE_VALUE;
 	d->exit_code = LB_EXIT_OK;
 	d->fs = fs;
+	d->identify_fn = lb_win_peer_from_token;
 	GetSystemInfo(&si);
 	d->helpers = si.dwNumberOfProcessors > 1 ? si.dwNumberOfProcessors - 1 : 0;
 	lb_buf_init(&err, 64 * 1024);

@@ -186,6 +186,10 @@ int lb_win_daemon_start(const char *config, struct lb_win_daemon **out) LB_WUR;
  * stalls where Wine cannot). */
 int lb_win_daemon_start_fs(const char *config, const struct lb_fs_ops *fs,
     struct lb_win_daemon **out) LB_WUR;
+/* Tests: the function that describes a new client from its token
+ * (lb_win_peer_from_token unless set), before the loop runs. */
+void lb_win_daemon_set_identify(struct lb_win_daemon *d,
+    int (*fn)(HANDLE tok, struct lb_win_peer **out, char *why, size_t whylen));
 /* Serve until stopped; returns the process exit code. */
 int lb_win_daemon_loop(struct lb_win_daemon *d);
 /* From any thread (service control handler, console handler). */

@@ -37,6 +37,7 @@ static struct {
 	HANDLE stall_rd, stall_wr;      /* the pipe a stalled open reads */
 	HANDLE stall_entered;           /* set when an open starts to stall */
 	volatile LONG stalls, cancelled;
+	volatile LONG stall_next_identify;   /* 1: the next client's lookups stall */
 } g;
 
 /* ---- the seam ------------------------------------------------------------ */
@@ -63,6 +64,25 @@ stall_open_parent(const struct lb_peer *peer, const struct lb_path *link,
 		return LB_E_IO;
 	}
 	return lb_win_fs_ops.open_parent(peer, link, dir, resolved);
+}
+
+/* Account lookups that never answer (a domain controller gone silent),
+ * for the one client that finds the seam armed. */
+static int
+stall_identify(HANDLE tok, struct lb_win_peer **out, char *why, size_t whylen)
+{
+	char buf[1];
+	DWORD n = 0;
+
+	if (InterlockedExchange(&g.stall_next_identify, 0) == 1) {
+		SetEvent(g.stall_entered);
+		(void)ReadFile(g.stall_rd, buf, 1, &n, NULL);   /* until cancelled */
+		CloseHandle(tok);
+		*out = NULL;
+		snprintf(why, whylen, "lookups stalled (test)");
+		return LB_E_IO;
+	}
+	return lb_win_peer_from_token(tok, out, why, whylen);
 }
 
 /* ---- files --------------------------------------------------------------- */
@@ -264,6 +284,7 @@ setup(void **state)
 		print_error("the broker did not start (its log above)\n");
 		return -1;
 	}
+	lb_win_daemon_set_identify(g.d, stall_identify);
 	if ((g.loop = CreateThread(NULL, 0, loop_main, g.d, 0, NULL)) == NULL)
 		return -1;
 	return 0;
@@ -390,12 +411,50 @@ test_answers_on_one_connection_leave_in_request_order(void **state)
 	CloseHandle(h);
 }
 
+/* A client whose account names do not come back is refused at its
+ * deadline; another client is identified and answered meanwhile. */
+static void
+test_a_client_whose_lookups_stall_delays_nobody(void **state)
+{
+	uint8_t n1[LB_NONCE_BYTES], n2[LB_NONCE_BYTES];
+	char link[MAX_PATH + 64], target[MAX_PATH + 64], buf[4];
+	HANDLE c, e;
+	ULONGLONG t0, t1;
+	DWORD got = 0;
+	BOOL ok;
+
+	(void)state;
+	in_dir(target, sizeof(target), "targets\\t.txt");
+	InterlockedExchange(&g.stall_next_identify, 1);
+	c = client();
+	t0 = GetTickCount64();
+	send_req(c, LB_MSG_STATUS, LB_KIND_NONE, "", "", n1);
+	assert_int_equal(WaitForSingleObject(g.stall_entered, 5000), WAIT_OBJECT_0);
+	e = client();
+	in_dir(link, sizeof(link), "links\\id-e.txt");
+	send_req(e, LB_MSG_CREATE, LB_KIND_HARDLINK, link, target, n2);
+	assert_int_equal(read_answer(e, n2), LB_OK);
+	t1 = GetTickCount64();
+	print_message("E answered in %llu ms while C's lookups stalled\n", (unsigned long long)(t1 - t0));
+	assert_true(t1 - t0 < TIMEOUT_MS / 2);
+	/* C: refused (the connection closed, no answer) at its deadline. */
+	ok = ReadFile(c, buf, sizeof(buf), &got, NULL);
+	t1 = GetTickCount64();
+	assert_false(ok && got > 0);
+	print_message("C's connection closed after %llu ms\n", (unsigned long long)(t1 - t0));
+	assert_true(t1 - t0 >= TIMEOUT_MS - 50);
+	assert_true(t1 - t0 < TIMEOUT_MS + 3000);
+	CloseHandle(c);
+	CloseHandle(e);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_a_stalled_client_does_not_delay_another_and_times_out),
 		cmocka_unit_test(test_answers_on_one_connection_leave_in_request_order),
+		cmocka_unit_test(test_a_client_whose_lookups_stall_delays_nobody),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
