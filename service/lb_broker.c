@@ -1065,7 +1065,10 @@ lb_broker_seal(struct lb_broker *b, struct lb_pending *p)
 	memset(&p->resp, 0, sizeof(p->resp));
 	p->resp.version = LB_WIRE_VERSION;
 	p->resp.type = LB_MSG_RESPONSE;
-	if (p->decoded)
+	/* The request's nonce whenever it could be read, refused for its rate
+	 * or not: a pipelining client matches answers by nonce, and a zero
+	 * nonce read as another request's answer, i.e. a forged one. */
+	if (p->decode_rc == LB_OK)
 		memcpy(p->resp.nonce, p->rq.nonce, LB_NONCE_BYTES);
 	p->resp.status = o->status;
 	p->resp.verdict = (uint8_t)(o->status == LB_OK ? o->d.verdict : LB_VERDICT_DENY);

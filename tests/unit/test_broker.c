@@ -784,13 +784,17 @@ test_rate_limit_per_identity(void **state)
 {
 	struct fx *f = *state;
 	const struct lb_peer other = { { "carol", "1002", "/home/carol", NULL, 0, NULL }, "uid:1002", NULL };
+	uint8_t nonce[LB_NONCE_BYTES];
 	struct lb_buf req;
 	struct answer a;
 	int i, limited = 0;
 
 	for (i = 0; i < 400 + 5; i++) {
-		make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, NULL);
-		assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+		make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, nonce);
+		/* Refused or not, the answer is for this request (its nonce):
+		 * a pipelining client must never take the genuine broker's
+		 * refusal for a forged answer. */
+		assert_int_equal(ask(f, &alice, &req, nonce, &a), LB_OK);
 		limited += a.status == LB_E_RATE;
 		lb_buf_free(&req);
 	}
