@@ -123,13 +123,90 @@ in_dir(char *out, size_t n, const char *rest)
 
 /* ---- a client ------------------------------------------------------------ */
 
+
+/* Append a signed request frame of TYPE for KIND LINK -> TARGET to OUT;
+ * its nonce in NONCE (if not NULL). */
+static int
+put_req(struct lb_buf *out, uint8_t type, enum lb_kind kind, const char *link, const char *target,
+    uint8_t nonce[LB_NONCE_BYTES])
+{
+	struct lb_request rq;
+	struct lb_buf msg;
+	int r;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.version = LB_WIRE_VERSION;
+	rq.type = type;
+	rq.kind = (uint8_t)kind;
+	rq.timestamp = (uint64_t)time(NULL);
+	lb_random(rq.nonce, sizeof(rq.nonce));
+	if (nonce != NULL)
+		memcpy(nonce, rq.nonce, LB_NONCE_BYTES);
+	memcpy(rq.key, g.pk, LB_PK_BYTES);
+	rq.link = link;
+	rq.link_len = strlen(link);
+	rq.target = target;
+	rq.target_len = strlen(target);
+	lb_buf_init(&msg, LB_FRAME_MAX);
+	if ((r = lb_request_sign(&rq, g.sk)) == LB_OK && (r = lb_request_encode(&rq, &msg)) == LB_OK)
+		r = lb_frame_put(out, msg.data, msg.len);
+	lb_buf_free(&msg);
+	return r;
+}
+
+/* Send one request; 0, or -1 with nothing asserted (for the clients'
+ * threads: cmocka's checks belong to the main thread). */
+static int
+send_req_quiet(HANDLE h, uint8_t type, enum lb_kind kind, const char *link, const char *target,
+    uint8_t nonce[LB_NONCE_BYTES])
+{
+	struct lb_buf frame;
+	DWORD n = 0;
+	int ok;
+
+	lb_buf_init(&frame, LB_FRAME_HDR + LB_FRAME_MAX);
+	ok = put_req(&frame, type, kind, link, target, nonce) == LB_OK &&
+	    WriteFile(h, frame.data, (DWORD)frame.len, &n, NULL) && n == frame.len;
+	lb_buf_free(&frame);
+	return ok ? 0 : -1;
+}
+
+/* One answer read without asserting: its status, or 1 if it could not be
+ * read or is not for NONCE. */
+static int
+read_answer_quiet(HANDLE h, const uint8_t nonce[LB_NONCE_BYTES])
+{
+	uint8_t hdr[4], *body;
+	struct lb_response rs;
+	size_t len, body_len, got;
+	DWORD n;
+	int st = 1;
+
+	for (got = 0; got < 4; got += n)
+		if (!ReadFile(h, hdr + got, (DWORD)(4 - got), &n, NULL) || n == 0)
+			return 1;
+	len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
+	if (len == 0 || len > LB_FRAME_MAX || (body = malloc(len)) == NULL)
+		return 1;
+	for (got = 0; got < len; got += n)
+		if (!ReadFile(h, body + got, (DWORD)(len - got), &n, NULL) || n == 0)
+			goto out;
+	if (lb_response_decode(body, len, &rs, &body_len) == LB_OK &&
+	    memcmp(rs.nonce, nonce, LB_NONCE_BYTES) == 0)
+		st = rs.status;
+out:
+	free(body);
+	return st;
+}
+
+/* A pipe client without asserting: NULL if none could be had. */
 static HANDLE
-client(void)
+client_quiet(void)
 {
 	HANDLE h;
 	int i;
 
-	for (i = 0; i < 100; i++) {
+	for (i = 0; i < 200; i++) {
 		h = CreateFileA(g.pipe, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL);
 		if (h != INVALID_HANDLE_VALUE)
 			return h;
@@ -138,41 +215,25 @@ client(void)
 		else
 			Sleep(20);
 	}
-	fail_msg("cannot connect to %s: Windows error %lu", g.pipe, GetLastError());
-	return INVALID_HANDLE_VALUE;
+	return NULL;
 }
 
-/* Send a signed request of TYPE for KIND LINK -> TARGET; its nonce in NONCE. */
+static HANDLE
+client(void)
+{
+	HANDLE h = client_quiet();
+
+	if (h == NULL)
+		fail_msg("cannot connect to %s: Windows error %lu", g.pipe, GetLastError());
+	return h;
+}
+
 static void
 send_req(HANDLE h, uint8_t type, enum lb_kind kind, const char *link, const char *target,
     uint8_t nonce[LB_NONCE_BYTES])
 {
-	struct lb_request rq;
-	struct lb_buf msg, frame;
-	DWORD n = 0;
-
-	memset(&rq, 0, sizeof(rq));
-	rq.version = LB_WIRE_VERSION;
-	rq.type = type;
-	rq.kind = (uint8_t)kind;
-	rq.timestamp = (uint64_t)time(NULL);
-	lb_random(rq.nonce, sizeof(rq.nonce));
-	memcpy(nonce, rq.nonce, LB_NONCE_BYTES);
-	memcpy(rq.key, g.pk, LB_PK_BYTES);
-	rq.link = link;
-	rq.link_len = strlen(link);
-	rq.target = target;
-	rq.target_len = strlen(target);
-	lb_buf_init(&msg, LB_FRAME_MAX);
-	lb_buf_init(&frame, LB_FRAME_HDR + LB_FRAME_MAX);
-	assert_int_equal(lb_request_sign(&rq, g.sk), LB_OK);
-	assert_int_equal(lb_request_encode(&rq, &msg), LB_OK);
-	assert_int_equal(lb_frame_put(&frame, msg.data, msg.len), LB_OK);
-	if (!WriteFile(h, frame.data, (DWORD)frame.len, &n, NULL))
+	if (send_req_quiet(h, type, kind, link, target, nonce) != 0)
 		fail_msg("sending a request: Windows error %lu", GetLastError());
-	assert_int_equal(n, frame.len);
-	lb_buf_free(&msg);
-	lb_buf_free(&frame);
 }
 
 static void
@@ -266,7 +327,7 @@ setup(void **state)
 	snprintf(policy, 8192,
 	    "[broker]\r\nendpoint = %s\r\naudit_log = %s\\conf\\audit.log\r\naudit_sync = always\r\n"
 	    "service_key = %s\\conf\\service.key\r\nservice_public_key = %s\\conf\\service.pub\r\n"
-	    "io_timeout_ms = %d\r\nmax_clients = 16\r\n\r\n"
+	    "io_timeout_ms = %d\r\nmax_clients = 64\r\n\r\n"
 	    "[key:me]\r\nsid = %s\r\npublic_key = %s\r\n\r\n"
 	    "[rule:links]\r\nusers = *\r\nkinds = *\r\nlink_under = %s\\links\r\n"
 	    "target_under = %s\\targets\r\naction = allow\r\n",
@@ -448,6 +509,107 @@ test_a_client_whose_lookups_stall_delays_nobody(void **state)
 	CloseHandle(e);
 }
 
+/* Eight clients at once, each pipelining its hard links: every answer
+ * is for its own request, every link is on disk. */
+#define CONC 8
+#define PER 40
+
+static DWORD WINAPI
+conc_client(LPVOID arg)
+{
+	uint8_t nonces[PER][LB_NONCE_BYTES];
+	char link[MAX_PATH + 64], target[MAX_PATH + 64], name[64];
+	size_t k = (size_t)(uintptr_t)arg, i;
+	HANDLE h = client_quiet();
+	DWORD bad = 0;
+
+	if (h == NULL)
+		return 1000;
+	in_dir(target, sizeof(target), "targets\\t.txt");
+	for (i = 0; i < PER; i++) {
+		snprintf(name, sizeof(name), "links\\c%zu-%zu.txt", k, i);
+		in_dir(link, sizeof(link), name);
+		if (send_req_quiet(h, LB_MSG_CREATE, LB_KIND_HARDLINK, link, target, nonces[i]) != 0)
+			bad += 100;
+	}
+	for (i = 0; i < PER; i++)
+		bad += read_answer_quiet(h, nonces[i]) != LB_OK;
+	CloseHandle(h);
+	return bad;
+}
+
+static void
+test_concurrent_clients_are_all_answered_in_order(void **state)
+{
+	HANDLE th[CONC];
+	char link[MAX_PATH + 64], name[64];
+	DWORD code;
+	size_t k, i, on_disk = 0;
+
+	(void)state;
+	for (k = 0; k < CONC; k++)
+		assert_non_null(th[k] = CreateThread(NULL, 0, conc_client, (LPVOID)(uintptr_t)k, 0, NULL));
+	for (k = 0; k < CONC; k++) {
+		assert_int_equal(WaitForSingleObject(th[k], 30000), WAIT_OBJECT_0);
+		assert_true(GetExitCodeThread(th[k], &code));
+		if (code != 0)
+			fail_msg("client %zu: %lu bad answers (1000: no connection, 100s: sends failed)",
+			    k, (unsigned long)code);
+		CloseHandle(th[k]);
+	}
+	for (k = 0; k < CONC; k++)
+		for (i = 0; i < PER; i++) {
+			snprintf(name, sizeof(name), "links\\c%zu-%zu.txt", k, i);
+			in_dir(link, sizeof(link), name);
+			on_disk += GetFileAttributesA(link) != INVALID_FILE_ATTRIBUTES;
+		}
+	assert_int_equal(on_disk, CONC * PER);
+}
+
+/* A client that sends its requests and leaves at once: what it sent is
+ * still made and audited (nothing half-done, no answer to anyone else),
+ * and the service goes on serving. */
+static void
+test_a_client_that_leaves_mid_batch_is_finished_cleanly(void **state)
+{
+	uint8_t nonce[LB_NONCE_BYTES];
+	char link[MAX_PATH + 64], target[MAX_PATH + 64], name[64];
+	HANDLE h = client();
+	struct lb_buf all;
+	size_t i, on_disk = 0;
+	DWORD n = 0;
+	int tries;
+
+	(void)state;
+	in_dir(target, sizeof(target), "targets\\t.txt");
+	/* One write: all of it in the pipe before the client goes (what a
+	 * pipe keeps after its client closed is not the point here). */
+	lb_buf_init(&all, 64 * 1024);
+	for (i = 0; i < 30; i++) {
+		snprintf(name, sizeof(name), "links\\gone%zu.txt", i);
+		in_dir(link, sizeof(link), name);
+		assert_int_equal(put_req(&all, LB_MSG_CREATE, LB_KIND_HARDLINK, link, target, NULL), LB_OK);
+	}
+	assert_true(all.len < 16384);   /* one read of the service's takes it all */
+	assert_true(WriteFile(h, all.data, (DWORD)all.len, &n, NULL));
+	assert_int_equal(n, all.len);
+	lb_buf_free(&all);
+	CloseHandle(h);
+	for (tries = 0; tries < 100 && on_disk < 30; tries++) {
+		Sleep(50);
+		for (on_disk = 0, i = 0; i < 30; i++) {
+			snprintf(name, sizeof(name), "links\\gone%zu.txt", i);
+			in_dir(link, sizeof(link), name);
+			on_disk += GetFileAttributesA(link) != INVALID_FILE_ATTRIBUTES;
+		}
+	}
+	assert_int_equal(on_disk, 30);
+	h = client();
+	send_req(h, LB_MSG_STATUS, LB_KIND_NONE, "", "", nonce);
+	assert_int_equal(read_answer(h, nonce), LB_OK);
+	CloseHandle(h);
+}
+
 int
 main(void)
 {
@@ -455,6 +617,8 @@ main(void)
 		cmocka_unit_test(test_a_stalled_client_does_not_delay_another_and_times_out),
 		cmocka_unit_test(test_answers_on_one_connection_leave_in_request_order),
 		cmocka_unit_test(test_a_client_whose_lookups_stall_delays_nobody),
+		cmocka_unit_test(test_concurrent_clients_are_all_answered_in_order),
+		cmocka_unit_test(test_a_client_that_leaves_mid_batch_is_finished_cleanly),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
