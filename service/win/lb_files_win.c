@@ -517,6 +517,21 @@ lb_is_data_dir(HANDLE h)
 	return same;
 }
 
+/* H (DIR) must be a directory: LB_OK, else the error with ERR said. */
+static int
+lb_require_dir(HANDLE h, const char *dir, char *err, size_t errlen)
+{
+	int r;
+
+	if ((r = lb_handle_kind(h, dir, err, errlen)) < 0)
+		return r;
+	if (r == 0) {
+		snprintf(err, errlen, "%s exists and is not a directory", dir);
+		return LB_E_NOT_DIR;
+	}
+	return LB_OK;
+}
+
 int
 lb_win_ensure_dir(const char *dir, const wchar_t *sddl, char *err, size_t errlen)
 {
@@ -559,13 +574,8 @@ lb_win_ensure_dir(const char *dir, const wchar_t *sddl, char *err, size_t errlen
 		r = lb_win_error(e);
 		goto out;
 	}
-	if ((r = lb_handle_kind(h, dir, err, errlen)) < 0)
+	if ((r = lb_require_dir(h, dir, err, errlen)) != LB_OK)
 		goto out;
-	if (r == 0) {
-		snprintf(err, errlen, "%s exists and is not a directory", dir);
-		r = LB_E_NOT_DIR;
-		goto out;
-	}
 	if (!lb_is_data_dir(h)) {
 		/* Made just now with SDDL, or a folder the policy merely names
 		 * (audit_log = D:\logs\audit.log): never re-ACL it (that
@@ -588,13 +598,8 @@ lb_win_ensure_dir(const char *dir, const wchar_t *sddl, char *err, size_t errlen
 		r = lb_win_error(e);
 		goto out;
 	}
-	if ((r = lb_handle_kind(h, dir, err, errlen)) < 0)
+	if ((r = lb_require_dir(h, dir, err, errlen)) != LB_OK)
 		goto out;
-	if (r == 0) {
-		snprintf(err, errlen, "%s exists and is not a directory", dir);
-		r = LB_E_NOT_DIR;
-		goto out;
-	}
 	e = GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL, NULL, NULL, &cur);
 	if (e == ERROR_SUCCESS && (owner == NULL || !lb_sid_trusted(owner))) {
 		/* Wine: returns success and keeps the owner (the Unix owner). */
