@@ -842,6 +842,36 @@ test_unauthenticated_rejects_have_a_small_bounded_budget(void **state)
 	lb_buf_free(&req);
 }
 
+/* Status requests from keys nobody enrolled: answered (the user learns it
+ * is not enrolled) within the small pre-authentication budget, and past
+ * it refused without an audit record each. */
+static void
+test_status_from_unenrolled_keys_has_the_preauth_budget(void **state)
+{
+	struct fx *f = *state;
+	uint8_t pk[LB_PK_BYTES], sk[LB_SK_BYTES];
+	struct lb_buf req;
+	struct answer a;
+	int i, unknown = 0, rated = 0;
+
+	for (i = 0; i < LB_REJECT_BURST + 30; i++) {
+		assert_int_equal(lb_sign_keypair(pk, sk), LB_OK);   /* a new key each time */
+		make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, pk, sk, NULL);
+		assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+		unknown += a.status == LB_E_KEY_UNKNOWN;
+		rated += a.status == LB_E_RATE;
+		lb_buf_free(&req);
+	}
+	assert_int_equal(unknown, LB_REJECT_BURST);
+	assert_int_equal(rated, 30);
+	assert_int_equal(log_lines(f), LB_REJECT_BURST);
+	/* alice's own enrolled key is not affected */
+	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	lb_buf_free(&req);
+}
+
 static void
 test_rate_limit_recovers_when_the_clock_goes_back(void **state)
 {
@@ -1002,6 +1032,7 @@ main(void)
 		T(test_audit_failure_refuses_and_makes_nothing),
 		T(test_rate_limit_per_identity),
 		T(test_unauthenticated_rejects_have_a_small_bounded_budget),
+		T(test_status_from_unenrolled_keys_has_the_preauth_budget),
 		T(test_rate_limit_recovers_when_the_clock_goes_back),
 		T(test_status_says_who_and_whether_enrolled),
 		T(test_bad_paths_are_input_errors),
