@@ -775,8 +775,38 @@ lb_floor_deny(struct lb_decision *d, const struct lb_floor *f, const char *why)
 	return LB_OK;
 }
 
+static int
+lb_decide_kind(const struct lb_policy *p, const struct lb_principal *who,
+    enum lb_kind kind, const struct lb_path *link, const struct lb_path *target,
+    struct lb_decision *d);
+
 int
 lb_policy_decide(const struct lb_policy *p, const struct lb_principal *who,
+    enum lb_kind kind, const struct lb_path *link, const struct lb_path *target,
+    struct lb_decision *d)
+{
+	int r;
+
+	if ((r = lb_decide_kind(p, who, kind, link, target, d)) != LB_OK)
+		return r;
+	/* On POSIX a directory link and a "junction" are the same symbolic
+	 * link as a plain one: what is made must be allowed too, so a deny
+	 * rule on symlink is not dodged with -d or -j (and an allow rule for
+	 * only one of them does not cover the other's). */
+	if (p->flavor == LB_FLAVOR_POSIX && d->verdict == LB_VERDICT_ALLOW &&
+	    (kind == LB_KIND_DIRSYMLINK || kind == LB_KIND_JUNCTION)) {
+		struct lb_decision made;
+
+		if ((r = lb_decide_kind(p, who, LB_KIND_SYMLINK, link, target, &made)) != LB_OK)
+			return r;
+		if (made.verdict != LB_VERDICT_ALLOW)
+			*d = made;
+	}
+	return LB_OK;
+}
+
+static int
+lb_decide_kind(const struct lb_policy *p, const struct lb_principal *who,
     enum lb_kind kind, const struct lb_path *link, const struct lb_path *target,
     struct lb_decision *d)
 {

@@ -66,9 +66,10 @@ for u in "$UA" "$UB" "$UC"; do
 done
 HA=$R/home/$UA HB=$R/home/$UB HC=$R/home/$UC
 echo root > "$HA/rootfile" && chmod 0644 "$HA/rootfile"   # root's file in the user's home
-mkdir -p "$R/etc" "$R/srv/shared/dir" "$R/srv/proj/locked" "$R/srv/uid" "$R/root-only"
+mkdir -p "$R/etc" "$R/srv/shared/dir" "$R/srv/proj/locked" "$R/srv/proj/dirs/nosym" "$R/srv/uid" "$R/root-only"
 echo shared > "$R/srv/shared/file"
-chgrp "$G" "$R/srv/proj" "$R/srv/proj/locked" && chmod 2775 "$R/srv/proj" "$R/srv/proj/locked"
+chgrp "$G" "$R/srv/proj" "$R/srv/proj/locked" "$R/srv/proj/dirs" "$R/srv/proj/dirs/nosym" &&
+	chmod 2775 "$R/srv/proj" "$R/srv/proj/locked" "$R/srv/proj/dirs" "$R/srv/proj/dirs/nosym"
 chmod 0777 "$R/srv/uid"
 echo root > "$R/root-only/file" && chmod 0644 "$R/root-only/file"
 
@@ -146,6 +147,20 @@ action = allow
 users = *
 kinds = *
 link_under = $R/srv/proj/locked
+action = deny
+
+; -d and -j make the same symbolic link on POSIX: a deny on symlink holds for them
+[rule:proj-dirs]
+groups = $G
+kinds = dirsymlink, junction
+link_under = $R/srv/proj/dirs
+target_under = $R/srv/shared
+action = allow
+
+[rule:proj-dirs-nosym]
+users = *
+kinds = symlink
+link_under = $R/srv/proj/dirs/nosym
 action = deny
 
 [rule:proj-any]

@@ -452,6 +452,40 @@ test_unc_targets_need_a_rule_that_names_them(void **state)
 	lb_policy_free(p);
 }
 
+/* On POSIX -d and -j make the same symbolic link as a plain request: a
+ * deny rule on symlink holds for them too, and they need symlinks to be
+ * allowed where they are made. */
+static void
+test_posix_directory_links_are_decided_as_the_symlinks_they_are(void **state)
+{
+	struct lb_policy *p = load(LB_FLAVOR_POSIX,
+	    "[rule:dirs]\nusers = alice\nkinds = dirsymlink, junction\nlink_under = /srv\n"
+	    "target_under = /srv\naction = allow\n"
+	    "[rule:syms]\nusers = alice\nkinds = symlink\nlink_under = /srv/both\n"
+	    "target_under = /srv\naction = allow\n"
+	    "[rule:no-sym]\nusers = *\nkinds = symlink\nlink_under = /srv/both/nosym\naction = deny\n");
+
+	(void)state;
+	assert_string_equal(decide(p, &alice, LB_KIND_DIRSYMLINK, "/srv/both/d", "/srv/t"), "allow:dirs");
+	assert_string_equal(decide(p, &alice, LB_KIND_JUNCTION, "/srv/both/j", "/srv/t"), "allow:dirs");
+	assert_string_equal(decide(p, &alice, LB_KIND_DIRSYMLINK, "/srv/both/nosym/d", "/srv/t"),
+	    "deny:no-sym");
+	assert_string_equal(decide(p, &alice, LB_KIND_JUNCTION, "/srv/both/nosym/j", "/srv/t"),
+	    "deny:no-sym");
+	/* symlinks not allowed there: neither is what -d would make */
+	assert_string_equal(decide(p, &alice, LB_KIND_DIRSYMLINK, "/srv/only-dirs/d", "/srv/t"),
+	    "deny:no rule");
+	lb_policy_free(p);
+	/* Windows keeps the kinds apart: they are different objects there. */
+	p = load(LB_FLAVOR_WINDOWS,
+	    "[rule:dirs]\nusers = alice\nkinds = dirsymlink\nlink_under = C:\\srv\n"
+	    "target_under = C:\\srv\naction = allow\n"
+	    "[rule:no-sym]\nusers = *\nkinds = symlink\nlink_under = C:\\srv\\nosym\naction = deny\n");
+	assert_string_equal(decide(p, &walice, LB_KIND_DIRSYMLINK, "C:\\srv\\nosym\\d", "C:\\srv\\t"),
+	    "allow:dirs");
+	lb_policy_free(p);
+}
+
 static void
 test_floor_added_at_run_time(void **state)
 {
@@ -727,6 +761,7 @@ main(void)
 		cmocka_unit_test(test_deny_only_group_never_allows_but_still_denies),
 		cmocka_unit_test(test_windows_floors),
 		cmocka_unit_test(test_unc_targets_need_a_rule_that_names_them),
+		cmocka_unit_test(test_posix_directory_links_are_decided_as_the_symlinks_they_are),
 		cmocka_unit_test(test_floor_added_at_run_time),
 		cmocka_unit_test(test_bad_paths_are_input_errors),
 		cmocka_unit_test(test_describe_names_rule_or_reason),
