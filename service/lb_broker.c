@@ -502,10 +502,12 @@ lb_fswork_run(struct lb_fswork *w)
 		 * what the client's file system makes of it. */
 		r = kind == LB_KIND_JUNCTION ? lb_path_copy(&target, &lex) :
 		    lb_path_resolve(&parent, &target, &lex);
-		if (r == LB_OK && w->fs->resolve_target != NULL && lex.root != LB_ROOT_NONE)
+		if (r == LB_OK && w->fs->resolve_target != NULL && lex.root != LB_ROOT_NONE) {
 			r = w->fs->resolve_target(w->peer, &lex, &w->target_res);
-		else if (r == LB_OK)
-			r = lb_path_copy(&lex, &w->target_res);
+		} else if (r == LB_OK) {
+			w->target_res = lex;   /* decided as it reads */
+			memset(&lex, 0, sizeof(lex));
+		}
 		if (r != LB_OK) {
 			lb_work_fail_input(w, "target path", r);
 			goto out;
@@ -816,12 +818,6 @@ lb_broker_precheck(struct lb_pending *p)
 		return;   /* over its rate limit, malformed, or done */
 	p->sig = lb_verify_prepared(p->rq.key, p->req_in.data, p->req_in.len,
 	    p->rq.sig) == LB_OK ? 1 : -1;
-}
-
-const struct lb_peer *
-lb_pending_peer(const struct lb_pending *p)
-{
-	return p->peer;
 }
 
 static int

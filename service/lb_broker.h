@@ -148,8 +148,6 @@ void lb_fswork_free(struct lb_fswork *w);
 int lb_broker_make_begin(struct lb_broker *b, struct lb_pending *p) LB_WUR;
 void lb_broker_make_run(struct lb_pending *p);
 int lb_broker_make_end(struct lb_broker *b, struct lb_pending *p) LB_WUR;
-/* The peer P was prepared for (its connection must outlive P's work). */
-const struct lb_peer *lb_pending_peer(const struct lb_pending *p);
 int lb_broker_prepare(struct lb_broker *b, const struct lb_peer *peer,
     const uint8_t *msg_in, size_t len, uint64_t now, struct lb_pending **p) LB_WUR;
 void lb_broker_precheck(struct lb_pending *p);

@@ -158,7 +158,6 @@ struct lb_win_daemon {
 	struct lb_win_workers *workers;
 	size_t helpers;                 /* thread-pool helpers for a round's signatures */
 	struct lb_djob *live;           /* jobs on workers */
-	size_t n_live;
 	size_t inflight;                /* requests between admission and answer */
 	uint64_t next_wait_deadline;    /* the earliest WAIT_FS deadline (0: none) */
 	const char *reload_due;         /* a reload waiting for INFLIGHT to be 0 */
@@ -748,7 +747,6 @@ lb_job_link(struct lb_win_daemon *d, struct lb_djob *dj)
 		d->live->prev_live = dj;
 	dj->prev_live = NULL;
 	d->live = dj;
-	d->n_live++;
 	dj->c->jobs++;
 }
 
@@ -761,7 +759,6 @@ lb_job_unlink(struct lb_win_daemon *d, struct lb_djob *dj)
 		d->live = dj->next_live;
 	if (dj->next_live != NULL)
 		dj->next_live->prev_live = dj->prev_live;
-	d->n_live--;
 	dj->c->jobs--;
 }
 
@@ -799,6 +796,21 @@ lb_on_job(struct lb_win_daemon *d, struct lb_djob *dj)
 	free(dj);
 }
 
+/* R waited for the file system past its deadline (WHAT: how): answered
+ * "timed out", audited, its connection's next request free to go. */
+static void
+lb_req_time_out(struct lb_win_daemon *d, struct lb_req *r, const char *what)
+{
+	int e;
+
+	lb_win_log(LB_WIN_WARN, "request from %s: %s %lu ms; answered as timed out",
+	    r->c->peer->peer.id, what, (unsigned long)lb_cfg(d)->io_timeout_ms);
+	if ((e = lb_broker_timeout(d->b, r->p)) != LB_OK)
+		lb_req_dead(d, r, e, "timeout record");
+	else
+		r->st = LB_RS_DECIDED;
+}
+
 /* Past their deadlines: a job's synchronous I/O is cancelled (and again
  * every LB_CANCEL_MS while it stays); opens that have not come back are
  * given up and their request answered "timed out" (they only open and
@@ -808,7 +820,6 @@ static void
 lb_jobs_deadlines(struct lb_win_daemon *d, uint64_t now)
 {
 	struct lb_djob *dj;
-	int e;
 
 	for (dj = d->live; dj != NULL; dj = dj->next_live) {
 		if (now < dj->deadline || now < dj->next_cancel)
@@ -829,12 +840,7 @@ lb_jobs_deadlines(struct lb_win_daemon *d, uint64_t now)
 		}
 		if (dj->make || dj->r == NULL)
 			continue;
-		lb_win_log(LB_WIN_WARN, "request from %s: the file system did not answer within "
-		    "%lu ms; answered as timed out", dj->id, (unsigned long)lb_cfg(d)->io_timeout_ms);
-		if ((e = lb_broker_timeout(d->b, dj->r->p)) != LB_OK)
-			lb_req_dead(d, dj->r, e, "timeout record");
-		else
-			dj->r->st = LB_RS_DECIDED;
+		lb_req_time_out(d, dj->r, "the file system did not answer within");
 		dj->r->job = NULL;
 		dj->r = NULL;
 	}
@@ -850,7 +856,6 @@ lb_waits_deadlines(struct lb_win_daemon *d, uint64_t now)
 {
 	struct lb_req *r;
 	size_t i;
-	int e;
 
 	d->next_wait_deadline = 0;
 	for (i = 0; i < d->n_conns; i++) {
@@ -862,15 +867,9 @@ lb_waits_deadlines(struct lb_win_daemon *d, uint64_t now)
 					d->next_wait_deadline = r->deadline;
 				continue;
 			}
-			lb_win_log(LB_WIN_WARN, "request from %s waited %lu ms for the file system; "
-			    "answered as timed out", d->conns[i]->peer->peer.id,
-			    (unsigned long)lb_cfg(d)->io_timeout_ms);
 			lb_fswork_free(r->w);
 			r->w = NULL;
-			if ((e = lb_broker_timeout(d->b, r->p)) != LB_OK)
-				lb_req_dead(d, r, e, "timeout record");
-			else
-				r->st = LB_RS_DECIDED;
+			lb_req_time_out(d, r, "no file-system worker of its identity came free within");
 		}
 	}
 }

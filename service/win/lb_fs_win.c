@@ -320,25 +320,6 @@ lb_fsh_new(HANDLE h, const struct lb_path *path, void **out)
 	return LB_OK;
 }
 
-/* Whether H is on a network redirector (SMB, WebDAV, a loopback share, a
- * mapped drive, a file system that says it is remote): the final path of
- * such a handle need not be a drive letter the floors and rules know. */
-static int
-lb_is_remote(HANDLE h, int *remote)
-{
-	FILE_FS_DEVICE_INFORMATION di;
-	IO_STATUS_BLOCK io;
-	NTSTATUS st;
-
-	memset(&io, 0, sizeof(io));
-	memset(&di, 0, sizeof(di));
-	st = NtQueryVolumeInformationFile(h, &io, &di, sizeof(di), FileFsDeviceInformation);
-	if (!NT_SUCCESS(st))
-		return lb_nt_error(st);
-	*remote = (di.Characteristics & LB_FILE_REMOTE_DEVICE) != 0 ||
-	    di.DeviceType == FILE_DEVICE_NETWORK_FILE_SYSTEM;
-	return LB_OK;
-}
 
 /* Open the absolute path P as the client with ACCESS, SHARE and OPTIONS;
  * *H the handle. */
@@ -369,24 +350,42 @@ lb_open_path_as_client(const struct lb_peer *peer, const struct lb_path *p,
 	return rc;
 }
 
-/* Open P as the client (lb_open_path_as_client), refuse a remote file
- * system, and read the handle's final path as the service. */
+/* The final path of H as the service reads it (lb_handle_path), where H is
+ * on a local file system: LB_E_REMOTE if it is on a network redirector
+ * (SMB, WebDAV, a loopback share, a mapped or subst'ed drive, a file
+ * system that says it is remote), whose final path need not be a drive
+ * letter the floors and rules know. */
+static int
+lb_local_path(HANDLE h, struct lb_path *out)
+{
+	FILE_FS_DEVICE_INFORMATION di;
+	IO_STATUS_BLOCK io;
+	NTSTATUS st;
+
+	memset(out, 0, sizeof(*out));
+	memset(&io, 0, sizeof(io));
+	memset(&di, 0, sizeof(di));
+	st = NtQueryVolumeInformationFile(h, &io, &di, sizeof(di), FileFsDeviceInformation);
+	if (!NT_SUCCESS(st))
+		return lb_nt_error(st);
+	if ((di.Characteristics & LB_FILE_REMOTE_DEVICE) != 0 ||
+	    di.DeviceType == FILE_DEVICE_NETWORK_FILE_SYSTEM)
+		return LB_E_REMOTE;
+	return lb_handle_path(h, out);
+}
+
+/* Open P as the client (lb_open_path_as_client) and read the handle's
+ * final path as the service, on a local file system (lb_local_path). */
 static int
 lb_open_as_client(const struct lb_peer *peer, const struct lb_path *p,
     ACCESS_MASK access, ULONG share, ULONG options, void **out, struct lb_path *resolved)
 {
 	HANDLE h = NULL;
-	int rc, remote = 0;
+	int rc;
 
 	if ((rc = lb_open_path_as_client(peer, p, access, share, options, &h)) != LB_OK)
 		return rc;
-	if ((rc = lb_is_remote(h, &remote)) != LB_OK)
-		goto out;
-	if (remote) {
-		rc = LB_E_REMOTE;
-		goto out;
-	}
-	if ((rc = lb_handle_path(h, resolved)) != LB_OK)
+	if ((rc = lb_local_path(h, resolved)) != LB_OK)
 		goto out;
 	if ((rc = lb_fsh_new(h, resolved, out)) != LB_OK) {
 		lb_path_free(resolved);
@@ -549,7 +548,7 @@ lb_win_resolve_target(const struct lb_peer *peer, const struct lb_path *target,
 	struct lb_path cur = { 0 }, up = { 0 }, rest = { 0 }, base = { 0 };
 	HANDLE h = NULL;
 	size_t skip;
-	int rc, remote = 0;
+	int rc;
 
 	memset(resolved, 0, sizeof(*resolved));
 	if (target == NULL || target->flavor != LB_FLAVOR_WINDOWS)
@@ -574,14 +573,8 @@ lb_win_resolve_target(const struct lb_peer *peer, const struct lb_path *target,
 		cur = up;
 		memset(&up, 0, sizeof(up));
 	}
-	if ((rc = lb_is_remote(h, &remote)) != LB_OK)
-		goto out;
-	if (remote) {
-		/* a drive letter that is a share (net use, subst of a UNC path) */
-		rc = LB_E_REMOTE;
-		goto out;
-	}
-	if ((rc = lb_handle_path(h, &base)) != LB_OK)
+	/* LB_E_REMOTE too for a drive letter that is a share */
+	if ((rc = lb_local_path(h, &base)) != LB_OK)
 		goto out;
 	if (cur.len == target->len) {
 		*resolved = base;

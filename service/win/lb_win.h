@@ -168,7 +168,6 @@ int lb_win_workers_new(HANDLE iocp, ULONG_PTR key, size_t max_threads,
 int lb_win_workers_submit(struct lb_win_workers *w, struct lb_win_job *j) LB_WUR;
 /* CancelSynchronousIo on J's thread if J is running now: 1 if it was. */
 int lb_win_workers_cancel(struct lb_win_workers *w, struct lb_win_job *j);
-size_t lb_win_workers_threads(struct lb_win_workers *w);
 /* Stop the workers, waiting WAIT_MS for each to finish its job; jobs
  * still queued never run. */
 void lb_win_workers_free(struct lb_win_workers *w, DWORD wait_ms);

@@ -170,17 +170,6 @@ lb_win_workers_cancel(struct lb_win_workers *w, struct lb_win_job *j)
 	return running;
 }
 
-size_t
-lb_win_workers_threads(struct lb_win_workers *w)
-{
-	size_t n;
-
-	EnterCriticalSection(&w->mu);
-	n = w->n_threads;
-	LeaveCriticalSection(&w->mu);
-	return n;
-}
-
 void
 lb_win_workers_free(struct lb_win_workers *w, DWORD wait_ms)
 {
