@@ -14,6 +14,7 @@
 #include "lb_buf.h"
 #include "lb_sig.h"
 #include "lb_wire.h"
+#include "lb_tool_frame.h"
 
 /* A connected socket to PATH, or -1 (errno says why). */
 static inline int
@@ -63,27 +64,7 @@ static inline int
 lb_tool_request(struct lb_buf *out, uint8_t type, const char *link, const char *target,
     const uint8_t sk[LB_SK_BYTES], const uint8_t pk[LB_PK_BYTES])
 {
-	struct lb_request rq;
-	struct lb_buf msg;
-	int r;
-
-	memset(&rq, 0, sizeof(rq));
-	rq.version = LB_WIRE_VERSION;
-	rq.type = type;
-	rq.kind = LB_KIND_SYMLINK;
-	rq.timestamp = (uint64_t)time(NULL);
-	lb_random(rq.nonce, sizeof(rq.nonce));
-	memcpy(rq.key, pk, LB_PK_BYTES);
-	rq.link = link;
-	rq.link_len = strlen(link);
-	rq.target = target;
-	rq.target_len = strlen(target);
-	lb_buf_init(&msg, LB_FRAME_MAX);
-	if ((r = lb_request_sign_checked(&rq, sk)) == LB_OK &&
-	    (r = lb_request_encode(&rq, &msg)) == LB_OK)
-		r = lb_frame_put(out, msg.data, msg.len);
-	lb_buf_free(&msg);
-	return r;
+	return lb_tool_request_frame(out, type, LB_KIND_SYMLINK, link, target, sk, pk, NULL);
 }
 
 #endif

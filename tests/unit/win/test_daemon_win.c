@@ -21,11 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lb_sig.h"
 #include "lb_win.h"
 #include "lb_wire.h"
+#include "../../lib/lb_tool_frame.h"
 
 #define TIMEOUT_MS 1500
 
@@ -130,28 +130,7 @@ static int
 put_req(struct lb_buf *out, uint8_t type, enum lb_kind kind, const char *link, const char *target,
     uint8_t nonce[LB_NONCE_BYTES])
 {
-	struct lb_request rq;
-	struct lb_buf msg;
-	int r;
-
-	memset(&rq, 0, sizeof(rq));
-	rq.version = LB_WIRE_VERSION;
-	rq.type = type;
-	rq.kind = (uint8_t)kind;
-	rq.timestamp = (uint64_t)time(NULL);
-	lb_random(rq.nonce, sizeof(rq.nonce));
-	if (nonce != NULL)
-		memcpy(nonce, rq.nonce, LB_NONCE_BYTES);
-	memcpy(rq.key, g.pk, LB_PK_BYTES);
-	rq.link = link;
-	rq.link_len = strlen(link);
-	rq.target = target;
-	rq.target_len = strlen(target);
-	lb_buf_init(&msg, LB_FRAME_MAX);
-	if ((r = lb_request_sign(&rq, g.sk)) == LB_OK && (r = lb_request_encode(&rq, &msg)) == LB_OK)
-		r = lb_frame_put(out, msg.data, msg.len);
-	lb_buf_free(&msg);
-	return r;
+	return lb_tool_request_frame(out, type, kind, link, target, g.sk, g.pk, nonce);
 }
 
 /* Send one request; 0, or -1 with nothing asserted (for the clients'
