@@ -134,25 +134,10 @@ final_of(const wchar_t *w)
 	return u8(buf + 4);
 }
 
-/* Open DIR\LINKNAME's parent for the client (the fixture's peer). */
+/* Open DIR\REL's parent for the client (the fixture's peer); its final
+ * path must be WANT (NULL: anything). */
 static void *
-open_dir(const char *linkname)
-{
-	struct lb_path link = { 0 }, res = { 0 };
-	void *d = NULL;
-
-	path_in(linkname, &link);
-	assert_int_equal(lb_win_fs_ops.open_parent(&fx.wp.peer, &link, &d, &res), LB_OK);
-	assert_non_null(d);
-	assert_string_equal(res.s, fx.final);
-	lb_path_free(&link);
-	lb_path_free(&res);
-	return d;
-}
-
-/* Open DIR\\REL's parent for the client, wherever it is. */
-static void *
-open_dir_of(const char *rel)
+open_dir_at(const char *rel, const char *want)
 {
 	struct lb_path link = { 0 }, res = { 0 };
 	void *d = NULL;
@@ -160,9 +145,25 @@ open_dir_of(const char *rel)
 	path_in(rel, &link);
 	assert_int_equal(lb_win_fs_ops.open_parent(&fx.wp.peer, &link, &d, &res), LB_OK);
 	assert_non_null(d);
+	if (want != NULL)
+		assert_string_equal(res.s, want);
 	lb_path_free(&link);
 	lb_path_free(&res);
 	return d;
+}
+
+/* A link directly in DIR: its parent is DIR itself. */
+static void *
+open_dir(const char *linkname)
+{
+	return open_dir_at(linkname, fx.final);
+}
+
+/* Wherever REL's parent is. */
+static void *
+open_dir_of(const char *rel)
+{
+	return open_dir_at(rel, NULL);
 }
 
 /* ---- setup ---------------------------------------------------------------- */
