@@ -47,3 +47,13 @@ lb_ascii_ncasecmp(const char *a, const char *b, size_t n)
 	}
 	return 0;
 }
+
+uint32_t
+lb_str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}

@@ -649,16 +649,6 @@ lb_add_parent_floor(struct lb_policy *p, const char *file)
 	return r;
 }
 
-static uint32_t
-lb_text_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 /* Give templates with the same text the same id, so that a decision expands
  * each distinct template once. */
 static int
@@ -682,7 +672,7 @@ lb_intern_templates(struct lb_policy *p)
 
 			if (!pat->has_vars)
 				continue;
-			h = lb_text_hash(pat->text) & (nslots - 1);
+			h = lb_str_hash(pat->text) & (nslots - 1);
 			for (k = h; slots[k] != NULL; k = (k + 1) & (nslots - 1))
 				if (strcmp(slots[k]->text, pat->text) == 0)
 					break;

@@ -38,16 +38,6 @@ struct lb_namecache {
 	struct lb_namecache_stats st;
 };
 
-static uint32_t
-lb_nc_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 int
 lb_namecache_new(size_t cap, int64_t ttl_ms, lb_namecache_lookup_fn lookup,
     lb_namecache_clock_fn clock, void *clock_arg, struct lb_namecache **out)
@@ -236,7 +226,7 @@ lb_namecache_get(struct lb_namecache *c, const char *sid, void *arg,
 		lb_nc_drop(c, c->oldest);
 		c->st.expired++;
 	}
-	h = lb_nc_hash(sid);
+	h = lb_str_hash(sid);
 	for (i = c->bucket[h & (c->n_buckets - 1)]; i != LB_NC_NIL; i = c->e[i].next)
 		if (c->e[i].hash == h && strcmp(c->e[i].sid, sid) == 0)
 			break;
