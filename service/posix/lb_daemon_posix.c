@@ -404,6 +404,29 @@ lb_conn_flush(struct lb_daemon *d, struct lb_conn *c)
 	return 0;
 }
 
+/* The account may have changed since the connection was made (renamed,
+ * deleted, groups changed: docs/policy.md): a request is decided on what
+ * the account database says when it is taken, through the cache, which
+ * forgets everything once /etc/passwd or /etc/group change. Only between
+ * requests: those in flight keep the identity they were taken with.
+ * -1: the uid has no account any more; the connection is closed. */
+static int
+lb_conn_refresh_peer(struct lb_daemon *d, struct lb_conn *c)
+{
+	struct lb_posix_peer *np = NULL;
+	char err[256];
+
+	if (c->jobs > 0)
+		return 0;
+	if (lb_posix_peer_lookup(&d->peers, c->uid, lb_now_ms(), &np, err, sizeof(err)) != LB_OK) {
+		syslog(LOG_WARNING, "%s: %s; connection closed", c->peer->peer.id, err);
+		return -1;
+	}
+	lb_posix_peer_free(c->peer);
+	c->peer = np;
+	return 0;
+}
+
 /* Start the requests whose frames are complete (lb_broker_begin), while
  * the connection's output stays below the mark and the round has room;
  * their answers come in lb_jobs_run. -1: close the connection. */
@@ -426,6 +449,8 @@ lb_conn_take(struct lb_daemon *d, struct lb_conn *c)
 			c->eof = 1;
 			break;
 		}
+		if (lb_conn_refresh_peer(d, c) != 0)
+			return -1;
 		if ((r = lb_broker_prepare(d->b, &c->peer->peer, msg, mlen, (uint64_t)time(NULL), &p)) != LB_OK) {
 			syslog(LOG_ERR, "request from %s not answered: %s; connection closed",
 			    c->peer->peer.id, lb_strerror(r));
