@@ -248,17 +248,48 @@ lb_walk_link_trusted(const struct lb_walk *w, const struct stat *link)
 	return LB_E_PERM;
 }
 
+/* LINK (opened O_PATH | O_NOFOLLOW, as ST) is the component COMP of the
+ * walk's directory: its text replaces it, from the directory it is in (or
+ * from / if absolute). In /proc the kernel follows it itself, never a
+ * magic link (/proc/PID/root, .../fd/N: a root process keeps
+ * CAP_SYS_PTRACE while acting as the client, and their text is not where
+ * they lead). */
+static int
+lb_walk_follow(struct lb_walk *w, int link, const char *comp, const struct stat *st)
+{
+	char buf[LB_PATH_POSIX_MAX + 1];
+	struct statfs sfs;
+	ssize_t ln;
+	int r;
+
+	if (++w->links > LB_WALK_LINKS_MAX)
+		return LB_E_PERM;   /* ELOOP, as the kernel */
+	if (fstatfs(link, &sfs) != 0)
+		return lb_posix_errno(errno);
+	if (sfs.f_type == PROC_SUPER_MAGIC)
+		return lb_walk_set(w, lb_open_nomagic(w->cur, comp, O_PATH | O_CLOEXEC));
+	if ((r = lb_walk_link_trusted(w, st)) != LB_OK)
+		return r;
+	if ((ln = readlinkat(link, "", buf, sizeof(buf))) < 0)
+		return lb_posix_errno(errno);
+	if (ln == 0)
+		return LB_E_NOENT;
+	if ((size_t)ln >= sizeof(buf))
+		return LB_E_PATH_LONG;
+	if ((r = lb_walk_splice(w, buf, (size_t)ln)) != LB_OK)
+		return r;
+	return buf[0] == '/' ? lb_walk_set(w, open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) : LB_OK;
+}
+
 /* One step: the next component of PENDING. *DONE := 1 when nothing is
  * left, 2 when the component does not exist (the walk stops before it). */
 static int
 lb_walk_step(struct lb_walk *w, int *done)
 {
-	char comp[LB_PATH_COMPONENT_MAX + 1], buf[LB_PATH_POSIX_MAX + 1];
+	char comp[LB_PATH_COMPONENT_MAX + 1];
 	const char *p = w->pending + w->off, *e;
 	struct stat st;
-	struct statfs sfs;
 	size_t n;
-	ssize_t ln;
 	int fd, r;
 
 	*done = 0;
@@ -297,26 +328,7 @@ lb_walk_step(struct lb_walk *w, int *done)
 	}
 	if (!S_ISLNK(st.st_mode))
 		return lb_walk_set(w, fd);
-	/* A symbolic link: its text replaces it, from the directory it is in
-	 * (or from / if absolute). In /proc the kernel follows it itself,
-	 * never a magic link (/proc/PID/root, .../fd/N: a root process keeps
-	 * CAP_SYS_PTRACE while acting as the client, and their text is not
-	 * where they lead). */
-	r = LB_OK;
-	if (++w->links > LB_WALK_LINKS_MAX)
-		r = LB_E_PERM;
-	else if (fstatfs(fd, &sfs) != 0)
-		r = lb_posix_errno(errno);
-	else if (sfs.f_type == PROC_SUPER_MAGIC)
-		r = lb_walk_set(w, lb_open_nomagic(w->cur, comp, O_PATH | O_CLOEXEC));
-	else if ((r = lb_walk_link_trusted(w, &st)) != LB_OK)
-		;
-	else if ((ln = readlinkat(fd, "", buf, sizeof(buf))) < 0)
-		r = lb_posix_errno(errno);
-	else if ((size_t)ln >= sizeof(buf) || ln == 0)
-		r = ln == 0 ? LB_E_NOENT : LB_E_PATH_LONG;
-	else if ((r = lb_walk_splice(w, buf, (size_t)ln)) == LB_OK && buf[0] == '/')
-		r = lb_walk_set(w, open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+	r = lb_walk_follow(w, fd, comp, &st);
 	close(fd);
 	return r;
 }
