@@ -40,6 +40,7 @@ static const struct lb_err_entry lb_err_table[] = {
 	{ LB_E_PATH_CHAR, LB_EXIT_BAD_INPUT, "path contains a character not allowed in Windows file names" },
 	{ LB_E_PATH_UNC, LB_EXIT_BAD_INPUT, "malformed UNC path (expected \\\\server\\share)" },
 	{ LB_E_PATH_SHORT_NAME, LB_EXIT_BAD_INPUT, "a path component looks like an 8.3 short name (PROGRA~1); write the long name" },
+	{ LB_E_PATH_DOTDOT_MISSING, LB_EXIT_BAD_INPUT, "'..' after a component that does not exist: where it leads cannot be decided" },
 	{ LB_E_CONFIG, LB_EXIT_BAD_INPUT, "invalid policy" },
 	{ LB_E_DENIED, LB_EXIT_DENIED, "denied by policy" },
 	{ LB_E_EXPAND, LB_EXIT_BAD_INPUT, "cannot expand a policy variable" },

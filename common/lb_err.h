@@ -39,6 +39,7 @@ enum lb_err {
 	LB_E_PATH_CHAR = -42,
 	LB_E_PATH_UNC = -43,
 	LB_E_PATH_SHORT_NAME = -44, /* an 8.3 short name where the long name cannot be checked */
+	LB_E_PATH_DOTDOT_MISSING = -45, /* '..' after a component that does not exist (yet) */
 	/* policy */
 	LB_E_CONFIG = -50,
 	LB_E_DENIED = -51,

@@ -502,14 +502,21 @@ lb_fswork_run(struct lb_fswork *w)
 		 * what the client's file system makes of it. */
 		r = kind == LB_KIND_JUNCTION ? lb_path_copy(&target, &lex) :
 		    lb_path_resolve(&parent, &target, &lex);
-		if (r == LB_OK && w->fs->resolve_target != NULL && lex.root != LB_ROOT_NONE) {
+		if (r == LB_OK && w->fs->resolve_target_at != NULL && lex.root != LB_ROOT_NONE) {
+			/* a junction's ".." is lexical, as mklink /J reads it */
+			r = w->fs->resolve_target_at(w->peer, w->dir,
+			    kind == LB_KIND_JUNCTION ? lex.s : w->target, &w->target_res);
+		} else if (r == LB_OK && w->fs->resolve_target != NULL && lex.root != LB_ROOT_NONE) {
 			r = w->fs->resolve_target(w->peer, &lex, &w->target_res);
 		} else if (r == LB_OK) {
 			w->target_res = lex;   /* decided as it reads */
 			memset(&lex, 0, sizeof(lex));
 		}
-		if (r != LB_OK) {
+		if (r != LB_OK && lb_exit_code(r) == LB_EXIT_BAD_INPUT) {
 			lb_work_fail_input(w, "target path", r);
+			goto out;
+		} else if (r != LB_OK) {
+			lb_work_fail_op(w, "cannot resolve the target: ", r);
 			goto out;
 		}
 	}

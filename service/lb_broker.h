@@ -58,6 +58,13 @@ struct lb_fs_ops {
 	 * fails). */
 	int (*resolve_target)(const struct lb_peer *peer, const struct lb_path *target,
 	    struct lb_path *resolved);
+	/* The same where the kernel follows a symbolic link's text itself
+	 * (POSIX; may be NULL, and is preferred to resolve_target when set):
+	 * AS_WRITTEN, the target as the client typed it (no NUL), walked as
+	 * the client from DIR (the open_parent handle) when relative, every
+	 * ".." taken after the links before it, as the kernel does. */
+	int (*resolve_target_at)(const struct lb_peer *peer, void *dir, const char *as_written,
+	    struct lb_path *resolved);
 };
 
 /* Requests per identity: a token bucket of the policy's requests_per_sec

@@ -83,6 +83,8 @@ struct lb_daemon {
 	int dirty;                  /* requests handled since the last sync */
 	unsigned long refused_busy, refused_identity;
 	char refused_why[256];      /* the last identity refusal, logged once a second */
+	char reload_refused[512];   /* the last policy refusal: logged once while it stays */
+	unsigned long reload_refused_n;   /* the same refusal again since */
 	int stop, exit_code;
 };
 
@@ -402,6 +404,29 @@ lb_conn_flush(struct lb_daemon *d, struct lb_conn *c)
 	return 0;
 }
 
+/* The account may have changed since the connection was made (renamed,
+ * deleted, groups changed: docs/policy.md): a request is decided on what
+ * the account database says when it is taken, through the cache, which
+ * forgets everything once /etc/passwd or /etc/group change. Only between
+ * requests: those in flight keep the identity they were taken with.
+ * -1: the uid has no account any more; the connection is closed. */
+static int
+lb_conn_refresh_peer(struct lb_daemon *d, struct lb_conn *c)
+{
+	struct lb_posix_peer *np = NULL;
+	char err[256];
+
+	if (c->jobs > 0)
+		return 0;
+	if (lb_posix_peer_lookup(&d->peers, c->uid, lb_now_ms(), &np, err, sizeof(err)) != LB_OK) {
+		syslog(LOG_WARNING, "%s: %s; connection closed", c->peer->peer.id, err);
+		return -1;
+	}
+	lb_posix_peer_free(c->peer);
+	c->peer = np;
+	return 0;
+}
+
 /* Start the requests whose frames are complete (lb_broker_begin), while
  * the connection's output stays below the mark and the round has room;
  * their answers come in lb_jobs_run. -1: close the connection. */
@@ -424,6 +449,8 @@ lb_conn_take(struct lb_daemon *d, struct lb_conn *c)
 			c->eof = 1;
 			break;
 		}
+		if (lb_conn_refresh_peer(d, c) != 0)
+			return -1;
 		if ((r = lb_broker_prepare(d->b, &c->peer->peer, msg, mlen, (uint64_t)time(NULL), &p)) != LB_OK) {
 			syslog(LOG_ERR, "request from %s not answered: %s; connection closed",
 			    c->peer->peer.id, lb_strerror(r));
@@ -643,9 +670,21 @@ lb_reload(struct lb_daemon *d, const char *why)
 	if ((r = lb_posix_load_policy(d->config, &np, &err)) != LB_OK) {
 		if (lb_buf_cstr(&err, &msg) != LB_OK || msg[0] == '\0')
 			msg = lb_strerror(r);
+		/* Once per reason: a SIGHUP storm on a refused file (or a
+		 * user who keeps touching it) must not flood the log. */
+		if (strncmp(msg, d->reload_refused, sizeof(d->reload_refused) - 1) == 0) {
+			d->reload_refused_n++;
+			goto out;
+		}
 		syslog(LOG_ERR, "policy reload (%s) failed, the previous policy stays in force: %s", why, msg);
+		snprintf(d->reload_refused, sizeof(d->reload_refused), "%s", msg);
+		d->reload_refused_n = 0;
 		goto out;
 	}
+	if (d->reload_refused_n > 0)
+		syslog(LOG_NOTICE, "policy reload: the last refusal was repeated %lu more times", d->reload_refused_n);
+	d->reload_refused[0] = '\0';
+	d->reload_refused_n = 0;
 	if (lb_serve_keep_floors(np, old, &moved) != LB_OK) {
 		syslog(LOG_ERR, "policy reload failed (cannot keep the floors of the files in use), "
 		    "the previous policy stays in force");
@@ -694,17 +733,20 @@ lb_signals(struct lb_daemon *d)
 {
 	unsigned char sig[16];
 	ssize_t n, i;
+	int hup = 0;
 
 	while ((n = read(lb_sigpipe[0], sig, sizeof(sig))) > 0) {
 		for (i = 0; i < n; i++) {
 			if (sig[i] == SIGHUP) {
-				lb_reload(d, "SIGHUP");
+				hup = 1;   /* many at once are one reload */
 			} else if (sig[i] == SIGTERM || sig[i] == SIGINT) {
 				syslog(LOG_NOTICE, "stopping on %s", sig[i] == SIGTERM ? "SIGTERM" : "SIGINT");
 				d->stop = 1;
 			}
 		}
 	}
+	if (hup)
+		lb_reload(d, "SIGHUP");
 }
 
 static void

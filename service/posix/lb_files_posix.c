@@ -28,6 +28,44 @@ lb_root_only(const struct stat *st, int allow_sticky)
 	return allow_sticky && S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) != 0;
 }
 
+/* The path as given, before realpath: every symbolic link on it must be
+ * root's, in a directory only root can change, or whoever can change the
+ * link can point the broker at another file (a root-owned one too). */
+static int
+lb_check_given_path(const char *path, char *err, size_t errlen)
+{
+	size_t i, n = strlen(path);
+	int r = LB_OK;
+
+	if (path[0] != '/')
+		return LB_OK;   /* relative to the cwd: realpath's checks hold */
+	for (i = 1; r == LB_OK && i <= n; i++) {
+		struct stat st, ds;
+		char *pre, *up, *sl;
+
+		if (i < n && path[i] != '/')
+			continue;
+		if ((pre = lb_strndup(path, i)) == NULL || (up = lb_strdup(pre)) == NULL) {
+			free(pre);
+			return LB_E_NOMEM;
+		}
+		sl = strrchr(up, '/');
+		if (sl == up)
+			sl[1] = '\0';
+		else
+			*sl = '\0';
+		if (lstat(pre, &st) == 0 && S_ISLNK(st.st_mode) &&
+		    (st.st_uid != 0 || stat(up, &ds) != 0 || !lb_root_only(&ds, 1))) {
+			snprintf(err, errlen, "%s is a symbolic link owned by uid %lu in %s: %s",
+			    pre, (unsigned long)st.st_uid, up, LB_REFUSE_WRITABLE);
+			r = LB_E_PERM;
+		}
+		free(up);
+		free(pre);
+	}
+	return r;
+}
+
 int
 lb_posix_check_admin_file(const char *path, char **real, char *err, size_t errlen)
 {
@@ -36,6 +74,9 @@ lb_posix_check_admin_file(const char *path, char **real, char *err, size_t errle
 	int r = LB_E_PERM, first = 1;
 
 	*real = NULL;
+	if ((r = lb_check_given_path(path, err, errlen)) != LB_OK)
+		return r;
+	r = LB_E_PERM;
 	if ((rp = realpath(path, NULL)) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return LB_E_IO;

@@ -4,17 +4,20 @@
  * links belong to the client. Root credentials are restored on every path. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "lb_posix.h"
+#include "lb_str.h"
 
 /* 32-bit ABIs have a 16-bit setgroups; setgroups32 takes gid_t. */
 #ifdef SYS_setgroups32
@@ -145,25 +148,6 @@ lb_as_client(const struct lb_peer *peer, struct lb_saved_cred *s)
 	return r;
 }
 
-/* open() that never follows /proc magic links (/proc/PID/root, .../fd/N,
- * .../cwd): a root process keeps CAP_SYS_PTRACE while acting as the
- * client, and those links skip the directory checks on the way. */
-static int
-lb_open_nomagic(const char *path, int flags)
-{
-	struct open_how how;
-	long fd;
-
-	memset(&how, 0, sizeof(how));
-	how.flags = (uint64_t)flags;
-	how.resolve = RESOLVE_NO_MAGICLINKS;
-	/* No fallback to open() on kernels without openat2 (before 5.6): it
-	 * would follow /proc magic links for the client. ENOSYS fails the
-	 * request (LB_E_IO) instead. */
-	fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
-	return (int)fd;
-}
-
 /* The final path of FD, canonical. A directory or file that was removed
  * meanwhile is LB_E_NOENT. */
 static int
@@ -187,6 +171,263 @@ lb_fd_path(int fd, struct lb_path *out)
 	return lb_path_canon(LB_FLAVOR_POSIX, buf, (size_t)n, out);
 }
 
+/* openat() that never follows /proc magic links. No fallback to openat()
+ * on kernels without openat2 (before 5.6): it would follow them for the
+ * client; ENOSYS fails the request (LB_E_IO) instead. */
+static int
+lb_open_nomagic(int dir, const char *path, int flags)
+{
+	struct open_how how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (uint64_t)flags;
+	how.resolve = RESOLVE_NO_MAGICLINKS;
+	return (int)syscall(SYS_openat2, dir, path, &how, sizeof(how));
+}
+
+/* ---- paths walked as the kernel walks them, one component at a time ---- */
+
+#define LB_WALK_LINKS_MAX 40                       /* the kernel's MAXSYMLINKS */
+#define LB_WALK_PENDING_MAX (4 * (LB_PATH_POSIX_MAX + 1))
+
+/* A walk's state: CUR is the directory (or file) reached so far, PENDING
+ * what is left to walk (symbolic links' contents spliced in front). */
+struct lb_walk {
+	int cur;
+	char *pending;
+	size_t off;                 /* start of what is left in PENDING */
+	unsigned links;
+	uid_t client;               /* whose walk it is (fs.protected_symlinks) */
+};
+
+static int
+lb_walk_splice(struct lb_walk *w, const char *front, size_t n)
+{
+	size_t rest = strlen(w->pending + w->off), len = n + 1 + rest;
+	char *np;
+
+	if (len + 1 > LB_WALK_PENDING_MAX)
+		return LB_E_PATH_LONG;
+	if ((np = malloc(len + 1)) == NULL)
+		return LB_E_NOMEM;
+	memcpy(np, front, n);
+	np[n] = '/';
+	memcpy(np + n + 1, w->pending + w->off, rest + 1);
+	free(w->pending);
+	w->pending = np;
+	w->off = 0;
+	return LB_OK;
+}
+
+static int
+lb_walk_set(struct lb_walk *w, int fd)
+{
+	if (fd < 0)
+		return lb_posix_errno(errno);
+	if (w->cur >= 0)
+		close(w->cur);
+	w->cur = fd;
+	return LB_OK;
+}
+
+/* fs.protected_symlinks, whatever the sysctl says: in a sticky directory
+ * that everybody may write (/tmp), a symbolic link is followed only if it
+ * belongs to the client or to the directory's owner; another user's link
+ * there may have been planted to redirect the client. */
+static int
+lb_walk_link_trusted(const struct lb_walk *w, const struct stat *link)
+{
+	struct stat dir;
+
+	if (fstat(w->cur, &dir) != 0)
+		return lb_posix_errno(errno);
+	if ((dir.st_mode & (S_ISVTX | S_IWOTH)) != (S_ISVTX | S_IWOTH))
+		return LB_OK;
+	if (link->st_uid == dir.st_uid || link->st_uid == w->client)
+		return LB_OK;
+	return LB_E_PERM;
+}
+
+/* LINK (opened O_PATH | O_NOFOLLOW, as ST) is the component COMP of the
+ * walk's directory: its text replaces it, from the directory it is in (or
+ * from / if absolute). In /proc the kernel follows it itself, never a
+ * magic link (/proc/PID/root, .../fd/N: a root process keeps
+ * CAP_SYS_PTRACE while acting as the client, and their text is not where
+ * they lead). */
+static int
+lb_walk_follow(struct lb_walk *w, int link, const char *comp, const struct stat *st)
+{
+	char buf[LB_PATH_POSIX_MAX + 1];
+	struct statfs sfs;
+	ssize_t ln;
+	int r;
+
+	if (++w->links > LB_WALK_LINKS_MAX)
+		return LB_E_PERM;   /* ELOOP, as the kernel */
+	if (fstatfs(link, &sfs) != 0)
+		return lb_posix_errno(errno);
+	if (sfs.f_type == PROC_SUPER_MAGIC)
+		return lb_walk_set(w, lb_open_nomagic(w->cur, comp, O_PATH | O_CLOEXEC));
+	if ((r = lb_walk_link_trusted(w, st)) != LB_OK)
+		return r;
+	if ((ln = readlinkat(link, "", buf, sizeof(buf))) < 0)
+		return lb_posix_errno(errno);
+	if (ln == 0)
+		return LB_E_NOENT;
+	if ((size_t)ln >= sizeof(buf))
+		return LB_E_PATH_LONG;
+	if ((r = lb_walk_splice(w, buf, (size_t)ln)) != LB_OK)
+		return r;
+	return buf[0] == '/' ? lb_walk_set(w, open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) : LB_OK;
+}
+
+/* One step: the next component of PENDING. *DONE := 1 when nothing is
+ * left, 2 when the component does not exist (the walk stops before it). */
+static int
+lb_walk_step(struct lb_walk *w, int *done)
+{
+	char comp[LB_PATH_COMPONENT_MAX + 1];
+	const char *p = w->pending + w->off, *e;
+	struct stat st;
+	size_t n;
+	int fd, r;
+
+	*done = 0;
+	while (*p == '/')
+		p++;
+	w->off = (size_t)(p - w->pending);
+	if (*p == '\0') {
+		*done = 1;
+		return LB_OK;
+	}
+	e = strchr(p, '/');
+	n = e != NULL ? (size_t)(e - p) : strlen(p);
+	if (n > LB_PATH_COMPONENT_MAX)
+		return LB_E_PATH_COMPONENT_LONG;
+	memcpy(comp, p, n);
+	comp[n] = '\0';
+	if (strcmp(comp, ".") == 0) {
+		w->off += n;
+		return LB_OK;
+	}
+	/* The name itself, never followed: O_PATH opens a symbolic link as
+	 * such, so what it is and what it says come from one inode. ".." is
+	 * the physical parent, as for the kernel. */
+	fd = openat(w->cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+		*done = 2;
+		return LB_OK;
+	}
+	if (fd < 0)
+		return lb_posix_errno(errno);
+	w->off += n;
+	if (fstat(fd, &st) != 0) {
+		r = lb_posix_errno(errno);
+		close(fd);
+		return r;
+	}
+	if (!S_ISLNK(st.st_mode))
+		return lb_walk_set(w, fd);
+	r = lb_walk_follow(w, fd, comp, &st);
+	close(fd);
+	return r;
+}
+
+/* Walk PATH as the client (the caller has taken the client's credentials)
+ * from DIR (PATH relative) or from / (absolute), following symbolic links
+ * as the kernel would, ".." after them included. LB_OK with *FD the
+ * deepest existing component and *REST what could not be walked because
+ * a component does not exist ("" if all did; malloc'd). */
+static int
+lb_walk(int dir, const char *path, uid_t client, int *fd, char **rest)
+{
+	struct lb_walk w;
+	int r, done = 0;
+
+	*fd = -1;
+	*rest = NULL;
+	memset(&w, 0, sizeof(w));
+	w.client = client;
+	w.cur = -1;
+	if ((w.pending = lb_strdup(path)) == NULL)
+		return LB_E_NOMEM;
+	if (path[0] == '/' || dir < 0)
+		r = lb_walk_set(&w, open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+	else
+		r = lb_walk_set(&w, fcntl(dir, F_DUPFD_CLOEXEC, 0));
+	while (r == LB_OK && done == 0)
+		r = lb_walk_step(&w, &done);
+	if (r != LB_OK)
+		goto out;
+	if ((*rest = lb_strdup(w.pending + w.off)) == NULL) {
+		r = LB_E_NOMEM;
+		goto out;
+	}
+	*fd = w.cur;
+	w.cur = -1;
+out:
+	if (w.cur >= 0)
+		close(w.cur);
+	free(w.pending);
+	return r;
+}
+
+/* The part of a path that does not exist yet, joined to where the walk
+ * stopped: read as written, so it may not climb (no ".." in it: where a
+ * ".." after a missing name leads depends on what that name becomes). */
+static int
+lb_walk_join(const struct lb_path *base, const char *rest, struct lb_path *out)
+{
+	struct lb_path rel = { 0 };
+	const char *p = rest;
+	int r;
+
+	while (*p != '\0') {
+		const char *e = strchr(p, '/');
+		size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
+
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return LB_E_PATH_DOTDOT_MISSING;
+		p += n;
+		while (*p == '/')
+			p++;
+	}
+	if (rest[0] == '\0' || strspn(rest, "/.") == strlen(rest))
+		return lb_path_copy(base, out);
+	if ((r = lb_path_canon(LB_FLAVOR_POSIX, rest, strlen(rest), &rel)) != LB_OK)
+		return r;
+	r = lb_path_resolve(base, &rel, out);
+	lb_path_free(&rel);
+	return r;
+}
+
+/* Walk PATH as the client to an existing file or directory: *FD opened
+ * with O_PATH, links followed as by lb_walk. Missing components are
+ * LB_E_NOENT (or LB_E_NOT_DIR through a file). */
+static int
+lb_walk_existing(const char *path, uid_t client, int *fd)
+{
+	char *rest = NULL;
+	int r, f = -1;
+
+	*fd = -1;
+	if ((r = lb_walk(-1, path, client, &f, &rest)) != LB_OK)
+		goto out;
+	if (rest[0] != '\0') {
+		struct stat st;
+
+		r = fstat(f, &st) == 0 && !S_ISDIR(st.st_mode) ? LB_E_NOT_DIR : LB_E_NOENT;
+		goto out;
+	}
+	*fd = f;
+	f = -1;
+out:
+	if (f >= 0)
+		close(f);
+	free(rest);
+	return r;
+}
+
 static int
 lb_handle_new(int fd, void **out)
 {
@@ -203,25 +444,30 @@ static int
 lb_posix_open_parent(const struct lb_peer *peer, const struct lb_path *link,
     void **dir, struct lb_path *resolved)
 {
+	const struct lb_posix_cred *c = peer != NULL ? peer->plat : NULL;
 	struct lb_saved_cred s;
 	struct lb_path parent = { 0 };
-	int fd = -1, r, e = 0;
+	struct stat st;
+	int fd = -1, r;
 
 	*dir = NULL;
 	memset(resolved, 0, sizeof(*resolved));
-	if (link->flavor != LB_FLAVOR_POSIX || lb_path_require_absolute(link) != LB_OK)
+	if (c == NULL || link->flavor != LB_FLAVOR_POSIX || lb_path_require_absolute(link) != LB_OK)
 		return LB_E_INVAL;
 	if ((r = lb_path_parent(link, &parent)) != LB_OK)
 		return r;
 	if ((r = lb_as_client(peer, &s)) != LB_OK)
 		goto out;
-	/* O_PATH: the walk checks search permission on every directory as
-	 * the client; creating in it later checks write permission. */
-	fd = lb_open_nomagic(parent.s, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	e = errno;
+	/* O_PATH, one component at a time: the walk checks search
+	 * permission on every directory as the client, and follows only the
+	 * symbolic links the kernel's fs.protected_symlinks would; creating
+	 * in it later checks write permission. */
+	r = lb_walk_existing(parent.s, c->uid, &fd);
 	lb_cred_leave(&s);
-	if (fd < 0) {
-		r = lb_posix_errno(e);
+	if (r != LB_OK)
+		goto out;
+	if (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		r = LB_E_NOT_DIR;
 		goto out;
 	}
 	if ((r = lb_fd_path(fd, resolved)) != LB_OK)
@@ -242,32 +488,32 @@ static int
 lb_posix_open_target(const struct lb_peer *peer, const struct lb_path *target,
     void **file, struct lb_path *resolved)
 {
+	const struct lb_posix_cred *c = peer != NULL ? peer->plat : NULL;
 	struct lb_saved_cred s;
 	struct stat st;
 	char proc[64];
-	int fd = -1, r, e = 0;
+	int fd = -1, r;
 
 	*file = NULL;
 	memset(resolved, 0, sizeof(*resolved));
-	if (target->flavor != LB_FLAVOR_POSIX || lb_path_require_absolute(target) != LB_OK)
+	if (c == NULL || target->flavor != LB_FLAVOR_POSIX || lb_path_require_absolute(target) != LB_OK)
 		return LB_E_INVAL;
 	if ((r = lb_as_client(peer, &s)) != LB_OK)
 		return r;
 	/* Pin the inode first without opening it (no device or FIFO side
 	 * effects), check it is a regular file and not a set-id program, then
 	 * check read and write permission on that very inode as the client. */
-	fd = lb_open_nomagic(target->s, O_PATH | O_CLOEXEC);
-	e = errno;
-	if (fd >= 0 && fstat(fd, &st) != 0) {
-		e = errno;
-		r = lb_posix_errno(e);
-	} else if (fd >= 0 && !S_ISREG(st.st_mode)) {
+	if ((r = lb_walk_existing(target->s, c->uid, &fd)) != LB_OK)
+		;   /* not reached: refused below */
+	else if (fstat(fd, &st) != 0) {
+		r = lb_posix_errno(errno);
+	} else if (!S_ISREG(st.st_mode)) {
 		r = LB_E_INVAL;
-	} else if (fd >= 0 && ((st.st_mode & S_ISUID) != 0 ||
+	} else if (((st.st_mode & S_ISUID) != 0 ||
 	    (st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))) {
 		/* as the kernel's protected_hardlinks: never a set-id program */
 		r = LB_E_PERM;
-	} else if (fd >= 0) {
+	} else {
 		/* Read and write permission, as protected_hardlinks asks of a
 		 * non-owner, checked with the client's file-system ids on that
 		 * very inode (AT_EACCESS: the current fsuid/fsgid/groups) and
@@ -275,11 +521,8 @@ lb_posix_open_target(const struct lb_peer *peer, const struct lb_path *target,
 		 * inotify), and neither does the real one. */
 		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 		if (faccessat(AT_FDCWD, proc, R_OK | W_OK, AT_EACCESS) != 0) {
-			e = errno;
-			r = lb_posix_errno(e);
+			r = lb_posix_errno(errno);
 		}
-	} else {
-		r = lb_posix_errno(e);
 	}
 	lb_cred_leave(&s);
 	if (r != LB_OK)
@@ -294,6 +537,41 @@ out:
 		close(fd);
 	if (r != LB_OK)
 		lb_path_free(resolved);
+	return r;
+}
+
+/* lb_fs_ops.resolve_target_at: where a symbolic link's target leads, as
+ * the kernel will follow it for the client now: walked as the client from
+ * the link's folder (DIR) or from /, links and ".." after them followed;
+ * the part that does not exist yet appended as written (no ".." in it). */
+static int
+lb_posix_resolve_target_at(const struct lb_peer *peer, void *dir, const char *as_written,
+    struct lb_path *resolved)
+{
+	const struct lb_posix_handle *d = dir;
+	const struct lb_posix_cred *c = peer != NULL ? peer->plat : NULL;
+	struct lb_saved_cred s;
+	struct lb_path base = { 0 };
+	char *rest = NULL;
+	int fd = -1, r;
+
+	memset(resolved, 0, sizeof(*resolved));
+	if (d == NULL || c == NULL || as_written == NULL || as_written[0] == '\0')
+		return LB_E_INVAL;
+	if ((r = lb_as_client(peer, &s)) != LB_OK)
+		return r;
+	r = lb_walk(d->fd, as_written, c->uid, &fd, &rest);
+	lb_cred_leave(&s);
+	if (r != LB_OK)
+		goto out;
+	if ((r = lb_fd_path(fd, &base)) != LB_OK)
+		goto out;
+	r = lb_walk_join(&base, rest, resolved);
+out:
+	if (fd >= 0)
+		close(fd);
+	lb_path_free(&base);
+	free(rest);
 	return r;
 }
 
@@ -402,4 +680,5 @@ const struct lb_fs_ops lb_posix_fs_ops = {
 	.remove = lb_posix_remove,
 	.close = lb_posix_close,
 	.event = lb_posix_event,
+	.resolve_target_at = lb_posix_resolve_target_at,
 };

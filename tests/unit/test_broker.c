@@ -102,7 +102,7 @@ fake_close(void *h)
 }
 
 static const struct lb_fs_ops fake_ops = {
-	fake_open_parent, fake_open_target, fake_create, fake_remove, fake_close, NULL, NULL,
+	fake_open_parent, fake_open_target, fake_create, fake_remove, fake_close, NULL, NULL, NULL,
 };
 
 

@@ -322,6 +322,92 @@ test_parent_symlink_to_etc_resolves_to_etc(void **state)
 	lb_path_free(&res);
 }
 
+/* resolve_target_at of TARGET (as written) from the folder of LINK, as nobody. */
+static int
+resolve_from(const char *link, const char *target, struct lb_path *res)
+{
+	struct lb_path parent = { 0 };
+	void *dir = NULL;
+	int r;
+
+	assert_int_equal(open_parent(link, &dir, &parent), LB_OK);
+	r = fs->resolve_target_at(&g_nobody->peer, dir, target, res);
+	assert_root_creds();
+	fs->close(dir);
+	lb_path_free(&parent);
+	return r;
+}
+
+static void
+test_symlink_target_walked_as_the_kernel_follows_it(void **state)
+{
+	struct lb_path res = { 0 };
+	char want[256];
+	uid_t u;
+
+	(void)state;
+	NEED_ROOT();
+	u = g_nobody->cred.uid;
+	/* a planted link, absolute and relative: where it leads */
+	assert_int_equal(resolve_from(in_dir("links/l"), in_dir("etclink/passwd"), &res), LB_OK);
+	assert_string_equal(res.s, "/etc/passwd");
+	lb_path_free(&res);
+	assert_int_equal(resolve_from(in_dir("links/l"), "../etclink/passwd", &res), LB_OK);
+	assert_string_equal(res.s, "/etc/passwd");
+	lb_path_free(&res);
+	/* ".." after a link climbs from where it led (/etc/..), not lexically */
+	assert_int_equal(resolve_from(in_dir("links/l"), "../etclink/../own", &res), LB_OK);
+	assert_string_equal(res.s, "/own");   /* not our "own" beside etclink */
+	lb_path_free(&res);
+	assert_int_equal(resolve_from(in_dir("links/l"), "../etclink/../tmp", &res), LB_OK);
+	assert_string_equal(res.s, "/tmp");
+	lb_path_free(&res);
+	/* what does not exist yet: appended as written, without ".." */
+	assert_int_equal(resolve_from(in_dir("links/l"), "../not-yet/x", &res), LB_OK);
+	snprintf(want, sizeof(want), "%s/not-yet/x", g_dir);
+	assert_string_equal(res.s, want);
+	lb_path_free(&res);
+	assert_int_equal(resolve_from(in_dir("links/l"), "../not-yet/../../etc", &res), LB_E_PATH_DOTDOT_MISSING);
+	/* a dangling link: its text, walked as far as it exists */
+	assert_int_equal(symlink("/etc/lbfs-not-there/x", in_dir("dangling")), 0);
+	assert_int_equal(lchown(in_dir("dangling"), u, g_nobody->cred.gid), 0);
+	assert_int_equal(resolve_from(in_dir("links/l"), "../dangling", &res), LB_OK);
+	assert_string_equal(res.s, "/etc/lbfs-not-there/x");
+	lb_path_free(&res);
+	/* a loop */
+	assert_int_equal(symlink("loop", in_dir("loop")), 0);
+	assert_int_equal(resolve_from(in_dir("links/l"), "../loop", &res), LB_E_PERM);
+	/* /proc: plain links followed by the kernel, magic ones never */
+	assert_int_equal(resolve_from(in_dir("links/l"), "/proc/self/cwd", &res), LB_E_PERM);
+}
+
+static void
+test_sticky_dir_other_users_symlink_not_followed(void **state)
+{
+	struct lb_path res = { 0 };
+	void *dir = NULL;
+
+	(void)state;
+	NEED_ROOT();
+	make_dir(in_dir("sticky"), 01777, 0, 0);
+	/* root's (the directory owner's) link and nobody's own: followed */
+	assert_int_equal(symlink(in_dir("links"), in_dir("sticky/byroot")), 0);
+	assert_int_equal(open_parent(in_dir("sticky/byroot/x"), &dir, &res), LB_OK);
+	fs->close(dir);
+	lb_path_free(&res);
+	assert_int_equal(symlink(in_dir("links"), in_dir("sticky/mine")), 0);
+	assert_int_equal(lchown(in_dir("sticky/mine"), g_nobody->cred.uid, g_nobody->cred.gid), 0);
+	assert_int_equal(open_parent(in_dir("sticky/mine/x"), &dir, &res), LB_OK);
+	fs->close(dir);
+	lb_path_free(&res);
+	/* another user's: not followed, as a folder or as a target */
+	assert_int_equal(symlink(in_dir("links"), in_dir("sticky/other")), 0);
+	assert_int_equal(lchown(in_dir("sticky/other"), 12345, 12345), 0);
+	assert_int_equal(open_parent(in_dir("sticky/other/x"), &dir, &res), LB_E_PERM);
+	assert_null(dir);
+	assert_int_equal(resolve_from(in_dir("links/l"), in_dir("sticky/other"), &res), LB_E_PERM);
+}
+
 static void
 test_proc_magic_link_parent_refused(void **state)
 {
@@ -621,6 +707,8 @@ main(void)
 		cmocka_unit_test(test_parent_not_writable_is_perm_and_nothing_created),
 		cmocka_unit_test(test_parent_symlink_to_etc_resolves_to_etc),
 		cmocka_unit_test(test_proc_magic_link_parent_refused),
+		cmocka_unit_test(test_symlink_target_walked_as_the_kernel_follows_it),
+		cmocka_unit_test(test_sticky_dir_other_users_symlink_not_followed),
 		cmocka_unit_test(test_missing_or_file_parent),
 		cmocka_unit_test(test_hardlink_to_root_file_refused),
 		cmocka_unit_test(test_hardlink_to_own_file_shares_inode),
