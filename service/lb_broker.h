@@ -58,6 +58,9 @@ struct lb_fs_ops {
 	 * fails). */
 	int (*resolve_target)(const struct lb_peer *peer, const struct lb_path *target,
 	    struct lb_path *resolved);
+	/* Milliseconds of a monotonic clock, for the rate limits' pacing
+	 * (may be NULL: the request's time in whole seconds). */
+	uint64_t (*clock_ms)(void);
 };
 
 /* Requests per identity: a token bucket of the policy's requests_per_sec

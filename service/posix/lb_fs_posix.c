@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lb_posix.h"
@@ -395,6 +396,18 @@ lb_posix_event(int allowed, const char *line)
 	lb_buf_free(&b);
 }
 
+/* The rate limits' clock: monotonic, so that a clock step neither stalls
+ * nor refills a bucket. */
+static uint64_t
+lb_posix_clock_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 const struct lb_fs_ops lb_posix_fs_ops = {
 	.open_parent = lb_posix_open_parent,
 	.open_target = lb_posix_open_target,
@@ -402,4 +415,5 @@ const struct lb_fs_ops lb_posix_fs_ops = {
 	.remove = lb_posix_remove,
 	.close = lb_posix_close,
 	.event = lb_posix_event,
+	.clock_ms = lb_posix_clock_ms,
 };
