@@ -144,6 +144,10 @@ static const struct lb_peer alice = {
 	{ "alice", "1000", "/home/alice", alice_groups, 1, NULL }, "uid:1000", NULL,
 };
 
+static const struct lb_peer bob = {
+	{ "bob", "1001", "/home/bob", NULL, 0, NULL }, "uid:1001", NULL,
+};
+
 static int
 setup(void **state)
 {
@@ -849,10 +853,9 @@ test_unauthenticated_rejects_have_a_small_bounded_budget(void **state)
 	assert_true(log_has(f, "\"request\":null"));
 	assert_false(log_has(f, "\"request\":\"AQ"));
 	assert_true(f->log.buf.len < (size_t)LB_REJECT_BURST * 2048);
-	/* an enrolled user is not affected */
-	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW,
-	    f->alice_pk, f->alice_sk, NULL);
-	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	/* another user is not affected */
+	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->bob_pk, f->bob_sk, NULL);
+	assert_int_equal(ask(f, &bob, &req, NULL, &a), LB_OK);
 	assert_int_equal(a.status, LB_OK);
 	lb_buf_free(&req);
 }
@@ -880,9 +883,9 @@ test_status_from_unenrolled_keys_has_the_preauth_budget(void **state)
 	assert_int_equal(unknown, LB_REJECT_BURST);
 	assert_int_equal(rated, 30);
 	assert_int_equal(log_lines(f), LB_REJECT_BURST);
-	/* alice's own enrolled key is not affected */
-	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, NULL);
-	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	/* another user's enrolled key is not affected */
+	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->bob_pk, f->bob_sk, NULL);
+	assert_int_equal(ask(f, &bob, &req, NULL, &a), LB_OK);
 	assert_int_equal(a.status, LB_OK);
 	lb_buf_free(&req);
 }
@@ -906,10 +909,6 @@ set_rates(struct fx *f, unsigned per_sec, unsigned burst)
 	    LB_OK);
 	lb_broker_set_policy(f->b, p);
 }
-
-static const struct lb_peer bob = {
-	{ "bob", "1001", "/home/bob", NULL, 0, NULL }, "uid:1001", NULL,
-};
 
 /* Over the rate limit: the cheap unsigned busy answer, for this request,
  * saying how long until the next token (200 a second: 5 ms), and no
@@ -948,10 +947,10 @@ test_rate_refusal_is_an_unsigned_busy_with_its_wait(void **state)
 }
 
 /* An identity that spent its pre-authentication budget is refused unheard
- * (busy, no record, no crypto) while it keeps sending keys nobody
- * enrolled for it; a request with its enrolled key is still heard. */
+ * (busy, no record, no crypto), its enrolled key too, until the budget
+ * refills (200 ms a request); then it is heard again. */
 static void
-test_spent_preauth_budget_refuses_keyless_requests_unheard(void **state)
+test_spent_preauth_budget_refuses_unheard_until_it_refills(void **state)
 {
 	struct fx *f = *state;
 	uint8_t pk[LB_PK_BYTES], sk[LB_SK_BYTES];
@@ -974,8 +973,16 @@ test_spent_preauth_budget_refuses_keyless_requests_unheard(void **state)
 	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW,
 	    f->alice_pk, f->alice_sk, NULL);
 	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_true(a.busy);
+	lb_buf_free(&req);
+	/* a second later (the fixture's clock is in seconds) it is heard */
+	ask_now = NOW + 1;
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW + 1,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
 	assert_int_equal(a.status, LB_OK);
 	lb_buf_free(&req);
+	ask_now = NOW;
 }
 
 /* One enrolled user stamping requests near the end of the clock window
@@ -1195,7 +1202,7 @@ main(void)
 		T(test_status_from_unenrolled_keys_has_the_preauth_budget),
 		T(test_rate_limit_recovers_when_the_clock_goes_back),
 		T(test_rate_refusal_is_an_unsigned_busy_with_its_wait),
-		T(test_spent_preauth_budget_refuses_keyless_requests_unheard),
+		T(test_spent_preauth_budget_refuses_unheard_until_it_refills),
 		T(test_replay_floor_never_passes_now_nor_evicts_others),
 		T(test_status_says_who_and_whether_enrolled),
 		T(test_bad_paths_are_input_errors),
