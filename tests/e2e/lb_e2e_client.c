@@ -20,7 +20,9 @@
  *                                             every answer read: a client that reads
  *                                             late; prints "answered K of N in T ms"
  *                                             and, with LB_E2E_DAEMON_PID set, the
- *                                             daemon's CPU time during that 0.5 s
+ *                                             daemon's CPU time during that 0.5 s;
+ *                                             LB_E2E_TS_OFFSET=S stamps them S seconds
+ *                                             from now
  *
  *   lb_e2e_client SOCKET KEYFILE sequence SPEC LINKDIR TARGET
  *                                             one connection; for each letter of SPEC
@@ -144,6 +146,35 @@ cpu_ticks(const char *pid)
 	return (long long)(ut + st);
 }
 
+/* A check request for LINK -> TARGET stamped now + OFFSET seconds, signed,
+ * appended to OUT as a frame. */
+static int
+stamped_check(struct lb_buf *out, const char *link, const char *target,
+    const uint8_t sk[LB_SK_BYTES], const uint8_t pk[LB_PK_BYTES], long offset)
+{
+	struct lb_request rq;
+	struct lb_buf msg;
+	int r;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.version = LB_WIRE_VERSION;
+	rq.type = LB_MSG_CHECK;
+	rq.kind = LB_KIND_SYMLINK;
+	rq.timestamp = (uint64_t)((long long)time(NULL) + offset);
+	lb_random(rq.nonce, sizeof(rq.nonce));
+	memcpy(rq.key, pk, LB_PK_BYTES);
+	rq.link = link;
+	rq.link_len = strlen(link);
+	rq.target = target;
+	rq.target_len = strlen(target);
+	lb_buf_init(&msg, LB_FRAME_MAX);
+	if ((r = lb_request_sign_checked(&rq, sk)) == LB_OK &&
+	    (r = lb_request_encode(&rq, &msg)) == LB_OK)
+		r = lb_frame_put(out, msg.data, msg.len);
+	lb_buf_free(&msg);
+	return r;
+}
+
 /* N check requests for LINK, written while the socket takes them and
  * nothing read until writing stalls for 0.1 s and 0.5 s more; then the
  * answers read (and the rest written) for up to 30 s. */
@@ -157,12 +188,14 @@ pipeline(const char *sock, const uint8_t sk[LB_SK_BYTES], const uint8_t pk[LB_PK
 	const uint8_t *m;
 	int64_t t0 = now_ms(), last = t0;
 	long long cpu0, cpu1;
+	const char *off_env = getenv("LB_E2E_TS_OFFSET");
+	long offset = off_env != NULL ? strtol(off_env, NULL, 10) : 0;
 	ssize_t w;
 	int fd;
 
 	lb_buf_init(&all, (size_t)1 << 30);
 	for (i = 0; i < n; i++)
-		if (lb_tool_request(&all, LB_MSG_CHECK, link, target, sk, pk) != LB_OK) {
+		if (stamped_check(&all, link, target, sk, pk, offset) != LB_OK) {
 			lb_buf_free(&all);
 			return 2;
 		}

@@ -11,6 +11,10 @@
 #  3. `linkbroker batch` of BATCH_N lines with the default limits (1,000 a
 #     second, burst 10,000) completes: exit 0, every line created, in
 #     order, within BATCH_MAX_S.
+#  4. Another enrolled user sends 70,000 requests stamped 59 s ahead (the
+#     end of the clock window): the first user's requests signed now are
+#     still served (the replay floor never passes the clock), not "outside
+#     the allowed clock skew".
 #   order.sh LINKBROKERD LINKBROKER LB_E2E_CLIENT
 # Exit 77 (ctest: skipped) with the reason when not root or without useradd.
 set -u
@@ -26,7 +30,7 @@ BATCH_MAX_S=45
 lb_e2e_need_root useradd userdel runuser
 
 sfx=$(printf '%05d' $(( $$ % 100000 )))
-UA=lo${sfx}a
+UA=lo${sfx}a UB=lo${sfx}b
 R=$(mktemp -d /tmp/lborder.XXXXXX)
 chmod 0755 "$R"
 DPID=
@@ -34,15 +38,19 @@ DPID=
 cleanup() {
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
 	getent passwd "$UA" >/dev/null && userdel "$UA" 2>/dev/null
+	getent passwd "$UB" >/dev/null && userdel "$UB" 2>/dev/null
 	if [ -n "${LB_E2E_KEEP:-}" ]; then echo "kept $R"; else rm -rf "$R"; fi
 }
 trap cleanup EXIT
 
-getent passwd "$UA" >/dev/null && userdel "$UA"
-mkdir -p "$R/home/$UA/links" "$R/home/$UA/many" "$R/etc"
-useradd -M -d "$R/home/$UA" -s /bin/sh -c "linkbroker e2e order" "$UA"
-chown -R "$UA:" "$R/home/$UA"
-chmod 0755 "$R/home/$UA"
+for u in "$UA" "$UB"; do
+	getent passwd "$u" >/dev/null && userdel "$u"
+	mkdir -p "$R/home/$u/links" "$R/home/$u/many"
+	useradd -M -d "$R/home/$u" -s /bin/sh -c "linkbroker e2e order" "$u"
+	chown -R "$u:" "$R/home/$u"
+	chmod 0755 "$R/home/$u"
+done
+mkdir -p "$R/etc"
 H=$R/home/$UA
 S=$R/run/broker.sock
 
@@ -51,8 +59,14 @@ as() {
 		LINKBROKER_ENDPOINT="$S" LINKBROKER_SERVICE_KEY="$R/keys/service.pub" \
 		LB_E2E_SERVICE_PUB="$R/keys/service.pub" ASAN_OPTIONS="${ASAN_OPTIONS:-}" "$@")
 }
+as_b() {
+	(cd "$R/home/$UB" && runuser -u "$UB" -- env HOME="$R/home/$UB" LB_E2E_TS_OFFSET="${OFFSET:-0}" \
+		LINKBROKER_ENDPOINT="$S" LINKBROKER_SERVICE_KEY="$R/keys/service.pub" \
+		LB_E2E_SERVICE_PUB="$R/keys/service.pub" ASAN_OPTIONS="${ASAN_OPTIONS:-}" "$@")
+}
 
 as "$LB" keygen > "$R/a.block" 2>/dev/null || bad "keygen"
+as_b "$LB" keygen > "$R/b.block" 2>/dev/null || bad "keygen as $UB"
 # RATES: extra [broker] lines (empty: the defaults)
 write_policy() {
 	cat > "$R/etc/policy.ini" <<EOF
@@ -65,6 +79,8 @@ io_timeout_ms = 3000
 $1
 
 $(cat "$R/a.block")
+
+$(cat "$R/b.block")
 
 [rule:mine]
 users = $UA
@@ -146,6 +162,18 @@ check "one result per line ($n)" test "$n" -eq "$BATCH_N"
 check "results in line order" cmp -s <(sed -n 's/^symbolic link created for many\/l\([0-9]*\) .*/\1/p' "$R/batch.out") <(seq "$BATCH_N")
 check "within ${BATCH_MAX_S} s ($dt s; the rate alone needs $(( (BATCH_N - 10000) / 1000 )) s)" test "$dt" -le "$BATCH_MAX_S"
 check "nothing printed as a failure" test ! -s "$R/batch.err"
+
+# --- 4. a flood stamped at the end of the clock window ---
+write_policy "requests_per_sec = 100000
+requests_burst = 1000000"
+kill -HUP "$DPID"; sleep 0.5
+out=$(OFFSET=59 as_b "$RAW" "$S" "$R/home/$UB/.config/linkbroker/key" pipeline 70000 "$R/home/$UB/links/f" "$R/home/$UB/x" 2>&1)
+echo "future-stamped flood by $UB: $out"
+t0=$(date +%s%N)
+out=$(as "$LB" links/after-future "$H/x" 2>&1); rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "after another user's flood stamped 59 s ahead, a request signed now is served (exit $rc, $ms ms): $out" \
+	test "$rc" -eq 0 -a "$(readlink "$H/links/after-future")" = "$H/x"
 
 check "the daemon is still running" kill -0 "$DPID"
 kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
