@@ -1039,7 +1039,7 @@ lb_batch_drain(struct lb_session *s, int all, size_t bytes, int *worst, int *fat
  * order of the lines, however often the broker says "busy". *SENT := 1
  * when it went out. */
 static void
-lb_batch_one(struct lb_session *s, struct lb_result *res, int *sent, int *worst, int *fatal)
+lb_batch_one(struct lb_session *s, const struct lb_result *res, int *sent, int *worst, int *fatal)
 {
 	struct lb_inflight *f;
 
