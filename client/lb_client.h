@@ -15,6 +15,9 @@
 
 /* Connect, and each request's send + answer, must finish within this. */
 #define LB_CLIENT_TIMEOUT_MS 5000
+/* A request the broker keeps answering "busy" (full, or over the rate
+ * limit) is resent for this long after the first such answer. */
+#define LB_CLIENT_BUSY_MS 5000
 
 /* Every WHY below receives a short reason (no trailing newline) on error;
  * it may hold bytes from paths: escape it before printing. */
@@ -50,6 +53,10 @@ const char *lb_client_default_service_key(void);
 uint64_t lb_client_time(void);
 /* Milliseconds of a monotonic clock (deadlines). */
 uint64_t lb_client_clock_ms(void);
+/* Wait MS milliseconds (the broker said "busy, try again"). */
+void lb_client_sleep_ms(uint32_t ms);
+/* Whether standard error is a terminal (progress lines go there only). */
+int lb_client_stderr_is_tty(void);
 
 /* Write the N bytes of UTF-8 text at S to F (stdout or stderr). On a
  * Windows console: WriteConsoleW, so any path prints as typed whatever the

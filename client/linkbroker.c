@@ -79,9 +79,12 @@ lb_usage_error(const char *why, const char *bad)
 
 /* Write B and a newline to F. A failed write to stdout is caught by the
  * ferror() check in main(); stderr has nowhere to report to. */
+static void lb_progress_clear(void);
+
 static void
 lb_emit(struct lb_buf *b, FILE *f)
 {
+	lb_progress_clear();
 	if (lb_buf_put_u8(b, '\n') != LB_OK) {
 		fputs("linkbroker: (output too long to print)\n", f);
 		return;
@@ -251,15 +254,44 @@ struct lb_session {
 	size_t in_len;                    /* bytes received into IN */
 	size_t in_used;                   /* of which the last answer taken */
 	struct lb_buf why;                /* the last failure, for the user */
-	/* batch: requests sent and not answered yet, oldest first */
+	uint32_t retry_ms;                /* the last busy answer's wait */
+	/* batch: lines not reported yet, in line order (Q, from Q_HEAD), and
+	 * those of them on the wire, in the order sent (W: indices into Q) */
 	struct lb_inflight {
 		struct lb_result res;
 		uint8_t nonce[LB_NONCE_BYTES];
 		size_t bytes;
+		int state;                /* LB_IF_* */
+		uint64_t busy_since;      /* its first busy answer (ms), 0: none */
+		char *copy;               /* DONE: the answer's rule and message */
 	} q[LB_BATCH_WINDOW];
-	size_t q_head, q_n, q_bytes;
+	size_t q_head, q_n;
+	size_t w[LB_BATCH_WINDOW], w_head, w_n, w_bytes;
+	size_t n_busy;                    /* entries of Q to send again */
+	uint64_t busy_until;              /* not before this (ms) */
+	unsigned conn_busy;               /* "too many clients" answers in a row */
+	size_t lines_total, lines_done;   /* for the progress line */
+	uint64_t progress_at;
 	size_t stop_line;                 /* the line a batch stopped at */
 };
+
+enum {
+	LB_IF_SENT = 0,       /* on the wire, its answer to come */
+	LB_IF_BUSY,           /* answered "busy": to send again */
+	LB_IF_DONE,           /* its result known, to report in line order */
+};
+
+/* A progress line is on stderr (a terminal): cleared before any output. */
+static int lb_progress_shown;
+
+static void
+lb_progress_clear(void)
+{
+	if (lb_progress_shown) {
+		fputs("\r\033[K", stderr);
+		lb_progress_shown = 0;
+	}
+}
 
 static const char *
 lb_setting(const char *option, const char *env, const char *dflt)
@@ -289,6 +321,10 @@ lb_session_init(struct lb_session *s, const struct lb_cli_args *a)
 static void
 lb_session_free(struct lb_session *s)
 {
+	size_t i;
+
+	for (i = 0; i < LB_BATCH_WINDOW; i++)
+		free(s->q[i].copy);
 	lb_conn_close(s->conn);
 	lb_wipe(s->sk, sizeof(s->sk));
 	lb_path_free(&s->cwd);
@@ -389,8 +425,60 @@ lb_session_connect(struct lb_session *s)
 	return r;
 }
 
+/* The connection is gone (or never was): the next request connects
+ * afresh. */
+static void
+lb_session_drop(struct lb_session *s)
+{
+	lb_conn_close(s->conn);
+	s->conn = NULL;
+	s->in_len = 0;
+	s->in_used = 0;
+	s->w_n = 0;
+	s->w_bytes = 0;
+}
+
+/* Whether the next frame waiting on the connection is the broker's
+ * "busy: too many clients" (LB_E_BUSY, zero nonce; s->retry_ms set): a
+ * full broker answers that and closes, maybe before our request went out. */
+static int
+lb_conn_said_busy(struct lb_session *s)
+{
+	static const uint8_t zero[LB_NONCE_BYTES];
+	const size_t cap = LB_FRAME_HDR + LB_FRAME_MAX;
+	const uint64_t deadline = lb_client_clock_ms() + 200;
+	struct lb_busy busy;
+	struct lb_buf reason;
+	const uint8_t *msg;
+	size_t got, msg_len, used;
+	int r, said = 0;
+
+	if (s->conn == NULL || s->in == NULL)
+		return 0;
+	if (s->in_used > 0) {
+		memmove(s->in, s->in + s->in_used, s->in_len - s->in_used);
+		s->in_len -= s->in_used;
+		s->in_used = 0;
+	}
+	lb_buf_init(&reason, LB_WHY_MAX);
+	while ((r = lb_frame_parse(s->in, s->in_len, &msg, &msg_len, &used)) == LB_E_SHORT) {
+		if (lb_conn_recv(s->conn, s->in + s->in_len, cap - s->in_len, &got, deadline, &reason) != LB_OK ||
+		    got == 0)
+			break;
+		s->in_len += got;
+	}
+	if (r == LB_OK && lb_msg_is_busy(msg, msg_len) && lb_busy_decode(msg, msg_len, &busy) == LB_OK &&
+	    busy.status == LB_E_BUSY && lb_ct_equal(busy.nonce, zero, LB_NONCE_BYTES)) {
+		s->retry_ms = busy.retry_ms;
+		said = 1;
+	}
+	lb_buf_free(&reason);
+	return said;
+}
+
 /* Sign RQ (type, kind and paths set; its nonce is made here) and send it.
- * LB_E_UNREACHABLE, LB_E_TIMEOUT leave the connection unusable. */
+ * LB_E_UNREACHABLE, LB_E_TIMEOUT leave the connection unusable; LB_E_BUSY:
+ * the broker is full (s->retry_ms: when to try again; reconnect). */
 static int
 lb_send(struct lb_session *s, struct lb_request *rq)
 {
@@ -413,6 +501,8 @@ lb_send(struct lb_session *s, struct lb_request *rq)
 	if (r == LB_E_TIMEOUT)
 		r = LB_WHY(&s->why, r, "timed out sending to the broker at %s: %s", s->endpoint,
 		    lb_text(&reason, lb_strerror(r)));
+	else if (r != LB_OK && r != LB_E_NOMEM && lb_conn_said_busy(s))
+		r = LB_WHY(&s->why, LB_E_BUSY, "broker busy at %s: %s", s->endpoint, lb_strerror(LB_E_BUSY));
 	else if (r != LB_OK && r != LB_E_NOMEM)
 		r = LB_WHY(&s->why, LB_E_UNREACHABLE, "broker unreachable at %s: %s", s->endpoint,
 		    lb_text(&reason, lb_strerror(r)));
@@ -423,7 +513,12 @@ lb_send(struct lb_session *s, struct lb_request *rq)
 /* Take the next answer into RESP (pointing into s->in until the next
  * call) only if it is signed by the service key and answers the request
  * with NONCE. Answers come in the order of the requests. LAST: no other
- * request is in flight, so nothing may follow this answer. Any error
+ * request is in flight, so nothing may follow this answer. LB_E_RATE: the
+ * broker's unsigned "busy" for this request (over the rate limit: send it
+ * again after s->retry_ms; the connection stays usable); LB_E_BUSY: its
+ * "too many clients" (reconnect after s->retry_ms). Unsigned, a busy
+ * answer is never taken as a verdict: the worst a forger can do with one
+ * is make us wait and resend, within LB_CLIENT_BUSY_MS. Any other error
  * leaves the connection unusable. */
 static int
 lb_take_answer(struct lb_session *s, const uint8_t nonce[LB_NONCE_BYTES], int last,
@@ -463,6 +558,23 @@ lb_take_answer(struct lb_session *s, const uint8_t nonce[LB_NONCE_BYTES], int la
 	r = LB_E_TRAILING;
 	if (last && consumed != s->in_len)
 		goto malformed;
+	if (lb_msg_is_busy(msg, msg_len)) {
+		static const uint8_t zero[LB_NONCE_BYTES];
+		struct lb_busy busy;
+
+		if ((r = lb_busy_decode(msg, msg_len, &busy)) != LB_OK)
+			goto malformed;
+		s->retry_ms = busy.retry_ms;
+		if (busy.status == LB_E_RATE && lb_ct_equal(busy.nonce, nonce, LB_NONCE_BYTES))
+			r = LB_WHY(&s->why, LB_E_RATE, "%s", lb_strerror(LB_E_RATE));
+		else if (busy.status == LB_E_BUSY && lb_ct_equal(busy.nonce, zero, LB_NONCE_BYTES))
+			r = LB_WHY(&s->why, LB_E_BUSY, "broker busy at %s: %s", s->endpoint,
+			    lb_strerror(LB_E_BUSY));
+		else
+			r = LB_WHY(&s->why, LB_E_NOT_GENUINE, "%s", "broker is not genuine: "
+			    "a busy answer for another request");
+		goto out;
+	}
 	if ((r = lb_response_decode(msg, msg_len, resp, NULL)) != LB_OK)
 		goto malformed;
 	if ((r = lb_response_verify(resp, s->service_pk)) != LB_OK) {
@@ -494,15 +606,54 @@ out:
 	return r;
 }
 
-/* One request, one answer. */
+/* The broker said busy (KIND: LB_E_RATE over the rate limit, LB_E_BUSY
+ * too many clients): wait as it says (too many clients: backing off, with
+ * jitter, so that many waiting clients do not come back at once) and
+ * return LB_OK to send again, or give up once LB_CLIENT_BUSY_MS have
+ * passed since *FIRST (0: this is the first) and say so. */
+static int
+lb_busy_wait(struct lb_session *s, int kind, uint64_t *first, unsigned *tries)
+{
+	const uint64_t now = lb_client_clock_ms();
+	uint64_t wait = s->retry_ms > 0 ? s->retry_ms : 1;
+	uint8_t j;
+
+	if (*first == 0)
+		*first = now;
+	if (kind == LB_E_BUSY) {
+		lb_session_drop(s);
+		wait <<= *tries < 5 ? *tries : 5;
+		if (wait > 1000)
+			wait = 1000;
+		lb_random(&j, 1);
+		wait += wait * j / 1024;
+	}
+	(*tries)++;
+	if (now + wait - *first > LB_CLIENT_BUSY_MS) {
+		if (kind == LB_E_BUSY)
+			return LB_WHY(&s->why, LB_E_BUSY, "broker busy at %s: too many clients; "
+			    "gave up after %d s of retries", s->endpoint, LB_CLIENT_BUSY_MS / 1000);
+		return LB_WHY(&s->why, LB_E_RATE, "too many requests (the broker's rate limit); "
+		    "gave up after %d s of retries", LB_CLIENT_BUSY_MS / 1000);
+	}
+	lb_client_sleep_ms((uint32_t)wait);
+	return LB_OK;
+}
+
+/* One request, one answer, resent while the broker says busy. */
 static int
 lb_exchange(struct lb_session *s, struct lb_request *rq, struct lb_response *resp)
 {
+	uint64_t first = 0;
+	unsigned tries = 0;
 	int r;
 
-	if ((r = lb_send(s, rq)) != LB_OK)
-		return r;
-	return lb_take_answer(s, rq->nonce, 1, resp);
+	for (;;) {
+		if ((r = lb_session_connect(s)) == LB_OK && (r = lb_send(s, rq)) == LB_OK)
+			r = lb_take_answer(s, rq->nonce, 1, resp);
+		if ((r != LB_E_RATE && r != LB_E_BUSY) || (r = lb_busy_wait(s, r, &first, &tries)) != LB_OK)
+			return r;
+	}
 }
 
 /* This process's current directory as a canonical path, once. */
@@ -639,99 +790,273 @@ lb_do_request(struct lb_session *s, struct lb_result *res)
 	size_t bytes;
 	int fatal, r;
 
-	if ((r = lb_submit(s, res, nonce, &bytes, &fatal)) != LB_OK ||
-	    (r = lb_take_answer(s, nonce, 1, &resp)) != LB_OK) {
-		lb_result_set_why(res, r, s);
-		return lb_report(res, s->json);
+	uint64_t first = 0;
+	unsigned tries = 0;
+
+	for (;;) {
+		if ((r = lb_submit(s, res, nonce, &bytes, &fatal)) == LB_OK)
+			r = lb_take_answer(s, nonce, 1, &resp);
+		if (r == LB_OK)
+			return lb_report_answer(s, res, &resp);
+		if ((r != LB_E_RATE && r != LB_E_BUSY) || (r = lb_busy_wait(s, r, &first, &tries)) != LB_OK) {
+			lb_result_set_why(res, r, s);
+			return lb_report(res, s->json);
+		}
 	}
-	return lb_report_answer(s, res, &resp);
 }
 
 /* ---- batch: pipelined requests over one connection ---- */
 
-/* Take the answer to the oldest request in flight and report it, in
- * order. *FATAL when it cannot be taken (reported as such, s->stop_line
- * set): the connection is unusable and the requests still in flight stay
- * unanswered. Returns the exit code of that result. */
-static int
-lb_batch_take(struct lb_session *s, int *fatal)
+/* The progress line on a terminal while the broker paces us: at most one
+ * a second, on stderr, overwritten in place and cleared before any other
+ * output. */
+static void
+lb_batch_progress(struct lb_session *s)
 {
-	struct lb_inflight *f = &s->q[s->q_head];
-	struct lb_response resp;
-	int r;
+	const uint64_t now = lb_client_clock_ms();
 
-	s->q_head = (s->q_head + 1) % LB_BATCH_WINDOW;
-	s->q_n--;
-	s->q_bytes -= f->bytes;
-	if ((r = lb_take_answer(s, f->nonce, s->q_n == 0, &resp)) == LB_OK)
-		return lb_report_answer(s, &f->res, &resp);
-	*fatal = 1;
-	s->stop_line = f->res.line;
-	lb_result_set_why(&f->res, r, s);
-	return lb_report(&f->res, s->json);
+	if (s->lines_total == 0 || now < s->progress_at || !lb_client_stderr_is_tty())
+		return;
+	s->progress_at = now + 1000;
+	fprintf(stderr, "\rlinkbroker: %zu of %zu lines done; paced by the broker's rate limit\033[K",
+	    s->lines_done, s->lines_total);
+	fflush(stderr);
+	lb_progress_shown = 1;
 }
 
-/* Take answers: all of them (ALL), or until a request of BYTES more fits
- * in the window. */
+static struct lb_inflight *
+lb_batch_at(struct lb_session *s, size_t k)
+{
+	return &s->q[(s->q_head + k) % LB_BATCH_WINDOW];
+}
+
+/* F's result is known: RESP (copied) or a failure (STATUS, s->why). */
+static void
+lb_batch_done(struct lb_session *s, struct lb_inflight *f, const struct lb_response *resp, int status)
+{
+	const char *msg = resp != NULL ? resp->message : (const char *)s->why.data;
+	size_t msg_len = resp != NULL ? resp->message_len : s->why.len;
+	size_t rule_len = resp != NULL ? resp->rule_len : 0;
+
+	if (f->state == LB_IF_BUSY)
+		s->n_busy--;
+	f->state = LB_IF_DONE;
+	free(f->copy);
+	/* Out of memory: the result without its texts (exit codes stay). */
+	if ((f->copy = malloc(rule_len + msg_len + 1)) != NULL) {
+		if (rule_len > 0)
+			memcpy(f->copy, resp->rule, rule_len);
+		if (msg_len > 0)
+			memcpy(f->copy + rule_len, msg, msg_len);
+	}
+	f->res.status = resp != NULL ? resp->status : status;
+	f->res.allowed = resp != NULL && resp->verdict == LB_VERDICT_ALLOW;
+	f->res.rule = f->copy;
+	f->res.rule_len = f->copy != NULL ? rule_len : 0;
+	f->res.msg = f->copy != NULL ? f->copy + rule_len : NULL;
+	f->res.msg_len = f->copy != NULL ? msg_len : 0;
+}
+
+/* Report the lines whose results are known, in line order. */
+static void
+lb_batch_report(struct lb_session *s, int *worst)
+{
+	struct lb_inflight *f;
+	int ex;
+
+	while (s->q_n > 0 && (f = lb_batch_at(s, 0))->state == LB_IF_DONE) {
+		if ((ex = lb_report(&f->res, s->json)) > *worst)
+			*worst = ex;
+		free(f->copy);
+		f->copy = NULL;
+		s->q_head = (s->q_head + 1) % LB_BATCH_WINDOW;
+		s->q_n--;
+		s->lines_done = f->res.line;
+	}
+}
+
+/* Take the answer to the request sent first of those on the wire. A busy
+ * one marks its line (too many clients: every line on the wire) to be
+ * sent again; any other failure is *FATAL (the line's result says why,
+ * s->stop_line is set): the connection is unusable. */
+static void
+lb_batch_take(struct lb_session *s, int *fatal)
+{
+	struct lb_inflight *f = &s->q[s->w[s->w_head]];
+	struct lb_response resp;
+	const uint64_t now = lb_client_clock_ms();
+	uint64_t until;
+	size_t k;
+	int r;
+
+	s->w_head = (s->w_head + 1) % LB_BATCH_WINDOW;
+	s->w_n--;
+	s->w_bytes -= f->bytes;
+	r = lb_take_answer(s, f->nonce, s->w_n == 0, &resp);
+	if (r == LB_OK) {
+		s->conn_busy = 0;
+		lb_batch_done(s, f, &resp, LB_OK);
+		return;
+	}
+	if (r == LB_E_RATE || r == LB_E_BUSY) {
+		if (r == LB_E_BUSY) {
+			/* refused with the connection: the rest on the wire too */
+			for (k = 0; k < s->w_n; k++) {
+				struct lb_inflight *g = &s->q[s->w[(s->w_head + k) % LB_BATCH_WINDOW]];
+
+				g->state = LB_IF_BUSY;
+				g->busy_since = g->busy_since ? g->busy_since : now;
+				s->n_busy++;
+			}
+			lb_session_drop(s);
+			until = s->retry_ms << (s->conn_busy < 5 ? s->conn_busy : 5);
+			s->conn_busy++;
+		} else {
+			until = s->retry_ms;
+		}
+		f->state = LB_IF_BUSY;
+		f->busy_since = f->busy_since ? f->busy_since : now;
+		s->n_busy++;
+		until = now + (until > 1000 ? 1000 : until);
+		if (until > s->busy_until)
+			s->busy_until = until;
+		return;
+	}
+	*fatal = 1;
+	s->stop_line = f->res.line;
+	lb_batch_done(s, f, NULL, r);
+}
+
+/* Send F's request (again): on the wire, or its failure as its result.
+ * *FATAL when the session cannot go on. */
+static void
+lb_batch_send(struct lb_session *s, struct lb_inflight *f, int *fatal)
+{
+	uint8_t nonce[LB_NONCE_BYTES];
+	size_t bytes = 0;
+	int r, gone;
+
+	r = lb_submit(s, &f->res, nonce, &bytes, &gone);
+	if (r == LB_E_BUSY) {
+		/* the broker is full and closed on us: wait, reconnect */
+		lb_session_drop(s);
+		if (f->state != LB_IF_BUSY) {
+			f->state = LB_IF_BUSY;
+			s->n_busy++;
+		}
+		f->busy_since = f->busy_since ? f->busy_since : lb_client_clock_ms();
+		s->busy_until = lb_client_clock_ms() + (s->retry_ms > 0 ? s->retry_ms : 50);
+		return;
+	}
+	if (r != LB_OK) {
+		lb_batch_done(s, f, NULL, r);
+		if (gone) {
+			*fatal = 1;
+			s->stop_line = f->res.line;
+		}
+		return;
+	}
+	if (f->state == LB_IF_BUSY)
+		s->n_busy--;
+	f->state = LB_IF_SENT;
+	memcpy(f->nonce, nonce, sizeof(nonce));
+	f->bytes = bytes;
+	s->w[(s->w_head + s->w_n) % LB_BATCH_WINDOW] = (size_t)(f - s->q);
+	s->w_n++;
+	s->w_bytes += bytes;
+}
+
+/* The broker said busy: with nothing left on the wire, wait until it said
+ * to, then send the busy lines again, in line order, as many as the window
+ * takes. A line refused as busy for LB_CLIENT_BUSY_MS fails (too many
+ * clients: the whole batch stops, the broker is as good as unreachable). */
+static void
+lb_batch_resend(struct lb_session *s, int *fatal)
+{
+	uint64_t now = lb_client_clock_ms();
+	struct lb_inflight *f;
+	size_t k;
+
+	if (s->busy_until > now) {
+		lb_batch_progress(s);
+		lb_client_sleep_ms((uint32_t)(s->busy_until - now));
+		now = lb_client_clock_ms();
+	}
+	for (k = 0; k < s->q_n && !*fatal; k++) {
+		f = lb_batch_at(s, k);
+		if (f->state != LB_IF_BUSY)
+			continue;
+		if (now - f->busy_since > LB_CLIENT_BUSY_MS) {
+			int conn = s->conn == NULL;
+
+			(void)(conn ? LB_WHY(&s->why, LB_E_BUSY, "broker busy at %s: too many clients; "
+			    "gave up after %d s of retries", s->endpoint, LB_CLIENT_BUSY_MS / 1000) :
+			    LB_WHY(&s->why, LB_E_RATE, "too many requests (the broker's rate limit); "
+			    "gave up after %d s of retries", LB_CLIENT_BUSY_MS / 1000));
+			lb_batch_done(s, f, NULL, conn ? LB_E_BUSY : LB_E_RATE);
+			if (conn) {
+				*fatal = 1;
+				s->stop_line = f->res.line;
+			}
+			continue;
+		}
+		if (s->w_n == LB_BATCH_WINDOW || s->w_bytes + f->bytes > LB_BATCH_WINDOW_BYTES)
+			break;
+		lb_batch_send(s, f, fatal);
+		if (s->conn == NULL)
+			break;   /* refused again: wait again */
+	}
+}
+
+/* Take answers, report and resend until there is room for a request of
+ * BYTES more (ALL: until every line is reported). */
 static void
 lb_batch_drain(struct lb_session *s, int all, size_t bytes, int *worst, int *fatal)
 {
-	int ex;
-
-	while (!*fatal && s->q_n > 0 && (all || s->q_n == LB_BATCH_WINDOW ||
-	    s->q_bytes + bytes > LB_BATCH_WINDOW_BYTES)) {
-		ex = lb_batch_take(s, fatal);
-		if (ex > *worst)
-			*worst = ex;
+	for (;;) {
+		lb_batch_report(s, worst);
+		if (*fatal)
+			return;
+		if (s->n_busy > 0) {
+			/* what is on the wire first: answers come in the order sent */
+			if (s->w_n > 0)
+				lb_batch_take(s, fatal);
+			else
+				lb_batch_resend(s, fatal);
+			continue;
+		}
+		if (all ? s->q_n == 0 : s->q_n < LB_BATCH_WINDOW && s->w_n < LB_BATCH_WINDOW &&
+		    s->w_bytes + bytes <= LB_BATCH_WINDOW_BYTES)
+			return;
+		if (s->w_n == 0)
+			return;   /* nothing to wait for (cannot happen: Q's lines are on the wire) */
+		lb_batch_take(s, fatal);
 	}
 }
 
 /* One batch line's request: sent now, its answer taken later, so that up
  * to a window of requests is in flight; results still come out in the
- * order of the lines. *SENT := 1 when it went out. */
+ * order of the lines, however often the broker says "busy". *SENT := 1
+ * when it went out. */
 static void
-lb_batch_one(struct lb_session *s, struct lb_result *res, int *sent, int *worst, int *fatal)
+lb_batch_one(struct lb_session *s, const struct lb_result *res, int *sent, int *worst, int *fatal)
 {
 	struct lb_inflight *f;
-	struct lb_buf why;
-	uint8_t nonce[LB_NONCE_BYTES];
-	size_t bytes = 0;
-	int r, ex, gone;
 
 	*sent = 0;
 	/* Room first, for a request of a typical size or more. */
 	lb_batch_drain(s, 0, LB_BATCH_WINDOW_BYTES / 8, worst, fatal);
 	if (*fatal)
 		return;
-	if ((r = lb_submit(s, res, nonce, &bytes, &gone)) == LB_OK) {
-		f = &s->q[(s->q_head + s->q_n) % LB_BATCH_WINDOW];
-		f->res = *res;
-		memcpy(f->nonce, nonce, sizeof(nonce));
-		f->bytes = bytes;
-		s->q_n++;
-		s->q_bytes += bytes;
-		*sent = 1;
-		return;
-	}
-	/* Failed here: reported after the answers to the lines before it,
-	 * and taking those may overwrite s->why. */
-	lb_buf_init(&why, LB_WHY_MAX);
-	if (lb_buf_put(&why, s->why.data, s->why.len) != LB_OK)
-		lb_buf_reset(&why);
-	lb_batch_drain(s, 1, 0, worst, fatal);
-	if (!*fatal) {
-		res->status = r;
-		res->msg = (const char *)why.data;
-		res->msg_len = why.len;
-		ex = lb_report(res, s->json);
-		if (ex > *worst)
-			*worst = ex;
-		if (gone) {
-			*fatal = 1;
-			s->stop_line = res->line;
-		}
-	}
-	lb_buf_free(&why);
+	f = lb_batch_at(s, s->q_n);
+	free(f->copy);
+	memset(f, 0, sizeof(*f));
+	f->res = *res;
+	f->state = LB_IF_SENT;
+	s->q_n++;
+	lb_batch_send(s, f, fatal);
+	*sent = 1;   /* on the wire, to be sent again, or its result known */
+	lb_batch_report(s, worst);
 }
 
 /* ---- commands ---- */
@@ -754,25 +1079,35 @@ lb_cmd_link(const struct lb_cli_args *a)
 	return ex;
 }
 
-/* Where a batch stopped: the line whose request could not be done, the
- * lines sent after it and never answered (they may have been made), and
- * the first line not sent (UNSENT; 0: none). */
+/* Where a batch stopped: the results known are reported first (the
+ * line whose request could not be done among them), then which lines were
+ * sent and never answered (they may have been made) and the first line
+ * not sent (UNSENT; 0: none). */
 static void
-lb_batch_stopped(const struct lb_session *s, size_t unsent)
+lb_batch_stopped(struct lb_session *s, size_t unsent, int *worst)
 {
-	size_t first, last;
+	size_t k, first = 0, last = 0;
+	struct lb_inflight *f;
+	int ex;
 
-	fprintf(stderr, "linkbroker: batch stopped at line %zu", s->stop_line);
-	if (s->q_n > 0) {
-		first = s->q[s->q_head].res.line;
-		last = s->q[(s->q_head + s->q_n - 1) % LB_BATCH_WINDOW].res.line;
-		if (first == last)
-			fprintf(stderr, "; line %zu was sent but not answered "
-			    "(the broker may have made its link)", first);
-		else
-			fprintf(stderr, "; lines %zu to %zu were sent but not answered "
-			    "(the broker may have made their links)", first, last);
+	for (k = 0; k < s->q_n; k++) {
+		f = lb_batch_at(s, k);
+		if (f->state == LB_IF_DONE) {
+			if ((ex = lb_report(&f->res, s->json)) > *worst)
+				*worst = ex;
+		} else if (f->state == LB_IF_SENT) {
+			if (first == 0)
+				first = f->res.line;
+			last = f->res.line;
+		}
 	}
+	fprintf(stderr, "linkbroker: batch stopped at line %zu", s->stop_line);
+	if (first != 0 && first == last)
+		fprintf(stderr, "; line %zu was sent but not answered "
+		    "(the broker may have made its link)", first);
+	else if (first != 0)
+		fprintf(stderr, "; lines %zu to %zu were sent but not answered "
+		    "(the broker may have made their links)", first, last);
 	if (unsent > 0)
 		fprintf(stderr, "; lines from %zu on were not sent", unsent);
 	fputc('\n', stderr);
@@ -809,6 +1144,9 @@ lb_cmd_batch(const struct lb_cli_args *a)
 	}
 	p = (char *)input.data;
 	end = p + input.len - 1;   /* the NUL added above */
+	for (nl = p; nl < end && (nl = memchr(nl, '\n', (size_t)(end - nl))) != NULL; nl++)
+		s.lines_total++;
+	s.lines_total += end > p && end[-1] != '\n';
 	for (; p < end; p += len + 1) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
@@ -852,7 +1190,7 @@ lb_cmd_batch(const struct lb_cli_args *a)
 		/* The line we stopped on went out or was reported, or neither. */
 		unsent = sent || s.stop_line == line_no ? (p + len + 1 < end ? line_no + 1 : 0) : line_no;
 	if (fatal)
-		lb_batch_stopped(&s, unsent);
+		lb_batch_stopped(&s, unsent, &worst);
 out:
 	lb_buf_free(&input);
 	lb_session_free(&s);

@@ -551,3 +551,74 @@ out:
 	lb_buf_free(&body);
 	return rc;
 }
+
+/* ---- busy ---- */
+
+static int
+lb_busy_check(const struct lb_busy *b)
+{
+	if (b->version != LB_WIRE_VERSION)
+		return LB_E_VERSION;
+	if (b->type != LB_MSG_BUSY)
+		return LB_E_MSG_TYPE;
+	if ((b->status != LB_E_RATE && b->status != LB_E_BUSY) ||
+	    b->retry_ms == 0 || b->retry_ms > LB_BUSY_RETRY_MAX_MS)
+		return LB_E_BAD_FIELD;
+	return LB_OK;
+}
+
+int
+lb_busy_encode(const struct lb_busy *b, struct lb_buf *out)
+{
+	size_t start = out->len;
+	int rc;
+
+	if ((rc = lb_busy_check(b)) != LB_OK)
+		return rc;
+	if ((rc = lb_buf_put_u8(out, b->version)) != LB_OK ||
+	    (rc = lb_buf_put_u8(out, b->type)) != LB_OK ||
+	    (rc = lb_buf_put(out, b->nonce, LB_NONCE_BYTES)) != LB_OK ||
+	    (rc = lb_buf_put_u32(out, (uint32_t)b->status)) != LB_OK ||
+	    (rc = lb_buf_put_u32(out, b->retry_ms)) != LB_OK)
+		out->len = start;
+	return rc;
+}
+
+int
+lb_busy_decode(const uint8_t *in, size_t len, struct lb_busy *b)
+{
+	struct lb_reader rd;
+	uint32_t status;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	lb_reader_init(&rd, in, len);
+	if ((rc = lb_reader_get_u8(&rd, &b->version)) != LB_OK ||
+	    (rc = lb_reader_get_u8(&rd, &b->type)) != LB_OK)
+		goto out;
+	if (b->version != LB_WIRE_VERSION) {
+		rc = LB_E_VERSION;
+		goto out;
+	}
+	if (b->type != LB_MSG_BUSY) {
+		rc = LB_E_MSG_TYPE;
+		goto out;
+	}
+	if ((rc = lb_reader_get_bytes(&rd, b->nonce, LB_NONCE_BYTES)) != LB_OK ||
+	    (rc = lb_reader_get_u32(&rd, &status)) != LB_OK ||
+	    (rc = lb_reader_get_u32(&rd, &b->retry_ms)) != LB_OK ||
+	    (rc = lb_reader_end(&rd)) != LB_OK)
+		goto out;
+	b->status = lb_i32_from_u32(status);
+	rc = lb_busy_check(b);
+out:
+	if (rc != LB_OK)
+		memset(b, 0, sizeof(*b));
+	return rc;
+}
+
+int
+lb_msg_is_busy(const uint8_t *msg, size_t len)
+{
+	return len >= 2 && msg[0] == LB_WIRE_VERSION && msg[1] == LB_MSG_BUSY;
+}

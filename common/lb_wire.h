@@ -21,6 +21,7 @@ enum lb_msg_type {
 	LB_MSG_CHECK = 2,    /* dry run */
 	LB_MSG_STATUS = 3,   /* who am I, is my key enrolled */
 	LB_MSG_RESPONSE = 0x81,
+	LB_MSG_BUSY = 0x82,  /* unsigned "busy, retry after N ms" (never a verdict) */
 };
 
 enum lb_kind {
@@ -66,6 +67,22 @@ struct lb_response {
 	uint8_t sig[LB_SIG_BYTES];
 };
 
+/* "Busy, try again in RETRY_MS": the broker's cheap refusal of a request
+ * over its identity's rate or pre-authentication budget (STATUS LB_E_RATE,
+ * NONCE the request's) or of a connection when it is full (LB_E_BUSY, NONCE
+ * zero, then the connection is closed). Unsigned on purpose, so that a
+ * flood costs no signature: anyone who can forge it can only make a client
+ * wait and resend, never give it a verdict (docs/protocol.md). */
+struct lb_busy {
+	uint8_t version;
+	uint8_t type;                 /* LB_MSG_BUSY */
+	uint8_t nonce[LB_NONCE_BYTES];/* the request's, or zero: the whole connection */
+	int32_t status;               /* LB_E_RATE or LB_E_BUSY */
+	uint32_t retry_ms;            /* 1..LB_BUSY_RETRY_MAX_MS */
+};
+#define LB_BUSY_LEN (1 + 1 + LB_NONCE_BYTES + 4 + 4)
+#define LB_BUSY_RETRY_MAX_MS 60000u
+
 /* Frame: u32 BE length (1..LB_FRAME_MAX) then the message. Given the bytes
  * received so far, LB_OK with *msg and *msg_len set when a whole frame is there,
  * LB_E_SHORT when more bytes are needed, LB_E_FRAME_EMPTY or
@@ -101,6 +118,14 @@ int lb_response_encode_body(const struct lb_response *r, struct lb_buf *out) LB_
 int lb_response_encode(const struct lb_response *r, struct lb_buf *out) LB_WUR;
 int lb_response_decode(const uint8_t *in, size_t len, struct lb_response *r,
     size_t *body_len) LB_WUR;
+/* Busy messages (the whole message; there is no signature). The decoder
+ * refuses any other status, a retry of 0 or over LB_BUSY_RETRY_MAX_MS, and
+ * short or trailing bytes; the encoder the same before writing. */
+int lb_busy_encode(const struct lb_busy *b, struct lb_buf *out) LB_WUR;
+int lb_busy_decode(const uint8_t *in, size_t len, struct lb_busy *b) LB_WUR;
+/* Whether the message MSG is a busy message (by its first two bytes only:
+ * lb_busy_decode judges the rest). */
+int lb_msg_is_busy(const uint8_t *msg, size_t len);
 int lb_response_sign(struct lb_response *r, const uint8_t sk[LB_SK_BYTES]) LB_WUR;
 int lb_response_verify(const struct lb_response *r, const uint8_t pk[LB_PK_BYTES]) LB_WUR;
 

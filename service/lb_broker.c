@@ -12,24 +12,45 @@
 /* ---- replay cache: (key, nonce) pairs seen within the clock window ----
  *
  * Each pair is kept as a 64-bit SipHash fingerprint under a per-process
- * secret salt (16 bytes a pair instead of 64): a client cannot aim
+ * secret salt (24 bytes a pair instead of 64): a client cannot aim
  * collisions, and a chance collision (about n / 2^64) refuses a fresh
- * request, never accepts a replay. Memory is capped: when more than
- * LB_REPLAY_MAX pairs are live, the oldest seconds are dropped and FLOOR
- * rises past them, so requests signed before FLOOR are refused as stale:
- * under a flood the window narrows instead of the memory growing. */
+ * request, never accepts a replay.
+ *
+ * Memory is capped per key and in all. Each enrolled key has its own
+ * share (LB_REPLAY_KEY_MAX live pairs) and its own FLOOR: past its share,
+ * its oldest seconds are dropped and its floor rises past them, so its
+ * requests signed before the floor are refused as stale; other keys'
+ * pairs are never touched by it. A floor never passes the current time:
+ * requests stamped ahead of the clock (up to max_clock_skew_s) cannot push
+ * it into the future, where every request signed now would be "stale"
+ * (issue 13). A key whose share is full of pairs stamped now or later is
+ * refused as busy (LB_E_RATE) until time passes. Past LB_REPLAY_MAX pairs
+ * in all, the key holding the most is trimmed the same way, and past
+ * LB_REPLAY_HARD new pairs are refused as busy: whoever fills the cache
+ * pays for it first. */
 
-#define LB_REPLAY_MAX 32768       /* live pairs; the table stays <= 2 MiB */
+#define LB_REPLAY_KEY_MAX 8192    /* live pairs per key */
+#define LB_REPLAY_MAX 32768       /* live pairs in all before the biggest share is cut */
+#define LB_REPLAY_HARD 65536      /* live pairs in all, never more (the table <= 6 MiB) */
 
 struct lb_replay_slot {
 	uint64_t fp;              /* 0: free (a zero fingerprint is stored as 1) */
 	uint64_t ts;
+	uint32_t owner;           /* index into lb_replay.owners */
+};
+
+struct lb_replay_owner {
+	uint8_t key[LB_PK_BYTES];
+	uint64_t floor;           /* this key's requests signed before it are stale */
+	uint64_t full_until;      /* its share could not be cut: no new try before this second */
+	size_t n;                 /* its live pairs */
 };
 
 struct lb_replay {
 	struct lb_replay_slot *slots;
 	size_t nslots, n;        /* nslots a power of two, n <= nslots / 2 */
-	uint64_t floor;          /* requests signed before this are stale */
+	struct lb_replay_owner *owners;
+	size_t n_owners, cap_owners;
 	uint8_t salt[LB_SHORTHASH_KEY_BYTES];
 };
 
@@ -57,6 +78,37 @@ lb_replay_find(const struct lb_replay *rp, uint64_t fp)
 	return &rp->slots[i];
 }
 
+/* KEY's owner record, made if new. Only enrolled keys get here (status
+ * requests from unenrolled keys are not remembered), so the list is as
+ * long as the policy's [key:] sections at most. */
+static int
+lb_replay_owner_of(struct lb_replay *rp, const uint8_t key[LB_PK_BYTES], uint32_t *out)
+{
+	struct lb_replay_owner *no;
+	size_t i;
+
+	for (i = 0; i < rp->n_owners; i++)
+		if (memcmp(rp->owners[i].key, key, LB_PK_BYTES) == 0) {
+			*out = (uint32_t)i;
+			return LB_OK;
+		}
+	if (rp->n_owners >= UINT32_MAX)
+		return LB_E_NOMEM;
+	if (rp->n_owners == rp->cap_owners) {
+		size_t ncap = rp->cap_owners ? rp->cap_owners * 2 : 16;
+
+		if ((no = realloc(rp->owners, ncap * sizeof(*no))) == NULL)
+			return LB_E_NOMEM;
+		rp->owners = no;
+		rp->cap_owners = ncap;
+	}
+	no = &rp->owners[rp->n_owners];
+	memset(no, 0, sizeof(*no));
+	memcpy(no->key, key, LB_PK_BYTES);
+	*out = (uint32_t)rp->n_owners++;
+	return LB_OK;
+}
+
 static int
 lb_u64_cmp(const void *a, const void *b)
 {
@@ -65,104 +117,175 @@ lb_u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The lowest timestamp to keep so that at most LB_REPLAY_MAX / 2 of the
- * live pairs (timestamps >= OLDEST) remain: a whole second is kept or
- * dropped, so the rule "signed before FLOOR is stale" holds exactly. */
+/* Whether slot E is still live: not older than OLDEST, nor than its
+ * owner's floor. */
 static int
-lb_replay_cut(const struct lb_replay *rp, uint64_t oldest, size_t live, uint64_t *cut)
+lb_replay_live(const struct lb_replay *rp, const struct lb_replay_slot *e, uint64_t oldest)
 {
-	uint64_t *ts;
-	size_t i, k = 0, keep = LB_REPLAY_MAX / 2;
-
-	if ((ts = malloc(live * sizeof(*ts))) == NULL)
-		return LB_E_NOMEM;
-	for (i = 0; i < rp->nslots; i++)
-		if (rp->slots[i].fp != 0 && rp->slots[i].ts >= oldest)
-			ts[k++] = rp->slots[i].ts;
-	qsort(ts, k, sizeof(*ts), lb_u64_cmp);
-	/* the newest KEEP, then up to the next whole second */
-	*cut = ts[k - keep];
-	if (*cut < UINT64_MAX)
-		*cut += ts[k - keep - 1] == *cut;   /* that second is split: drop it all */
-	free(ts);
-	return LB_OK;
+	return e->fp != 0 && e->ts >= oldest && e->ts >= rp->owners[e->owner].floor;
 }
 
 /* Rebuild into a table big enough for the live entries, dropping those
- * older than OLDEST (they would be refused as stale anyway) and, past the
- * cap, the oldest seconds (FLOOR rises). */
+ * older than OLDEST (they would be refused as stale anyway) or below
+ * their owner's floor, and counting each owner's share afresh. */
 static int
 lb_replay_rehash(struct lb_replay *rp, uint64_t oldest)
 {
 	struct lb_replay nr = *rp;
 	size_t i, live = 0;
-	uint64_t cut;
-	int r;
 
-	if (oldest < rp->floor)
-		oldest = rp->floor;
 	for (i = 0; i < rp->nslots; i++)
-		if (rp->slots[i].fp != 0 && rp->slots[i].ts >= oldest)
-			live++;
-	if (live > LB_REPLAY_MAX) {
-		if ((r = lb_replay_cut(rp, oldest, live, &cut)) != LB_OK)
-			return r;
-		oldest = nr.floor = cut;
-		for (live = 0, i = 0; i < rp->nslots; i++)
-			if (rp->slots[i].fp != 0 && rp->slots[i].ts >= oldest)
-				live++;
-	}
+		live += (size_t)lb_replay_live(rp, &rp->slots[i], oldest);
 	for (nr.nslots = 1024; nr.nslots < live * 4; nr.nslots *= 2)
 		;
 	if ((nr.slots = calloc(nr.nslots, sizeof(*nr.slots))) == NULL)
 		return LB_E_NOMEM;
 	nr.n = 0;
+	for (i = 0; i < rp->n_owners; i++)
+		rp->owners[i].n = 0;
 	for (i = 0; i < rp->nslots; i++) {
 		const struct lb_replay_slot *e = &rp->slots[i];
 
-		if (e->fp != 0 && e->ts >= oldest) {
+		if (lb_replay_live(rp, e, oldest)) {
 			*lb_replay_find(&nr, e->fp) = *e;
+			rp->owners[e->owner].n++;
 			nr.n++;
 		}
 	}
 	free(rp->slots);
-	*rp = nr;
+	rp->slots = nr.slots;
+	rp->nslots = nr.nslots;
+	rp->n = nr.n;
 	return LB_OK;
+}
+
+/* Cut owner O's share to half of LB_REPLAY_KEY_MAX or less: its floor
+ * rises to the lowest timestamp that keeps that many (a whole second is
+ * kept or dropped, so "signed before the floor is stale" holds exactly),
+ * but never past NOW. *CUT := whether anything was dropped. */
+static int
+lb_replay_trim(struct lb_replay *rp, uint32_t o, uint64_t oldest, uint64_t now, int *cut)
+{
+	struct lb_replay_owner *ow = &rp->owners[o];
+	const size_t keep = LB_REPLAY_KEY_MAX / 2;
+	uint64_t *ts, floor;
+	size_t i, k = 0, before = ow->n;
+	int r;
+
+	*cut = 0;
+	if (ow->n <= keep)
+		return LB_OK;
+	if ((ts = malloc(ow->n * sizeof(*ts))) == NULL)
+		return LB_E_NOMEM;
+	for (i = 0; i < rp->nslots && k < ow->n; i++)
+		if (rp->slots[i].owner == o && lb_replay_live(rp, &rp->slots[i], oldest))
+			ts[k++] = rp->slots[i].ts;
+	if (k <= keep) {
+		free(ts);
+		return LB_OK;
+	}
+	qsort(ts, k, sizeof(*ts), lb_u64_cmp);
+	/* the newest KEEP, then up to the next whole second */
+	floor = ts[k - keep];
+	if (floor < UINT64_MAX)
+		floor += ts[k - keep - 1] == floor;   /* that second is split: drop it all */
+	free(ts);
+	if (floor > now)
+		floor = now;   /* never into the future */
+	if (floor > ow->floor)
+		ow->floor = floor;
+	if ((r = lb_replay_rehash(rp, oldest)) != LB_OK)
+		return r;
+	*cut = rp->owners[o].n < before;
+	return LB_OK;
+}
+
+/* The owner holding the most pairs. */
+static uint32_t
+lb_replay_biggest(const struct lb_replay *rp)
+{
+	size_t i, best = 0;
+
+	for (i = 1; i < rp->n_owners; i++)
+		if (rp->owners[i].n > rp->owners[best].n)
+			best = i;
+	return (uint32_t)best;
 }
 
 /* LB_OK and remember the pair; LB_E_REPLAY if it was seen; LB_E_STALE if
- * it was signed before the floor the cap has raised. */
+ * it was signed before its key's floor; LB_E_RATE (busy) if its key's
+ * share, or the whole cache, is full of pairs that cannot be dropped yet. */
 static int
 lb_replay_check_add(struct lb_replay *rp, const uint8_t key[LB_PK_BYTES],
-    const uint8_t nonce[LB_NONCE_BYTES], uint64_t ts, uint64_t oldest)
+    const uint8_t nonce[LB_NONCE_BYTES], uint64_t ts, uint64_t oldest, uint64_t now)
 {
 	struct lb_replay_slot *e;
 	uint64_t fp = lb_replay_fp(rp, key, nonce);
-	int r;
+	uint32_t o, big;
+	int r, cut;
 
-	if (ts < rp->floor)
+	if ((r = lb_replay_owner_of(rp, key, &o)) != LB_OK)
+		return r;
+	if (ts < rp->owners[o].floor)
 		return LB_E_STALE;
-	if (rp->n + 1 > rp->nslots / 2) {
-		if ((r = lb_replay_rehash(rp, oldest)) != LB_OK)
+	e = lb_replay_find(rp, fp);
+	if (e->fp != 0 && lb_replay_live(rp, e, oldest))
+		return LB_E_REPLAY;
+	if (rp->owners[o].n + 1 > LB_REPLAY_KEY_MAX) {
+		/* One try a second: a share that cannot be cut stays full
+		 * until time passes, and trying costs a sort. */
+		if (rp->owners[o].full_until > now)
+			return LB_E_RATE;
+		if ((r = lb_replay_trim(rp, o, oldest, now, &cut)) != LB_OK)
 			return r;
-		if (ts < rp->floor)
+		if (rp->owners[o].n + 1 > LB_REPLAY_KEY_MAX) {
+			rp->owners[o].full_until = now + 1;
+			return LB_E_RATE;
+		}
+		if (ts < rp->owners[o].floor)
 			return LB_E_STALE;
 	}
-	e = lb_replay_find(rp, fp);
-	if (e->fp != 0)
-		return LB_E_REPLAY;
+	if (rp->n + 1 > rp->nslots / 2 && (r = lb_replay_rehash(rp, oldest)) != LB_OK)
+		return r;
+	if (rp->n + 1 > LB_REPLAY_MAX) {
+		big = lb_replay_biggest(rp);
+		if (rp->owners[big].full_until <= now) {
+			if ((r = lb_replay_trim(rp, big, oldest, now, &cut)) != LB_OK)
+				return r;
+			if (!cut)
+				rp->owners[big].full_until = now + 1;
+		}
+		if (ts < rp->owners[o].floor)
+			return LB_E_STALE;
+		if (rp->n + 1 > LB_REPLAY_HARD || (rp->n + 1 > LB_REPLAY_MAX && o == big))
+			return LB_E_RATE;
+	}
+	e = lb_replay_find(rp, fp);   /* the table may have been rebuilt */
+	if (e->fp != 0) {
+		/* a dead pair (below a floor or the window) in its place: the
+		 * shares count the slots each key holds in the table */
+		if (rp->owners[e->owner].n > 0)
+			rp->owners[e->owner].n--;
+	} else {
+		rp->n++;
+	}
 	e->fp = fp;
 	e->ts = ts;
-	rp->n++;
+	e->owner = o;
+	rp->owners[o].n++;
 	return LB_OK;
 }
 
-/* ---- rate limit: a token bucket per OS identity ---- */
+/* ---- rate limit: a token bucket per OS identity ----
+ *
+ * Kept in thousandths of a token and milliseconds, so that a refusal can
+ * say how long until the next token (the busy answer's retry time) and a
+ * client that waits that long is served: pacing, not failing lines. */
 
 struct lb_bucket {
 	char id[sizeof(((struct lb_peer *)0)->id)];
-	uint64_t last;      /* seconds */
-	uint32_t tokens;
+	uint64_t last;      /* milliseconds */
+	uint64_t milli;     /* tokens x 1000 */
 };
 
 struct lb_rates {
@@ -170,20 +293,54 @@ struct lb_rates {
 	size_t n, cap;
 };
 
-static int
-lb_rate_take(struct lb_rates *rt, const char *id, uint64_t now, uint32_t per_sec,
-    uint32_t burst)
+static struct lb_bucket *
+lb_rate_find(const struct lb_rates *rt, const char *id)
 {
-	struct lb_bucket *b = NULL, *nv;
-	uint64_t refill;
 	size_t i;
 
 	for (i = 0; i < rt->n; i++)
-		if (strcmp(rt->v[i].id, id) == 0) {
-			b = &rt->v[i];
-			break;
-		}
-	if (b == NULL) {
+		if (strcmp(rt->v[i].id, id) == 0)
+			return &rt->v[i];
+	return NULL;
+}
+
+/* B's tokens (x 1000) at NOW, refilled at PER_SEC up to BURST. */
+static uint64_t
+lb_rate_level(const struct lb_bucket *b, uint64_t now, uint32_t per_sec, uint32_t burst)
+{
+	const uint64_t full = (uint64_t)burst * 1000u;
+	uint64_t dt, m = b->milli > full ? full : b->milli;   /* a reload lowered the burst */
+
+	if (now <= b->last)
+		return m;
+	dt = now - b->last;
+	if (dt >= full / per_sec + 1)
+		return full;
+	m += dt * per_sec;   /* PER_SEC tokens a second = PER_SEC thousandths a ms */
+	return m > full ? full : m;
+}
+
+/* Milliseconds until a bucket at MILLI has a whole token. */
+static uint32_t
+lb_rate_wait(uint64_t milli, uint32_t per_sec)
+{
+	uint64_t ms = milli >= 1000 ? 0 : (1000 - milli + per_sec - 1) / per_sec;
+
+	if (ms == 0)
+		ms = 1;
+	return ms > LB_BUSY_RETRY_MAX_MS ? LB_BUSY_RETRY_MAX_MS : (uint32_t)ms;
+}
+
+/* A token of ID's bucket at NOW (milliseconds), or LB_E_RATE with
+ * *RETRY_MS the wait until there is one. */
+static int
+lb_rate_take(struct lb_rates *rt, const char *id, uint64_t now, uint32_t per_sec,
+    uint32_t burst, uint32_t *retry_ms)
+{
+	struct lb_bucket *b, *nv;
+
+	*retry_ms = 0;
+	if ((b = lb_rate_find(rt, id)) == NULL) {
 		if (rt->n == rt->cap) {
 			size_t ncap = rt->cap ? rt->cap * 2 : 16;
 
@@ -196,34 +353,35 @@ lb_rate_take(struct lb_rates *rt, const char *id, uint64_t now, uint32_t per_sec
 		memset(b, 0, sizeof(*b));
 		snprintf(b->id, sizeof(b->id), "%s", id);
 		b->last = now;
-		b->tokens = burst;
+		b->milli = (uint64_t)burst * 1000u;
 	}
-	if (b->tokens > burst)
-		b->tokens = burst;   /* a reload lowered the burst */
-	if (now < b->last)
-		b->last = now;   /* the clock went back: refill from here, never stall */
-	if (now > b->last) {
-		refill = (now - b->last) * per_sec;
-		b->tokens = refill >= burst - b->tokens ? burst :
-		    b->tokens + (uint32_t)refill;
-		b->last = now;
-	}
-	if (b->tokens == 0)
+	b->milli = lb_rate_level(b, now, per_sec, burst);
+	b->last = now;   /* the clock went back: refill from here, never stall */
+	if (b->milli < 1000) {
+		*retry_ms = lb_rate_wait(b->milli, per_sec);
 		return LB_E_RATE;
-	b->tokens--;
+	}
+	b->milli -= 1000;
 	return LB_OK;
 }
 
-/* Whether ID's bucket would give a token now (nothing taken). */
+/* Whether ID's bucket would give a token now (nothing taken); if not,
+ * *RETRY_MS (may be NULL) the wait until it would. */
 static int
-lb_rate_room(const struct lb_rates *rt, const char *id, uint64_t now)
+lb_rate_room(const struct lb_rates *rt, const char *id, uint64_t now, uint32_t per_sec,
+    uint32_t burst, uint32_t *retry_ms)
 {
-	size_t i;
+	const struct lb_bucket *b = lb_rate_find(rt, id);
+	uint64_t m;
 
-	for (i = 0; i < rt->n; i++)
-		if (strcmp(rt->v[i].id, id) == 0)
-			return rt->v[i].tokens > 0 || now > rt->v[i].last;
-	return 1;   /* a new identity starts with a full bucket */
+	if (b == NULL)
+		return 1;   /* a new identity starts with a full bucket */
+	m = lb_rate_level(b, now, per_sec, burst);
+	if (m >= 1000)
+		return 1;
+	if (retry_ms != NULL)
+		*retry_ms = lb_rate_wait(m, per_sec);
+	return 0;
 }
 
 /* ---- the broker ---- */
@@ -287,7 +445,7 @@ lb_broker_remember(void *broker, const uint8_t key[LB_PK_BYTES],
 
 	/* Best effort at start-up: an entry that does not fit is a request
 	 * older than the window by the time it could be replayed. */
-	(void)lb_replay_check_add(&b->replay, key, nonce, timestamp, 0);
+	(void)lb_replay_check_add(&b->replay, key, nonce, timestamp, 0, timestamp);
 }
 
 void
@@ -298,6 +456,7 @@ lb_broker_free(struct lb_broker *b)
 	lb_policy_free(b->policy);
 	lb_wipe(b->sk, sizeof(b->sk));
 	free(b->replay.slots);
+	free(b->replay.owners);
 	free(b->rates.v);
 	free(b->rejects.v);
 	free(b);
@@ -717,6 +876,8 @@ struct lb_pending {
 	uint8_t *msg;                     /* a copy of the message: RQ points into it */
 	size_t len, body_len;
 	uint64_t now;
+	uint64_t now_ms;                  /* the rate limits' clock (lb_fs_ops.clock_ms) */
+	uint32_t retry_ms;                /* refused as busy (LB_E_RATE): when to try again */
 	const struct lb_fs_ops *fs;       /* the broker's, for lb_broker_make_run */
 	int admitted;                     /* the rate limit had room at prepare */
 	int sig;                          /* lb_broker_precheck: 1 valid, -1 not, 0 not run */
@@ -784,6 +945,25 @@ lb_broker_flush(struct lb_broker *b)
 	return lb_durable(b, seq);
 }
 
+/* Whether P is refused unheard because its identity spent its
+ * pre-authentication budget (malformed requests, bad signatures, keys not
+ * enrolled for it); *RETRY_MS (if not NULL): until the budget refills.
+ * Cheap (no crypto): a flood of junk then costs neither a verification
+ * nor a signature per request (issue 13: one keyless user drove the
+ * daemon to 145% CPU). Only the identity's own junk spends its budget,
+ * so only its own requests wait: a client that waits as told is served. */
+static int
+lb_preauth_spent(const struct lb_broker *b, const struct lb_pending *p, uint32_t *retry_ms)
+{
+	uint32_t wait = 0;
+
+	if (lb_rate_room(&b->rejects, p->peer->id, p->now_ms, LB_REJECT_PER_SEC, LB_REJECT_BURST, &wait))
+		return 0;
+	if (retry_ms != NULL)
+		*retry_ms = wait;
+	return 1;
+}
+
 int
 lb_broker_prepare(struct lb_broker *b, const struct lb_peer *peer,
     const uint8_t *msg_in, size_t len, uint64_t now, struct lb_pending **p)
@@ -800,16 +980,18 @@ lb_broker_prepare(struct lb_broker *b, const struct lb_peer *peer,
 	pd->len = len;
 	pd->peer = peer;
 	pd->now = now;
+	pd->now_ms = b->fs->clock_ms != NULL ? b->fs->clock_ms() : now * 1000u;
 	pd->fs = b->fs;
-	/* Worth checking the signature ahead only if the rate limit will not
-	 * refuse it first: over its limit, a request costs no crypto. */
-	pd->admitted = lb_rate_room(&b->rates, peer->id, now);
 	lb_buf_init(&pd->o.msg, 8192);
 	lb_buf_init(&pd->frame, LB_FRAME_HDR + LB_FRAME_MAX);
 	lb_buf_init(&pd->req_in, 1 + 255 + LB_FRAME_MAX);
 	lb_buf_init(&pd->resp_in, 1 + 255 + LB_FRAME_MAX);
 	/* Decoded once, here; RQ points into our copy of the message. */
 	pd->decode_rc = lb_request_decode(pd->msg, pd->len, &pd->rq, &pd->body_len);
+	/* Worth checking the signature ahead only if no limit will refuse it
+	 * first: over its limit, a request costs no crypto. */
+	pd->admitted = lb_rate_room(&b->rates, peer->id, pd->now_ms, b->policy->broker.requests_per_sec,
+	    b->policy->broker.requests_burst, NULL) && !lb_preauth_spent(b, pd, NULL);
 	/* What lb_broker_precheck verifies. */
 	if (pd->admitted && pd->decode_rc == LB_OK &&
 	    lb_request_signed_input(&pd->rq, &pd->req_in) != LB_OK)
@@ -870,8 +1052,13 @@ lb_broker_admit(struct lb_broker *b, struct lb_pending *p, struct lb_fswork **w)
 	p->started = 1;
 	o->event = "reject";
 	/* Per OS identity, before any expensive work. */
-	if ((r = lb_rate_take(&b->rates, peer->id, now, pol->broker.requests_per_sec, pol->broker.requests_burst)) != LB_OK) {
+	if ((r = lb_rate_take(&b->rates, peer->id, p->now_ms, pol->broker.requests_per_sec,
+	    pol->broker.requests_burst, &p->retry_ms)) != LB_OK) {
 		lb_fail_op(o, "", r);
+		return LB_OK;
+	}
+	if (lb_preauth_spent(b, p, &p->retry_ms)) {
+		lb_fail_op(o, "", LB_E_RATE);
 		return LB_OK;
 	}
 	if (p->decode_rc != LB_OK) {
@@ -909,8 +1096,10 @@ lb_broker_admit(struct lb_broker *b, struct lb_pending *p, struct lb_fswork **w)
 	/* A status request from an unenrolled key changes nothing and is not
 	 * remembered: any key would do, so it could grow the cache at will. */
 	if (o->key != NULL && (r = lb_replay_check_add(&b->replay, rq->key, rq->nonce, rq->timestamp,
-	    now > skew ? now - skew : 0)) != LB_OK) {
+	    now > skew ? now - skew : 0, now)) != LB_OK) {
 		o->event = "reject";
+		if (r == LB_E_RATE)
+			p->retry_ms = 1000;   /* its share of the cache is full: a second */
 		lb_fail_op(o, "", r);
 		return LB_OK;
 	}
@@ -931,8 +1120,12 @@ lb_broker_close_start(struct lb_broker *b, struct lb_pending *p)
 {
 	struct lb_outcome *o = &p->o;
 
-	if (lb_preauth(o, p->decoded) &&
-	    lb_rate_take(&b->rejects, p->peer->id, p->now, LB_REJECT_PER_SEC, LB_REJECT_BURST) != LB_OK)
+	/* Refused for a limit already: not heard, so not a pre-authentication
+	 * refusal (and it must not spend that budget, or the pacing of an
+	 * enrolled user's batch would lock it out). */
+	if (o->status != LB_E_RATE && lb_preauth(o, p->decoded) &&
+	    lb_rate_take(&b->rejects, p->peer->id, p->now_ms, LB_REJECT_PER_SEC, LB_REJECT_BURST,
+	    &p->retry_ms) != LB_OK)
 		lb_fail_op(o, "", LB_E_RATE);
 	p->decided = 1;
 	return lb_record(b, p->peer, &p->rq, p->decoded, p->msg, p->body_len, o, 1, p->now, &p->seq);
@@ -1049,6 +1242,33 @@ lb_broker_make(struct lb_broker *b, struct lb_pending *p)
 	return lb_broker_make_end(b, p);
 }
 
+/* A request over a limit: the unsigned busy answer (lb_wire.h), with the
+ * request's nonce when it could be read and how long to wait. Costs no
+ * signature, so a flood of them costs the broker little; the client
+ * treats it as "wait and resend", never as a verdict. */
+static int
+lb_broker_seal_busy(struct lb_pending *p)
+{
+	struct lb_busy busy;
+	int r;
+
+	memset(&busy, 0, sizeof(busy));
+	busy.version = LB_WIRE_VERSION;
+	busy.type = LB_MSG_BUSY;
+	if (p->decode_rc == LB_OK)
+		memcpy(busy.nonce, p->rq.nonce, LB_NONCE_BYTES);
+	busy.status = LB_E_RATE;
+	busy.retry_ms = p->retry_ms == 0 ? 1 : p->retry_ms > LB_BUSY_RETRY_MAX_MS ?
+	    LB_BUSY_RETRY_MAX_MS : p->retry_ms;
+	lb_buf_reset(&p->frame);
+	if ((r = lb_buf_put_u32(&p->frame, LB_BUSY_LEN)) != LB_OK ||
+	    (r = lb_busy_encode(&busy, &p->frame)) != LB_OK)
+		return r;
+	p->sealed = 1;
+	p->signed_ = 1;   /* nothing to sign */
+	return LB_OK;
+}
+
 int
 lb_broker_seal(struct lb_broker *b, struct lb_pending *p)
 {
@@ -1065,6 +1285,8 @@ lb_broker_seal(struct lb_broker *b, struct lb_pending *p)
 	if ((r = lb_broker_make(b, p)) != LB_OK ||
 	    (r = lb_durable(b, p->seq)) != LB_OK)
 		return r;
+	if (o->status == LB_E_RATE)
+		return lb_broker_seal_busy(p);
 	if ((p->rule = lb_strdup(o->d.rule != NULL ? o->d.rule->name : "")) == NULL)
 		return LB_E_NOMEM;
 	text = lb_text_of(o);

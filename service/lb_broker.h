@@ -65,6 +65,9 @@ struct lb_fs_ops {
 	 * ".." taken after the links before it, as the kernel does. */
 	int (*resolve_target_at)(const struct lb_peer *peer, void *dir, const char *as_written,
 	    struct lb_path *resolved);
+	/* Milliseconds of a monotonic clock, for the rate limits' pacing
+	 * (may be NULL: the request's time in whole seconds). */
+	uint64_t (*clock_ms)(void);
 };
 
 /* Requests per identity: a token bucket of the policy's requests_per_sec

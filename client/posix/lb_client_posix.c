@@ -65,6 +65,21 @@ lb_client_clock_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+void
+lb_client_sleep_ms(uint32_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+int
+lb_client_stderr_is_tty(void)
+{
+	return isatty(STDERR_FILENO);
+}
+
 /* WHY := [TEXT: ]strerror(ERR); returns RC. */
 void
 lb_client_write(FILE *f, const void *s, size_t n)

@@ -264,6 +264,20 @@ lb_client_clock_ms(void)
 	return GetTickCount64();
 }
 
+void
+lb_client_sleep_ms(uint32_t ms)
+{
+	Sleep(ms);
+}
+
+int
+lb_client_stderr_is_tty(void)
+{
+	DWORD mode;
+
+	return GetConsoleMode(GetStdHandle(STD_ERROR_HANDLE), &mode) != 0;
+}
+
 /* ---- output ---- */
 
 /* The N bytes at S (UTF-8) to console H, as UTF-16. Fails only if nothing

@@ -81,7 +81,7 @@ struct lb_daemon {
 	struct lb_pool *pool;       /* signature work of a round, over the cores */
 	int64_t next_stat, sync_due, accept_paused_until;
 	int dirty;                  /* requests handled since the last sync */
-	unsigned long refused_busy, refused_identity;
+	unsigned long refused_busy, refused_identity, evicted;
 	char refused_why[256];      /* the last identity refusal, logged once a second */
 	char reload_refused[512];   /* the last policy refusal: logged once while it stays */
 	unsigned long reload_refused_n;   /* the same refusal again since */
@@ -304,6 +304,69 @@ lb_per_uid_max(const struct lb_daemon *d)
 	return m < 2 ? 2 : m;
 }
 
+/* Slots kept for identities that hold no connection yet: a uid that has
+ * some may not take these. */
+static size_t
+lb_reserve(const struct lb_daemon *d)
+{
+	size_t m = lb_cfg(d)->max_clients / 8;
+
+	return m < 1 ? 1 : m;
+}
+
+/* The full broker's answer to a connection it will not serve: "busy, try
+ * again in a moment" (unsigned, zero nonce: docs/protocol.md), written
+ * without waiting (a new socket's buffer has room), then closed. Never
+ * silence: the client backs off and retries instead of failing. */
+static void
+lb_refuse_busy(int fd)
+{
+	struct lb_busy busy;
+	struct lb_buf out;
+
+	memset(&busy, 0, sizeof(busy));
+	busy.version = LB_WIRE_VERSION;
+	busy.type = LB_MSG_BUSY;
+	busy.status = LB_E_BUSY;
+	busy.retry_ms = 50;
+	lb_buf_init(&out, LB_FRAME_HDR + LB_BUSY_LEN);
+	if (lb_buf_put_u32(&out, LB_BUSY_LEN) == LB_OK && lb_busy_encode(&busy, &out) == LB_OK &&
+	    send(fd, out.data, out.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		/* the client went away: nothing to tell */
+	}
+	lb_buf_free(&out);
+}
+
+/* Make room for a uid that holds no connection: close one idle
+ * connection (nothing half read, nothing to send, no request in the
+ * round) of the uid holding the most, if it holds more than one. Then no
+ * set of accounts smaller than max_clients can keep a newcomer out. */
+static int
+lb_evict_for_newcomer(struct lb_daemon *d)
+{
+	size_t i, j, n, best_n = 1;
+	struct lb_conn *victim = NULL;
+
+	for (i = 0; i < d->n_conns; i++) {
+		struct lb_conn *c = d->conns[i];
+
+		if (c->fd < 0 || c->jobs > 0 || c->in_len > 0 || c->out.len > c->out_off)
+			continue;
+		for (n = 0, j = 0; j < d->n_conns; j++)
+			n += d->conns[j]->fd >= 0 && d->conns[j]->uid == c->uid;
+		if (n > best_n) {
+			best_n = n;
+			victim = c;
+		}
+	}
+	if (victim == NULL)
+		return 0;
+	d->evicted++;
+	lb_refuse_busy(victim->fd);
+	lb_conn_close(victim);
+	return 1;
+}
+
 static void
 lb_accept_one(struct lb_daemon *d, int fd, int64_t now)
 {
@@ -328,9 +391,15 @@ lb_accept_one(struct lb_daemon *d, int fd, int64_t now)
 		if (d->conns[i]->uid == uid)
 			same++;
 	}
-	if (live >= lb_cfg(d)->max_clients || d->n_conns >= LB_CLIENTS_CAP ||
-	    same >= lb_per_uid_max(d)) {
+	/* A uid may hold up to a quarter of the slots, but not the last few
+	 * (kept for uids with none); a uid with none gets a slot even when
+	 * the table is full, from the uid holding the most. */
+	if (same >= lb_per_uid_max(d) ||
+	    (same > 0 && live + lb_reserve(d) >= lb_cfg(d)->max_clients) ||
+	    (live >= lb_cfg(d)->max_clients && (same > 0 || !lb_evict_for_newcomer(d))) ||
+	    d->n_conns >= LB_CLIENTS_CAP) {
 		d->refused_busy++;
+		lb_refuse_busy(fd);
 		goto drop;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -770,14 +839,17 @@ lb_timers(struct lb_daemon *d, int64_t now)
 	if (now >= d->next_stat) {
 		d->next_stat = now + LB_STAT_MS;
 		lb_watch_policy(d);
-		if (d->refused_busy > 0)
-			syslog(LOG_WARNING, "refused %lu connections: too many clients (max_clients %lu, per user %zu)",
-			    d->refused_busy, (unsigned long)lb_cfg(d)->max_clients, lb_per_uid_max(d));
+		if (d->refused_busy > 0 || d->evicted > 0)
+			syslog(LOG_WARNING, "refused %lu connections as busy: too many clients (max_clients %lu, "
+			    "per user %zu, %zu kept for new users); closed %lu idle ones of the users "
+			    "holding the most, for new users", d->refused_busy,
+			    (unsigned long)lb_cfg(d)->max_clients, lb_per_uid_max(d), lb_reserve(d), d->evicted);
 		if (d->refused_identity > 0)
 			syslog(LOG_WARNING, "refused %lu connections without a usable identity (last: %s)",
 			    d->refused_identity, d->refused_why);
 		d->refused_busy = 0;
 		d->refused_identity = 0;
+		d->evicted = 0;
 	}
 }
 

@@ -14,6 +14,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lb_posix.h"
@@ -673,6 +674,18 @@ lb_posix_event(int allowed, const char *line)
 	lb_buf_free(&b);
 }
 
+/* The rate limits' clock: monotonic, so that a clock step neither stalls
+ * nor refills a bucket. */
+static uint64_t
+lb_posix_clock_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 const struct lb_fs_ops lb_posix_fs_ops = {
 	.open_parent = lb_posix_open_parent,
 	.open_target = lb_posix_open_target,
@@ -681,4 +694,5 @@ const struct lb_fs_ops lb_posix_fs_ops = {
 	.close = lb_posix_close,
 	.event = lb_posix_event,
 	.resolve_target_at = lb_posix_resolve_target_at,
+	.clock_ms = lb_posix_clock_ms,
 };

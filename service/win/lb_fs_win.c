@@ -973,6 +973,13 @@ lb_win_event(int allowed, const char *line)
 	lb_log_path(allowed ? LB_WIN_INFO : LB_WIN_WARN, "", line, "");
 }
 
+/* The rate limits' clock: monotonic milliseconds. */
+static uint64_t
+lb_win_clock_ms(void)
+{
+	return (uint64_t)GetTickCount64();
+}
+
 const struct lb_fs_ops lb_win_fs_ops = {
 	.open_parent = lb_win_open_parent,
 	.open_target = lb_win_open_target,
@@ -981,6 +988,7 @@ const struct lb_fs_ops lb_win_fs_ops = {
 	.close = lb_win_close,
 	.event = lb_win_event,
 	.resolve_target = lb_win_resolve_target,
+	.clock_ms = lb_win_clock_ms,
 };
 
 /* ---- RedirectionGuard ---------------------------------------------------- */

@@ -176,7 +176,9 @@ fi
 
 cat >"$tmp/fake_broker.py" <<'PY'
 # A stand-in broker: checks the client's request signature and answers by
-# the link's last component (deny*, exists, esc, badsig, nonce, close).
+# the link's last component (deny*, exists, esc, badsig, nonce, close;
+# busy answers: rate2* the first two times, busyconn always (and closes),
+# busyfake for another nonce).
 import base64, os, socket, struct, sys, time
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -209,6 +211,11 @@ def answer(nonce, status, verdict, rule, msg, bad_sig=False):
         sig = bytes([sig[0] ^ 1]) + sig[1:]
     return struct.pack(">I", len(body) + 64) + body + sig
 
+def busy(nonce, status, retry_ms):
+    body = bytes([1, 0x82]) + nonce + struct.pack(">iI", status, retry_ms)
+    return struct.pack(">I", len(body)) + body
+
+seen = {}
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 srv.bind(sock_path)
 srv.listen(8)
@@ -243,6 +250,17 @@ while True:
                 out = answer(nonce, 0, 1, b"", b"uid %d, key enrolled as [key:tester]" % os.getuid())
             elif name == "close":
                 break
+            elif name.startswith("rate2") and seen.get(name, 0) < 2:
+                seen[name] = seen.get(name, 0) + 1
+                out = busy(nonce, -73, 100)
+            elif name == "busyconn":
+                try:
+                    c.sendall(busy(bytes(16), -69, 50))
+                except OSError:
+                    pass
+                break
+            elif name == "busyfake":
+                out = busy(bytes(16), -73, 100)
             elif name == "badsig":
                 out = answer(nonce, 0, 1, b"dev", b"", bad_sig=True)
             elif name == "nonce":
@@ -283,6 +301,26 @@ expect 0 out 'Junction created for j <<===>> ../opt' -- --junction j ../opt
 ok "a junction's target is resolved against the cwd" \
 	grep -qF "kind=4 sig-ok clock=ok key=$pk link=$work/j target=$(dirname "$work")/opt" <(last_log)
 expect 0 out 'symbolic link created for "odd name" <<===>> t' -- '"odd name"' t
+
+# busy answers: waited out and resent, or given up on after 5 s
+t0=$(date +%s%N)
+expect 0 out 'symbolic link created for rate2 <<===>> t' -- rate2 t
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+ok "over the rate: resent after the wait the broker named, twice ($ms ms >= 200)" test "$ms" -ge 200
+ok "each resend is a new request (new nonce), three in all" \
+	test "$(grep -c "link=$work/rate2 " "$log")" -eq 3
+printf 'b1 t\nrate2b t\nb3 t\n' > "$tmp/busy.batch"
+run batch "$tmp/busy.batch"
+ok "batch: a busy line is resent and the results stay in line order (exit $rc)" test "$rc" -eq 0 -a \
+	"$out" = "$(printf 'symbolic link created for b1 <<===>> t\nsymbolic link created for rate2b <<===>> t\nsymbolic link created for b3 <<===>> t')"
+t0=$(date +%s%N)
+expect 3 err 'linkbroker: broker busy at '"$sock"': too many clients; gave up after 5 s of retries' -- busyconn t
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+ok "a full broker is retried with backoff for about 5 s, then given up on ($ms ms)" \
+	test "$ms" -ge 4000 -a "$ms" -le 8000
+n=$(grep -c "link=$work/busyconn " "$log")
+ok "backing off: a few reconnections, not a storm ($n in 5 s)" test "$n" -ge 4 -a "$n" -le 40
+expect 3 err 'linkbroker: broker is not genuine: a busy answer for another request' -- busyfake t
 
 expect 0 out 'allowed: dev' -- check lnk t
 ok "check sends a dry run (type 2)" grep -qF "type=2 kind=1 sig-ok" <(last_log)

@@ -13,6 +13,20 @@
       Slowloris alone for the first quarter, the flood alone for the second,
       then all three at once. Prints one summary line of key=value counters.
 
+  lb_abuse.py hog SOCKET SECONDS MSGHEX
+      One account hogging connections (fair.sh): HOG_HOLDERS threads open
+      as many connections as the broker lets them, reconnecting at once
+      when one is closed; half stay silent, half send a frame with a bad
+      signature (MSGHEX, a signed request, tampered) every 300 ms to look
+      alive; HOG_FLOODERS threads pipeline bad-signature frames without
+      pause. Prints one summary line of key=value counters.
+
+  lb_abuse.py goodn N INTERVAL LINKBROKER LINKDIR TARGET
+      N requests `linkbroker LINKDIR/gN TARGET`, one every INTERVAL
+      seconds; prints one line per failure and a summary line (n, failed,
+      p50_ms, p95_ms, max_ms, all_ms=comma-separated latencies). Exit 1 if
+      any failed.
+
   lb_abuse.py good SECONDS INTERVAL TIMEOUT LINKBROKER LINKDIR TARGET
       A well-behaved user: one `linkbroker LINKDIR/gN TARGET` every INTERVAL
       seconds; prints one line per failure and a summary line
@@ -274,9 +288,138 @@ def good(seconds, interval, timeout, lb, linkdir, target):
     return 1 if failed or slow or not lat else 0
 
 
+HOG_HOLDERS = 4
+HOG_FLOODERS = 2
+HOG_CONNS = 100      # connections each holder thread tries to keep
+
+
+def tampered(msg, rnd):
+    m = bytearray(msg)
+    m[len(m) - 1 - rnd.randrange(64)] ^= 1 << rnd.randrange(8)
+    return frame(bytes(m))
+
+
+def holder(path, end, msg, talk, st, seed):
+    rnd = random.Random(seed)
+    held = {}   # socket -> next keep-alive time
+    while time.monotonic() < end:
+        while len(held) < HOG_CONNS and time.monotonic() < end:
+            s = connect(path)
+            if s is None:
+                st.add("hog_connect_failed")
+                break
+            st.add("hog_connect")
+            s.setblocking(False)
+            held[s] = time.monotonic() + 0.3
+            # refused ones get "busy" then the end, seen below
+            r, _, _ = select.select([s], [], [], 0.002)
+            if r:
+                break
+        now = time.monotonic()
+        for s, t in list(held.items()):
+            if talk and now >= t:
+                try:
+                    s.send(tampered(msg, rnd))
+                    st.add("hog_keepalive")
+                except OSError:
+                    pass
+                held[s] = now + 0.3
+        if not held:
+            time.sleep(0.005)
+            continue
+        r, _, _ = select.select(list(held), [], [], 0.02)
+        for s in r:
+            try:
+                gone = s.recv(65536) == b""
+            except BlockingIOError:
+                gone = False
+            except OSError:
+                gone = True
+            if gone:
+                st.add("hog_closed")
+                del held[s]
+                s.close()
+        with st.lock:
+            st.c["hog_held_max"] = max(st.c.get("hog_held_max", 0), len(held))
+    for s in held:
+        s.close()
+
+
+def hogflood(path, end, msg, st, seed):
+    rnd = random.Random(seed)
+    while time.monotonic() < end:
+        s = connect(path)
+        if s is None:
+            st.add("hogflood_connect_failed")
+            time.sleep(0.005)
+            continue
+        s.settimeout(0.5)
+        try:
+            while time.monotonic() < end:
+                s.sendall(b"".join(tampered(msg, rnd) for _ in range(16)))
+                st.add("hogflood_sent", 16)
+                got = s.recv(65536)
+                if not got:
+                    break
+        except OSError:
+            pass
+        s.close()
+
+
+def hog(path, seconds, msghex):
+    msg = bytes.fromhex(msghex)
+    end = time.monotonic() + seconds
+    st = Stats()
+    th = [threading.Thread(target=holder, args=(path, end, msg, i % 2 == 1, st, 10 + i))
+          for i in range(HOG_HOLDERS)]
+    th += [threading.Thread(target=hogflood, args=(path, end, msg, st, 100 + i))
+           for i in range(HOG_FLOODERS)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join()
+    print(" ".join("%s=%d" % kv for kv in sorted(st.c.items())))
+    return 0
+
+
+def goodn(n, interval, lb, linkdir, target):
+    lat = []
+    failed = 0
+    for i in range(1, n + 1):
+        link = "%s/g%d" % (linkdir, i)
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run([lb, link, target], capture_output=True, text=True, timeout=30)
+            rc, out = p.returncode, p.stdout + p.stderr
+        except subprocess.TimeoutExpired:
+            rc, out = -1, "no answer in 30 s"
+        dt = time.monotonic() - t0
+        lat.append(dt)
+        try:
+            made = os.readlink(link) == target
+        except OSError:
+            made = False
+        if rc != 0 or "created" not in out or not made:
+            failed += 1
+            print("request %d failed (exit %d, %d ms): %s" % (i, rc, dt * 1000, out.strip()))
+        left = interval - dt
+        if left > 0:
+            time.sleep(left)
+    srt = sorted(lat)
+    pct = lambda q: srt[min(len(srt) - 1, int(q * len(srt)))] * 1000
+    print("n=%d failed=%d p50_ms=%d p95_ms=%d max_ms=%d all_ms=%s"
+          % (len(lat), failed, pct(0.5), pct(0.95), pct(1.0),
+             ",".join("%d" % (x * 1000) for x in lat)))
+    return 1 if failed else 0
+
+
 def main(a):
     if len(a) == 4 and a[0] == "abuse":
         return abuse(a[1], float(a[2]), a[3])
+    if len(a) == 4 and a[0] == "hog":
+        return hog(a[1], float(a[2]), a[3])
+    if len(a) == 6 and a[0] == "goodn":
+        return goodn(int(a[1]), float(a[2]), a[3], a[4], a[5])
     if len(a) == 7 and a[0] == "good":
         return good(float(a[1]), float(a[2]), float(a[3]), a[4], a[5], a[6])
     sys.stderr.write(__doc__)

@@ -20,7 +20,23 @@
  *                                             every answer read: a client that reads
  *                                             late; prints "answered K of N in T ms"
  *                                             and, with LB_E2E_DAEMON_PID set, the
- *                                             daemon's CPU time during that 0.5 s
+ *                                             daemon's CPU time during that 0.5 s;
+ *                                             LB_E2E_TS_OFFSET=S stamps them S seconds
+ *                                             from now
+ *
+ *   lb_e2e_client SOCKET KEYFILE sequence SPEC LINKDIR TARGET
+ *                                             one connection; for each letter of SPEC
+ *                                             a request written without reading:
+ *                                             A create LINKDIR/sN -> TARGET (allowed),
+ *                                             D create LINKDIR/sN -> /etc/passwd
+ *                                             (a target no rule allows), M a
+ *                                             malformed frame, '.' a pause of 1.2 s;
+ *                                             then every answer read, in order, and
+ *                                             one line each: "N LETTER: ANSWER" where
+ *                                             ANSWER is created | denied | malformed |
+ *                                             busy (rate) | WRONG-NONCE | FORGED |
+ *                                             none; signatures checked against the
+ *                                             key in $LB_E2E_SERVICE_PUB
  *
  * Prints "status N verdict V message TEXT" for each answer (replay: two
  * lines), or "no answer" if the connection closed; exit 0 if it got an
@@ -130,6 +146,35 @@ cpu_ticks(const char *pid)
 	return (long long)(ut + st);
 }
 
+/* A check request for LINK -> TARGET stamped now + OFFSET seconds, signed,
+ * appended to OUT as a frame. */
+static int
+stamped_check(struct lb_buf *out, const char *link, const char *target,
+    const uint8_t sk[LB_SK_BYTES], const uint8_t pk[LB_PK_BYTES], long offset)
+{
+	struct lb_request rq;
+	struct lb_buf msg;
+	int r;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.version = LB_WIRE_VERSION;
+	rq.type = LB_MSG_CHECK;
+	rq.kind = LB_KIND_SYMLINK;
+	rq.timestamp = (uint64_t)((long long)time(NULL) + offset);
+	lb_random(rq.nonce, sizeof(rq.nonce));
+	memcpy(rq.key, pk, LB_PK_BYTES);
+	rq.link = link;
+	rq.link_len = strlen(link);
+	rq.target = target;
+	rq.target_len = strlen(target);
+	lb_buf_init(&msg, LB_FRAME_MAX);
+	if ((r = lb_request_sign_checked(&rq, sk)) == LB_OK &&
+	    (r = lb_request_encode(&rq, &msg)) == LB_OK)
+		r = lb_frame_put(out, msg.data, msg.len);
+	lb_buf_free(&msg);
+	return r;
+}
+
 /* N check requests for LINK, written while the socket takes them and
  * nothing read until writing stalls for 0.1 s and 0.5 s more; then the
  * answers read (and the rest written) for up to 30 s. */
@@ -143,12 +188,14 @@ pipeline(const char *sock, const uint8_t sk[LB_SK_BYTES], const uint8_t pk[LB_PK
 	const uint8_t *m;
 	int64_t t0 = now_ms(), last = t0;
 	long long cpu0, cpu1;
+	const char *off_env = getenv("LB_E2E_TS_OFFSET");
+	long offset = off_env != NULL ? strtol(off_env, NULL, 10) : 0;
 	ssize_t w;
 	int fd;
 
 	lb_buf_init(&all, (size_t)1 << 30);
 	for (i = 0; i < n; i++)
-		if (lb_tool_request(&all, LB_MSG_CHECK, link, target, sk, pk) != LB_OK) {
+		if (stamped_check(&all, link, target, sk, pk, offset) != LB_OK) {
 			lb_buf_free(&all);
 			return 2;
 		}
@@ -200,6 +247,119 @@ pipeline(const char *sock, const uint8_t sk[LB_SK_BYTES], const uint8_t pk[LB_PK
 	return answered == n ? 0 : 1;
 }
 
+/* The service public key in FILE (base64 and a newline), or -1. */
+static int
+service_pub(const char *file, uint8_t pk[LB_PK_BYTES])
+{
+	char text[128];
+	size_t n;
+	FILE *f;
+
+	if (file == NULL || (f = fopen(file, "r")) == NULL)
+		return -1;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		n--;
+	text[n] = '\0';
+	return lb_pk_from_b64(text, pk) == LB_OK ? 0 : -1;
+}
+
+/* See the usage above: the order of answers on one connection. */
+static int
+sequence(const char *sock, const uint8_t sk[LB_SK_BYTES], const uint8_t pk[LB_PK_BYTES],
+    const char *spec, const char *linkdir, const char *target)
+{
+	static const uint8_t zero[LB_NONCE_BYTES];
+	static const uint8_t junk[] = { 1, 9, 0, 0, 0 };   /* version 1, no such type */
+	uint8_t svc[LB_PK_BYTES], nonces[64][LB_NONCE_BYTES];
+	static uint8_t in[1 << 20];
+	char letters[64], link[4096];
+	size_t n = 0, i, got = 0, mlen, used;
+	const uint8_t *m;
+	struct lb_buf out;
+	ssize_t w;
+	int fd, bad = 0;
+
+	if (service_pub(getenv("LB_E2E_SERVICE_PUB"), svc) != 0) {
+		printf("no service key in $LB_E2E_SERVICE_PUB\n");
+		return 2;
+	}
+	if ((fd = lb_tool_connect(sock)) < 0) {
+		printf("cannot connect: %s\n", strerror(errno));
+		return 3;
+	}
+	lb_buf_init(&out, 1 << 20);
+	for (; *spec != '\0' && n < 64; spec++) {
+		lb_buf_reset(&out);
+		if (*spec == '.') {
+			usleep(1200 * 1000);
+			continue;
+		}
+		letters[n] = *spec;
+		memset(nonces[n], 0, LB_NONCE_BYTES);
+		if (*spec == 'M') {
+			if (lb_frame_put(&out, junk, sizeof(junk)) != LB_OK)
+				return 2;
+		} else {
+			snprintf(link, sizeof(link), "%s/s%zu", linkdir, n);
+			if (lb_tool_request_frame(&out, LB_MSG_CREATE, LB_KIND_SYMLINK, link,
+			    *spec == 'A' ? target : "/etc/passwd", sk, pk, nonces[n]) != LB_OK)
+				return 2;
+		}
+		for (i = 0; i < out.len; i += (size_t)w)
+			if ((w = write(fd, out.data + i, out.len - i)) <= 0)
+				return 3;
+		n++;
+	}
+	for (i = 0; i < n; i++) {
+		const char *what;
+		struct lb_response resp;
+		struct lb_busy busy;
+
+		while (lb_frame_parse(in, got, &m, &mlen, &used) == LB_E_SHORT) {
+			if ((w = read(fd, in + got, sizeof(in) - got)) <= 0)
+				break;
+			got += (size_t)w;
+		}
+		if (lb_frame_parse(in, got, &m, &mlen, &used) != LB_OK) {
+			printf("%zu %c: none\n", i + 1, letters[i]);
+			bad = 1;
+			continue;
+		}
+		if (lb_msg_is_busy(m, mlen)) {
+			what = lb_busy_decode(m, mlen, &busy) != LB_OK ? "FORGED" :
+			    memcmp(busy.nonce, nonces[i], LB_NONCE_BYTES) != 0 ? "WRONG-NONCE" :
+			    busy.status == LB_E_RATE ? "busy" : "FORGED";
+			if (what[0] == 'b')
+				printf("%zu %c: busy retry %u ms\n", i + 1, letters[i], (unsigned)busy.retry_ms);
+			else
+				printf("%zu %c: %s\n", i + 1, letters[i], what);
+		} else {
+			if (lb_response_decode(m, mlen, &resp, NULL) != LB_OK ||
+			    lb_response_verify(&resp, svc) != LB_OK)
+				what = "FORGED";
+			else if (memcmp(resp.nonce, nonces[i], LB_NONCE_BYTES) != 0)
+				what = "WRONG-NONCE";
+			else if (letters[i] == 'M' && memcmp(resp.nonce, zero, LB_NONCE_BYTES) == 0)
+				what = "malformed";
+			else if (resp.status == LB_OK && resp.verdict == LB_VERDICT_ALLOW)
+				what = "created";
+			else if (resp.status == LB_E_DENIED)
+				what = "denied";
+			else
+				what = "failed";
+			printf("%zu %c: %s\n", i + 1, letters[i], what);
+		}
+		bad |= what[0] == 'W' || what[0] == 'F';
+		memmove(in, in + used, got - used);
+		got -= used;
+	}
+	close(fd);
+	lb_buf_free(&out);
+	return bad;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -237,6 +397,11 @@ main(int argc, char **argv)
 			return 0;
 		}
 		return exchange(argv[1], raw, n, strcmp(argv[3], "bytes") == 0);
+	}
+	if (argc == 7 && strcmp(argv[3], "sequence") == 0) {
+		if (lb_tool_load_key(argv[2], sk, pk) != 0)
+			return 2;
+		return sequence(argv[1], sk, pk, argv[4], argv[5], argv[6]);
 	}
 	if (argc == 7 && strcmp(argv[3], "pipeline") == 0) {
 		long n = strtol(argv[4], NULL, 10);

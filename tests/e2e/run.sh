@@ -295,7 +295,9 @@ closed = 0
 for s in socks:
     s.settimeout(0.1)
     try:
-        if s.recv(1) == b"": closed += 1
+        # refused ones get the broker's busy answer first, then the end
+        while s.recv(64) != b"": pass
+        closed += 1
     except OSError:
         closed += 1
 print(len(socks), closed)

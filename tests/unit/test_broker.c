@@ -102,7 +102,7 @@ fake_close(void *h)
 }
 
 static const struct lb_fs_ops fake_ops = {
-	fake_open_parent, fake_open_target, fake_create, fake_remove, fake_close, NULL, NULL, NULL,
+	fake_open_parent, fake_open_target, fake_create, fake_remove, fake_close, NULL, NULL, NULL, NULL,
 };
 
 
@@ -142,6 +142,10 @@ struct fx {
 static const struct lb_group alice_groups[] = { { "devs", NULL, 0 } };
 static const struct lb_peer alice = {
 	{ "alice", "1000", "/home/alice", alice_groups, 1, NULL }, "uid:1000", NULL,
+};
+
+static const struct lb_peer bob = {
+	{ "bob", "1001", "/home/bob", NULL, 0, NULL }, "uid:1001", NULL,
 };
 
 static int
@@ -231,6 +235,8 @@ make_req(struct lb_buf *out, uint8_t type, enum lb_kind kind, const char *link,
 struct answer {
 	int status;
 	int verdict;
+	int busy;                  /* the unsigned busy answer */
+	uint32_t retry_ms;         /* its retry time */
 	char rule[128];
 	char message[1024];
 };
@@ -271,6 +277,19 @@ read_answer(const struct fx *f, const struct lb_buf *out, const uint8_t nonce[LB
 
 	assert_int_equal(lb_frame_parse(out->data, out->len, &msg, &mlen, &used), LB_OK);
 	assert_int_equal(used, out->len);
+	memset(a, 0, sizeof(*a));
+	if (lb_msg_is_busy(msg, mlen)) {
+		struct lb_busy busy;
+
+		/* over a limit: the unsigned busy answer, for this request */
+		assert_int_equal(lb_busy_decode(msg, mlen, &busy), LB_OK);
+		if (nonce != NULL)
+			assert_memory_equal(busy.nonce, nonce, LB_NONCE_BYTES);
+		a->status = busy.status;
+		a->busy = 1;
+		a->retry_ms = busy.retry_ms;
+		return;
+	}
 	assert_int_equal(lb_response_decode(msg, mlen, &resp, &blen), LB_OK);
 	assert_int_equal(lb_response_verify(&resp, f->svc_pk), LB_OK);
 	if (nonce != NULL)
@@ -834,10 +853,9 @@ test_unauthenticated_rejects_have_a_small_bounded_budget(void **state)
 	assert_true(log_has(f, "\"request\":null"));
 	assert_false(log_has(f, "\"request\":\"AQ"));
 	assert_true(f->log.buf.len < (size_t)LB_REJECT_BURST * 2048);
-	/* an enrolled user is not affected */
-	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW,
-	    f->alice_pk, f->alice_sk, NULL);
-	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	/* another user is not affected */
+	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->bob_pk, f->bob_sk, NULL);
+	assert_int_equal(ask(f, &bob, &req, NULL, &a), LB_OK);
 	assert_int_equal(a.status, LB_OK);
 	lb_buf_free(&req);
 }
@@ -865,11 +883,161 @@ test_status_from_unenrolled_keys_has_the_preauth_budget(void **state)
 	assert_int_equal(unknown, LB_REJECT_BURST);
 	assert_int_equal(rated, 30);
 	assert_int_equal(log_lines(f), LB_REJECT_BURST);
-	/* alice's own enrolled key is not affected */
-	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, NULL);
+	/* another user's enrolled key is not affected */
+	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->bob_pk, f->bob_sk, NULL);
+	assert_int_equal(ask(f, &bob, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	lb_buf_free(&req);
+}
+
+/* Swap in the fixture's policy with other rate limits (hot reload). */
+static void
+set_rates(struct fx *f, unsigned per_sec, unsigned burst)
+{
+	char a64[LB_PK_B64_LEN], b64[LB_PK_B64_LEN], text[2048];
+	struct lb_policy *p = NULL;
+
+	assert_int_equal(lb_pk_to_b64(f->alice_pk, a64), LB_OK);
+	assert_int_equal(lb_pk_to_b64(f->bob_pk, b64), LB_OK);
+	snprintf(text, sizeof(text),
+	    "[broker]\naudit_sync = batch\nrequests_per_sec = %u\nrequests_burst = %u\n"
+	    "[key:alice]\nuser = alice\npublic_key = %s\n"
+	    "[key:bob]\nuser = bob\npublic_key = %s\n"
+	    "[rule:dev]\nusers = alice\nkinds = *\nlink_under = /srv/alice\n"
+	    "target_under = /srv/alice, /opt\naction = allow\n", per_sec, burst, a64, b64);
+	assert_int_equal(lb_policy_load_buffer("t.ini", text, strlen(text), LB_FLAVOR_POSIX, &p, NULL),
+	    LB_OK);
+	lb_broker_set_policy(f->b, p);
+}
+
+/* Over the rate limit: the cheap unsigned busy answer, for this request,
+ * saying how long until the next token (200 a second: 5 ms), and no
+ * record; after that wait the request is served. */
+static void
+test_rate_refusal_is_an_unsigned_busy_with_its_wait(void **state)
+{
+	struct fx *f = *state;
+	uint8_t nonce[LB_NONCE_BYTES];
+	struct lb_buf req;
+	struct answer a;
+	int i, lines;
+
+	for (i = 0; i < 400; i++) {
+		make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, NULL);
+		assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+		assert_int_equal(a.status, LB_OK);
+		lb_buf_free(&req);
+	}
+	lines = log_lines(f);
+	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, nonce);
+	assert_int_equal(ask(f, &alice, &req, nonce, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_RATE);
+	assert_true(a.busy);
+	assert_int_equal(a.retry_ms, 5);
+	assert_int_equal(log_lines(f), lines);
+	lb_buf_free(&req);
+	/* the fixture has no millisecond clock: a second later it refills */
+	ask_now = NOW + 1;
+	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW + 1, f->alice_pk, f->alice_sk, nonce);
+	assert_int_equal(ask(f, &alice, &req, nonce, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	assert_false(a.busy);
+	lb_buf_free(&req);
+	ask_now = NOW;
+}
+
+/* An identity that spent its pre-authentication budget is refused unheard
+ * (busy, no record, no crypto), its enrolled key too, until the budget
+ * refills (200 ms a request); then it is heard again. */
+static void
+test_spent_preauth_budget_refuses_unheard_until_it_refills(void **state)
+{
+	struct fx *f = *state;
+	uint8_t pk[LB_PK_BYTES], sk[LB_SK_BYTES];
+	struct lb_buf req;
+	struct answer a;
+	int i, busy = 0, lines;
+
+	assert_int_equal(lb_sign_keypair(pk, sk), LB_OK);
+	for (i = 0; i < LB_REJECT_BURST + 50; i++) {
+		make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, pk, sk, NULL);
+		assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+		busy += a.busy;
+		if (a.busy)
+			assert_int_equal(a.retry_ms, 1000 / LB_REJECT_PER_SEC);
+		lb_buf_free(&req);
+	}
+	assert_int_equal(busy, 50);
+	lines = log_lines(f);
+	assert_int_equal(lines, LB_REJECT_BURST);
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_true(a.busy);
+	lb_buf_free(&req);
+	/* a second later (the fixture's clock is in seconds) it is heard */
+	ask_now = NOW + 1;
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW + 1,
+	    f->alice_pk, f->alice_sk, NULL);
 	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
 	assert_int_equal(a.status, LB_OK);
 	lb_buf_free(&req);
+	ask_now = NOW;
+}
+
+/* One enrolled user stamping requests near the end of the clock window
+ * must not push the replay floor into the future (where every other
+ * user's requests would be "outside the allowed clock skew"), nor evict
+ * other users' pairs (issue 13). */
+static void
+test_replay_floor_never_passes_now_nor_evicts_others(void **state)
+{
+	struct fx *f = *state;
+	uint8_t nonce[LB_NONCE_BYTES];
+	struct lb_buf req, mine;
+	struct answer a;
+	int i, ok = 0, busy = 0;
+	uint32_t n;
+
+	set_rates(f, 100000, 1000000);
+	f->log.buf.max = (size_t)1 << 28;   /* room for every record of the flood */
+	make_req(&mine, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW - 30, f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &mine, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	/* bob: more requests than his share holds, all stamped 59 s ahead:
+	 * paced (busy), never told "stale" */
+	for (i = 0; i < 9000; i++) {
+		make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW + 59, f->bob_pk, f->bob_sk, NULL);
+		assert_int_equal(ask(f, &bob, &req, NULL, &a), LB_OK);
+		ok += a.status == LB_OK;
+		busy += a.busy;
+		lb_buf_free(&req);
+	}
+	assert_true(ok >= 4096);
+	assert_true(busy > 0);
+	assert_int_equal(ok + busy, 9000);
+	/* his share is full of pairs from the future: busy now, not stale */
+	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->bob_pk, f->bob_sk, NULL);
+	assert_int_equal(ask(f, &bob, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_RATE);
+	lb_buf_free(&req);
+	/* and more pairs of his than the whole cache holds (cheaply, as a
+	 * restart reads them from the log) */
+	for (n = 0; n < 70000; n++) {
+		memset(nonce, 0xb0, sizeof(nonce));
+		memcpy(nonce, &n, sizeof(n));
+		lb_broker_remember(f->b, f->bob_pk, nonce, NOW + 59);
+	}
+	/* alice, now: served */
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/now", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	lb_buf_free(&req);
+	/* and her request of 30 s ago is still remembered: a replay */
+	assert_int_equal(ask(f, &alice, &mine, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_REPLAY);
+	lb_buf_free(&mine);
 }
 
 static void
@@ -903,7 +1071,6 @@ static void
 test_status_says_who_and_whether_enrolled(void **state)
 {
 	struct fx *f = *state;
-	const struct lb_peer bob = { { "bob", "1001", "/home/bob", NULL, 0, NULL }, "uid:1001", NULL };
 	struct lb_buf req;
 	struct answer a;
 
@@ -1034,6 +1201,9 @@ main(void)
 		T(test_unauthenticated_rejects_have_a_small_bounded_budget),
 		T(test_status_from_unenrolled_keys_has_the_preauth_budget),
 		T(test_rate_limit_recovers_when_the_clock_goes_back),
+		T(test_rate_refusal_is_an_unsigned_busy_with_its_wait),
+		T(test_spent_preauth_budget_refuses_unheard_until_it_refills),
+		T(test_replay_floor_never_passes_now_nor_evicts_others),
 		T(test_status_says_who_and_whether_enrolled),
 		T(test_bad_paths_are_input_errors),
 		T(test_existing_file_is_reported_as_failed),

@@ -1116,11 +1116,70 @@ test_kind_parse_refuses_unknown_names(void **state)
 	assert_int_equal(k, LB_KIND_HARDLINK);
 }
 
+/* The unsigned busy answer: exactly the documented 26 bytes, decoded back;
+ * refused when short, long, with another status or an out-of-range wait. */
+static void
+test_busy_encodes_to_its_layout_and_rejects_bad_fields(void **state)
+{
+	static const uint8_t want[LB_BUSY_LEN] = {
+		0x01, 0x82,
+		0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+		0xff, 0xff, 0xff, 0xb7,        /* -73 LB_E_RATE */
+		0x00, 0x00, 0x01, 0xf4,        /* 500 ms */
+	};
+	struct lb_busy b, d;
+	struct lb_buf out;
+	uint8_t bad[LB_BUSY_LEN + 1];
+	size_t i;
+
+	(void)state;
+	memset(&b, 0, sizeof(b));
+	b.version = LB_WIRE_VERSION;
+	b.type = LB_MSG_BUSY;
+	for (i = 0; i < LB_NONCE_BYTES; i++)
+		b.nonce[i] = (uint8_t)i;
+	b.status = LB_E_RATE;
+	b.retry_ms = 500;
+	lb_buf_init(&out, 64);
+	assert_int_equal(lb_busy_encode(&b, &out), LB_OK);
+	assert_int_equal(out.len, LB_BUSY_LEN);
+	assert_memory_equal(out.data, want, LB_BUSY_LEN);
+	assert_true(lb_msg_is_busy(out.data, out.len));
+	assert_int_equal(lb_busy_decode(want, sizeof(want), &d), LB_OK);
+	assert_int_equal(d.status, LB_E_RATE);
+	assert_int_equal(d.retry_ms, 500);
+	assert_memory_equal(d.nonce, b.nonce, LB_NONCE_BYTES);
+	/* a response is not a busy answer, nor is a busy answer a response */
+	assert_false(lb_msg_is_busy((const uint8_t *)"\x01\x81", 2));
+	assert_int_equal(lb_response_decode(want, sizeof(want), &(struct lb_response){ 0 }, NULL),
+	    LB_E_MSG_TYPE);
+	/* short, trailing */
+	assert_int_equal(lb_busy_decode(want, sizeof(want) - 1, &d), LB_E_SHORT);
+	memcpy(bad, want, sizeof(want));
+	bad[LB_BUSY_LEN] = 0;
+	assert_int_equal(lb_busy_decode(bad, sizeof(bad), &d), LB_E_TRAILING);
+	/* another status, no wait, too long a wait */
+	memcpy(bad, want, sizeof(want));
+	bad[21] = 0xcd;                  /* -51 LB_E_DENIED: a busy answer is never a verdict */
+	assert_int_equal(lb_busy_decode(bad, LB_BUSY_LEN, &d), LB_E_BAD_FIELD);
+	memcpy(bad, want, sizeof(want));
+	memset(bad + 22, 0, 4);
+	assert_int_equal(lb_busy_decode(bad, LB_BUSY_LEN, &d), LB_E_BAD_FIELD);
+	memset(bad + 22, 0xff, 4);
+	assert_int_equal(lb_busy_decode(bad, LB_BUSY_LEN, &d), LB_E_BAD_FIELD);
+	b.status = LB_E_DENIED;
+	lb_buf_reset(&out);
+	assert_int_equal(lb_busy_encode(&b, &out), LB_E_BAD_FIELD);
+	assert_int_equal(out.len, 0);
+	lb_buf_free(&out);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_encodes_to_golden_bytes),
+		cmocka_unit_test(test_busy_encodes_to_its_layout_and_rejects_bad_fields),
 		cmocka_unit_test(test_response_encodes_to_golden_bytes),
 		cmocka_unit_test(test_request_round_trips_for_every_type_and_kind),
 		cmocka_unit_test(test_response_round_trips),
