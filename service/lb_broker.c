@@ -1030,6 +1030,15 @@ lb_broker_sync(struct lb_broker *b)
 }
 
 void
+lb_broker_summarize(struct lb_broker *b, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < b->n_budgets; i++)
+		lb_budget_report(b, &b->budgets[i], now);
+}
+
+void
 lb_broker_tick(struct lb_broker *b, uint64_t now)
 {
 	size_t i;

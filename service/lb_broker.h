@@ -190,6 +190,9 @@ int lb_broker_sync(struct lb_broker *b) LB_WUR;
  * and the summary records of identities over their audit budget whose
  * window has ended. */
 void lb_broker_tick(struct lb_broker *b, uint64_t now);
+/* At stop: every identity's summary record now, windows ended or not
+ * (NOW Unix seconds), so no count of requests it held is lost. */
+void lb_broker_summarize(struct lb_broker *b, uint64_t now);
 
 void lb_broker_free(struct lb_broker *b);
 

@@ -1030,6 +1030,8 @@ lb_shutdown(struct lb_daemon *d)
 	/* Remove the socket only if it is still the one we made. */
 	if (d->sock_path != NULL && lstat(d->sock_path, &st) == 0 && st.st_ino == d->sock_ino)
 		unlink(d->sock_path);
+	if (d->b != NULL)
+		lb_broker_summarize(d->b, (uint64_t)time(NULL));
 	if (d->audit != NULL && lb_audit_sync(d->audit) != LB_OK)
 		syslog(LOG_ERR, "audit log: final sync failed");
 	lb_audit_close(d->audit);

@@ -37,6 +37,7 @@ cleanup() {
 	for u in "$UA" "$UX"; do
 		getent passwd "$u" >/dev/null && userdel "$u" 2>/dev/null
 	done
+	[ -n "${LB_E2E_KEEP:-}" ] && cp "$R/log/audit.log" "$R/audit.log.kept" 2>/dev/null
 	[ -n "$MOUNTED" ] && umount "$R/log" 2>/dev/null
 	if [ -n "${LB_E2E_KEEP:-}" ]; then echo "kept $R"; else rm -rf "$R"; fi
 }
@@ -171,6 +172,14 @@ check "the resumed request is in the log" grep -q "links/resumed" "$LOG"
 kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 out=$("$LBD" verify-audit "$LOG" --config "$R/etc/policy.ini" 2>&1); rc=$?
 check "verify-audit passes after the full disk: $out" test "$rc" -eq 0
+# The hostile requests past the budget are counted in a summary record
+# (written at the window's end, here at stop): none is lost.
+recs=$(grep -c "\"event\":\"check\",\"verdict\":[^,]*,\"user\":\"$UX\"" "$LOG")
+held=$(grep "\"event\":\"summary\".*\"user\":\"$UX\"" "$LOG" |
+	sed -n 's/.*"reason":"\([0-9]*\) refused requests.*/\1/p' | awk '{ n += $1 } END { print n + 0 }')
+echo "hostile requests: $recs recorded one by one, $held counted in summary records"
+check "every hostile request is recorded or counted ($recs + $held = $((FLOOD_N + 1)))" \
+	test $((recs + held)) -eq $((FLOOD_N + 1))
 
 echo "audit_full: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
