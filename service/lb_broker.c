@@ -900,7 +900,7 @@ lb_record(struct lb_broker *b, const struct lb_peer *peer, const struct lb_reque
 		goto out;
 	}
 	before = lb_audit_bytes(b->audit);
-	if ((r = lb_audit_append(b->audit, &rec, now, 0)) != LB_OK) {
+	if (lb_audit_append(b->audit, &rec, now, 0) != LB_OK) {
 		/* Fail closed: nothing is made or answered without its record. */
 		r = LB_E_AUDIT;
 		goto out;

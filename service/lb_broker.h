@@ -76,7 +76,7 @@ struct lb_fs_ops {
  * record when the window ends (docs/audit.md, "Bounded volume"): one user
  * cannot fill the audit file system, which would refuse everyone. */
 #define LB_AUDIT_BUDGET_BYTES (256u * 1024)
-#define LB_AUDIT_BUDGET_WINDOW_S 60
+#define LB_AUDIT_BUDGET_WINDOW_S 60u
 #define LB_AUDIT_BUDGET_IDS 1024     /* identities tracked at once */
 /* A refused request whose paths are longer than this keeps only their
  * first LB_AUDIT_PATH_KEEP bytes, their lengths and the BLAKE2b of the

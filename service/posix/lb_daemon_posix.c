@@ -591,7 +591,7 @@ lb_jobs_run(struct lb_daemon *d)
 		if (d->jobs[i].live && (r = lb_broker_make(d->b, d->jobs[i].p)) != LB_OK)
 			lb_job_drop(&d->jobs[i], r);
 	if (synced == LB_OK && lb_broker_flush(d->b) != LB_OK)
-		synced = LB_E_AUDIT;   /* the seals below refuse what needed it */
+		d->sync_failed++;   /* the seals below refuse what needed it */
 	for (i = 0; i < d->n_jobs; i++)
 		if (d->jobs[i].live && (r = lb_broker_seal(d->b, d->jobs[i].p)) != LB_OK)
 			lb_job_drop(&d->jobs[i], r);
