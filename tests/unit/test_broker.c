@@ -19,6 +19,7 @@
 struct mem_log {
 	struct lb_buf buf;
 	int fail;
+	int fail_sync;
 	int syncs;
 	size_t synced_len;             /* bytes made durable by the last sync */
 };
@@ -137,6 +138,8 @@ mem_sync(void *ctx)
 	struct mem_log *m = ctx;
 
 	m->syncs++;
+	if (m->fail_sync)
+		return LB_E_IO;
 	m->synced_len = m->buf.len;
 	return LB_OK;
 }
@@ -983,6 +986,36 @@ test_audit_failure_said_once_a_minute_with_a_count(void **state)
 	assert_int_equal(log_lines(f), 1);
 }
 
+static void
+test_failed_sync_makes_nothing_and_answers_so(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	struct answer a;
+
+	/* audit_sync = always: the decision is appended, its sync fails: the
+	 * link is not made (it would have no durable record), and the client
+	 * is told why. */
+	f->log.fail_sync = 1;
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_AUDIT);
+	assert_non_null(strstr(a.message, "nothing was made"));
+	assert_int_equal(fs_state.creates, 0);
+	lb_buf_free(&req);
+	/* Without a way to write the bytes again (no rewrite here), the log
+	 * stays refused: nothing is appended after the unsure record. */
+	f->log.fail_sync = 0;
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l2", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_AUDIT);
+	assert_int_equal(fs_state.creates, 0);
+	assert_int_equal(log_lines(f), 1);
+	lb_buf_free(&req);
+}
+
 /* PREFIX then N copies of C (a NUL-terminated path). */
 static char *
 long_path(const char *prefix, char c, size_t n)
@@ -1232,6 +1265,7 @@ main(void)
 		T(test_steps_out_of_order_are_refused),
 		T(test_audit_failure_refuses_and_makes_nothing),
 		T(test_audit_failure_said_once_a_minute_with_a_count),
+		T(test_failed_sync_makes_nothing_and_answers_so),
 		T(test_refused_long_paths_are_recorded_compactly),
 		T(test_refused_records_bounded_per_identity),
 		T(test_rate_limit_per_identity),
