@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The audit log's fdatasync fails, end to end (issue 13, item 4): the log
 # lies on a FUSE file system (tests/e2e/lb_failfs.py) whose fsync answers
-# EIO while a flag file exists. With audit_sync = always:
+# EIO while a flag file exists. With audit_sync = always (then batch, the
+# default, where the 100 ms timer's sync is the one that fails):
 #  - every request is refused with "the audit log cannot be written"
 #    (exit 4), no link is made, the daemon keeps running (it used to stop,
 #    exit 4) and says so once, not per request;
@@ -131,6 +132,30 @@ check "the decision whose sync failed is in the log (as after a crash)" grep -q 
 kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 out=$("$LBD" verify-audit "$LOG" --config "$R/etc/policy.ini" 2>&1); rc=$?
 check "verify-audit passes after the failed syncs: $out" test "$rc" -eq 0
+
+# --- audit_sync = batch (the default): the 100 ms timer's sync fails ---
+sed -i 's/^audit_sync = always$/audit_sync = batch/' "$R/etc/policy.ini"
+"$LBD" run --config "$R/etc/policy.ini" --foreground 2> "$R/daemon2.log" &
+DPID=$!
+for _ in $(seq 100); do [ -S "$R/run/broker.sock" ] && grep -q started "$R/daemon2.log" && break; sleep 0.05; done
+: > "$R/fail-sync"
+# Answered once written (batch), before the timer's sync, which fails.
+out=$(as "$LB" links/batch-before "$H/x" 2>&1)
+check "batch: a request written before the failed sync is answered: $out" test -L "$H/links/batch-before"
+sleep 0.5
+out=$(as "$LB" links/batch-bad "$H/x" 2>&1); rc=$?
+check "batch: after the timer's failed sync, requests are refused (exit $rc): $out" \
+	test "$rc" -eq 4 -a ! -L "$H/links/batch-bad"
+check "batch: the daemon is still running" kill -0 "$DPID"
+rm -f "$R/fail-sync"
+sleep 1.1
+out=$(as "$LB" links/batch-after "$H/x" 2>&1); rc=$?
+check "batch: served again once fdatasync works (exit $rc): $out" test "$rc" -eq 0 -a -L "$H/links/batch-after"
+check "batch: the record answered before the failed sync was written again, kept" \
+	grep -q '"link":"[^"]*links/batch-before"' "$LOG"
+kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+out=$("$LBD" verify-audit "$LOG" --config "$R/etc/policy.ini" 2>&1); rc=$?
+check "batch: verify-audit passes: $out" test "$rc" -eq 0
 
 echo "audit_sync: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
