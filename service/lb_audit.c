@@ -19,13 +19,21 @@
 /* Base64 text of the largest request (LB_FRAME_MAX bytes). */
 #define LB_AUDIT_REQ_B64_MAX (4 * ((LB_FRAME_MAX + 2) / 3))
 #define LB_AUDIT_READ_BLOCK 65536
+/* Bytes appended since the last good sync that are kept to be written
+ * again if a sync fails; past this, an append syncs first. */
+#define LB_AUDIT_TAIL_MAX (2u * LB_AUDIT_LINE_MAX)
 
 struct lb_audit {
 	struct lb_audit_io io;
 	uint64_t seq;                   /* last record written or found */
 	uint8_t hash[LB_HASH_BYTES];    /* its hash; zeros before the first */
-	int broken;                     /* a sync failed: refuse until reopened */
+	/* A sync failed: what TAIL holds may not be on disk; refuse until
+	 * lb_audit_repair has written it again and synced. */
+	int unsure;
+	uint64_t repair_at;             /* the second of the last repair tried */
 	uint64_t durable;               /* records up to this seq are synced */
+	uint64_t size;                  /* bytes in the file, as we wrote them */
+	struct lb_buf tail;             /* appended since the last good sync */
 	struct lb_buf line;
 	/* The recovery record lb_audit_open wrote, if any. */
 	int recovered;
@@ -802,6 +810,7 @@ lb_torn_seal(struct lb_audit *a, const struct lb_torn *t, int torn_tail, uint64_
 		goto out;
 	}
 	a->seq++;
+	a->size += a->line.len;
 	memcpy(a->hash, h, LB_HASH_BYTES);
 	if ((rc = lb_audit_sync(a)) != LB_OK)
 		goto out;
@@ -859,6 +868,7 @@ lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
 	}
 	a->io = io;
 	lb_buf_init(&a->line, LB_AUDIT_LINE_MAX);
+	lb_buf_init(&a->tail, LB_AUDIT_TAIL_MAX);
 	if (path != NULL && (rc = lb_line_open(&rd, path)) != LB_OK) {
 		/* Only a file that is not there starts a new chain; one we
 		 * cannot read must not be continued blindly. */
@@ -913,6 +923,7 @@ lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
 			goto out;
 		}
 	}
+	a->size = rd.pos;
 	if (torn.active) {
 		if (lb_audit_now(&now) != LB_OK) {
 			rc = LB_E_AUDIT;
@@ -923,7 +934,12 @@ lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
 			goto out;
 		}
 	} else if (torn_tail) {
-		if (io.append(io.ctx, "\n", 1) != LB_OK || lb_audit_sync(a) != LB_OK) {
+		if (io.append(io.ctx, "\n", 1) != LB_OK) {
+			rc = LB_E_AUDIT;
+			goto out;
+		}
+		a->size++;
+		if (lb_audit_sync(a) != LB_OK) {
 			rc = LB_E_AUDIT;
 			goto out;
 		}
@@ -947,17 +963,28 @@ lb_audit_append(struct lb_audit *a, const struct lb_audit_rec *rec,
 {
 	uint8_t h[LB_HASH_BYTES];
 
-	if (a == NULL || rec == NULL || a->broken || a->seq == UINT64_MAX)
+	if (a == NULL || rec == NULL || a->seq == UINT64_MAX ||
+	    lb_audit_repair(a, now) != LB_OK)
 		return LB_E_AUDIT;
 	lb_buf_reset(&a->line);
 	if (lb_audit_format_line(&a->line, rec, a->seq + 1, now, a->hash, h) != LB_OK)
+		return LB_E_AUDIT;
+	/* The bytes since the last sync are kept for a repair: a sync first
+	 * when they would not fit. */
+	if (a->io.rewrite != NULL && a->tail.len + a->line.len > LB_AUDIT_TAIL_MAX &&
+	    lb_audit_sync(a) != LB_OK)
 		return LB_E_AUDIT;
 	/* One call for the whole line: the platform's append is atomic for
 	 * us (all or nothing), so a line is never interleaved or half there. */
 	if (a->io.append(a->io.ctx, a->line.data, a->line.len) != LB_OK)
 		return LB_E_AUDIT;
 	a->seq++;
+	a->size += a->line.len;
 	memcpy(a->hash, h, LB_HASH_BYTES);
+	if (a->io.rewrite != NULL && lb_buf_put(&a->tail, a->line.data, a->line.len) != LB_OK) {
+		/* Cannot keep it for a repair: make it durable now instead. */
+		return lb_audit_sync(a);
+	}
 	if (sync_now)
 		return lb_audit_sync(a);
 	return LB_OK;
@@ -966,22 +993,65 @@ lb_audit_append(struct lb_audit *a, const struct lb_audit_rec *rec,
 int
 lb_audit_sync(struct lb_audit *a)
 {
-	if (a == NULL || a->broken)
+	if (a == NULL || a->unsure)
 		return LB_E_AUDIT;
 	if (a->io.sync != NULL && a->io.sync(a->io.ctx) != LB_OK) {
 		/* After a failed fsync the kernel may have dropped the data and
-		 * a later fsync may still succeed: stop here, fail closed. */
-		a->broken = 1;
+		 * a later fsync may still succeed: nothing more is written
+		 * until what is not known to be on disk is written again. */
+		a->unsure = 1;
+		a->repair_at = 0;
 		return LB_E_AUDIT;
 	}
 	a->durable = a->seq;
+	lb_buf_reset(&a->tail);
 	return LB_OK;
+}
+
+int
+lb_audit_repair(struct lb_audit *a, uint64_t now)
+{
+	if (a == NULL)
+		return LB_E_AUDIT;
+	if (!a->unsure)
+		return LB_OK;
+	/* A failing disk is slow to fail: once a second is enough. */
+	if (a->io.rewrite == NULL || a->repair_at == now + 1)
+		return LB_E_AUDIT;
+	a->repair_at = now + 1;
+	/* Writing the bytes again dirties their pages with what we know they
+	 * hold, so a good sync after it puts exactly them on disk; the file is
+	 * cut to their end (a part of a line that could not be cut back). */
+	if (a->io.rewrite(a->io.ctx, a->size - a->tail.len, a->tail.data, a->tail.len) != LB_OK)
+		return LB_E_AUDIT;
+	a->unsure = 0;
+	a->durable = a->seq;
+	lb_buf_reset(&a->tail);
+	return LB_OK;
+}
+
+uint64_t
+lb_audit_bytes(const struct lb_audit *a)
+{
+	return a != NULL ? a->size : 0;
+}
+
+const char *
+lb_audit_why(const struct lb_audit *a)
+{
+	const char *w = NULL;
+
+	if (a != NULL && a->io.why != NULL)
+		w = a->io.why(a->io.ctx);
+	if (w == NULL || w[0] == '\0')
+		w = a != NULL && a->unsure ? "a sync failed" : "the write failed";
+	return w;
 }
 
 int
 lb_audit_durable(const struct lb_audit *a, uint64_t seq)
 {
-	return a != NULL && !a->broken && a->durable >= seq;
+	return a != NULL && !a->unsure && a->durable >= seq;
 }
 
 void
@@ -1017,6 +1087,7 @@ lb_audit_close(struct lb_audit *a)
 	if (a == NULL)
 		return;
 	lb_buf_free(&a->line);
+	lb_buf_free(&a->tail);
 	free(a);
 }
 

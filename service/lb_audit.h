@@ -39,6 +39,15 @@ struct lb_audit_io {
 	 * from PATH, so the chain never continues from some other file (e.g. a
 	 * non-ASCII PATH that stdio cannot open on Windows). */
 	int (*size)(void *ctx, uint64_t *size);
+	/* Optional (may be NULL): after a failed sync, write P[0..N) again at
+	 * offset OFF (what this process appended since its last good sync),
+	 * cut the file to OFF + N and sync (LB_OK only if all of that
+	 * worked), so those bytes are known to be on disk again. Without it a
+	 * failed sync refuses every later append until the log is reopened. */
+	int (*rewrite)(void *ctx, uint64_t off, const void *p, size_t n);
+	/* Optional (may be NULL): a short text saying why the last append,
+	 * sync or rewrite failed (e.g. strerror), for the broker's message. */
+	const char *(*why)(void *ctx);
 };
 
 /* One decision. Strings may be NULL (written as null); byte strings from
@@ -98,12 +107,27 @@ int lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
  * Any failure is LB_E_AUDIT. If the line could not be formatted or
  * appended, nothing changed and the next append uses the same seq and prev.
  * If it was appended but the sync failed, what is on disk is unknown: the
- * log refuses every later append until it is closed and opened again. */
+ * log refuses every later append until lb_audit_repair has written again
+ * and synced what is not known to be on disk (tried here first, at most
+ * once per second), or, without lb_audit_io.rewrite, until it is closed
+ * and opened again. */
 int lb_audit_append(struct lb_audit *a, const struct lb_audit_rec *rec,
     uint64_t now, int sync_now) LB_WUR;
 /* Make everything appended so far durable (audit_sync = batch timer).
- * A failure (LB_E_AUDIT) also makes later appends fail, as above. */
+ * A failure (LB_E_AUDIT) also makes later appends fail, as above, until
+ * lb_audit_repair succeeds; while so, this fails at once. */
 int lb_audit_sync(struct lb_audit *a) LB_WUR;
+/* After a failed sync: write again what was appended since the last good
+ * sync and sync it (lb_audit_io.rewrite), at most once per second of NOW
+ * (lb_audit_append tries it too). LB_OK if the log is sound (nothing to
+ * repair, or repaired), else LB_E_AUDIT. docs/audit.md, "Failures". */
+int lb_audit_repair(struct lb_audit *a, uint64_t now) LB_WUR;
+/* Bytes this log's file holds as far as this process wrote them (read at
+ * open, plus every append): the difference across an append is that
+ * record's size. */
+uint64_t lb_audit_bytes(const struct lb_audit *a);
+/* Why the log last failed (lb_audit_io.why), or a generic text. */
+const char *lb_audit_why(const struct lb_audit *a);
 /* Whether record SEQ (and all before it) was made durable by a sync of
  * this process (records found at open count once synced again). */
 int lb_audit_durable(const struct lb_audit *a, uint64_t seq);

@@ -386,6 +386,22 @@ lb_rate_room(const struct lb_rates *rt, const char *id, uint64_t now, uint32_t p
 
 /* ---- the broker ---- */
 
+/* One identity's audit budget for refused requests (LB_AUDIT_BUDGET_*). */
+struct lb_budget {
+	char id[128];
+	char *user, *sid;               /* for its summary record */
+	uint64_t window;                /* when its window started */
+	uint64_t used;                  /* bytes of records in it */
+	uint64_t held;                  /* refused requests not recorded one by one */
+};
+
+/* The audit log cannot be written (docs/audit.md, "Failures"). */
+struct lb_audit_down {
+	int down;
+	uint64_t since, reported;       /* when it started, when last said */
+	uint64_t refused, total;        /* requests refused since then / in all */
+};
+
 struct lb_broker {
 	struct lb_policy *policy;
 	uint8_t sk[LB_SK_BYTES];
@@ -394,6 +410,10 @@ struct lb_broker {
 	struct lb_replay replay;
 	struct lb_rates rates;
 	struct lb_rates rejects;        /* pre-authentication refusals */
+	struct lb_budget *budgets;      /* LB_AUDIT_BUDGET_IDS of them */
+	size_t n_budgets;
+	struct lb_audit_down down;
+	uint64_t last_now;              /* the latest request's time */
 };
 
 int
@@ -410,8 +430,13 @@ lb_broker_new(struct lb_policy *policy, const uint8_t sk[LB_SK_BYTES],
 		return LB_E_INVAL;
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return LB_E_NOMEM;
+	if ((b->budgets = calloc(LB_AUDIT_BUDGET_IDS, sizeof(*b->budgets))) == NULL) {
+		free(b);
+		return LB_E_NOMEM;
+	}
 	b->replay.nslots = 1024;
 	if ((b->replay.slots = calloc(b->replay.nslots, sizeof(*b->replay.slots))) == NULL) {
+		free(b->budgets);
 		free(b);
 		return LB_E_NOMEM;
 	}
@@ -459,6 +484,11 @@ lb_broker_free(struct lb_broker *b)
 	free(b->replay.owners);
 	free(b->rates.v);
 	free(b->rejects.v);
+	for (size_t i = 0; i < b->n_budgets; i++) {
+		free(b->budgets[i].user);
+		free(b->budgets[i].sid);
+	}
+	free(b->budgets);
 	free(b);
 }
 
@@ -779,6 +809,140 @@ lb_preauth(const struct lb_outcome *o, int decoded)
 	    (o->status == LB_E_KEY_UNKNOWN && o->key == NULL);
 }
 
+static void
+lb_event(const struct lb_broker *b, int allowed, const char *line)
+{
+	if (b->fs->event != NULL)
+		b->fs->event(allowed, line);
+}
+
+/* ---- the audit log cannot be written: refuse, and say so rarely ---- */
+
+/* A failed append or sync (REQUEST: 1 if a request is refused for it). */
+static void
+lb_down_note(struct lb_broker *b, uint64_t now, int request)
+{
+	struct lb_audit_down *dn = &b->down;
+	char line[512];
+
+	if (!dn->down) {
+		memset(dn, 0, sizeof(*dn));
+		dn->down = 1;
+		dn->since = dn->reported = now;
+		dn->refused = dn->total = (uint64_t)request;
+		snprintf(line, sizeof(line), "audit log cannot be written (%s): refusing every request "
+		    "until it can (said again once a minute)", lb_audit_why(b->audit));
+		lb_event(b, 0, line);
+		return;
+	}
+	dn->refused += (uint64_t)request;
+	dn->total += (uint64_t)request;
+	if (dn->refused > 0 && (now >= dn->reported + LB_AUDIT_DOWN_REPORT_S || now < dn->reported)) {
+		snprintf(line, sizeof(line), "audit log still cannot be written (%s): %llu requests "
+		    "refused in the last %llu s", lb_audit_why(b->audit), (unsigned long long)dn->refused,
+		    (unsigned long long)(now > dn->reported ? now - dn->reported : 0));
+		lb_event(b, 0, line);
+		dn->reported = now;
+		dn->refused = 0;
+	}
+}
+
+/* An append worked: if the log had failed, say that it is over. */
+static void
+lb_down_over(struct lb_broker *b, uint64_t now)
+{
+	struct lb_audit_down *dn = &b->down;
+	char line[256];
+
+	if (!dn->down)
+		return;
+	snprintf(line, sizeof(line), "audit log can be written again after %llu s: %llu requests "
+	    "were refused meanwhile", (unsigned long long)(now > dn->since ? now - dn->since : 0),
+	    (unsigned long long)dn->total);
+	lb_event(b, 0, line);
+	dn->down = 0;
+}
+
+/* ---- per-identity audit budget for refused requests ---- */
+
+/* B's summary record for G (its held requests), if any. */
+static void
+lb_budget_report(struct lb_broker *b, struct lb_budget *g, uint64_t now)
+{
+	struct lb_audit_rec rec;
+	char reason[512];
+
+	if (g->held == 0)
+		return;
+	snprintf(reason, sizeof(reason), "%llu refused requests from %s in the %u s from Unix time %llu "
+	    "were not recorded one by one: over the audit budget of %u bytes of records per identity "
+	    "(%llu used)", (unsigned long long)g->held, g->id, LB_AUDIT_BUDGET_WINDOW_S,
+	    (unsigned long long)g->window, LB_AUDIT_BUDGET_BYTES, (unsigned long long)g->used);
+	memset(&rec, 0, sizeof(rec));
+	rec.event = "summary";
+	rec.verdict = "denied";
+	rec.user = g->user;
+	rec.sid = g->sid;
+	rec.kind = LB_KIND_NONE;
+	rec.reason = reason;
+	rec.error = LB_E_RATE;
+	if (lb_audit_append(b->audit, &rec, now, 0) != LB_OK)
+		return;   /* kept: the next tick tries again */
+	lb_down_over(b, now);
+	lb_event(b, 0, reason);   /* it names the identity */
+	g->held = 0;
+}
+
+/* PEER's budget at NOW, its window renewed (and the old one summarized)
+ * if it ended; NULL if none can be had (the table full of live windows:
+ * the record is then written, bounded by the rate limits only). */
+static struct lb_budget *
+lb_budget_get(struct lb_broker *b, const struct lb_peer *peer, uint64_t now)
+{
+	struct lb_budget *g = NULL;
+	size_t i;
+
+	for (i = 0; i < b->n_budgets && g == NULL; i++)
+		if (strcmp(b->budgets[i].id, peer->id) == 0)
+			g = &b->budgets[i];
+	if (g == NULL) {
+		if (b->n_budgets < LB_AUDIT_BUDGET_IDS) {
+			g = &b->budgets[b->n_budgets++];
+		} else {
+			/* An ended window with nothing held, else one summarized. */
+			for (i = 0; i < b->n_budgets && g == NULL; i++) {
+				struct lb_budget *c = &b->budgets[i];
+
+				if (now >= c->window + LB_AUDIT_BUDGET_WINDOW_S || now < c->window) {
+					lb_budget_report(b, c, now);
+					if (c->held == 0)
+						g = c;
+				}
+			}
+			if (g == NULL)
+				return NULL;
+		}
+		free(g->user);
+		free(g->sid);
+		memset(g, 0, sizeof(*g));
+		snprintf(g->id, sizeof(g->id), "%s", peer->id);
+		g->user = peer->who.user != NULL ? lb_strdup(peer->who.user) : NULL;
+		g->sid = peer->who.sid != NULL ? lb_strdup(peer->who.sid) : NULL;
+		g->window = now;
+		return g;
+	}
+	if (now >= g->window + LB_AUDIT_BUDGET_WINDOW_S || now < g->window) {
+		lb_budget_report(b, g, now);
+		if (g->held == 0) {
+			g->window = now;
+			g->used = 0;
+		}
+	}
+	return g;
+}
+
+/* ---- records ---- */
+
 static const char *
 lb_text_of(struct lb_outcome *o)
 {
@@ -800,7 +964,13 @@ lb_record(struct lb_broker *b, const struct lb_peer *peer, const struct lb_reque
     int with_request, uint64_t now, uint64_t *seq)
 {
 	struct lb_audit_rec rec;
+	struct lb_budget *g = NULL;
+	struct lb_buf note;
+	uint8_t h[LB_HASH_BYTES];
+	char *lres = NULL, *tres = NULL;
 	const char *text = lb_text_of(o), *verdict;
+	uint64_t before;
+	size_t i;
 	int r;
 
 	verdict = o->status == LB_OK ? (o->d.verdict == LB_VERDICT_ALLOW ? "allowed" : "denied") :
@@ -846,15 +1016,65 @@ lb_record(struct lb_broker *b, const struct lb_peer *peer, const struct lb_reque
 	/* Requests over the rate limit are not decisions and are not logged
 	 * one by one, or a flood would fill the disk; the event log says so. */
 	if (o->status == LB_E_RATE)
-		r = LB_OK;
-	else if ((r = lb_audit_append(b->audit, &rec, now, 0)) == LB_OK)
-		lb_audit_head(b->audit, seq, NULL);
-	if (r != LB_OK) {
-		/* Fail closed: nothing is made or answered without its record. */
-		if (b->fs->event != NULL)
-			b->fs->event(0, "audit log cannot be written: refusing requests");
-		return LB_E_AUDIT;
+		return LB_OK;
+	lb_buf_init(&note, 4096);
+	/* Refused, or a create's second record, with long paths: only what
+	 * an auditor needs (the allowed decision keeps the whole request,
+	 * which verify-audit checks): the paths' first bytes and lengths, and
+	 * the signed request's BLAKE2b, which the client's copy can match. */
+	if (decoded && strcmp(verdict, "allowed") != 0 &&
+	    (rq->link_len > LB_AUDIT_PATH_KEEP || rq->target_len > LB_AUDIT_PATH_KEEP ||
+	    (o->link_res.s != NULL && strlen(o->link_res.s) > LB_AUDIT_PATH_KEEP) ||
+	    (o->target_res.s != NULL && strlen(o->target_res.s) > LB_AUDIT_PATH_KEEP))) {
+		r = lb_buf_printf(&note, "%s [paths cut to their first %u bytes: link %zu bytes, "
+		    "target %zu bytes", text, LB_AUDIT_PATH_KEEP, rq->link_len, rq->target_len);
+		if (r == LB_OK && with_request && !lb_preauth(o, decoded) &&
+		    lb_hash(h, body, body_len) == LB_OK) {
+			r = lb_buf_printf(&note, "; the signed request: %zu bytes, blake2b ", body_len);
+			for (i = 0; r == LB_OK && i < LB_HASH_BYTES; i++)
+				r = lb_buf_printf(&note, "%02x", h[i]);
+		} else if (r == LB_OK && !with_request && *seq != 0) {
+			r = lb_buf_printf(&note, "; the whole request is in record %llu",
+			    (unsigned long long)*seq);
+		}
+		if (r == LB_OK)
+			r = lb_buf_put_u8(&note, ']');
+		if (r != LB_OK || lb_buf_cstr(&note, &rec.reason) != LB_OK)
+			rec.reason = text;
+		rec.link_len = rec.link_len > LB_AUDIT_PATH_KEEP ? LB_AUDIT_PATH_KEEP : rec.link_len;
+		rec.target_len = rec.target_len > LB_AUDIT_PATH_KEEP ? LB_AUDIT_PATH_KEEP : rec.target_len;
+		rec.request = NULL;
+		rec.request_len = 0;
+		rec.sig = NULL;
+		if (o->link_res.s != NULL && strlen(o->link_res.s) > LB_AUDIT_PATH_KEEP)
+			rec.link_resolved = lres = lb_strndup(o->link_res.s, LB_AUDIT_PATH_KEEP);
+		if (o->target_res.s != NULL && strlen(o->target_res.s) > LB_AUDIT_PATH_KEEP)
+			rec.target_resolved = tres = lb_strndup(o->target_res.s, LB_AUDIT_PATH_KEEP);
+		if ((o->link_res.s != NULL && rec.link_resolved == NULL) ||
+		    (o->target_res.s != NULL && rec.target_resolved == NULL)) {
+			r = LB_E_AUDIT;   /* out of memory: not recorded, so refused */
+			goto out;
+		}
 	}
+	/* A request's refusal counts against its identity's budget; past it,
+	 * it is answered and counted, not recorded (a create's second record
+	 * always is: it says that an allowed link was not made). */
+	if (with_request && strcmp(verdict, "allowed") != 0 &&
+	    (g = lb_budget_get(b, peer, now)) != NULL && g->used >= LB_AUDIT_BUDGET_BYTES) {
+		g->held++;
+		r = LB_OK;
+		goto out;
+	}
+	before = lb_audit_bytes(b->audit);
+	if (lb_audit_append(b->audit, &rec, now, 0) != LB_OK) {
+		/* Fail closed: nothing is made or answered without its record. */
+		r = LB_E_AUDIT;
+		goto out;
+	}
+	lb_audit_head(b->audit, seq, NULL);
+	lb_down_over(b, now);
+	if (g != NULL)
+		g->used += lb_audit_bytes(b->audit) - before;
 	/* Nor are they sent to syslog / the Event Log one by one: a flood
 	 * would drown the broker's other messages (journald rate limits). */
 	if (b->fs->event != NULL && o->status != LB_E_RATE) {
@@ -867,7 +1087,12 @@ lb_record(struct lb_broker *b, const struct lb_peer *peer, const struct lb_reque
 			b->fs->event(o->status == LB_OK && o->d.verdict == LB_VERDICT_ALLOW, l);
 		lb_buf_free(&line);
 	}
-	return LB_OK;
+	r = LB_OK;
+out:
+	lb_buf_free(&note);
+	free(lres);
+	free(tres);
+	return r;
 }
 
 /* A request between its arrival and its answer. */
@@ -888,6 +1113,7 @@ struct lb_pending {
 	struct lb_outcome o;
 	int decoded;                      /* RQ is in use: decoded, and past the rate limit */
 	uint64_t seq;                     /* its last audit record (0: none) */
+	int unaudited;                    /* refused: the audit log cannot be written */
 	char *rule;                       /* the deciding rule's name, for the answer */
 	struct lb_buf req_in;             /* precheck: what RQ's signature covers */
 	/* sealed: the answer's frame with room for its signature at SIG_OFF,
@@ -929,11 +1155,78 @@ lb_durable(struct lb_broker *b, uint64_t seq)
 	    lb_audit_durable(b->audit, seq))
 		return LB_OK;
 	if (lb_audit_sync(b->audit) != LB_OK) {
-		if (b->fs->event != NULL)
-			b->fs->event(0, "audit log cannot be made durable: refusing requests");
+		lb_down_note(b, b->last_now, 0);
 		return LB_E_AUDIT;
 	}
 	return LB_OK;
+}
+
+/* P cannot be recorded (the log cannot be written, or made durable with
+ * audit_sync = always): refused, nothing made, and answered so (the only
+ * answer without a record; the event log counts them). */
+static void
+lb_refuse_unaudited(struct lb_broker *b, struct lb_pending *p)
+{
+	struct lb_outcome *o = &p->o;
+
+	if (p->unaudited)
+		return;
+	p->unaudited = 1;
+	lb_down_note(b, p->now, 1);
+	if (o->file != NULL)
+		b->fs->close(o->file);
+	if (o->dir != NULL)
+		b->fs->close(o->dir);
+	o->file = o->dir = NULL;
+	o->pending = 0;
+	o->status = LB_E_AUDIT;
+	o->d.verdict = LB_VERDICT_DENY;
+	o->d.rule = NULL;
+	lb_buf_reset(&o->msg);
+	lb_say(&o->msg, "%s: nothing was made (ask again once it can)", lb_strerror(LB_E_AUDIT));
+	p->seq = 0;
+}
+
+int
+lb_broker_sync(struct lb_broker *b)
+{
+	if (lb_audit_sync(b->audit) != LB_OK) {
+		lb_down_note(b, b->last_now, 0);
+		return LB_E_AUDIT;
+	}
+	return LB_OK;
+}
+
+void
+lb_broker_summarize(struct lb_broker *b, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < b->n_budgets; i++)
+		lb_budget_report(b, &b->budgets[i], now);
+}
+
+void
+lb_broker_tick(struct lb_broker *b, uint64_t now)
+{
+	size_t i;
+
+	if (b->down.down) {
+		/* Best effort: the next append tries again anyway. */
+		if (lb_audit_repair(b->audit, now) != LB_OK)
+			lb_down_note(b, now, 0);
+	}
+	for (i = 0; i < b->n_budgets; i++) {
+		struct lb_budget *g = &b->budgets[i];
+
+		if (g->held > 0 && (now >= g->window + LB_AUDIT_BUDGET_WINDOW_S || now < g->window)) {
+			lb_budget_report(b, g, now);
+			if (g->held == 0) {
+				g->window = now;
+				g->used = 0;
+			}
+		}
+	}
 }
 
 int
@@ -982,6 +1275,7 @@ lb_broker_prepare(struct lb_broker *b, const struct lb_peer *peer,
 	pd->now = now;
 	pd->now_ms = b->fs->clock_ms != NULL ? b->fs->clock_ms() : now * 1000u;
 	pd->fs = b->fs;
+	b->last_now = now;
 	lb_buf_init(&pd->o.msg, 8192);
 	lb_buf_init(&pd->frame, LB_FRAME_HDR + LB_FRAME_MAX);
 	lb_buf_init(&pd->req_in, 1 + 255 + LB_FRAME_MAX);
@@ -1128,7 +1422,10 @@ lb_broker_close_start(struct lb_broker *b, struct lb_pending *p)
 	    &p->retry_ms) != LB_OK)
 		lb_fail_op(o, "", LB_E_RATE);
 	p->decided = 1;
-	return lb_record(b, p->peer, &p->rq, p->decoded, p->msg, p->body_len, o, 1, p->now, &p->seq);
+	if (lb_record(b, p->peer, &p->rq, p->decoded, p->msg, p->body_len, o, 1, p->now,
+	    &p->seq) != LB_OK)
+		lb_refuse_unaudited(b, p);
+	return LB_OK;
 }
 
 int
@@ -1187,8 +1484,6 @@ lb_broker_begin(struct lb_broker *b, const struct lb_peer *peer,
 int
 lb_broker_make_begin(struct lb_broker *b, struct lb_pending *p)
 {
-	int r;
-
 	if (!p->decided)
 		return LB_E_INVAL;
 	if (p->made)
@@ -1197,8 +1492,10 @@ lb_broker_make_begin(struct lb_broker *b, struct lb_pending *p)
 	if (!p->o.pending)
 		return 0;
 	/* audit_sync = always: the decision is on disk before the link. */
-	if ((r = lb_durable(b, p->seq)) != LB_OK)
-		return r;
+	if (lb_durable(b, p->seq) != LB_OK) {
+		lb_refuse_unaudited(b, p);
+		return 0;
+	}
 	p->make_rc = LB_E_INVAL;   /* until lb_broker_make_run says otherwise */
 	return 1;
 }
@@ -1225,8 +1522,9 @@ lb_broker_make_end(struct lb_broker *b, struct lb_pending *p)
 		 * same request (stored once, in the first). */
 		lb_fail_op(o, "", p->make_rc);
 		o->d.verdict = LB_VERDICT_DENY;
-		return lb_record(b, p->peer, &p->rq, p->decoded, p->msg, p->body_len, o, 0,
-		    p->now, &p->seq);
+		if (lb_record(b, p->peer, &p->rq, p->decoded, p->msg, p->body_len, o, 0,
+		    p->now, &p->seq) != LB_OK)
+			lb_refuse_unaudited(b, p);
 	}
 	return LB_OK;
 }
@@ -1282,11 +1580,12 @@ lb_broker_seal(struct lb_broker *b, struct lb_pending *p)
 		return LB_E_INVAL;
 	if (p->sealed)
 		return LB_OK;
-	if ((r = lb_broker_make(b, p)) != LB_OK ||
-	    (r = lb_durable(b, p->seq)) != LB_OK)
+	if ((r = lb_broker_make(b, p)) != LB_OK)
 		return r;
 	if (o->status == LB_E_RATE)
 		return lb_broker_seal_busy(p);
+	if (lb_durable(b, p->seq) != LB_OK)
+		lb_refuse_unaudited(b, p);
 	if ((p->rule = lb_strdup(o->d.rule != NULL ? o->d.rule->name : "")) == NULL)
 		return LB_E_NOMEM;
 	text = lb_text_of(o);

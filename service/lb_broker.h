@@ -79,6 +79,24 @@ struct lb_fs_ops {
 #define LB_REJECT_PER_SEC 5
 #define LB_REJECT_BURST 20
 #define LB_REJECT_PATH_LOG 256   /* bytes of each path kept in such a record */
+/* Refused requests of one OS identity (peer id) may take at most
+ * LB_AUDIT_BUDGET_BYTES of audit records per LB_AUDIT_BUDGET_WINDOW_S
+ * (checked before each record, so one record more may be written); past
+ * it they are still answered, counted, and summarized in one "summary"
+ * record when the window ends (docs/audit.md, "Bounded volume"): one user
+ * cannot fill the audit file system, which would refuse everyone. */
+#define LB_AUDIT_BUDGET_BYTES (256u * 1024)
+#define LB_AUDIT_BUDGET_WINDOW_S 60u
+#define LB_AUDIT_BUDGET_IDS 1024     /* identities tracked at once */
+/* A refused request whose paths are longer than this keeps only their
+ * first LB_AUDIT_PATH_KEEP bytes, their lengths and the BLAKE2b of the
+ * signed request (not the request itself): a 64 KiB request of control
+ * bytes, six bytes each when escaped, made 470 KB of log. */
+#define LB_AUDIT_PATH_KEEP 256
+/* While the audit log cannot be written, the event log says so when it
+ * starts, then at most once per this many seconds with a count, and when
+ * it ends. */
+#define LB_AUDIT_DOWN_REPORT_S 60
 
 struct lb_broker;
 
@@ -96,8 +114,10 @@ void lb_broker_remember(void *broker, const uint8_t key[LB_PK_BYTES],
 /* Handle one request message MSG (the frame's payload) from PEER at time
  * NOW (Unix seconds) and append the response frame to OUT. LB_OK when a
  * response is in OUT (allowed or not); an error means no answer can be
- * given (the audit log could not be written: fail closed) and the
- * connection should be dropped. */
+ * given and the connection should be dropped. When the audit log cannot
+ * be written the answer is a refusal, LB_E_AUDIT, with nothing made (fail
+ * closed): the only answer that has no record of its own (the event log
+ * counts them, docs/audit.md). */
 int lb_broker_handle(struct lb_broker *b, const struct lb_peer *peer,
     const uint8_t *msg, size_t len, uint64_t now, struct lb_buf *out) LB_WUR;
 
@@ -171,6 +191,18 @@ int lb_broker_sign(const struct lb_broker *b, struct lb_pending *p) LB_WUR;
 int lb_broker_deliver(struct lb_pending *p, struct lb_buf *out) LB_WUR;
 int lb_broker_answer(struct lb_broker *b, struct lb_pending *p, struct lb_buf *out) LB_WUR;
 void lb_broker_pending_free(struct lb_broker *b, struct lb_pending *p);
+
+/* The audit_sync = batch timer's sync: LB_OK, or LB_E_AUDIT (requests
+ * are then refused until lb_audit_repair succeeds; said once a minute). */
+int lb_broker_sync(struct lb_broker *b) LB_WUR;
+/* Once a second or so (NOW Unix seconds): retry a failed audit log
+ * (lb_audit_repair), the once-a-minute report of requests refused for it,
+ * and the summary records of identities over their audit budget whose
+ * window has ended. */
+void lb_broker_tick(struct lb_broker *b, uint64_t now);
+/* At stop: every identity's summary record now, windows ended or not
+ * (NOW Unix seconds), so no count of requests it held is lost. */
+void lb_broker_summarize(struct lb_broker *b, uint64_t now);
 
 void lb_broker_free(struct lb_broker *b);
 

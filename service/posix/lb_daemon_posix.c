@@ -56,11 +56,22 @@ struct lb_job {
 #define LB_JOBS_PER_CONN 16         /* and per connection (bounds its output) */
 
 /* The append-only file under the audit module. BROKEN: a failed append
- * could not be cut back, so no later append may follow it. */
+ * could not be cut back to CUT_TO, so no later append may follow it
+ * until that cut is made (each append tries it again). WHY: the last
+ * failure, for the broker's message (it says it once a minute: the file
+ * functions stay quiet, or a full disk would write a line per request). */
 struct lb_audit_file {
 	int fd;
 	int broken;
+	off_t cut_to;
+	char why[128];
 };
+
+static void
+lb_audit_file_failed(struct lb_audit_file *af, const char *what, int err)
+{
+	snprintf(af->why, sizeof(af->why), "%s: %s", what, err != 0 ? strerror(err) : "no progress");
+}
 
 struct lb_daemon {
 	char *config;               /* absolute */
@@ -81,6 +92,7 @@ struct lb_daemon {
 	struct lb_pool *pool;       /* signature work of a round, over the cores */
 	int64_t next_stat, sync_due, accept_paused_until;
 	int dirty;                  /* requests handled since the last sync */
+	unsigned long sync_failed;  /* batch syncs that failed (the broker says so) */
 	unsigned long refused_busy, refused_identity, evicted;
 	char refused_why[256];      /* the last identity refusal, logged once a second */
 	char reload_refused[512];   /* the last policy refusal: logged once while it stays */
@@ -127,10 +139,18 @@ lb_audit_append_fd(void *ctx, const void *p, size_t n)
 	off_t start;
 	size_t off = 0;
 
-	if (af->broken)
-		return LB_E_IO;
+	if (af->broken) {
+		/* The part of a line a failed append left: cut it now, or
+		 * still nothing may follow it. */
+		if (ftruncate(af->fd, af->cut_to) != 0) {
+			lb_audit_file_failed(af, "cannot cut a partial line", errno);
+			return LB_E_IO;
+		}
+		af->broken = 0;
+		syslog(LOG_NOTICE, "audit log: the partial line of a failed write is cut");
+	}
 	if ((start = lseek(af->fd, 0, SEEK_END)) < 0) {
-		syslog(LOG_ERR, "audit log: lseek: %s", strerror(errno));
+		lb_audit_file_failed(af, "lseek", errno);
 		return LB_E_IO;
 	}
 	while (off < n) {
@@ -139,13 +159,14 @@ lb_audit_append_fd(void *ctx, const void *p, size_t n)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			syslog(LOG_ERR, "audit log write failed: %s", w < 0 ? strerror(errno) : "no progress");
+			lb_audit_file_failed(af, "write", w < 0 ? errno : 0);
 			/* Never leave part of a line: the next append writes the
 			 * same record again. */
-			if (ftruncate(af->fd, start) != 0) {
+			if (off > 0 && ftruncate(af->fd, start) != 0) {
 				syslog(LOG_CRIT, "audit log: cannot cut a partial line: %s; "
-				    "refusing all requests until restarted", strerror(errno));
+				    "refusing all requests until it can", strerror(errno));
 				af->broken = 1;
+				af->cut_to = start;
 			}
 			return LB_E_IO;
 		}
@@ -160,10 +181,76 @@ lb_audit_sync_fd(void *ctx)
 	struct lb_audit_file *af = ctx;
 
 	if (fdatasync(af->fd) != 0) {
-		syslog(LOG_ERR, "audit log fdatasync failed: %s", strerror(errno));
+		lb_audit_file_failed(af, "fdatasync", errno);
 		return LB_E_IO;
 	}
 	return LB_OK;
+}
+
+/* lb_audit_io.rewrite: after a failed fdatasync, P (what was appended
+ * since the last good one) written again at OFF with pwrite, which needs
+ * O_APPEND off for a moment (Linux appends a pwrite on an O_APPEND file),
+ * the file cut to its end, then synced. */
+static int
+lb_audit_rewrite_fd(void *ctx, uint64_t off, const void *p, size_t n)
+{
+	struct lb_audit_file *af = ctx;
+	const unsigned char *s = p;
+	struct stat st;
+	size_t done = 0;
+	int fl, rc = LB_E_IO;
+
+	/* off_t is 64 bits (_FILE_OFFSET_BITS or a 64-bit system): the log is
+	 * far below its range. */
+	if (off > (uint64_t)INT64_MAX / 2 || n > (size_t)INT32_MAX)
+		return LB_E_RANGE;
+	/* Shorter than what we know was there: not our file any more. */
+	if (fstat(af->fd, &st) != 0 || (uint64_t)st.st_size < off) {
+		lb_audit_file_failed(af, "the file is shorter than what was written to it", 0);
+		return LB_E_IO;
+	}
+	if ((fl = fcntl(af->fd, F_GETFL)) < 0 || fcntl(af->fd, F_SETFL, fl & ~O_APPEND) != 0) {
+		lb_audit_file_failed(af, "fcntl", errno);
+		return LB_E_IO;
+	}
+	while (done < n) {
+		ssize_t w = pwrite(af->fd, s + done, n - done, (off_t)(off + done));
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			lb_audit_file_failed(af, "write again", w < 0 ? errno : 0);
+			goto out;
+		}
+		done += (size_t)w;
+	}
+	if (ftruncate(af->fd, (off_t)(off + n)) != 0) {
+		lb_audit_file_failed(af, "cut", errno);
+		goto out;
+	}
+	if (fdatasync(af->fd) != 0) {
+		lb_audit_file_failed(af, "fdatasync", errno);
+		goto out;
+	}
+	af->broken = 0;   /* whatever was past the end is cut too */
+	rc = LB_OK;
+out:
+	if (fcntl(af->fd, F_SETFL, fl) != 0) {
+		/* Without O_APPEND a later write could land elsewhere: fail. */
+		lb_audit_file_failed(af, "fcntl O_APPEND", errno);
+		af->broken = 1;
+		af->cut_to = (off_t)(off + n);
+		rc = LB_E_IO;
+	}
+	return rc;
+}
+
+static const char *
+lb_audit_why_fd(void *ctx)
+{
+	const struct lb_audit_file *af = ctx;
+
+	return af->why;
 }
 
 static int
@@ -592,36 +679,29 @@ lb_jobs_run(struct lb_daemon *d)
 			lb_job_drop(j, r);
 	}
 	/* audit_sync = always: one fdatasync for the round's decisions, one
-	 * for the failures' records; a failed one stops the broker. */
-	if ((synced = lb_broker_flush(d->b)) == LB_OK) {
-		for (i = 0; i < d->n_jobs; i++)
-			if (d->jobs[i].live && (r = lb_broker_make(d->b, d->jobs[i].p)) != LB_OK)
-				lb_job_drop(&d->jobs[i], r);
-		synced = lb_broker_flush(d->b);
-	}
-	for (i = 0; i < d->n_jobs && synced == LB_OK; i++)
+	 * for the failures' records. If one fails, each request that needed
+	 * it is refused by the broker, nothing made ("the audit log cannot
+	 * be written"), until the log is repaired (docs/audit.md). */
+	synced = lb_broker_flush(d->b);
+	for (i = 0; i < d->n_jobs; i++)
+		if (d->jobs[i].live && (r = lb_broker_make(d->b, d->jobs[i].p)) != LB_OK)
+			lb_job_drop(&d->jobs[i], r);
+	if (synced == LB_OK && lb_broker_flush(d->b) != LB_OK)
+		d->sync_failed++;   /* the seals below refuse what needed it */
+	for (i = 0; i < d->n_jobs; i++)
 		if (d->jobs[i].live && (r = lb_broker_seal(d->b, d->jobs[i].p)) != LB_OK)
 			lb_job_drop(&d->jobs[i], r);
-	if (synced == LB_OK)
-		lb_pool_run(d->pool, lb_job_sign, d, d->n_jobs);
+	lb_pool_run(d->pool, lb_job_sign, d, d->n_jobs);
 	for (i = 0; i < d->n_jobs; i++) {
 		j = &d->jobs[i];
-		if (synced == LB_OK && j->live && lb_broker_deliver(j->p, &j->c->out) != LB_OK)
+		if (j->live && lb_broker_deliver(j->p, &j->c->out) != LB_OK)
 			j->live = 0;
-		if (synced == LB_OK && !j->live && j->c->fd >= 0)
+		if (!j->live && j->c->fd >= 0)
 			lb_job_drop(j, LB_E_IO);   /* not signed or not queued */
 		j->c->jobs = 0;
 		lb_broker_pending_free(d->b, j->p);
 	}
 	d->n_jobs = 0;
-	if (synced != LB_OK) {
-		/* After a failed fdatasync the kernel may have dropped the data:
-		 * nothing of this round is answered, start again from what is
-		 * on disk (fail closed). */
-		syslog(LOG_CRIT, "cannot make the audit log durable; stopping");
-		d->stop = 1;
-		d->exit_code = LB_EXIT_FAILED;
-	}
 }
 
 /* Whether C has a request to take in the next round without waiting for
@@ -828,16 +908,16 @@ lb_timers(struct lb_daemon *d, int64_t now)
 			lb_conn_close(d->conns[i]);   /* silent or slow: its slot goes to others */
 	if (d->dirty && now >= d->sync_due) {
 		d->dirty = 0;
-		if (lb_audit_sync(d->audit) != LB_OK) {
-			/* After a failed fdatasync the kernel may have dropped the
-			 * data: start again from what is on disk (fail closed). */
-			syslog(LOG_CRIT, "cannot make the audit log durable; stopping");
-			d->stop = 1;
-			d->exit_code = LB_EXIT_FAILED;
-		}
+		/* After a failed fdatasync the kernel may have dropped the data:
+		 * the broker refuses requests until what it appended since the
+		 * last good one is written again and synced (lb_broker_tick,
+		 * docs/audit.md); it says so once a minute. */
+		if (lb_broker_sync(d->b) != LB_OK)
+			d->sync_failed++;
 	}
 	if (now >= d->next_stat) {
 		d->next_stat = now + LB_STAT_MS;
+		lb_broker_tick(d->b, (uint64_t)time(NULL));
 		lb_watch_policy(d);
 		if (d->refused_busy > 0 || d->evicted > 0)
 			syslog(LOG_WARNING, "refused %lu connections as busy: too many clients (max_clients %lu, "
@@ -1022,6 +1102,8 @@ lb_start(struct lb_daemon *d)
 	io.append = lb_audit_append_fd;
 	io.sync = lb_audit_sync_fd;
 	io.size = lb_audit_size_fd;
+	io.rewrite = lb_audit_rewrite_fd;
+	io.why = lb_audit_why_fd;
 	if ((r = lb_serve_open(p, sk, io, &lb_posix_fs_ops, now, &d->audit, &d->b, &remembered,
 	    ebuf, sizeof(ebuf))) != LB_OK) {
 		syslog(LOG_ERR, "%s", ebuf);
@@ -1062,6 +1144,8 @@ lb_shutdown(struct lb_daemon *d)
 	/* Remove the socket only if it is still the one we made. */
 	if (d->sock_path != NULL && lstat(d->sock_path, &st) == 0 && st.st_ino == d->sock_ino)
 		unlink(d->sock_path);
+	if (d->b != NULL)
+		lb_broker_summarize(d->b, (uint64_t)time(NULL));
 	if (d->audit != NULL && lb_audit_sync(d->audit) != LB_OK)
 		syslog(LOG_ERR, "audit log: final sync failed");
 	lb_audit_close(d->audit);

@@ -135,9 +135,12 @@ struct lb_djob {
 	struct lb_djob *prev_live, *next_live;
 };
 
+/* WHY: the last failure, for the broker's message (said once a minute,
+ * not once per request: a full disk must not fill the Event Log too). */
 struct lb_audit_file {
 	HANDLE h;
 	int broken;
+	char why[128];
 };
 
 struct lb_win_daemon {
@@ -195,14 +198,14 @@ lb_audit_append_h(void *ctx, const void *p, size_t n)
 		return LB_E_IO;
 	zero.QuadPart = 0;
 	if (!SetFilePointerEx(af->h, zero, &start, FILE_END)) {
-		lb_win_log(LB_WIN_ERR, "audit log: seek: Windows error %lu", GetLastError());
+		snprintf(af->why, sizeof(af->why), "seek: Windows error %lu", GetLastError());
 		return LB_E_IO;
 	}
 	while (off < n) {
 		DWORD want = n - off > 1u << 20 ? 1u << 20 : (DWORD)(n - off), w = 0;
 
 		if (!WriteFile(af->h, s + off, want, &w, NULL) || w == 0) {
-			lb_win_log(LB_WIN_ERR, "audit log write failed: Windows error %lu", GetLastError());
+			snprintf(af->why, sizeof(af->why), "write: Windows error %lu", GetLastError());
 			/* Never leave part of a line: the next append writes the
 			 * same record again. */
 			if (!SetFilePointerEx(af->h, start, NULL, FILE_BEGIN) || !SetEndOfFile(af->h)) {
@@ -223,10 +226,19 @@ lb_audit_sync_h(void *ctx)
 	struct lb_audit_file *af = ctx;
 
 	if (!FlushFileBuffers(af->h)) {
-		lb_win_log(LB_WIN_ERR, "audit log flush failed: Windows error %lu", GetLastError());
+		snprintf(af->why, sizeof(af->why), "FlushFileBuffers: Windows error %lu", GetLastError());
+		lb_win_log(LB_WIN_ERR, "audit log flush failed: %s", af->why);
 		return LB_E_IO;
 	}
 	return LB_OK;
+}
+
+static const char *
+lb_audit_why_h(void *ctx)
+{
+	const struct lb_audit_file *af = ctx;
+
+	return af->why;
 }
 
 static int
@@ -1271,6 +1283,7 @@ lb_timers(struct lb_win_daemon *d, uint64_t now)
 		d->listen_retry = now + LB_STAT_MS;
 	if (now >= d->next_stat) {
 		d->next_stat = now + LB_STAT_MS;
+		lb_broker_tick(d->b, (uint64_t)time(NULL));
 		lb_watch_policy(d);
 		if (d->refused_busy > 0)
 			lb_win_log(LB_WIN_WARN, "refused %lu connections: too many clients (max_clients %lu, per user %zu)",
@@ -1444,6 +1457,7 @@ lb_win_daemon_start_fs(const char *config, const struct lb_fs_ops *fs,
 	io.append = lb_audit_append_h;
 	io.sync = lb_audit_sync_h;
 	io.size = lb_audit_size_h;
+	io.why = lb_audit_why_h;
 	if ((r = lb_serve_open(p, sk, io, d->fs, now, &d->audit, &d->b, &remembered,
 	    ebuf, sizeof(ebuf))) != LB_OK) {
 		lb_win_log(LB_WIN_ERR, "%s", ebuf);
@@ -1567,6 +1581,8 @@ lb_win_daemon_free(struct lb_win_daemon *d)
 	lb_drop_requests(d);
 	if (d->iocp != NULL)
 		lb_drain(d);
+	if (d->b != NULL)
+		lb_broker_summarize(d->b, (uint64_t)time(NULL));
 	if (d->audit != NULL && lb_audit_sync(d->audit) != LB_OK)
 		lb_win_log(LB_WIN_ERR, "audit log: final flush failed");
 	lb_audit_close(d->audit);

@@ -1722,6 +1722,89 @@ test_failed_append_keeps_seq_and_chain(void **state)
 	lb_buf_free(&m.buf);
 }
 
+/* lb_audit_io.rewrite for the in-memory file: the bytes at OFF must be
+ * the ones given (they are what was appended there), the file is cut to
+ * their end; fails while fail_rewrites > 0. */
+struct rwio {
+	struct memio m;
+	int fail_rewrites;
+	unsigned rewrites;
+	uint64_t last_off;
+	size_t last_n;
+};
+
+static int
+rw_rewrite(void *ctx, uint64_t off, const void *p, size_t n)
+{
+	struct rwio *w = ctx;
+
+	w->rewrites++;
+	w->last_off = off;
+	w->last_n = n;
+	if (w->fail_rewrites > 0) {
+		w->fail_rewrites--;
+		return LB_E_IO;
+	}
+	assert_true(off + n <= w->m.buf.len);
+	assert_memory_equal(w->m.buf.data + off, p, n);
+	w->m.buf.len = (size_t)(off + n);
+	return LB_OK;
+}
+
+static void
+test_failed_sync_repaired_by_writing_again(void **state)
+{
+	struct lb_audit *a = NULL;
+	struct lb_audit_rec rec;
+	struct lb_audit_io io;
+	struct rwio w;
+	char msg[512];
+	size_t records, len1, len2;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	memio_init(&w.m);
+	io = mem_io(&w.m);
+	io.ctx = &w;   /* struct memio is rwio's first member */
+	io.rewrite = rw_rewrite;
+	assert_int_equal(lb_audit_open(NULL, io, 0, NULL, NULL, &a), LB_OK);
+	sample_rec(&rec, "/home/alice/src/1");
+	assert_int_equal(lb_audit_append(a, &rec, T0, 1), LB_OK);      /* durable */
+	len1 = w.m.buf.len;
+	sample_rec(&rec, "/home/alice/src/2");
+	assert_int_equal(lb_audit_append(a, &rec, T0, 0), LB_OK);      /* batch: not yet */
+	len2 = w.m.buf.len - len1;
+	/* The batch sync fails: what is on disk is unknown. */
+	w.m.fail_syncs = 1;
+	assert_int_equal(lb_audit_sync(a), LB_E_AUDIT);
+	assert_false(lb_audit_durable(a, 2));
+	assert_int_equal(lb_audit_sync(a), LB_E_AUDIT);   /* no retry from a sync */
+	/* The repair fails too (the disk is still bad): the append is refused
+	 * and nothing appended; again in the same second: not even tried. */
+	w.fail_rewrites = 1;
+	sample_rec(&rec, "/home/alice/src/3");
+	assert_int_equal(lb_audit_append(a, &rec, T0 + 1, 0), LB_E_AUDIT);
+	assert_int_equal(w.rewrites, 1);
+	assert_int_equal(lb_audit_append(a, &rec, T0 + 1, 0), LB_E_AUDIT);
+	assert_int_equal(w.rewrites, 1);
+	assert_int_equal(w.m.buf.len, len1 + len2);
+	/* A second later the disk is back: exactly the bytes appended since
+	 * the last good sync are written again, then the append goes on. */
+	assert_int_equal(lb_audit_append(a, &rec, T0 + 2, 0), LB_OK);
+	assert_int_equal(w.rewrites, 2);
+	assert_int_equal(w.last_off, len1);
+	assert_int_equal(w.last_n, len2);
+	assert_true(lb_audit_durable(a, 2));
+	assert_int_equal(lb_audit_sync(a), LB_OK);
+	assert_true(lb_audit_durable(a, 3));
+	assert_int_equal(lb_audit_bytes(a), w.m.buf.len);
+	lb_audit_close(a);
+	assert_int_equal(count_lines(&w.m.buf), 3);
+	assert_int_equal(verify_buf(&w.m.buf, NULL, msg, sizeof(msg), &records), LB_OK);
+	assert_int_equal(records, 3);
+	lb_buf_free(&w.m.buf);
+}
+
 static void
 test_failed_sync_refuses_until_reopened(void **state)
 {
@@ -2082,6 +2165,7 @@ main(void)
 		cmocka_unit_test(test_open_replays_nonces_since_a_timestamp),
 		cmocka_unit_test(test_failed_append_keeps_seq_and_chain),
 		cmocka_unit_test(test_failed_sync_refuses_until_reopened),
+		cmocka_unit_test(test_failed_sync_repaired_by_writing_again),
 		cmocka_unit_test(test_signatures_verify_against_the_policy),
 		cmocka_unit_test(test_tampered_request_fails_on_the_signature),
 		cmocka_unit_test(test_readable_fields_must_match_the_signed_request),

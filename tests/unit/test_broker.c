@@ -19,6 +19,7 @@
 struct mem_log {
 	struct lb_buf buf;
 	int fail;
+	int fail_sync;
 	int syncs;
 	size_t synced_len;             /* bytes made durable by the last sync */
 };
@@ -101,8 +102,23 @@ fake_close(void *h)
 	(void)h;
 }
 
+/* The event log: lines about the audit log counted, the last kept. */
+static int g_audit_events;
+static char g_last_audit_event[512];
+
+static void
+fake_event(int allowed, const char *line)
+{
+	(void)allowed;
+	if (strstr(line, "audit log") != NULL) {
+		g_audit_events++;
+		snprintf(g_last_audit_event, sizeof(g_last_audit_event), "%s", line);
+	}
+}
+
 static const struct lb_fs_ops fake_ops = {
-	fake_open_parent, fake_open_target, fake_create, fake_remove, fake_close, NULL, NULL, NULL, NULL,
+	fake_open_parent, fake_open_target, fake_create, fake_remove, fake_close, fake_event, NULL, NULL,
+	NULL,
 };
 
 
@@ -123,6 +139,8 @@ mem_sync(void *ctx)
 	struct mem_log *m = ctx;
 
 	m->syncs++;
+	if (m->fail_sync)
+		return LB_E_IO;
 	m->synced_len = m->buf.len;
 	return LB_OK;
 }
@@ -785,9 +803,15 @@ test_audit_failure_refuses_and_makes_nothing(void **state)
 	f->log.fail = 1;
 	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW,
 	    f->alice_pk, f->alice_sk, NULL);
-	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_E_AUDIT);
+	/* Refused, and told why (not a connection closed unanswered). */
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_AUDIT);
+	assert_int_equal(a.verdict, LB_VERDICT_DENY);
+	assert_non_null(strstr(a.message, "audit log cannot be written"));
+	assert_non_null(strstr(a.message, "nothing was made"));
 	assert_int_equal(fs_state.creates, 0);   /* the record comes first: nothing made */
 	assert_int_equal(fs_state.removes, 0);
+	assert_int_equal(f->log.buf.len, 0);
 	lb_buf_free(&req);
 	/* the log works again: requests are served again */
 	f->log.fail = 0;
@@ -1087,6 +1111,217 @@ test_status_says_who_and_whether_enrolled(void **state)
 	lb_buf_free(&req);
 }
 
+/* Requests as ALICE, one a second from T for SECONDS seconds; each
+ * answered with STATUS. */
+static void
+ask_each_second(struct fx *f, uint64_t t, int seconds, int status)
+{
+	struct lb_buf req;
+	struct answer a;
+	int i;
+
+	for (i = 0; i < seconds; i++) {
+		ask_now = t + (uint64_t)i;
+		make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", ask_now,
+		    f->alice_pk, f->alice_sk, NULL);
+		assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+		assert_int_equal(a.status, status);
+		lb_buf_free(&req);
+	}
+	ask_now = NOW;
+}
+
+static void
+test_audit_failure_said_once_a_minute_with_a_count(void **state)
+{
+	struct fx *f = *state;
+
+	g_audit_events = 0;
+	f->log.fail = 1;
+	/* 150 requests refused over 150 s: one line when it starts, then one
+	 * a minute with that minute's count, not one per request. */
+	ask_each_second(f, NOW, 150, LB_E_AUDIT);
+	assert_int_equal(fs_state.creates, 0);
+	assert_int_equal(g_audit_events, 3);
+	assert_non_null(strstr(g_last_audit_event, "still cannot be written"));
+	assert_non_null(strstr(g_last_audit_event, "60 requests refused in the last 60 s"));
+	/* The log works again: the next request is served, and that is said. */
+	f->log.fail = 0;
+	ask_each_second(f, NOW + 150, 1, LB_OK);
+	assert_int_equal(fs_state.creates, 1);
+	assert_int_equal(g_audit_events, 4);
+	assert_non_null(strstr(g_last_audit_event, "can be written again after 150 s: 150 requests"));
+	assert_int_equal(log_lines(f), 1);
+}
+
+static void
+test_failed_sync_makes_nothing_and_answers_so(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	struct answer a;
+
+	/* audit_sync = always: the decision is appended, its sync fails: the
+	 * link is not made (it would have no durable record), and the client
+	 * is told why. */
+	f->log.fail_sync = 1;
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_AUDIT);
+	assert_non_null(strstr(a.message, "nothing was made"));
+	assert_int_equal(fs_state.creates, 0);
+	lb_buf_free(&req);
+	/* Without a way to write the bytes again (no rewrite here), the log
+	 * stays refused: nothing is appended after the unsure record. */
+	f->log.fail_sync = 0;
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l2", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_AUDIT);
+	assert_int_equal(fs_state.creates, 0);
+	assert_int_equal(log_lines(f), 1);
+	lb_buf_free(&req);
+}
+
+/* PREFIX then N copies of C (a NUL-terminated path). */
+static char *
+long_path(const char *prefix, char c, size_t n)
+{
+	size_t k = strlen(prefix);
+	char *p = malloc(k + n + 1);
+
+	assert_non_null(p);
+	memcpy(p, prefix, k);
+	memset(p + k, c, n);
+	p[k + n] = '\0';
+	return p;
+}
+
+static void
+test_refused_long_paths_are_recorded_compactly(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req, hex;
+	struct lb_request r;
+	struct answer a;
+	uint8_t h[LB_HASH_BYTES];
+	char *link = long_path("/srv/alice/", '\001', 32000);
+	char *target = long_path("/opt/", '\001', 32000);
+	size_t blen, i;
+
+	/* The red team's request: 64 KiB of control bytes, which JSON
+	 * escapes six-fold (470 KB a record before). */
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, link, target, NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_not_equal(a.status, LB_OK);
+	assert_int_equal(log_lines(f), 1);
+	assert_true(f->log.buf.len <= 4 * 1024);
+	/* Its lengths and the signed request's hash are kept, not the request. */
+	assert_true(log_has(f, "link 32011 bytes, target 32005 bytes"));
+	assert_true(log_has(f, "\"request\":null,\"sig\":null"));
+	assert_int_equal(lb_request_decode(req.data, req.len, &r, &blen), LB_OK);
+	assert_int_equal(lb_hash(h, req.data, blen), LB_OK);
+	lb_buf_init(&hex, 256);
+	assert_int_equal(lb_buf_put_cstr(&hex, "blake2b "), LB_OK);
+	for (i = 0; i < LB_HASH_BYTES; i++)
+		assert_int_equal(lb_buf_printf(&hex, "%02x", h[i]), LB_OK);
+	assert_int_equal(lb_buf_put_u8(&hex, 0), LB_OK);
+	assert_true(log_has(f, (const char *)hex.data));
+	lb_buf_free(&hex);
+	lb_buf_free(&req);
+	free(link);
+	free(target);
+	/* An allowed request with long paths keeps its whole signed request:
+	 * verify-audit proves allowed records from it. */
+	link = long_path("/srv/alice/", 'a', 200);
+	target = long_path("/opt/", 'b', 200);
+	for (i = 0; i < 3; i++) {
+		char *l2 = malloc(strlen(link) + 202);
+
+		assert_non_null(l2);
+		snprintf(l2, strlen(link) + 202, "%s/%.200s", link, link + 11);
+		free(link);
+		link = l2;
+	}
+	f->log.buf.len = 0;
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, link, target, NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_OK);
+	assert_false(log_has(f, "\"request\":null"));
+	assert_false(log_has(f, "paths cut"));
+	lb_buf_free(&req);
+	free(link);
+	free(target);
+}
+
+static void
+test_refused_records_bounded_per_identity(void **state)
+{
+	static const struct lb_group bob_groups[] = { { "bob", NULL, 0 } };
+	static const struct lb_peer bob = {
+		{ "bob", "1001", "/home/bob", bob_groups, 1, NULL }, "uid:1001", NULL,
+	};
+	struct fx *f = *state;
+	struct lb_buf req;
+	struct answer a;
+	size_t one, i, n, recorded;
+	const char *p;
+	char *link = long_path("/srv/elsewhere/", 'x', 200);
+
+	/* Denied by policy (no rule for that folder), about 1 KB a record. */
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, link, "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(a.status, LB_E_DENIED);
+	lb_buf_free(&req);
+	one = f->log.buf.len;
+	n = 2 * LB_AUDIT_BUDGET_BYTES / one + 10;
+	for (i = 1; i < n; i++) {
+		/* within the rate limit (200/s) and the window (60 s) */
+		ask_now = NOW + i / 150;
+		make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, link, "/opt/x", ask_now,
+		    f->alice_pk, f->alice_sk, NULL);
+		assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+		assert_int_equal(a.status, LB_E_DENIED);   /* answered all the same */
+		lb_buf_free(&req);
+	}
+	assert_true(ask_now < NOW + LB_AUDIT_BUDGET_WINDOW_S);
+	/* Within the budget, plus the one record checked before it. */
+	assert_true(f->log.buf.len <= LB_AUDIT_BUDGET_BYTES + one);
+	recorded = (size_t)log_lines(f);
+	assert_true(recorded < n);
+	/* Another identity has its own budget. */
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/bob/l", "/opt/x", ask_now,
+	    f->bob_pk, f->bob_sk, NULL);
+	assert_int_equal(ask(f, &bob, &req, NULL, &a), LB_OK);
+	assert_int_equal(log_lines(f), (int)recorded + 1);
+	assert_true(log_has(f, "\"user\":\"bob\""));
+	lb_buf_free(&req);
+	/* The window ends: one summary record counts what was held. */
+	lb_broker_tick(f->b, NOW + LB_AUDIT_BUDGET_WINDOW_S);
+	assert_int_equal(log_lines(f), (int)recorded + 2);
+	assert_true(log_has(f, "\"event\":\"summary\",\"verdict\":\"denied\",\"user\":\"alice\""));
+	assert_int_equal(lb_buf_put_u8(&f->log.buf, 0), LB_OK);
+	p = strstr((const char *)f->log.buf.data, "\"event\":\"summary\"");
+	assert_non_null(p);
+	p = strstr(p, "\"reason\":\"");
+	assert_non_null(p);
+	assert_int_equal(strtoul(p + 10, NULL, 10), n - recorded);
+	f->log.buf.len--;
+	/* A new window: alice's refusals are recorded again. */
+	ask_now = NOW + LB_AUDIT_BUDGET_WINDOW_S + 1;
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, link, "/opt/x", ask_now,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	assert_int_equal(log_lines(f), (int)recorded + 3);
+	ask_now = NOW;
+	lb_buf_free(&req);
+	free(link);
+}
+
 static void
 test_bad_paths_are_input_errors(void **state)
 {
@@ -1197,6 +1432,10 @@ main(void)
 		T(test_stepwise_with_precheck),
 		T(test_steps_out_of_order_are_refused),
 		T(test_audit_failure_refuses_and_makes_nothing),
+		T(test_audit_failure_said_once_a_minute_with_a_count),
+		T(test_failed_sync_makes_nothing_and_answers_so),
+		T(test_refused_long_paths_are_recorded_compactly),
+		T(test_refused_records_bounded_per_identity),
 		T(test_rate_limit_per_identity),
 		T(test_unauthenticated_rejects_have_a_small_bounded_budget),
 		T(test_status_from_unenrolled_keys_has_the_preauth_budget),
