@@ -1261,7 +1261,7 @@ static void
 test_refused_records_bounded_per_identity(void **state)
 {
 	static const struct lb_group bob_groups[] = { { "bob", NULL, 0 } };
-	static const struct lb_peer bob = {
+	static const struct lb_peer bob_member = {
 		{ "bob", "1001", "/home/bob", bob_groups, 1, NULL }, "uid:1001", NULL,
 	};
 	struct fx *f = *state;
@@ -1296,7 +1296,7 @@ test_refused_records_bounded_per_identity(void **state)
 	/* Another identity has its own budget. */
 	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/bob/l", "/opt/x", ask_now,
 	    f->bob_pk, f->bob_sk, NULL);
-	assert_int_equal(ask(f, &bob, &req, NULL, &a), LB_OK);
+	assert_int_equal(ask(f, &bob_member, &req, NULL, &a), LB_OK);
 	assert_int_equal(log_lines(f), (int)recorded + 1);
 	assert_true(log_has(f, "\"user\":\"bob\""));
 	lb_buf_free(&req);
