@@ -826,9 +826,11 @@ lb_audit_watch(struct lb_daemon *d, int rotate)
 	if (state == LB_LOG_MOVED && af->refused_ino != 0 && stat(af->path, &st) == 0 &&
 	    st.st_ino == af->refused_ino)
 		goto out;
-	if ((r = lb_open_audit_file(af->path, &nfd)) != LB_OK || fstat(nfd, &st) != 0) {
+	if (lb_open_audit_file(af->path, &nfd) != LB_OK || fstat(nfd, &st) != 0) {
 		syslog(LOG_CRIT, "audit log %s: cannot open a new file after it was %s",
 		    af->path, state == LB_LOG_DELETED ? "deleted" : "moved");
+		if (nfd >= 0)
+			close(nfd);
 		r = LB_E_AUDIT;
 		goto done;
 	}
