@@ -217,9 +217,27 @@ check "its prev is the moved file's last hash, not zeros" test "$(field "$first"
 out=$(printf '%s' "$captured" | as "$UA" "$RAW" "$S" - raw)
 grep -q "status -71 " <<<"$out" && ok || bad "the captured request replayed after mv and restart: $out"
 check "the replayed request made nothing" test ! -L "$H/links/cap"
-stop
 verify "$LOG.1" "$LOG"
 check "verify-audit across the moved and the new file ($vrc $vout)" test "$vrc" -eq 0
+
+# --- rotated while running, restarted at once: requests from before the
+# rotation (now in LOG.1) are still replays ---
+mkdir "$R/mv"
+mv "$LOG.1" "$R/mv/"
+captured=$(as "$UA" "$RAW" "$S" "$KA" emit symlink "$H/links/cap2" "$H/x")
+out=$(printf '%s' "$captured" | as "$UA" "$RAW" "$S" - raw)
+grep -q "status 0 " <<<"$out" && ok || bad "second captured request first sent: $out"
+as "$UA" rm -f "$H/links/cap2"
+out=$("$LBD" rotate --config "$R/etc/policy.ini" 2>&1); rc=$?
+check "rotate before the restart ($rc $out)" test "$rc" -eq 0
+stop
+start || bad "the broker did not restart: $(tail -n 3 "$R/daemon.log")"
+out=$(printf '%s' "$captured" | as "$UA" "$RAW" "$S" - raw)
+grep -q "status -71 " <<<"$out" && ok || bad "a request from before the rotation replayed after a restart: $out"
+check "that replay made nothing" test ! -L "$H/links/cap2"
+stop
+verify "$LOG.1" "$LOG"
+check "verify-audit across the rotation and the restart ($vrc $vout)" test "$vrc" -eq 0
 
 echo "audit_rotate: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
