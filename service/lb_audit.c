@@ -23,9 +23,14 @@
  * much each time until it reaches a record older than the window. */
 #define LB_AUDIT_TAIL_MIN (1024u * 1024)
 
-/* 64-bit file offsets; the build gives Windows its own (_fseeki64). */
-#ifndef LB_FSEEK64
+/* 64-bit file offsets: fseeko's off_t is 64-bit on 64-bit POSIX; the
+ * build says when the C library has _fseeki64 instead (Windows' CRT). */
+#ifdef LB_HAVE_FSEEKI64
+#define LB_FSEEK64(f, o) _fseeki64((f), (long long)(o), SEEK_SET)
+#define LB_FSIZE64(f) (_fseeki64((f), 0, SEEK_END) == 0 ? (long long)_ftelli64(f) : -1LL)
+#else
 #define LB_FSEEK64(f, o) fseeko((f), (off_t)(o), SEEK_SET)
+#define LB_FSIZE64(f) (fseeko((f), 0, SEEK_END) == 0 ? (long long)ftello(f) : -1LL)
 #endif
 
 struct lb_audit {
@@ -886,17 +891,13 @@ lb_audit_tail_start(const char *path, uint64_t before, uint64_t *start)
 	lb_buf_init(&line, LB_AUDIT_LINE_MAX - 1);
 	if ((rc = lb_line_open(&rd, path)) != LB_OK)
 		goto out;
-	if (fseek(rd.f, 0, SEEK_END) != 0) {
-		rc = LB_E_IO;
-		goto out;
-	}
-	/* The size from the end: ftell's long is enough on 64-bit POSIX; on
-	 * Windows a log past 2 GiB is read whole (slower, still right). */
 	{
-		long e = ftell(rd.f);
+		long long e = LB_FSIZE64(rd.f);
 
-		if (e < 0)
+		if (e < 0) {
+			rc = LB_E_IO;
 			goto out;
+		}
 		size = (uint64_t)e;
 	}
 	lb_line_close(&rd);
