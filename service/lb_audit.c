@@ -23,6 +23,20 @@
  * again if a sync fails; past this, an append syncs first. */
 #define LB_AUDIT_TAIL_MAX (2u * LB_AUDIT_LINE_MAX)
 
+/* Start-up reads the log's tail: first the last MiB, then four times as
+ * much each time until it reaches a record older than the window. */
+#define LB_AUDIT_TAIL_MIN (1024u * 1024)
+
+/* 64-bit file offsets: fseeko's off_t is 64-bit on 64-bit POSIX; the
+ * build says when the C library has _fseeki64 instead (Windows' CRT). */
+#ifdef LB_HAVE_FSEEKI64
+#define LB_FSEEK64(f, o) _fseeki64((f), (long long)(o), SEEK_SET)
+#define LB_FSIZE64(f) (_fseeki64((f), 0, SEEK_END) == 0 ? (long long)_ftelli64(f) : -1LL)
+#else
+#define LB_FSEEK64(f, o) fseeko((f), (off_t)(o), SEEK_SET)
+#define LB_FSIZE64(f) (fseeko((f), 0, SEEK_END) == 0 ? (long long)ftello(f) : -1LL)
+#endif
+
 struct lb_audit {
 	struct lb_audit_io io;
 	uint64_t seq;                   /* last record written or found */
@@ -42,6 +56,9 @@ struct lb_audit {
 
 /* What a recovery record says, in its "reason": the bytes it seals. */
 #define LB_AUDIT_SEALED "sealed a write torn by a crash: "
+/* What a file's first record after a rotation says: where it continues
+ * from ("... seq N hash HEX: why"). */
+#define LB_AUDIT_CONTINUES "continues the log from seq "
 
 /* Messages are best effort (their buffer may be full); verdicts are not. */
 static void
@@ -672,6 +689,30 @@ lb_line_open(struct lb_line_reader *rd, const char *path)
 	return LB_OK;
 }
 
+/* Open PATH for lines from the first line that starts at or after FROM
+ * (the bytes of a line FROM cuts are skipped). */
+static int
+lb_line_open_at(struct lb_line_reader *rd, const char *path, uint64_t from)
+{
+	int rc, ch;
+
+	if ((rc = lb_line_open(rd, path)) != LB_OK || from == 0)
+		return rc;
+	/* From the byte before FROM: if that is a newline, FROM starts a line. */
+	if (LB_FSEEK64(rd->f, from - 1) != 0)
+		return LB_E_IO;
+	rd->pos = from - 1;
+	while ((ch = getc(rd->f)) != EOF) {
+		rd->pos++;
+		if (ch == '\n')
+			return LB_OK;
+	}
+	if (ferror(rd->f))
+		return LB_E_IO;
+	rd->eof = 1;
+	return LB_OK;
+}
+
 static void
 lb_line_close(struct lb_line_reader *rd)
 {
@@ -837,8 +878,134 @@ lb_audit_now(uint64_t *now)
 	return LB_OK;
 }
 
+/*
+ * Where start-up begins reading PATH: the start of the last record decided
+ * before BEFORE (no request it holds, nor any before it, can be in the
+ * window), found by probing windows at the end that grow fourfold; 0 if
+ * there is none or BEFORE is 0. Costs the window's records, not the file's.
+ */
+static int
+lb_audit_tail_start(const char *path, uint64_t before, uint64_t *start)
+{
+	struct lb_line_reader rd;
+	struct lb_audit_line l;
+	struct lb_buf line;
+	uint64_t size, w, at;
+	int complete, rc = LB_OK;
+
+	*start = 0;
+	if (before == 0)
+		return LB_OK;
+	memset(&rd, 0, sizeof(rd));
+	lb_audit_line_init(&l);
+	lb_buf_init(&line, LB_AUDIT_LINE_MAX - 1);
+	if ((rc = lb_line_open(&rd, path)) != LB_OK)
+		goto out;
+	{
+		long long e = LB_FSIZE64(rd.f);
+
+		if (e < 0) {
+			rc = LB_E_IO;
+			goto out;
+		}
+		size = (uint64_t)e;
+	}
+	lb_line_close(&rd);
+	for (w = LB_AUDIT_TAIL_MIN; w < size; w = w > UINT64_MAX / 4 ? size : w * 4) {
+		if ((rc = lb_line_open_at(&rd, path, size - w)) != LB_OK)
+			goto out;
+		for (;;) {
+			at = rd.pos;
+			if (lb_line_next(&rd, &line, &complete) != LB_OK)
+				break;
+			if (!complete || lb_audit_line_parse(&l, (const char *)line.data, line.len,
+			    NULL) != LB_OK)
+				continue;   /* not a record: the next line may be */
+			if (l.time < before) {
+				*start = at;
+				goto out;
+			}
+			break;   /* the window holds only recent records: widen it */
+		}
+		lb_line_close(&rd);
+	}
+	*start = 0;
+	rc = LB_OK;
+out:
+	lb_line_close(&rd);
+	lb_audit_line_free(&l);
+	lb_buf_free(&line);
+	return rc == LB_E_NOENT ? LB_OK : rc;
+}
+
+/* What a read-only scan of a previous file found: its last record. */
+struct lb_scan {
+	int any;
+	uint64_t seq;
+	uint8_t hash[LB_HASH_BYTES];
+};
+
+/*
+ * The previous file (rotated away while the broker was stopped): its
+ * recent requests for ON_RECORD and its last record. Read only: what does
+ * not parse is left for verify-audit (it belongs to that file, which the
+ * broker no longer writes). LB_E_NOENT if it is not there.
+ */
+static int
+lb_audit_scan_prev(const char *path, uint64_t since, uint64_t before,
+    void (*on_record)(void *ctx, const uint8_t key[LB_PK_BYTES],
+        const uint8_t nonce[LB_NONCE_BYTES], uint64_t timestamp),
+    void *ctx, struct lb_scan *sc)
+{
+	struct lb_line_reader rd;
+	struct lb_audit_line l;
+	struct lb_request r;
+	struct lb_buf line;
+	uint64_t start;
+	int complete, rc;
+
+	memset(sc, 0, sizeof(*sc));
+	memset(&rd, 0, sizeof(rd));
+	lb_audit_line_init(&l);
+	lb_buf_init(&line, LB_AUDIT_LINE_MAX - 1);
+	if ((rc = lb_audit_tail_start(path, before, &start)) != LB_OK ||
+	    (rc = lb_line_open_at(&rd, path, start)) != LB_OK)
+		goto out;
+	while ((rc = lb_line_next(&rd, &line, &complete)) == LB_OK) {
+		if (!complete || lb_audit_line_parse(&l, (const char *)line.data, line.len,
+		    NULL) != LB_OK)
+			continue;
+		sc->any = 1;
+		sc->seq = l.seq;
+		memcpy(sc->hash, l.hash, LB_HASH_BYTES);
+		if (on_record != NULL && lb_audit_line_request(&l, &r) == LB_OK &&
+		    r.timestamp >= since)
+			on_record(ctx, r.key, r.nonce, r.timestamp);
+	}
+	rc = rc == LB_LINE_END ? LB_OK : rc == LB_E_NOMEM ? rc : LB_E_IO;
+out:
+	lb_line_close(&rd);
+	lb_audit_line_free(&l);
+	lb_buf_free(&line);
+	return rc;
+}
+
 int
 lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
+    void (*on_record)(void *ctx, const uint8_t key[LB_PK_BYTES],
+        const uint8_t nonce[LB_NONCE_BYTES], uint64_t timestamp),
+    void *ctx, struct lb_audit **out)
+{
+	struct lb_audit_start st;
+
+	memset(&st, 0, sizeof(st));
+	st.path = path;
+	st.since = since;
+	return lb_audit_open_tail(&st, io, on_record, ctx, out);
+}
+
+int
+lb_audit_open_tail(const struct lb_audit_start *st, struct lb_audit_io io,
     void (*on_record)(void *ctx, const uint8_t key[LB_PK_BYTES],
         const uint8_t nonce[LB_NONCE_BYTES], uint64_t timestamp),
     void *ctx, struct lb_audit **out)
@@ -848,20 +1015,25 @@ lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
 	struct lb_request r;
 	struct lb_audit *a = NULL;
 	struct lb_torn torn;
+	struct lb_scan prev;
 	struct lb_buf line, tmp;
-	uint64_t size, start, lineno = 0, now;
-	int complete, torn_tail = 0, rc = LB_OK;
+	const char *path, *why;
+	uint64_t size, start = 0, lineno = 0, now, before, since, first_time = 0;
+	int complete, torn_tail = 0, any = 0, first_reopen = 0, rc = LB_OK;
 
 	memset(&rd, 0, sizeof(rd));
 	memset(&torn, 0, sizeof(torn));
 	lb_audit_line_init(&l);
 	lb_buf_init(&line, LB_AUDIT_LINE_MAX - 1);
 	lb_buf_init(&tmp, 256);
-	if (out == NULL || io.append == NULL) {
+	if (out == NULL || io.append == NULL || st == NULL) {
 		rc = LB_E_INVAL;
 		goto out;
 	}
 	*out = NULL;
+	path = st->path;
+	since = st->since;
+	before = st->window_s == 0 || since < st->window_s ? 0 : since - st->window_s;
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		rc = LB_E_NOMEM;
 		goto out;
@@ -869,21 +1041,23 @@ lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
 	a->io = io;
 	lb_buf_init(&a->line, LB_AUDIT_LINE_MAX);
 	lb_buf_init(&a->tail, LB_AUDIT_TAIL_MAX);
-	if (path != NULL && (rc = lb_line_open(&rd, path)) != LB_OK) {
+	if (path != NULL && ((rc = lb_audit_tail_start(path, before, &start)) != LB_OK ||
+	    (rc = lb_line_open_at(&rd, path, start)) != LB_OK)) {
 		/* Only a file that is not there starts a new chain; one we
 		 * cannot read must not be continued blindly. */
 		if (rc != LB_E_NOENT)
 			goto out;
 	}
 	for (;;) {
-		start = rd.pos;
+		uint64_t at = rd.pos;
+
 		if (rd.f == NULL || (rc = lb_line_next(&rd, &line, &complete)) != LB_OK)
 			break;
 		lineno++;
 		if (lb_audit_line_parse(&l, (const char *)line.data, line.len, NULL) != LB_OK) {
 			/* Not a record: evidence of a crash if only more such
 			 * lines follow, or the recovery record sealing them. */
-			if ((rc = lb_torn_add(&torn, lineno, start, line.data, line.len)) != LB_OK)
+			if ((rc = lb_torn_add(&torn, lineno, at, line.data, line.len)) != LB_OK)
 				goto out;
 			torn_tail = !complete;
 			continue;
@@ -906,6 +1080,11 @@ lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
 			rc = LB_E_AUDIT;
 			goto out;
 		}
+		if (!any) {
+			any = 1;
+			first_time = l.time;
+			first_reopen = lb_field_is(&l.event, "reopen");
+		}
 		a->seq = l.seq;
 		memcpy(a->hash, l.hash, LB_HASH_BYTES);
 		if (on_record != NULL && lb_audit_line_request(&l, &r) == LB_OK &&
@@ -924,6 +1103,20 @@ lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
 		}
 	}
 	a->size = rd.pos;
+	memset(&prev, 0, sizeof(prev));
+	/* The log was rotated (moved to PREV_PATH) while we were stopped, or
+	 * just before: the requests of the window may be there, and with a
+	 * new file so is the head the chain goes on from. */
+	if (st->prev_path != NULL && start == 0 && !torn.active &&
+	    (!any || (first_reopen && first_time >= before))) {
+		rc = lb_audit_scan_prev(st->prev_path, since, before, on_record, ctx, &prev);
+		if (rc != LB_OK && rc != LB_E_NOENT)
+			goto out;
+		if (!any && prev.any) {
+			a->seq = prev.seq;
+			memcpy(a->hash, prev.hash, LB_HASH_BYTES);
+		}
+	}
 	if (torn.active) {
 		if (lb_audit_now(&now) != LB_OK) {
 			rc = LB_E_AUDIT;
@@ -943,6 +1136,15 @@ lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
 			rc = LB_E_AUDIT;
 			goto out;
 		}
+	} else if (!any && prev.any) {
+		/* The new file's first record says where the chain was. */
+		lb_buf_reset(&tmp);
+		if (lb_buf_printf(&tmp, "the broker started on a new file; the log before it is in %s",
+		    st->prev_path) != LB_OK || lb_buf_cstr(&tmp, &why) != LB_OK ||
+		    lb_audit_now(&now) != LB_OK || lb_audit_begin_file(a, why, 0, now) != LB_OK) {
+			rc = LB_E_AUDIT;
+			goto out;
+		}
 	}
 	*out = a;
 	a = NULL;
@@ -954,6 +1156,76 @@ out:
 	lb_audit_line_free(&l);
 	if (a != NULL)
 		lb_audit_close(a);
+	return rc;
+}
+
+/* A record of the log's own (no client, no request), synced at once. */
+static int
+lb_audit_own(struct lb_audit *a, const char *event, int failed, const char *reason,
+    uint64_t now)
+{
+	struct lb_audit_rec rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.event = event;
+	rec.verdict = failed ? "failed" : "allowed";
+	rec.kind = LB_KIND_NONE;
+	rec.reason = reason;
+	rec.error = failed ? LB_E_AUDIT : LB_OK;
+	return lb_audit_append(a, &rec, now, 1);
+}
+
+int
+lb_audit_end_file(struct lb_audit *a, const char *next, uint64_t now)
+{
+	struct lb_buf reason;
+	const char *text;
+	int rc;
+
+	if (a == NULL || next == NULL)
+		return LB_E_AUDIT;
+	lb_buf_init(&reason, 64 * 1024);
+	rc = lb_buf_printf(&reason, "rotated: this file ends here; the log continues in %s", next);
+	if (rc == LB_OK)
+		rc = lb_buf_cstr(&reason, &text);
+	rc = rc == LB_OK ? lb_audit_own(a, "rotate", 0, text, now) : LB_E_AUDIT;
+	lb_buf_free(&reason);
+	return rc;
+}
+
+/* "continues the log from seq N hash HEX" for the record after SEQ/HASH. */
+static int
+lb_continues_text(struct lb_buf *out, uint64_t seq, const uint8_t hash[LB_HASH_BYTES])
+{
+	int rc;
+
+	if ((rc = lb_buf_printf(out, LB_AUDIT_CONTINUES "%" PRIu64 " hash ", seq)) != LB_OK)
+		return rc;
+	return lb_put_hex(out, hash, LB_HASH_BYTES);
+}
+
+int
+lb_audit_begin_file(struct lb_audit *a, const char *why, int failed, uint64_t now)
+{
+	struct lb_buf reason;
+	const char *text;
+	int rc;
+
+	if (a == NULL || why == NULL)
+		return LB_E_AUDIT;
+	/* Another file (or this one cut short): what a repair would write
+	 * again belonged to the old one, and appends start at its end. */
+	lb_buf_reset(&a->tail);
+	if (a->io.size == NULL || a->io.size(a->io.ctx, &a->size) != LB_OK)
+		a->size = 0;
+	lb_buf_init(&reason, 64 * 1024);
+	rc = lb_continues_text(&reason, a->seq, a->hash);
+	if (rc == LB_OK)
+		rc = lb_buf_printf(&reason, ": %s", why);
+	if (rc == LB_OK)
+		rc = lb_buf_cstr(&reason, &text);
+	rc = rc == LB_OK ? lb_audit_own(a, "reopen", failed, text, now) : LB_E_AUDIT;
+	lb_buf_free(&reason);
 	return rc;
 }
 
@@ -1117,6 +1389,14 @@ lb_verify_request(const struct lb_audit_line *l, const struct lb_policy *policy,
 	struct lb_request r;
 	int rc;
 
+	if (lb_field_is(&l->event, "rotate") || lb_field_is(&l->event, "reopen")) {
+		/* The log's own records: nothing was asked or decided. */
+		if (l->request == NULL && l->sig == NULL && l->kind == LB_KIND_NONE)
+			return LB_OK;
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a rotation record carries no request",
+		    lineno));
+		return LB_E_AUDIT;
+	}
 	if (l->request == NULL && l->sig == NULL) {
 		if (policy == NULL || !lb_field_is(&l->verdict, "allowed"))
 			return LB_OK;
@@ -1217,9 +1497,45 @@ lb_verify_recovery(const struct lb_audit_line *l, const struct lb_torn *t,
 	return LB_E_AUDIT;
 }
 
+/* Whether the reopen record L names the record before it (its seq - 1
+ * and prev) as "continues the log from seq N hash HEX: ...". */
+static int
+lb_reopen_names_prev(const struct lb_audit_line *l, struct lb_buf *tmp)
+{
+	lb_buf_reset(tmp);
+	if (l->seq < 2 || l->reason.null || lb_continues_text(tmp, l->seq - 1, l->prev) != LB_OK)
+		return 0;
+	/* The reason is written by the broker as ASCII up to the path. */
+	return l->reason.raw_len > tmp->len + 1 && memcmp(l->reason.raw, tmp->data, tmp->len) == 0 &&
+	    l->reason.raw[tmp->len] == ':';
+}
+
+/* One file of a set, as verified: where its chain starts and ends. */
+struct lb_span {
+	const char *path;
+	size_t records;
+	uint64_t first_seq, last_seq;
+	uint8_t first_prev[LB_HASH_BYTES], last_hash[LB_HASH_BYTES];
+	int continued;      /* starts with a reopen that continues an earlier file */
+	int ends_rotated;   /* its last record is a rotation to a next file */
+	long rank;          /* PATH 0, PATH.N N; -1: not named so */
+};
+
+static int lb_verify_file(const char *path, const struct lb_policy *policy,
+    struct lb_buf *msg, size_t *records, struct lb_span *sp);
+
 int
 lb_audit_verify(const char *path, const struct lb_policy *policy,
     struct lb_buf *msg, size_t *records)
+{
+	struct lb_span sp;
+
+	return lb_verify_file(path, policy, msg, records, &sp);
+}
+
+static int
+lb_verify_file(const char *path, const struct lb_policy *policy,
+    struct lb_buf *msg, size_t *records, struct lb_span *sp)
 {
 	struct lb_line_reader rd;
 	struct lb_audit_line l;
@@ -1235,6 +1551,8 @@ lb_audit_verify(const char *path, const struct lb_policy *policy,
 	memset(last, 0, sizeof(last));
 	memset(&rd, 0, sizeof(rd));
 	memset(&torn, 0, sizeof(torn));
+	memset(sp, 0, sizeof(*sp));
+	sp->path = path;
 	lb_audit_line_init(&l);
 	lb_buf_init(&line, LB_AUDIT_LINE_MAX - 1);
 	lb_buf_init(&why, 1024);
@@ -1319,6 +1637,21 @@ lb_audit_verify(const char *path, const struct lb_policy *policy,
 		if (is_rec && (rc = lb_verify_recovery(&l, &torn, &first_bad, lineno, msg,
 		    &tmp)) != LB_OK)
 			goto out;
+		if (lb_field_is(&l.event, "reopen")) {
+			if (!lb_reopen_names_prev(&l, &tmp)) {
+				lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a reopen record that does "
+				    "not name the record before it", lineno));
+				rc = LB_E_AUDIT;
+				goto out;
+			}
+			if (good == 0 && seq == 0) {
+				/* A rotated file: its chain starts in the file
+				 * before, which the reason names. */
+				seq = l.seq - 1;
+				memcpy(last, l.prev, LB_HASH_BYTES);
+				sp->continued = 1;
+			}
+		}
 		if (l.seq != seq + 1) {
 			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": seq is %" PRIu64 ", expected %" PRIu64
 			    ": a record is missing, repeated or out of order",
@@ -1340,6 +1673,13 @@ lb_audit_verify(const char *path, const struct lb_policy *policy,
 			    " (%" PRIu64 " bytes kept as evidence)\n", torn.lineno, torn.len));
 			torn.active = 0;
 		}
+		if (good == 0) {
+			sp->first_seq = l.seq;
+			memcpy(sp->first_prev, l.prev, LB_HASH_BYTES);
+		}
+		sp->last_seq = l.seq;
+		memcpy(sp->last_hash, l.hash, LB_HASH_BYTES);
+		sp->ends_rotated = lb_field_is(&l.event, "rotate");
 		seq = l.seq;
 		memcpy(last, l.hash, LB_HASH_BYTES);
 		good++;
@@ -1357,6 +1697,7 @@ lb_audit_verify(const char *path, const struct lb_policy *policy,
 	}
 	lb_best_effort(lb_buf_put(msg, notes.data, notes.len));
 out:
+	sp->records = good;
 	if (records != NULL)
 		*records = good;
 	lb_line_close(&rd);
@@ -1366,6 +1707,180 @@ out:
 	lb_buf_free(&tmp);
 	lb_buf_free(&notes);
 	lb_buf_free(&first_bad);
+	lb_buf_free(&scratch);
+	return rc;
+}
+
+/* ---- several files of one log ---- */
+
+/* PATH.N -> N; PATH -> 0, with *BASE_LEN the length of PATH's base. */
+static long
+lb_span_rank(const char *p, size_t *base_len)
+{
+	size_t n = strlen(p), i = n;
+	long v = 0;
+
+	while (i > 0 && p[i - 1] >= '0' && p[i - 1] <= '9')
+		i--;
+	if (i < n && i > 1 && p[i - 1] == '.' && n - i <= 6 && p[i] != '0') {
+		*base_len = i - 1;
+		for (; i < n; i++)
+			v = v * 10 + (p[i] - '0');
+		return v;
+	}
+	*base_len = n;
+	return 0;
+}
+
+static int
+lb_span_cmp(const void *x, const void *y)
+{
+	const struct lb_span *a = x, *b = y;
+
+	return a->first_seq < b->first_seq ? -1 : a->first_seq > b->first_seq;
+}
+
+/* Whether all names are one base and its rotations (BASE, BASE.N). */
+static int
+lb_spans_numbered(struct lb_span *v, size_t n)
+{
+	size_t i, bl, bl0 = 0;
+
+	for (i = 0; i < n; i++) {
+		v[i].rank = lb_span_rank(v[i].path, &bl);
+		if (i == 0)
+			bl0 = bl;
+		else if (bl != bl0 || strncmp(v[i].path, v[0].path, bl) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+int
+lb_audit_verify_set(const char *const *paths, size_t n, const struct lb_policy *policy,
+    struct lb_buf *msg, size_t *records, enum lb_audit_set_verdict *verdict)
+{
+	struct lb_span *v = NULL, *cur, *nx;
+	struct lb_buf one, scratch;
+	const char *text, *nl;
+	size_t i, k, total = 0, nonempty = 0;
+	int rc = LB_OK;
+
+	lb_buf_init(&one, 1024 * 1024);
+	lb_buf_init(&scratch, 4096);
+	if (msg == NULL)
+		msg = &scratch;
+	if (records != NULL)
+		*records = 0;
+	*verdict = LB_AUDIT_SET_BROKEN;
+	if (paths == NULL || n == 0 || n > LB_AUDIT_SET_MAX) {
+		rc = LB_E_INVAL;
+		goto out;
+	}
+	if ((v = calloc(n, sizeof(*v))) == NULL) {
+		rc = LB_E_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		lb_buf_reset(&one);
+		rc = lb_verify_file(paths[i], policy, &one, NULL, &v[i]);
+		if (rc != LB_OK) {
+			/* "FILE:LINE: what" (broken) or "FILE: why" (unreadable). */
+			lb_best_effort(lb_buf_printf(msg, "%s:%s", paths[i], rc == LB_E_AUDIT ? "" : " "));
+			lb_best_effort(lb_buf_put(msg, one.data, one.len));
+			lb_best_effort(lb_buf_put_u8(msg, '\n'));
+			if (rc == LB_E_AUDIT)
+				rc = LB_OK;
+			goto out;
+		}
+		/* One "recovered crash at ..." line each: keep them, named. */
+		if (one.len > 0 && lb_buf_cstr(&one, &text) == LB_OK) {
+			for (; (nl = strchr(text, '\n')) != NULL; text = nl + 1) {
+				lb_best_effort(lb_buf_printf(msg, "%s: ", paths[i]));
+				lb_best_effort(lb_buf_put(msg, text, (size_t)(nl - text) + 1));
+			}
+		}
+		total += v[i].records;
+	}
+	/* Empty files (one logrotate has just made) hold no part of the chain. */
+	for (i = 0, k = 0; i < n; i++)
+		if (v[i].records > 0)
+			v[k++] = v[i];
+	nonempty = k;
+	qsort(v, nonempty, sizeof(*v), lb_span_cmp);
+	for (i = 0; i + 1 < nonempty; i++) {
+		cur = &v[i];
+		nx = &v[i + 1];
+		if (nx->first_seq <= cur->last_seq) {
+			lb_best_effort(lb_buf_printf(msg, "%s and %s both hold seq %" PRIu64 "..%" PRIu64
+			    ": the same file twice, or two logs mixed\n", cur->path, nx->path,
+			    nx->first_seq, nx->last_seq < cur->last_seq ? nx->last_seq : cur->last_seq));
+			goto out;
+		}
+		if (nx->first_seq > cur->last_seq + 1) {
+			lb_best_effort(lb_buf_printf(msg, "a file is missing between %s (ends at seq %" PRIu64
+			    ") and %s (starts at seq %" PRIu64 "): seq %" PRIu64 "..%" PRIu64 " are in no file "
+			    "given\n", cur->path, cur->last_seq, nx->path, nx->first_seq,
+			    cur->last_seq + 1, nx->first_seq - 1));
+			*verdict = LB_AUDIT_SET_MISSING;
+			goto out;
+		}
+		if (sodium_memcmp(nx->first_prev, cur->last_hash, LB_HASH_BYTES) != 0) {
+			lb_best_effort(lb_buf_printf(msg, "%s does not continue %s: its first record's prev "
+			    "is not the hash of the last record before it (another log's file, or one "
+			    "changed at its end)\n", nx->path, cur->path));
+			goto out;
+		}
+	}
+	/* One file alone is checked as a file: that it was rotated is said below. */
+	if (n > 1 && nonempty > 0 && v[nonempty - 1].ends_rotated) {
+		lb_best_effort(lb_buf_printf(msg, "%s ends with a rotation, and no file given continues "
+		    "it: the newest file (seq %" PRIu64 " on) is missing\n", v[nonempty - 1].path,
+		    v[nonempty - 1].last_seq + 1));
+		*verdict = LB_AUDIT_SET_MISSING;
+		goto out;
+	}
+	if (nonempty > 1 && lb_spans_numbered(v, nonempty)) {
+		/* Oldest first: rotation numbers must fall (PATH.2, PATH.1, PATH). */
+		for (i = 0; i + 1 < nonempty; i++) {
+			if (v[i].rank <= v[i + 1].rank) {
+				lb_best_effort(lb_buf_printf(msg, "the files are out of order: %s holds older "
+				    "records (seq %" PRIu64 "..%" PRIu64 ") than %s (seq %" PRIu64 "..%" PRIu64
+				    "), but its name says it is newer\n", v[i].path, v[i].first_seq,
+				    v[i].last_seq, v[i + 1].path, v[i + 1].first_seq, v[i + 1].last_seq));
+				*verdict = LB_AUDIT_SET_REORDERED;
+				goto out;
+			}
+		}
+	}
+	for (i = 0; i < nonempty; i++) {
+		if (n == 1) {
+			lb_best_effort(lb_buf_printf(msg, "%s: intact, %zu record%s", v[i].path,
+			    v[i].records, v[i].records == 1 ? "" : "s"));
+			if (v[i].continued || v[i].ends_rotated)
+				lb_best_effort(lb_buf_printf(msg, " (seq %" PRIu64 "..%" PRIu64 "%s%s)",
+				    v[i].first_seq, v[i].last_seq, v[i].continued ?
+				    ", continuing an earlier file not given" : "", v[i].ends_rotated ?
+				    ", rotated: the log goes on in a later file" : ""));
+			lb_best_effort(lb_buf_put_u8(msg, '\n'));
+			continue;
+		}
+		lb_best_effort(lb_buf_printf(msg, "%s: intact, %zu record%s, seq %" PRIu64 "..%" PRIu64 "%s\n",
+		    v[i].path, v[i].records, v[i].records == 1 ? "" : "s", v[i].first_seq, v[i].last_seq,
+		    i == 0 && v[i].continued ? ", continuing an earlier file not given" : ""));
+	}
+	if (n == 1 && nonempty == 0)
+		lb_best_effort(lb_buf_printf(msg, "%s: intact, 0 records\n", paths[0]));
+	else if (n > 1)
+		lb_best_effort(lb_buf_printf(msg, "%zu files: intact, one chain, %zu records%s\n", n, total,
+		    n > nonempty ? " (empty files hold none)" : ""));
+	*verdict = LB_AUDIT_SET_INTACT;
+	rc = LB_OK;
+out:
+	if (records != NULL)
+		*records = total;
+	free(v);
+	lb_buf_free(&one);
 	lb_buf_free(&scratch);
 	return rc;
 }

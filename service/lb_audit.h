@@ -101,6 +101,44 @@ int lb_audit_open(const char *path, struct lb_audit_io io, uint64_t since,
         const uint8_t nonce[LB_NONCE_BYTES], uint64_t timestamp),
     void *ctx, struct lb_audit **out) LB_WUR;
 
+/* lb_audit_open with what a daemon knows: PATH the log, PREV_PATH the
+ * name rotation gives the file before it (PATH.1; may be NULL). Start-up
+ * reads only the log's tail: the records from the last one stamped before
+ * SINCE - WINDOW_S (a request stamped at SINCE or later was decided at
+ * SINCE - WINDOW_S or later, the broker refusing any further off its clock)
+ * to the end, so it takes the same time for a 1 GB log as for a small one;
+ * a bad line further back is verify-audit's to find. If PATH holds no
+ * record, or its first record continues from an earlier file and is
+ * recent, PREV_PATH's tail is read too (read only): for recent requests,
+ * and, if PATH holds none, for the head to continue from, which the first
+ * record of PATH (event "reopen") then names. WINDOW_S 0: read it all. */
+struct lb_audit_start {
+	const char *path;
+	const char *prev_path;
+	uint64_t since;
+	uint64_t window_s;
+};
+int lb_audit_open_tail(const struct lb_audit_start *st, struct lb_audit_io io,
+    void (*on_record)(void *ctx, const uint8_t key[LB_PK_BYTES],
+        const uint8_t nonce[LB_NONCE_BYTES], uint64_t timestamp),
+    void *ctx, struct lb_audit **out) LB_WUR;
+
+/* Rotation (docs/audit.md, "Rotation"). lb_audit_end_file appends and
+ * syncs the last record of the current file (event "rotate", naming NEXT,
+ * the file the log continues in); the platform then points IO's append at
+ * the new, empty file, and lb_audit_begin_file appends and syncs that
+ * file's first record (event "reopen"): seq continues, prev is the old
+ * file's last hash, and its reason names both, "continues the log from seq
+ * N hash HEX: WHY". FAILED: the reopen is not a rotation but damage the
+ * broker noticed (the file deleted or truncated under it): verdict
+ * "failed", error LB_E_AUDIT. LB_E_AUDIT on any failure (as
+ * lb_audit_append; lb_audit_begin_file may be called again). The new
+ * file's length is IO's size (0 without it): nothing of the old file is
+ * kept for a repair. */
+int lb_audit_end_file(struct lb_audit *a, const char *next, uint64_t now) LB_WUR;
+int lb_audit_begin_file(struct lb_audit *a, const char *why, int failed,
+    uint64_t now) LB_WUR;
+
 /* Append one record (seq, UTC time, prev, hash added here). SYNC_NOW makes
  * it durable before returning (audit_sync = always). LB_OK only if the whole
  * line was written: the caller answers the client only then (fail closed).
@@ -156,6 +194,29 @@ void lb_audit_close(struct lb_audit *a);
  * and RECORDS may be NULL. */
 int lb_audit_verify(const char *path, const struct lb_policy *policy,
     struct lb_buf *msg, size_t *records) LB_WUR;
+
+/* Several files of one log (rotated: audit.log.2 audit.log.1 audit.log,
+ * in any order): each verified as lb_audit_verify does (a file whose first
+ * record is a "reopen" may start past seq 1), then put in the order of
+ * their chain (by first seq, whatever the order of PATHS) and checked to
+ * join: each file's first record follows the last of the one before (seq
+ * + 1, prev its hash). *VERDICT: LB_AUDIT_SET_INTACT; _BROKEN (a file is
+ * broken, two hold the same records, or one does not continue the other);
+ * _MISSING (a gap in seq between two files, or the newest ends with a
+ * rotation no file continues); _REORDERED (the names say another order
+ * than the chain: with names PATH, PATH.1, PATH.2, ... a higher number is
+ * an older file). MSG gets one line per file and one for the set, or what
+ * is wrong; *RECORDS the records in all. LB_OK when *VERDICT is set;
+ * LB_E_IO if a file cannot be read (reason in MSG). */
+enum lb_audit_set_verdict {
+	LB_AUDIT_SET_INTACT = 0,
+	LB_AUDIT_SET_BROKEN,
+	LB_AUDIT_SET_MISSING,
+	LB_AUDIT_SET_REORDERED,
+};
+#define LB_AUDIT_SET_MAX 4096
+int lb_audit_verify_set(const char *const *paths, size_t n, const struct lb_policy *policy,
+    struct lb_buf *msg, size_t *records, enum lb_audit_set_verdict *verdict) LB_WUR;
 
 /* ---- one line, for the verifier, tests and the fuzzer ---- */
 

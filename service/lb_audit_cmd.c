@@ -1,6 +1,8 @@
-/* lb_audit_cmd: `linkbrokerd verify-audit FILE [--config FILE] [--flavor
- * windows|posix]`: verify an audit log offline, report the first bad line. */
+/* lb_audit_cmd: `linkbrokerd verify-audit FILE... [--config FILE] [--flavor
+ * windows|posix]`: verify an audit log (one file, or a rotated set)
+ * offline, report the first bad line or the file missing from the set. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lb_audit.h"
@@ -16,11 +18,16 @@
 #define LB_NATIVE_FLAVOR LB_FLAVOR_POSIX
 #endif
 
-/* Exit codes: 0 intact, 1 broken, 2 (LB_EXIT_BAD_INPUT) cannot tell. */
+/* Exit codes: 0 intact, 1 broken, 2 (LB_EXIT_BAD_INPUT) cannot tell, 3 a
+ * file of the set is missing, 4 the set's names contradict its chain. */
 #define LB_VERIFY_BROKEN 1
+#define LB_VERIFY_MISSING 3
+#define LB_VERIFY_REORDERED 4
 
 #define LB_VERIFY_USAGE \
-    "usage: linkbrokerd verify-audit FILE [--config FILE] [--flavor windows|posix]\n"
+    "usage: linkbrokerd verify-audit FILE... [--config FILE] [--flavor windows|posix]\n" \
+    "       (several files: a rotated log, e.g. audit.log.2 audit.log.1 audit.log or\n" \
+    "       audit.log*, checked in the order of their chain whatever their order here)\n"
 
 static void
 lb_put_display_cstr(FILE *f, const char *s)
@@ -58,77 +65,96 @@ lb_verify_load_policy(const char *file, enum lb_flavor flavor, struct lb_policy 
 	return r;
 }
 
+/* Print TEXT (lines) to F, each made safe for a terminal. */
+static void
+lb_put_lines(FILE *f, const char *text)
+{
+	const char *nl;
+	size_t n;
+
+	while (*text != '\0') {
+		nl = strchr(text, '\n');
+		n = nl != NULL ? (size_t)(nl - text) : strlen(text);
+		lb_cli_put_display(f, text, n);
+		fputc('\n', f);
+		text += n + (nl != NULL);
+	}
+}
+
 int
 lb_cmd_verify_audit(int argc, char **argv)
 {
 	enum lb_flavor flavor = LB_NATIVE_FLAVOR;
+	enum lb_audit_set_verdict verdict = LB_AUDIT_SET_BROKEN;
 	struct lb_policy *policy = NULL;
-	const char *file = NULL, *config = NULL, *val, *text, *nl;
+	const char *config = NULL, *val, *text;
+	const char **files = NULL;
 	struct lb_buf msg;
-	size_t records = 0, n;
+	size_t records = 0, n_files = 0;
 	int i, o, only_pos = 0, r, rc;
 
+	if (argc > 0 && (files = calloc((size_t)argc, sizeof(*files))) == NULL) {
+		fprintf(stderr, "linkbrokerd verify-audit: out of memory\n");
+		return LB_EXIT_BAD_INPUT;
+	}
 	for (i = 1; i < argc; i++) {
 		if (!only_pos && strcmp(argv[i], "--") == 0) {
 			only_pos = 1;
 		} else if (only_pos || argv[i][0] != '-' || argv[i][1] == '\0') {
-			if (file != NULL)
-				return lb_verify_usage("one audit log at a time");
-			file = argv[i];
+			files[n_files++] = argv[i];
 		} else if ((o = lb_cli_opt(argc, argv, &i, "--config", &val)) != 0) {
-			if (o < 0)
+			if (o < 0) {
+				free(files);
 				return lb_verify_usage("--config needs a policy file");
+			}
 			config = val;
 		} else if ((o = lb_cli_opt(argc, argv, &i, "--flavor", &val)) != 0) {
-			if (o < 0 || lb_flavor_parse(val, &flavor) != LB_OK)
+			if (o < 0 || lb_flavor_parse(val, &flavor) != LB_OK) {
+				free(files);
 				return lb_verify_usage("--flavor takes windows or posix");
+			}
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			free(files);
 			fputs(LB_VERIFY_USAGE, stdout);
 			return LB_EXIT_OK;
 		} else {
+			free(files);
 			return lb_verify_usage("unknown option");
 		}
 	}
-	if (file == NULL)
+	if (n_files == 0) {
+		free(files);
 		return lb_verify_usage("which audit log?");
-	if (config != NULL && lb_verify_load_policy(config, flavor, &policy) != LB_OK)
+	}
+	if (n_files > LB_AUDIT_SET_MAX) {
+		free(files);
+		return lb_verify_usage("too many files");
+	}
+	if (config != NULL && lb_verify_load_policy(config, flavor, &policy) != LB_OK) {
+		free(files);
 		return LB_EXIT_BAD_INPUT;
+	}
 
-	lb_buf_init(&msg, 4096);
-	r = lb_audit_verify(file, policy, &msg, &records);
+	lb_buf_init(&msg, 4 * 1024 * 1024);
+	r = lb_audit_verify_set(files, n_files, policy, &msg, &records, &verdict);
 	if (msg.len == 0 || lb_buf_cstr(&msg, &text) != LB_OK)
 		text = r == LB_OK ? "" : lb_strerror(r);
-	if (r == LB_OK) {
-		/* TEXT is one "recovered crash at line N (...)" line per torn
+	if (r != LB_OK) {
+		lb_put_lines(stderr, text);
+		rc = LB_EXIT_BAD_INPUT;
+	} else if (verdict == LB_AUDIT_SET_INTACT) {
+		/* Also one "recovered crash at line N (...)" line per torn
 		 * write a recovery record seals: not a break, but the auditor
 		 * should know. */
-		while (*text != '\0') {
-			nl = strchr(text, '\n');
-			n = nl != NULL ? (size_t)(nl - text) : strlen(text);
-			lb_put_display_cstr(stdout, file);
-			fputs(": ", stdout);
-			lb_cli_put_display(stdout, text, n);
-			fputc('\n', stdout);
-			text += n + (nl != NULL);
-		}
-		lb_put_display_cstr(stdout, file);
-		printf(": intact, %zu record%s\n", records, records == 1 ? "" : "s");
+		lb_put_lines(stdout, text);
 		rc = LB_EXIT_OK;
-	} else if (r == LB_E_AUDIT) {
-		/* TEXT is "LINE: what is wrong". */
-		lb_put_display_cstr(stderr, file);
-		fputc(':', stderr);
-		lb_put_display_cstr(stderr, text);
-		fputc('\n', stderr);
-		rc = LB_VERIFY_BROKEN;
 	} else {
-		lb_put_display_cstr(stderr, file);
-		fputs(": ", stderr);
-		lb_put_display_cstr(stderr, text);
-		fputc('\n', stderr);
-		rc = LB_EXIT_BAD_INPUT;
+		lb_put_lines(stderr, text);
+		rc = verdict == LB_AUDIT_SET_MISSING ? LB_VERIFY_MISSING :
+		    verdict == LB_AUDIT_SET_REORDERED ? LB_VERIFY_REORDERED : LB_VERIFY_BROKEN;
 	}
 	lb_buf_free(&msg);
 	lb_policy_free(policy);
+	free(files);
 	return rc;
 }

@@ -58,13 +58,33 @@ lb_serve_open(struct lb_policy *policy, const uint8_t sk[LB_SK_BYTES],
 {
 	const struct lb_broker_cfg *cfg = &policy->broker;
 	struct lb_seen seen = { 0 };
+	struct lb_audit_start st;
 	uint64_t since = now > cfg->max_clock_skew_s ? now - cfg->max_clock_skew_s : 0;
+	char *prev = NULL;
+	size_t plen;
 	int r;
 
 	*audit = NULL;
 	*broker = NULL;
 	*remembered = 0;
-	if ((r = lb_audit_open(cfg->audit_log, io, since, lb_seen_collect, &seen, audit)) != LB_OK) {
+	/* Rotation (logrotate, or the broker's own) moves the log to PATH.1:
+	 * after a rotation while stopped, the chain and the recent requests
+	 * are there (docs/audit.md, "Rotation"). */
+	memset(&st, 0, sizeof(st));
+	st.path = cfg->audit_log;
+	st.since = since;
+	st.window_s = cfg->max_clock_skew_s;
+	if (cfg->audit_log != NULL) {
+		plen = strlen(cfg->audit_log) + 3;
+		if ((prev = malloc(plen)) == NULL) {
+			r = LB_E_NOMEM;
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		snprintf(prev, plen, "%s.1", cfg->audit_log);
+		st.prev_path = prev;
+	}
+	if ((r = lb_audit_open_tail(&st, io, lb_seen_collect, &seen, audit)) != LB_OK) {
 		snprintf(err, errlen, "audit log %s: %s (check it with 'linkbrokerd verify-audit'; "
 		    "see docs/audit.md)", cfg->audit_log, lb_strerror(r));
 		goto out;
@@ -86,6 +106,7 @@ out:
 		*audit = NULL;
 	}
 	lb_seen_free(&seen);
+	free(prev);
 	return r;
 }
 

@@ -13,7 +13,7 @@ static const struct lb_command lb_commands[] = {
 	{ "explain", lb_cmd_explain,
 	  "explain --config FILE --user NAME [--group NAME]... [--sid SID] [--home DIR]\n"
 	  "          [--kind symlink|dirsymlink|hardlink|junction] [--flavor windows|posix] LINK TARGET" },
-	{ "verify-audit", lb_cmd_verify_audit, "verify-audit FILE [--config FILE] [--flavor windows|posix]" },
+	{ "verify-audit", lb_cmd_verify_audit, "verify-audit FILE... [--config FILE] [--flavor windows|posix]" },
 };
 
 static int

@@ -1,7 +1,9 @@
 /* lb_daemon_posix: `linkbrokerd run` on POSIX: policy, service key and audit
  * log set up as root, then one thread serving a Unix socket with poll():
  * bounded clients in total and per uid, a deadline per connection, hot
- * reload on SIGHUP or file change, audit fdatasync every 100 ms. */
+ * reload on SIGHUP or file change, audit fdatasync every 100 ms, audit
+ * log rotation on SIGUSR1 (and a log renamed, deleted or truncated under
+ * us noticed before each round). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -57,14 +59,30 @@ struct lb_job {
 
 /* The append-only file under the audit module. BROKEN: a failed append
  * could not be cut back to CUT_TO, so no later append may follow it
- * until that cut is made (each append tries it again). WHY: the last
- * failure, for the broker's message (it says it once a minute: the file
- * functions stay quiet, or a full disk would write a line per request). */
+ * until that cut is made (each append tries it again). DEAD: there is
+ * no safe file to write (the log was deleted and something else put in
+ * its place, or the chain could not be continued in a new file): every
+ * append fails until the next file is set up. WHY: the last failure, for
+ * the broker's message (it says it once a minute: the file functions stay
+ * quiet, or a full disk would write a line per request). PATH, DEV, INO
+ * and SIZE (what we wrote) tell whether the file at PATH is still the one
+ * we write, whole (rotated, deleted or truncated under us: lb_audit_watch). */
 struct lb_audit_file {
 	int fd;
 	int broken;
 	off_t cut_to;
+	int dead;
 	char why[128];
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	uint64_t size;
+	ino_t refused_ino;          /* a replacement we would not write into, logged once */
+	char begin_why[256];        /* DEAD until this "reopen" record is written */
+	int begin_failed;
+	int end_failed;             /* moved, and its "rotate" record not written yet: said once */
+	int open_failed;            /* moved or deleted, and no new file yet: said once */
+};
 };
 
 static void
@@ -101,6 +119,8 @@ struct lb_daemon {
 };
 
 static int lb_sigpipe[2] = { -1, -1 };
+
+static void lb_audit_watch(struct lb_daemon *d, int rotate);
 
 static void
 lb_on_signal(int sig)
@@ -139,6 +159,11 @@ lb_audit_append_fd(void *ctx, const void *p, size_t n)
 	off_t start;
 	size_t off = 0;
 
+	if (af->dead) {
+		snprintf(af->why, sizeof(af->why), "no file to write: the log was deleted or replaced "
+		    "under the broker");
+		return LB_E_IO;
+	}
 	if (af->broken) {
 		/* The part of a line a failed append left: cut it now, or
 		 * still nothing may follow it. */
@@ -172,6 +197,7 @@ lb_audit_append_fd(void *ctx, const void *p, size_t n)
 		}
 		off += (size_t)w;
 	}
+	af->size = (uint64_t)start + n;
 	return LB_OK;
 }
 
@@ -293,6 +319,53 @@ lb_open_audit_file(const char *path, int *out)
 	}
 	*out = fd;
 	return LB_OK;
+}
+
+/* Remember which file FD is, and how long, to notice it change under us. */
+static int
+lb_audit_file_set(struct lb_audit_file *af, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return LB_E_IO;
+	af->fd = fd;
+	af->dev = st.st_dev;
+	af->ino = st.st_ino;
+	af->size = (uint64_t)st.st_size;
+	return LB_OK;
+}
+
+enum lb_log_state { LB_LOG_SAME, LB_LOG_MOVED, LB_LOG_DELETED, LB_LOG_TRUNCATED };
+
+/* What became of the file we append to: still at PATH and whole; moved
+ * away from PATH (logrotate's rename, then maybe a new file there);
+ * deleted (no name left); or shorter than we wrote (copytruncate). */
+static enum lb_log_state
+lb_audit_file_state(const struct lb_audit_file *af, uint64_t *size)
+{
+	struct stat fst, pst;
+
+	*size = af->size;
+	if (af->fd < 0 || fstat(af->fd, &fst) != 0)
+		return LB_LOG_SAME;   /* cannot tell: the append says */
+	*size = (uint64_t)fst.st_size;
+	if (fst.st_nlink == 0)
+		return LB_LOG_DELETED;
+	if (stat(af->path, &pst) != 0 || pst.st_dev != fst.st_dev || pst.st_ino != fst.st_ino)
+		return LB_LOG_MOVED;
+	if ((uint64_t)fst.st_size < af->size)
+		return LB_LOG_TRUNCATED;
+	return LB_LOG_SAME;
+}
+
+/* Whether the file we write has lost its last name. */
+static int
+lb_audit_file_gone(const struct lb_audit_file *af)
+{
+	struct stat st;
+
+	return af->fd >= 0 && fstat(af->fd, &st) == 0 && st.st_nlink == 0;
 }
 
 /* ---- the socket ---- */
@@ -668,6 +741,9 @@ lb_jobs_run(struct lb_daemon *d)
 		d->dirty = 1;
 		d->sync_due = lb_now_ms() + LB_SYNC_MS;
 	}
+	/* The log's file as it is now: never a round's records into a file
+	 * that was deleted, rotated or truncated since the last. */
+	lb_audit_watch(d, 0);
 	lb_pool_run(d->pool, lb_job_precheck, d, d->n_jobs);
 	for (i = 0; i < d->n_jobs; i++) {
 		j = &d->jobs[i];
@@ -678,6 +754,12 @@ lb_jobs_run(struct lb_daemon *d)
 		else
 			lb_job_drop(j, r);
 	}
+	/* Deleted while we appended: these records went nowhere; nothing is
+	 * made or answered (the next round starts a new file). */
+	if (lb_audit_file_gone(&d->audit_file))
+		for (i = 0; i < d->n_jobs; i++)
+			if (d->jobs[i].live)
+				lb_job_drop(&d->jobs[i], LB_E_AUDIT);
 	/* audit_sync = always: one fdatasync for the round's decisions, one
 	 * for the failures' records. If one fails, each request that needed
 	 * it is refused by the broker, nothing made ("the audit log cannot
@@ -875,6 +957,166 @@ lb_audit_anchor(struct lb_daemon *d, const char *when)
 	syslog(LOG_NOTICE, "audit log head %s: %s", when, head);
 }
 
+/*
+ * The audit log's file against what we think it is (docs/audit.md,
+ * "Rotation"). Before each round's appends, each second, and on SIGHUP or
+ * SIGUSR1 (ROTATE: `linkbrokerd rotate`, which also rotates a file nobody
+ * renamed: to PATH.1, never over one):
+ * - moved (logrotate's create: renamed, a new empty file at PATH): the old
+ *   file gets a "rotate" record naming PATH, the new one a "reopen" record
+ *   chained to it; a non-empty file at PATH is not written into, the old
+ *   file (still on disk) is kept;
+ * - deleted: a new file at PATH whose "reopen" record says so and chains
+ *   to the last record written (which went with the old file);
+ * - truncated (copytruncate): a "reopen" record saying so, appended where
+ *   the file now ends; seq goes on, never from 1.
+ * All loud (LOG_CRIT for damage). If the new records cannot be written
+ * (a full disk) or the new file cannot be opened, each second tries again;
+ * until a new file's first record is written it is DEAD (every request
+ * refused: docs/audit.md, "Rotation").
+ */
+static void
+lb_audit_watch(struct lb_daemon *d, int rotate)
+{
+	struct lb_audit_file *af = &d->audit_file;
+	struct stat st;
+	uint64_t size, now = (uint64_t)time(NULL), seq;
+	enum lb_log_state state = lb_audit_file_state(af, &size);
+	char *old = NULL, why[256];
+	size_t n;
+	int nfd = -1, r = LB_OK, failed = 0;
+
+	if (d->audit == NULL)
+		return;
+	/* A new file whose first record could not be written yet (a full
+	 * disk): nothing else goes in before it. */
+	if (af->begin_why[0] != '\0') {
+		af->dead = 0;
+		if (lb_audit_begin_file(d->audit, af->begin_why, af->begin_failed, now) == LB_OK) {
+			syslog(LOG_NOTICE, "audit log %s: the chain goes on in the new file", af->path);
+			af->begin_why[0] = '\0';
+		} else {
+			af->dead = 1;
+		}
+		return;
+	}
+	if (af->dead || af->broken || (state == LB_LOG_SAME && !rotate))
+		return;
+	lb_audit_head(d->audit, &seq, NULL);
+	if (state == LB_LOG_SAME) {
+		/* Nobody renamed it: we do, to PATH.1, never over one. */
+		n = strlen(af->path) + 3;
+		if ((old = malloc(n)) == NULL)
+			return;
+		snprintf(old, n, "%s.1", af->path);
+		if (link(af->path, old) != 0) {
+			syslog(LOG_ERR, "audit log rotation: cannot name %s %s: %s (rotate with logrotate, "
+			    "which numbers the old files)", af->path, old, strerror(errno));
+			goto out;
+		}
+		if (unlink(af->path) != 0) {
+			syslog(LOG_ERR, "audit log rotation: cannot remove %s: %s", af->path, strerror(errno));
+			if (unlink(old) != 0)
+				syslog(LOG_ERR, "audit log rotation: %s: %s", old, strerror(errno));
+			goto out;
+		}
+		state = LB_LOG_MOVED;
+	}
+	if (state == LB_LOG_TRUNCATED) {
+		syslog(LOG_CRIT, "audit log %s shrank under the broker from %llu to %llu bytes "
+		    "(copytruncate?): the records that were not copied are lost; the chain goes on "
+		    "from seq %llu (use logrotate's create mode, packaging/logrotate.d/linkbroker)",
+		    af->path, (unsigned long long)af->size, (unsigned long long)size,
+		    (unsigned long long)seq);
+		snprintf(why, sizeof(why), "the file was truncated under the broker from %llu to %llu "
+		    "bytes (copytruncate?); the records before this one are in its copy, if it has them",
+		    (unsigned long long)af->size, (unsigned long long)size);
+		af->size = size;
+		/* Never after a cut line: a record starts a line. */
+		if (size > 0 && lb_audit_append_fd(af, "\n", 1) != LB_OK)
+			r = LB_E_AUDIT;
+		if (r == LB_OK)
+			r = lb_audit_begin_file(d->audit, why, 1, now);
+		goto done;
+	}
+	/* A replacement we refused stays refused without opening it again. */
+	if (state == LB_LOG_MOVED && af->refused_ino != 0 && stat(af->path, &st) == 0 &&
+	    st.st_ino == af->refused_ino)
+		goto out;
+	if (lb_open_audit_file(af->path, &nfd) != LB_OK || fstat(nfd, &st) != 0) {
+		/* Tried again each second; meanwhile a deleted file's records
+		 * are refused (lb_jobs_run), a moved one's still land in it. */
+		if (!af->open_failed)
+			syslog(LOG_CRIT, "audit log %s: cannot open a new file after it was %s; "
+			    "trying again each second", af->path,
+			    state == LB_LOG_DELETED ? "deleted" : "moved");
+		af->open_failed = 1;
+		if (nfd >= 0)
+			close(nfd);
+		goto out;
+	}
+	af->open_failed = 0;
+	if (st.st_size != 0) {
+		if (state == LB_LOG_DELETED) {
+			/* Nowhere safe to write: fail closed. */
+			syslog(LOG_CRIT, "audit log %s was deleted under the broker and the file now there "
+			    "is not empty: refusing every request until restarted", af->path);
+			af->dead = 1;
+		} else if (st.st_ino != af->refused_ino) {
+			syslog(LOG_CRIT, "audit log %s was replaced by a file that is not empty: not "
+			    "writing into it; the records go on in the old file, wherever it was moved",
+			    af->path);
+			af->refused_ino = st.st_ino;
+		}
+		close(nfd);
+		goto out;
+	}
+	if (state == LB_LOG_MOVED) {
+		/* Cannot be written now (a full disk): the old file goes on,
+		 * wherever it was moved, and the next tick tries again. */
+		if (lb_audit_end_file(d->audit, af->path, now) != LB_OK) {
+			if (!af->end_failed)
+				syslog(LOG_ERR, "audit log %s was moved but its last record cannot be "
+				    "written (%s): still writing the moved file; trying again each second",
+				    af->path, lb_audit_why(d->audit));
+			af->end_failed = 1;
+			close(nfd);
+			goto out;
+		}
+		af->end_failed = 0;
+		snprintf(why, sizeof(why), "rotated");
+	} else {
+		syslog(LOG_CRIT, "audit log %s was deleted under the broker: records up to seq %llu "
+		    "went with it; a new file continues the chain", af->path, (unsigned long long)seq);
+		snprintf(why, sizeof(why), "the file before this one was deleted under the broker "
+		    "(its last record was seq %llu)", (unsigned long long)seq);
+		failed = 1;
+	}
+	close(af->fd);
+	if (lb_audit_file_set(af, nfd) != LB_OK) {
+		af->fd = nfd;
+		r = LB_E_AUDIT;
+		goto done;
+	}
+	r = lb_audit_begin_file(d->audit, why, failed, now);
+	if (r == LB_OK && !failed)
+		syslog(LOG_NOTICE, "audit log rotated: the old file ends at seq %llu, %s continues the chain",
+		    (unsigned long long)seq + 1, af->path);
+done:
+	if (r != LB_OK) {
+		/* Fail closed, but not for ever: every request is refused until
+		 * the new file's first record is written (tried each second). */
+		syslog(LOG_CRIT, "audit log %s: cannot continue the chain in the new file (%s); "
+		    "refusing every request until it can (tried again each second)", af->path,
+		    lb_audit_why(d->audit));
+		snprintf(af->begin_why, sizeof(af->begin_why), "%s", why);
+		af->begin_failed = failed;
+		af->dead = 1;
+	}
+out:
+	free(old);
+}
+
 /* ---- the loop ---- */
 
 static void
@@ -888,14 +1130,23 @@ lb_signals(struct lb_daemon *d)
 		for (i = 0; i < n; i++) {
 			if (sig[i] == SIGHUP) {
 				hup = 1;   /* many at once are one reload */
+			} else if (sig[i] == SIGUSR1) {
+				syslog(LOG_NOTICE, "rotating the audit log (SIGUSR1)");
+				lb_audit_watch(d, 1);
+			} else if (sig[i] == SIGUSR2) {
+				/* logrotate renamed it: a new file, never a rename */
+				syslog(LOG_NOTICE, "reopening the audit log (SIGUSR2)");
+				lb_audit_watch(d, 0);
 			} else if (sig[i] == SIGTERM || sig[i] == SIGINT) {
 				syslog(LOG_NOTICE, "stopping on %s", sig[i] == SIGTERM ? "SIGTERM" : "SIGINT");
 				d->stop = 1;
 			}
 		}
 	}
-	if (hup)
+	if (hup) {
 		lb_reload(d, "SIGHUP");
+		lb_audit_watch(d, 0);   /* and a log renamed by logrotate */
+	}
 }
 
 static void
@@ -919,6 +1170,7 @@ lb_timers(struct lb_daemon *d, int64_t now)
 		d->next_stat = now + LB_STAT_MS;
 		lb_broker_tick(d->b, (uint64_t)time(NULL));
 		lb_watch_policy(d);
+		lb_audit_watch(d, 0);
 		if (d->refused_busy > 0 || d->evicted > 0)
 			syslog(LOG_WARNING, "refused %lu connections as busy: too many clients (max_clients %lu, "
 			    "per user %zu, %zu kept for new users); closed %lu idle ones of the users "
@@ -1023,7 +1275,8 @@ lb_signals_setup(void)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
 	if (sigaction(SIGHUP, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0 ||
-	    sigaction(SIGINT, &sa, NULL) != 0)
+	    sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGUSR1, &sa, NULL) != 0 ||
+	    sigaction(SIGUSR2, &sa, NULL) != 0)
 		return LB_E_IO;
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) != 0)
@@ -1095,6 +1348,10 @@ lb_start(struct lb_daemon *d)
 		syslog(LOG_ERR, "service key: %s", ebuf);
 		goto out;
 	}
+	if ((d->audit_file.path = lb_strdup(p->broker.audit_log)) == NULL) {
+		r = LB_E_NOMEM;
+		goto out;
+	}
 	if ((r = lb_open_audit_file(p->broker.audit_log, &d->audit_file.fd)) != LB_OK)
 		goto out;
 	memset(&io, 0, sizeof(io));
@@ -1110,6 +1367,10 @@ lb_start(struct lb_daemon *d)
 		goto out;
 	}
 	p = NULL;   /* the broker's now */
+	if ((r = lb_audit_file_set(&d->audit_file, d->audit_file.fd)) != LB_OK) {
+		syslog(LOG_ERR, "audit log: fstat: %s", strerror(errno));
+		goto out;
+	}
 	if ((r = lb_listen(d, lb_cfg(d)->endpoint)) != LB_OK)
 		goto out;
 	/* Signature work over the cores: a helper per core but ours. */
@@ -1152,6 +1413,7 @@ lb_shutdown(struct lb_daemon *d)
 	lb_broker_free(d->b);
 	if (d->audit_file.fd >= 0)
 		close(d->audit_file.fd);
+	free(d->audit_file.path);
 	free(d->sock_path);
 	free(d->config);
 }

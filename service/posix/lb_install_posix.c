@@ -1,5 +1,6 @@
 /* lb_install_posix: `linkbrokerd install | uninstall`: the systemd unit,
- * /etc/linkbroker and a starting policy; systemctl through fork/execvp. */
+ * /etc/linkbroker, a starting policy and the logrotate file; systemctl
+ * through fork/execvp. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lb_logrotate_conf.h"
 #include "lb_plat.h"
 #include "lb_posix.h"
 
@@ -16,6 +18,10 @@
 #define LB_UNIT_PATH "/etc/systemd/system/" LB_UNIT_NAME
 #define LB_ETC_DIR "/etc/linkbroker"
 #define LB_POLICY_PATH LB_ETC_DIR "/policy.ini"
+#define LB_LOGROTATE_DIR "/etc/logrotate.d"
+#define LB_LOGROTATE_PATH LB_LOGROTATE_DIR "/linkbroker"
+/* The program packaging/logrotate.d/linkbroker names in its postrotate. */
+#define LB_LOGROTATE_EXE "/usr/sbin/linkbrokerd"
 
 /* Written when there is no policy yet and none was given: valid, and it
  * allows nothing until an administrator adds rules. */
@@ -162,6 +168,39 @@ lb_write_unit(const char *exe, char *err, size_t errlen)
 	return r;
 }
 
+/* packaging/logrotate.d/linkbroker with EXE in its postrotate, where
+ * logrotate is installed (its directory is there): 0 written, 1 no
+ * logrotate, -1 an error (in ERR). */
+static int
+lb_write_logrotate(const char *exe, char *err, size_t errlen)
+{
+	const char *text = (const char *)lb_logrotate_conf, *at;
+	size_t len = sizeof(lb_logrotate_conf);
+	struct lb_buf b;
+	struct stat st;
+	int r;
+
+	if (stat(LB_LOGROTATE_DIR, &st) != 0 || !S_ISDIR(st.st_mode))
+		return 1;
+	lb_buf_init(&b, 64 * 1024);
+	/* The file is ours and names the program once; that it is not NUL-ended
+	 * is why memmem and not strstr. */
+	at = memmem(text, len, LB_LOGROTATE_EXE, strlen(LB_LOGROTATE_EXE));
+	if (at == NULL) {
+		snprintf(err, errlen, "the logrotate file does not name %s", LB_LOGROTATE_EXE);
+		r = LB_E_INVAL;
+	} else if ((r = lb_buf_put(&b, text, (size_t)(at - text))) != LB_OK ||
+	    (r = lb_buf_put_cstr(&b, exe)) != LB_OK ||
+	    (r = lb_buf_put(&b, at + strlen(LB_LOGROTATE_EXE),
+	        len - (size_t)(at - text) - strlen(LB_LOGROTATE_EXE))) != LB_OK) {
+		snprintf(err, errlen, "logrotate file: %s", lb_strerror(r));
+	} else {
+		r = lb_posix_write_file(LB_LOGROTATE_PATH, b.data, b.len, 0644, err, errlen);
+	}
+	lb_buf_free(&b);
+	return r == LB_OK ? 0 : -1;
+}
+
 /* Copy FILE to the policy path after it loads cleanly. */
 static int
 lb_install_policy(const char *file, char *err, size_t errlen)
@@ -248,6 +287,19 @@ lb_cmd_install(int argc, char **argv)
 		return LB_EXIT_FAILED;
 	}
 	printf("unit written: %s (ExecStart=%s run --config %s)\n", LB_UNIT_PATH, exe, LB_POLICY_PATH);
+	switch (lb_write_logrotate(exe, err, sizeof(err))) {
+	case 0:
+		printf("logrotate file written: %s (create mode; postrotate: %s rotate --reopen)\n",
+		    LB_LOGROTATE_PATH, exe);
+		break;
+	case 1:
+		printf("logrotate is not installed (no %s): the audit log is not rotated\n",
+		    LB_LOGROTATE_DIR);
+		break;
+	default:
+		fprintf(stderr, "linkbrokerd install: %s\n", err);
+		return LB_EXIT_FAILED;
+	}
 	if (!lb_systemd_running(pid1, sizeof(pid1))) {
 		printf("systemd is not running (PID 1 is %s): unit written, not enabled\n", pid1);
 		return LB_EXIT_OK;
@@ -284,6 +336,12 @@ lb_cmd_uninstall(int argc, char **argv)
 	} else {
 		fprintf(stderr, "linkbrokerd uninstall: %s: %s\n", LB_UNIT_PATH, strerror(errno));
 		return LB_EXIT_FAILED;
+	}
+	if (unlink(LB_LOGROTATE_PATH) == 0) {
+		printf("removed %s\n", LB_LOGROTATE_PATH);
+	} else if (errno != ENOENT) {
+		fprintf(stderr, "linkbrokerd uninstall: %s: %s\n", LB_LOGROTATE_PATH, strerror(errno));
+		rc = LB_EXIT_FAILED;
 	}
 	if (systemd && lb_systemctl("daemon-reload", NULL, NULL) != 0)
 		rc = LB_EXIT_FAILED;

@@ -81,6 +81,7 @@ static const struct lb_command lb_posix_commands[] = {
 	{ "run", lb_cmd_run, "run [--config FILE] [--foreground]" },
 	{ "install", lb_cmd_install, "install [--policy FILE]" },
 	{ "uninstall", lb_cmd_uninstall, "uninstall" },
+	{ "rotate", lb_cmd_rotate, "rotate [--reopen] [--config FILE]" },
 };
 
 const struct lb_command *

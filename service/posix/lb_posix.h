@@ -107,6 +107,7 @@ int lb_posix_service_key(const char *sk_path, const char *pk_path,
 int lb_cmd_run(int argc, char **argv);        /* lb_daemon_posix.c */
 int lb_cmd_install(int argc, char **argv);    /* lb_install_posix.c */
 int lb_cmd_uninstall(int argc, char **argv);  /* lb_install_posix.c */
+int lb_cmd_rotate(int argc, char **argv);     /* lb_rotate_posix.c */
 
 /* ---- worker threads (lb_pool_posix.c) ---- */
 

@@ -50,6 +50,7 @@
 #define LB_KEY_STOP 2
 #define LB_KEY_RELOAD 3
 #define LB_KEY_JOB 4
+#define LB_KEY_ROTATE 5
 
 enum lb_op_kind { LB_OP_READ, LB_OP_WRITE };
 
@@ -141,6 +142,7 @@ struct lb_audit_file {
 	HANDLE h;
 	int broken;
 	char why[128];
+	char *path;                     /* audit_log as opened at start */
 };
 
 struct lb_win_daemon {
@@ -326,6 +328,82 @@ out:
 	LocalFree(sa.lpSecurityDescriptor);
 	free(wpath);
 	return r;
+}
+
+/*
+ * Rotate the audit log (service control LB_SVC_CONTROL_ROTATE: `linkbrokerd
+ * rotate`; docs/audit.md, "Rotation"). The file is open without
+ * FILE_SHARE_DELETE, so nobody renames or deletes it under us: the service
+ * renames it itself, to PATH.1, never over one. Closed, renamed, opened
+ * again for its "rotate" record; then a new PATH whose "reopen" record
+ * chains to it. On the loop's thread, where every record is written. A
+ * failure before the rename changes nothing; after it, if the chain cannot
+ * go on, the service stops (fail closed).
+ */
+static void
+lb_rotate(struct lb_win_daemon *d)
+{
+	struct lb_audit_file *af = &d->audit_file;
+	wchar_t *wpath = NULL, *wold = NULL;
+	char *old = NULL;
+	HANDLE h = INVALID_HANDLE_VALUE;
+	uint64_t now = (uint64_t)time(NULL);
+	size_t n;
+	int r = LB_OK;
+
+	if (d->audit == NULL || af->broken || af->path == NULL)
+		return;
+	n = strlen(af->path) + 3;
+	if ((old = malloc(n)) == NULL)
+		return;
+	snprintf(old, n, "%s.1", af->path);
+	if ((wpath = lb_win_wide(af->path)) == NULL || (wold = lb_win_wide(old)) == NULL)
+		goto out;
+	if (GetFileAttributesW(wold) != INVALID_FILE_ATTRIBUTES) {
+		lb_win_log(LB_WIN_ERR, "audit log rotation: %s exists; the service never renames over it", old);
+		goto out;
+	}
+	if (lb_audit_sync(d->audit) != LB_OK) {
+		r = LB_E_AUDIT;
+		goto done;
+	}
+	CloseHandle(af->h);
+	af->h = INVALID_HANDLE_VALUE;
+	if (!MoveFileExW(wpath, wold, MOVEFILE_WRITE_THROUGH)) {
+		lb_win_log(LB_WIN_ERR, "audit log rotation: cannot rename %s to %s (Windows error %lu)",
+		    af->path, old, GetLastError());
+		/* Go on in the same file. */
+		if (lb_open_audit_file(af->path, &af->h) != LB_OK)
+			r = LB_E_AUDIT;
+		goto done;
+	}
+	/* The old file's last record names the new one. */
+	if (lb_open_audit_file(old, &af->h) != LB_OK || lb_audit_end_file(d->audit, af->path, now) != LB_OK) {
+		r = LB_E_AUDIT;
+		goto done;
+	}
+	CloseHandle(af->h);
+	af->h = INVALID_HANDLE_VALUE;
+	if (lb_open_audit_file(af->path, &h) != LB_OK) {
+		r = LB_E_AUDIT;
+		goto done;
+	}
+	af->h = h;
+	if ((r = lb_audit_begin_file(d->audit, "rotated", 0, now)) == LB_OK)
+		lb_win_log(LB_WIN_INFO, "audit log rotated: %s holds the old file, %s continues the chain",
+		    old, af->path);
+done:
+	if (r != LB_OK) {
+		lb_win_log(LB_WIN_ERR, "audit log %s: rotation failed and the chain cannot go on; "
+		    "stopping (nothing is answered un-audited)", af->path);
+		af->broken = 1;
+		d->stop = 1;
+		d->exit_code = LB_EXIT_FAILED;
+	}
+out:
+	free(wpath);
+	free(wold);
+	free(old);
 }
 
 /* ---- pipe instances ---- */
@@ -1345,6 +1423,9 @@ lb_win_daemon_loop(struct lb_win_daemon *d)
 				d->stop = 1;
 			} else if (ev[i].lpCompletionKey == LB_KEY_RELOAD) {
 				lb_reload(d, "service control");
+			} else if (ev[i].lpCompletionKey == LB_KEY_ROTATE) {
+				lb_win_log(LB_WIN_INFO, "rotating the audit log (service control)");
+				lb_rotate(d);
 			} else if (ev[i].lpCompletionKey == LB_KEY_JOB && ev[i].lpOverlapped != NULL) {
 				lb_on_job(d, (struct lb_djob *)(void *)ev[i].lpOverlapped);
 			} else if (ev[i].lpOverlapped != NULL) {
@@ -1380,6 +1461,13 @@ lb_win_daemon_reload(struct lb_win_daemon *d)
 {
 	if (d != NULL && d->iocp != NULL)
 		PostQueuedCompletionStatus(d->iocp, 0, LB_KEY_RELOAD, NULL);
+}
+
+void
+lb_win_daemon_rotate(struct lb_win_daemon *d)
+{
+	if (d != NULL && d->iocp != NULL)
+		PostQueuedCompletionStatus(d->iocp, 0, LB_KEY_ROTATE, NULL);
 }
 
 /* ---- start and stop ---- */
@@ -1448,6 +1536,10 @@ lb_win_daemon_start_fs(const char *config, const struct lb_fs_ops *fs,
 	if ((r = lb_win_service_key(p->broker.service_key, p->broker.service_public_key,
 	    sk, ebuf, sizeof(ebuf))) != LB_OK) {
 		lb_win_log(LB_WIN_ERR, "service key: %s", ebuf);
+		goto out;
+	}
+	if ((d->audit_file.path = lb_strdup(p->broker.audit_log)) == NULL) {
+		r = LB_E_NOMEM;
 		goto out;
 	}
 	if ((r = lb_open_audit_file(p->broker.audit_log, &d->audit_file.h)) != LB_OK)
@@ -1589,6 +1681,7 @@ lb_win_daemon_free(struct lb_win_daemon *d)
 	lb_broker_free(d->b);
 	if (d->audit_file.h != INVALID_HANDLE_VALUE)
 		CloseHandle(d->audit_file.h);
+	free(d->audit_file.path);
 	if (d->iocp != NULL)
 		CloseHandle(d->iocp);
 	LocalFree(d->pipe_sd);

@@ -97,6 +97,7 @@ static const struct lb_command lb_win_commands[] = {
 	{ "install", lb_win_cmd_install, "install [--config FILE]" },
 	{ "uninstall", lb_win_cmd_uninstall, "uninstall" },
 	{ "reload", lb_win_cmd_reload, "reload                (the running service rereads its policy)" },
+	{ "rotate", lb_win_cmd_rotate, "rotate                (the running service rotates its audit log)" },
 	{ "run", lb_win_cmd_run, "run [--config FILE] [--foreground]" },
 };
 

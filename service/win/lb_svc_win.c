@@ -439,6 +439,30 @@ lb_win_service_dacl_with_status(PACL in, PACL *out)
 	return SetEntriesInAclW(1, &ea, in, out);
 }
 
+DWORD
+lb_win_service_dacl_admin_controls(PACL acl)
+{
+	BYTE sy[SECURITY_MAX_SID_SIZE], ba[SECURITY_MAX_SID_SIZE];
+	DWORD nsy = sizeof(sy), nba = sizeof(ba), i;
+	ACCESS_ALLOWED_ACE *ace;
+
+	if (acl == NULL)
+		return ERROR_INVALID_ACL;
+	if (!CreateWellKnownSid(WinLocalSystemSid, NULL, sy, &nsy) ||
+	    !CreateWellKnownSid(WinBuiltinAdministratorsSid, NULL, ba, &nba))
+		return GetLastError();
+	for (i = 0; i < acl->AceCount; i++) {
+		if (!GetAce(acl, i, (void **)&ace))
+			return GetLastError();
+		if (ace->Header.AceType != ACCESS_ALLOWED_ACE_TYPE ||
+		    EqualSid((PSID)&ace->SidStart, sy) || EqualSid((PSID)&ace->SidStart, ba))
+			continue;
+		/* GENERIC_ALL / GENERIC_EXECUTE map to it for services too. */
+		ace->Mask &= ~(DWORD)(SERVICE_USER_DEFINED_CONTROL | GENERIC_ALL | GENERIC_EXECUTE);
+	}
+	return ERROR_SUCCESS;
+}
+
 /* Let every local logon, not only interactive ones, see the service's
  * state and process id: the client's check that the pipe is served by
  * the service needs SERVICE_QUERY_STATUS. */
@@ -452,13 +476,18 @@ lb_install_service_dacl(SC_HANDLE s)
 	e = GetSecurityInfo(s, SE_SERVICE, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL, &sd);
 	if (e == ERROR_SUCCESS)
 		e = lb_win_service_dacl_with_status(dacl, &nd);
+	/* Only administrators rotate the audit log (a user-defined control). */
+	if (e == ERROR_SUCCESS)
+		e = lb_win_service_dacl_admin_controls(nd != NULL ? nd : dacl);
 	/* Wine 8: both calls succeed and keep nothing. */
-	if (e == ERROR_SUCCESS && nd != NULL)
-		e = SetSecurityInfo(s, SE_SERVICE, DACL_SECURITY_INFORMATION, NULL, NULL, nd, NULL);
+	if (e == ERROR_SUCCESS)
+		e = SetSecurityInfo(s, SE_SERVICE, DACL_SECURITY_INFORMATION, NULL, NULL,
+		    nd != NULL ? nd : dacl, NULL);
 	LocalFree(nd);
 	LocalFree(sd);
 	if (e != ERROR_SUCCESS)
-		return lb_wine_or_fail("letting Authenticated Users query the service's status", e);
+		return lb_wine_or_fail("letting Authenticated Users query the service's status and "
+		    "only administrators send it its own controls", e);
 	return 0;
 }
 
@@ -793,6 +822,47 @@ out:
 	return rc;
 }
 
+/* Ask the running service to rotate its audit log (LB_SVC_CONTROL_ROTATE,
+ * a user-defined control: the service's DACL, set at install, grants
+ * SERVICE_USER_DEFINED_CONTROL to SYSTEM and administrators only). */
+int
+lb_win_cmd_rotate(int argc, char **argv)
+{
+	SC_HANDLE scm, s = NULL;
+	SERVICE_STATUS st;
+	int rc = LB_EXIT_FAILED;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: linkbrokerd rotate\n");
+		return LB_EXIT_BAD_INPUT;
+	}
+	if ((scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT)) == NULL) {
+		fprintf(stderr, "linkbrokerd rotate: cannot open the service manager (Windows error %lu)\n",
+		    GetLastError());
+		return LB_EXIT_FAILED;
+	}
+	if ((s = OpenServiceW(scm, LB_SVC_NAME, SERVICE_USER_DEFINED_CONTROL)) == NULL) {
+		fprintf(stderr, "linkbrokerd rotate: cannot open the LinkBroker service (Windows error %lu%s)\n",
+		    GetLastError(), GetLastError() == ERROR_ACCESS_DENIED ? ": run it as an administrator" : "");
+		goto out;
+	}
+	if (!ControlService(s, LB_SVC_CONTROL_ROTATE, &st)) {
+		fprintf(stderr, "linkbrokerd rotate: the service did not take the request (Windows error %lu%s)\n",
+		    GetLastError(), GetLastError() == ERROR_SERVICE_NOT_ACTIVE ? ": it is not running" : "");
+		rc = GetLastError() == ERROR_SERVICE_NOT_ACTIVE ? LB_EXIT_UNREACHABLE : LB_EXIT_FAILED;
+		goto out;
+	}
+	printf("rotation requested: the service renames the audit log to AUDIT_LOG.1 and logs the "
+	    "result (Event Log, source LinkBroker)\n");
+	rc = LB_EXIT_OK;
+out:
+	if (s != NULL)
+		CloseServiceHandle(s);
+	CloseServiceHandle(scm);
+	return rc;
+}
+
 /* ---- run ---- */
 
 /* The running daemon, reached from the control handler thread. */
@@ -825,6 +895,15 @@ lb_run_reload(void)
 	AcquireSRWLockExclusive(&lb_run_lock);
 	if (lb_run_daemon != NULL)
 		lb_win_daemon_reload(lb_run_daemon);
+	ReleaseSRWLockExclusive(&lb_run_lock);
+}
+
+static void
+lb_run_rotate(void)
+{
+	AcquireSRWLockExclusive(&lb_run_lock);
+	if (lb_run_daemon != NULL)
+		lb_win_daemon_rotate(lb_run_daemon);
 	ReleaseSRWLockExclusive(&lb_run_lock);
 }
 
@@ -894,6 +973,9 @@ lb_svc_control(DWORD control, DWORD type, LPVOID data, LPVOID ctx)
 	case SERVICE_CONTROL_PARAMCHANGE:
 		lb_win_log(LB_WIN_INFO, "reloading the policy (service parameter change)");
 		lb_run_reload();
+		return NO_ERROR;
+	case LB_SVC_CONTROL_ROTATE:
+		lb_run_rotate();
 		return NO_ERROR;
 	case SERVICE_CONTROL_INTERROGATE:
 		return NO_ERROR;

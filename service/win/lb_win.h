@@ -56,6 +56,11 @@ void lb_win_event_escape(wchar_t *s);
  * check the service's process id. IN must not be NULL (a NULL DACL would
  * become this one ACE). 0 or a Windows error. */
 DWORD lb_win_service_dacl_with_status(PACL in, PACL *out);
+/* Take SERVICE_USER_DEFINED_CONTROL (service control codes 128..255, e.g.
+ * LB_SVC_CONTROL_ROTATE) from every allow ACE of ACL but SYSTEM's and
+ * Administrators' (the default DACL gives it to INTERACTIVE and SERVICE
+ * logons), in place. 0 or a Windows error. */
+DWORD lb_win_service_dacl_admin_controls(PACL acl);
 
 /* ---- the pipe client's identity (lb_token_win.c) ---- */
 
@@ -194,6 +199,12 @@ int lb_win_daemon_loop(struct lb_win_daemon *d);
 /* From any thread (service control handler, console handler). */
 void lb_win_daemon_stop(struct lb_win_daemon *d);
 void lb_win_daemon_reload(struct lb_win_daemon *d);
+/* Rotate the audit log (to AUDIT_LOG.1), from any thread. */
+void lb_win_daemon_rotate(struct lb_win_daemon *d);
+/* The service control code that asks for it (`linkbrokerd rotate`): a
+ * user-defined one (128..255), which the service's DACL lets only SYSTEM
+ * and administrators send (lb_win_service_dacl_admin_controls). */
+#define LB_SVC_CONTROL_ROTATE 128
 void lb_win_daemon_free(struct lb_win_daemon *d);
 
 /* ---- commands (lb_svc_win.c) ---- */
@@ -202,5 +213,6 @@ int lb_win_cmd_run(int argc, char **argv);
 int lb_win_cmd_install(int argc, char **argv);
 int lb_win_cmd_uninstall(int argc, char **argv);
 int lb_win_cmd_reload(int argc, char **argv);
+int lb_win_cmd_rotate(int argc, char **argv);
 
 #endif

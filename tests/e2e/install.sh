@@ -21,12 +21,21 @@ if [ "$systemd_running" -eq 1 ]; then
 	echo "SKIP: systemd is PID 1 here; this test would enable and start a real service"
 	exit 77
 fi
-trap 'rm -f "$UNIT"; rm -rf "$ETC"' EXIT
+LR=/etc/logrotate.d/linkbroker
+if [ -e "$LR" ]; then echo "SKIP: $LR exists here; not touching it"; exit 77; fi
+trap 'rm -f "$UNIT" "$LR"; rm -rf "$ETC"' EXIT
 
 out=$("$LBD" install 2>&1); rc=$?
 [ "$rc" -eq 0 ] && ok || bad "install exit $rc: $out"
 grep -q "systemd is not running" <<<"$out" && ok || bad "install says systemd is not running: $out"
 [ -f "$UNIT" ] && ok || bad "unit written"
+if [ -d /etc/logrotate.d ]; then
+	grep -q "^		$(readlink -f "$LBD") rotate --reopen" "$LR" && ok || bad "logrotate file names this binary: $(grep rotate "$LR" 2>&1)"
+	grep -q "^	create 0600 root root" "$LR" && ok || bad "logrotate file in create mode"
+	if command -v logrotate >/dev/null 2>&1; then
+		logrotate -d "$LR" >/dev/null 2>&1 && ok || bad "logrotate -d accepts $LR: $(logrotate -d "$LR" 2>&1 | tail -3)"
+	fi
+fi
 grep -q "^ExecStart=$(readlink -f "$LBD") run --config $ETC/policy.ini" "$UNIT" && ok || bad "ExecStart names this binary: $(grep ExecStart "$UNIT")"
 [ "$(stat -c '%U %a' "$ETC/policy.ini" 2>/dev/null)" = "root 644" ] && ok || bad "policy root 0644"
 "$LBD" check-config "$ETC/policy.ini" >/dev/null 2>&1 && ok || bad "installed policy is valid"
@@ -38,6 +47,7 @@ grep -q "admin's edit" "$ETC/policy.ini" && ok || bad "install keeps an existing
 out=$("$LBD" uninstall 2>&1); rc=$?
 [ "$rc" -eq 0 ] && ok || bad "uninstall exit $rc: $out"
 [ ! -e "$UNIT" ] && ok || bad "unit removed"
+[ ! -e "$LR" ] && ok || bad "logrotate file removed"
 [ -f "$ETC/policy.ini" ] && ok || bad "uninstall keeps the policy"
 echo "install: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

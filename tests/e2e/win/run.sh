@@ -232,6 +232,17 @@ check "every request audited ($(lines) lines from $n0, want $want)" test "$(( $(
 check "the hard link audited as allowed" grep -q '"event":"create".*"verdict":"allowed".*h\.txt' "$PD/audit.log"
 check "the symbolic link audited as $verdict" grep -q '"verdict":"'$verdict'".*s\.txt' "$PD/audit.log"
 
+# --- `linkbrokerd rotate` (a service control only administrators may send):
+# the service renames its log to audit.log.1, the chain goes on ---
+out=$(w "$LBD" rotate); rc=$?
+check "linkbrokerd rotate: exit 0 ($rc: $out)" test "$rc" -eq 0
+for _ in $(seq 50); do grep -q '"event":"reopen"' "$PD/audit.log" 2>/dev/null && break; sleep 0.1; done
+check "the old log is audit.log.1 and ends with a rotate record" grep -q '"event":"rotate"' "$PD/audit.log.1"
+check "the new log starts with a reopen record" grep -q '^{"seq":[0-9]*,"time":"[^"]*","event":"reopen"' "$PD/audit.log"
+expect 0 "allowed" check /h "$W\\links\\h3.txt" "$W\\targets\\t.txt"
+out=$(w "$LBD" verify-audit "$WPD\\audit.log.1" "$WPD\\audit.log" --config "$WPD\\policy.ini"); rc=$?
+check "verify-audit across the rotated pair: $rc $out" test "$rc" -eq 0
+
 # --- hard links with names of every length from 1 to 255, in one batch
 # (FILE_LINK_INFORMATION was 2 bytes short for one character) ---
 mkdir -p "$T/links/len"

@@ -269,6 +269,35 @@ test_service_dacl_adds_query_status_for_authenticated_users_only(void **state)
 }
 
 static void
+test_service_user_controls_are_for_administrators_only(void **state)
+{
+	PSECURITY_DESCRIPTOR sd = NULL;
+	PACL in = NULL;
+	BOOL present, defaulted;
+	wchar_t a[1024];
+
+	(void)state;
+	/* "CR": SERVICE_USER_DEFINED_CONTROL, what `linkbrokerd rotate` sends
+	 * (LB_SVC_CONTROL_ROTATE); the default DACL grants it to INTERACTIVE
+	 * and SERVICE logons. */
+	assert_int_equal(SERVICE_USER_DEFINED_CONTROL, 0x100);
+	assert_true(ConvertStringSecurityDescriptorToSecurityDescriptorW(DEFAULT_SERVICE_SDDL
+	    L"(A;;GA;;;AU)", SDDL_REVISION_1, &sd, NULL));
+	assert_true(GetSecurityDescriptorDacl(sd, &present, &in, &defaulted));
+	assert_int_equal(lb_win_service_dacl_admin_controls(in), ERROR_SUCCESS);
+	dacl_text(in, a, 1024);
+	/* SYSTEM and Administrators keep everything; the others lose CR (and
+	 * a generic grant that would include it), nothing else. */
+	if (wcsstr(a, L"(A;;CCLCSWRPWPDTLOCRRC;;;SY)") == NULL ||
+	    wcsstr(a, L"(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;BA)") == NULL ||
+	    wcsstr(a, L"(A;;CCLCSWLORC;;;IU)") == NULL || wcsstr(a, L"(A;;CCLCSWLORC;;;SU)") == NULL ||
+	    wcsstr(a, L";;;AU)") == NULL || wcsstr(a, L"(A;;GA;;;AU)") != NULL)
+		fail_msg("want CR for SY and BA only: %ls", a);
+	assert_int_equal(lb_win_service_dacl_admin_controls(NULL), ERROR_INVALID_ACL);
+	LocalFree(sd);
+}
+
+static void
 test_service_dacl_refuses_a_null_dacl(void **state)
 {
 	PACL out = (PACL)1;
@@ -626,6 +655,7 @@ main(void)
 		    test_pipe_sd_is_owned_by_system_and_gives_authenticated_users_read_write_but_not_new_instances),
 		cmocka_unit_test(test_service_dacl_adds_query_status_for_authenticated_users_only),
 		cmocka_unit_test(test_service_dacl_refuses_a_null_dacl),
+		cmocka_unit_test(test_service_user_controls_are_for_administrators_only),
 		cmocka_unit_test(test_dir_sd_is_protected_admins_only_and_inherited_by_children),
 		cmocka_unit_test(test_private_sd_gives_users_nothing),
 		cmocka_unit_test(test_public_sd_gives_users_read_only),
