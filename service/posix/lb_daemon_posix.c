@@ -83,7 +83,6 @@ struct lb_audit_file {
 	int end_failed;             /* moved, and its "rotate" record not written yet: said once */
 	int open_failed;            /* moved or deleted, and no new file yet: said once */
 };
-};
 
 static void
 lb_audit_file_failed(struct lb_audit_file *af, const char *what, int err)
