@@ -610,7 +610,8 @@ out:
  * too many clients): wait as it says (too many clients: backing off, with
  * jitter, so that many waiting clients do not come back at once) and
  * return LB_OK to send again, or give up once LB_CLIENT_BUSY_MS have
- * passed since *FIRST (0: this is the first) and say so. */
+ * passed since *FIRST (0: this is the first) and say so: never sooner (a
+ * long wait is cut to end at that time, and tried once more). */
 static int
 lb_busy_wait(struct lb_session *s, int kind, uint64_t *first, unsigned *tries)
 {
@@ -629,7 +630,10 @@ lb_busy_wait(struct lb_session *s, int kind, uint64_t *first, unsigned *tries)
 		wait += wait * j / 1024;
 	}
 	(*tries)++;
-	if (now + wait - *first > LB_CLIENT_BUSY_MS) {
+	/* The last try comes at the end of the time, not a wait before it. */
+	if (now - *first < LB_CLIENT_BUSY_MS && now + wait - *first > LB_CLIENT_BUSY_MS)
+		wait = *first + LB_CLIENT_BUSY_MS - now;
+	if (now - *first >= LB_CLIENT_BUSY_MS) {
 		if (kind == LB_E_BUSY)
 			return LB_WHY(&s->why, LB_E_BUSY, "broker busy at %s: too many clients; "
 			    "gave up after %d s of retries", s->endpoint, LB_CLIENT_BUSY_MS / 1000);
