@@ -402,8 +402,18 @@ struct lb_audit_down {
 	uint64_t refused, total;        /* requests refused since then / in all */
 };
 
-struct lb_broker {
+/* A policy and the requests admitted under it: a reload switches the
+ * broker at once, and the old policy is freed with the last request that
+ * uses it (its key entry and rule are pointed into until the answer is
+ * sealed; a request may wait on a slow file system meanwhile). */
+struct lb_polref {
 	struct lb_policy *policy;
+	size_t refs;                    /* the broker's, if current, and requests' */
+};
+
+struct lb_broker {
+	struct lb_polref *pol;          /* the current policy */
+	size_t pols_kept;               /* earlier ones still in use */
 	uint8_t sk[LB_SK_BYTES];
 	struct lb_audit *audit;
 	const struct lb_fs_ops *fs;
@@ -441,25 +451,59 @@ lb_broker_new(struct lb_policy *policy, const uint8_t sk[LB_SK_BYTES],
 		return LB_E_NOMEM;
 	}
 	lb_random(b->replay.salt, sizeof(b->replay.salt));
+	if ((b->pol = calloc(1, sizeof(*b->pol))) == NULL) {
+		free(b->replay.slots);
+		free(b->budgets);
+		free(b);
+		return LB_E_NOMEM;
+	}
+	b->pol->policy = policy;
+	b->pol->refs = 1;
 	memcpy(b->sk, sk, LB_SK_BYTES);
-	b->policy = policy;
 	b->audit = audit;
 	b->fs = fs;
 	*out = b;
 	return LB_OK;
 }
 
-void
+/* Drop a reference to R (NULL: none); the last one frees it. */
+static void
+lb_polref_drop(struct lb_broker *b, struct lb_polref *r)
+{
+	if (r == NULL || --r->refs > 0)
+		return;
+	if (r != b->pol)
+		b->pols_kept--;
+	lb_policy_free(r->policy);
+	free(r);
+}
+
+int
 lb_broker_set_policy(struct lb_broker *b, struct lb_policy *policy)
 {
-	lb_policy_free(b->policy);
-	b->policy = policy;
+	struct lb_polref *r, *old = b->pol;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return LB_E_NOMEM;   /* POLICY stays the caller's */
+	r->policy = policy;
+	r->refs = 1;
+	b->pol = r;
+	if (old->refs > 1)
+		b->pols_kept++;
+	lb_polref_drop(b, old);
+	return LB_OK;
 }
 
 const struct lb_policy *
 lb_broker_policy(const struct lb_broker *b)
 {
-	return b->policy;
+	return b->pol->policy;
+}
+
+size_t
+lb_broker_policies_kept(const struct lb_broker *b)
+{
+	return b->pols_kept;
 }
 
 void
@@ -478,7 +522,7 @@ lb_broker_free(struct lb_broker *b)
 {
 	if (b == NULL)
 		return;
-	lb_policy_free(b->policy);
+	lb_polref_drop(b, b->pol);
 	lb_wipe(b->sk, sizeof(b->sk));
 	free(b->replay.slots);
 	free(b->replay.owners);
@@ -722,10 +766,9 @@ out:
 /* Decide on W's results and, for CREATE, prepare the link; W's handles
  * and paths move into O. */
 static void
-lb_link_decide(struct lb_broker *b, const struct lb_peer *peer,
+lb_link_decide(const struct lb_policy *p, const struct lb_peer *peer,
     const struct lb_request *rq, struct lb_fswork *w, struct lb_outcome *o)
 {
-	const struct lb_policy *p = b->policy;
 	const enum lb_kind kind = (enum lb_kind)rq->kind;
 	char *made = NULL;
 	int r;
@@ -785,7 +828,7 @@ lb_do_status(struct lb_broker *b, const struct lb_peer *peer, struct lb_outcome 
 {
 	lb_buf_reset(&o->msg);
 	lb_say(&o->msg, "you are %s (%s %s); ", peer->who.user != NULL ? peer->who.user : "?",
-	    b->policy->flavor == LB_FLAVOR_WINDOWS ? "SID" : "uid",
+	    b->pol->policy->flavor == LB_FLAVOR_WINDOWS ? "SID" : "uid",
 	    peer->who.sid != NULL ? peer->who.sid : "?");
 	if (o->key != NULL) {
 		lb_say(&o->msg, "your key is enrolled as [key:%s]", o->key->name);
@@ -1104,6 +1147,7 @@ struct lb_pending {
 	uint64_t now_ms;                  /* the rate limits' clock (lb_fs_ops.clock_ms) */
 	uint32_t retry_ms;                /* refused as busy (LB_E_RATE): when to try again */
 	const struct lb_fs_ops *fs;       /* the broker's, for lb_broker_make_run */
+	struct lb_polref *pol;            /* the policy it is decided under */
 	int admitted;                     /* the rate limit had room at prepare */
 	int sig;                          /* lb_broker_precheck: 1 valid, -1 not, 0 not run */
 	int started, decided, made, sealed; /* the steps done */
@@ -1143,6 +1187,7 @@ lb_broker_pending_free(struct lb_broker *b, struct lb_pending *p)
 	lb_buf_free(&p->resp_in);
 	free(p->rule);
 	free(p->msg);
+	lb_polref_drop(b, p->pol);
 	free(p);
 }
 
@@ -1151,7 +1196,7 @@ lb_broker_pending_free(struct lb_broker *b, struct lb_pending *p)
 static int
 lb_durable(struct lb_broker *b, uint64_t seq)
 {
-	if (b->policy->broker.audit_sync != LB_AUDIT_SYNC_ALWAYS || seq == 0 ||
+	if (b->pol->policy->broker.audit_sync != LB_AUDIT_SYNC_ALWAYS || seq == 0 ||
 	    lb_audit_durable(b->audit, seq))
 		return LB_OK;
 	if (lb_audit_sync(b->audit) != LB_OK) {
@@ -1284,8 +1329,13 @@ lb_broker_prepare(struct lb_broker *b, const struct lb_peer *peer,
 	pd->decode_rc = lb_request_decode(pd->msg, pd->len, &pd->rq, &pd->body_len);
 	/* Worth checking the signature ahead only if no limit will refuse it
 	 * first: over its limit, a request costs no crypto. */
-	pd->admitted = lb_rate_room(&b->rates, peer->id, pd->now_ms, b->policy->broker.requests_per_sec,
-	    b->policy->broker.requests_burst, NULL) && !lb_preauth_spent(b, pd, NULL);
+	/* Decided under the policy in force now, whatever reloads come
+	 * before its answer. */
+	pd->pol = b->pol;
+	pd->pol->refs++;
+	pd->admitted = lb_rate_room(&b->rates, peer->id, pd->now_ms,
+	    pd->pol->policy->broker.requests_per_sec, pd->pol->policy->broker.requests_burst, NULL) &&
+	    !lb_preauth_spent(b, pd, NULL);
 	/* What lb_broker_precheck verifies. */
 	if (pd->admitted && pd->decode_rc == LB_OK &&
 	    lb_request_signed_input(&pd->rq, &pd->req_in) != LB_OK)
@@ -1313,7 +1363,7 @@ lb_fswork_new(const struct lb_broker *b, const struct lb_pending *p, struct lb_f
 		return LB_E_NOMEM;
 	w->fs = b->fs;
 	w->peer = p->peer;
-	w->flavor = b->policy->flavor;
+	w->flavor = p->pol->policy->flavor;
 	w->kind = (enum lb_kind)p->rq.kind;
 	lb_buf_init(&w->msg, 8192);
 	w->link = lb_strndup(p->rq.link, p->rq.link_len);
@@ -1331,7 +1381,7 @@ lb_fswork_new(const struct lb_broker *b, const struct lb_pending *p, struct lb_f
 int
 lb_broker_admit(struct lb_broker *b, struct lb_pending *p, struct lb_fswork **w)
 {
-	const struct lb_policy *pol = b->policy;
+	const struct lb_policy *pol = p->pol->policy;
 	const uint64_t skew = pol->broker.max_clock_skew_s;
 	const struct lb_peer *peer = p->peer;
 	const uint64_t now = p->now;
@@ -1436,7 +1486,7 @@ lb_broker_decide(struct lb_broker *b, struct lb_pending *p, struct lb_fswork *w)
 		return LB_E_INVAL;
 	}
 	if (w != NULL)
-		lb_link_decide(b, p->peer, &p->rq, w, &p->o);
+		lb_link_decide(p->pol->policy, p->peer, &p->rq, w, &p->o);
 	lb_fswork_free(w);
 	return lb_broker_close_start(b, p);
 }
@@ -1507,6 +1557,12 @@ lb_broker_make_run(struct lb_pending *p)
 
 	p->make_rc = p->fs->create(p->peer, o->dir, o->name, (enum lb_kind)p->rq.kind,
 	    o->made, o->file);
+}
+
+void
+lb_broker_make_cancel(struct lb_pending *p, int rc)
+{
+	p->make_rc = rc;
 }
 
 int

@@ -103,9 +103,14 @@ struct lb_broker;
 /* POLICY becomes the broker's (freed by it); AUDIT is borrowed. */
 int lb_broker_new(struct lb_policy *policy, const uint8_t sk[LB_SK_BYTES],
     struct lb_audit *audit, const struct lb_fs_ops *fs, struct lb_broker **out) LB_WUR;
-/* Hot reload: swap in a policy that loaded cleanly (the old one is freed). */
-void lb_broker_set_policy(struct lb_broker *b, struct lb_policy *policy);
+/* Hot reload: POLICY (loaded cleanly) becomes the broker's and decides
+ * every request prepared from now on; those prepared before are decided
+ * and answered under the policy they started with, which is freed with
+ * the last of them. LB_E_NOMEM: nothing changed, POLICY is the caller's. */
+int lb_broker_set_policy(struct lb_broker *b, struct lb_policy *policy) LB_WUR;
 const struct lb_policy *lb_broker_policy(const struct lb_broker *b);
+/* Earlier policies still deciding requests in flight (tests, statistics). */
+size_t lb_broker_policies_kept(const struct lb_broker *b);
 
 /* Replay cache entry from the audit log at start-up (lb_audit_open callback). */
 void lb_broker_remember(void *broker, const uint8_t key[LB_PK_BYTES],
@@ -178,6 +183,10 @@ void lb_fswork_free(struct lb_fswork *w);
 int lb_broker_make_begin(struct lb_broker *b, struct lb_pending *p) LB_WUR;
 void lb_broker_make_run(struct lb_pending *p);
 int lb_broker_make_end(struct lb_broker *b, struct lb_pending *p) LB_WUR;
+/* Instead of lb_broker_make_run when the create could not even start in
+ * time (no worker free before the request's deadline): lb_broker_make_end
+ * then records the failure RC, and nothing is made. */
+void lb_broker_make_cancel(struct lb_pending *p, int rc);
 int lb_broker_prepare(struct lb_broker *b, const struct lb_peer *peer,
     const uint8_t *msg_in, size_t len, uint64_t now, struct lb_pending **p) LB_WUR;
 void lb_broker_precheck(struct lb_pending *p);

@@ -923,7 +923,11 @@ lb_reload(struct lb_daemon *d, const char *why)
 	}
 	if (moved)
 		syslog(LOG_WARNING, "policy reload: endpoint, audit_log and service keys change only at restart");
-	lb_broker_set_policy(d->b, np);
+	if (lb_broker_set_policy(d->b, np) != LB_OK) {
+		syslog(LOG_ERR, "policy reload failed (out of memory), the previous policy stays in force");
+		lb_policy_free(np);
+		goto out;
+	}
 	lb_posix_peer_cache_clear(&d->peers);   /* and account lookups afresh */
 	syslog(LOG_NOTICE, "policy reloaded (%s): %s", why, d->config);
 out:

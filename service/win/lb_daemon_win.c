@@ -1301,7 +1301,11 @@ lb_reload(struct lb_win_daemon *d, const char *why)
 	}
 	if (moved)
 		lb_win_log(LB_WIN_WARN, "policy reload: endpoint, audit_log and service keys change only at restart");
-	lb_broker_set_policy(d->b, np);
+	if (lb_broker_set_policy(d->b, np) != LB_OK) {
+		lb_win_log(LB_WIN_ERR, "policy reload failed (out of memory), the previous policy stays in force");
+		lb_policy_free(np);
+		goto out;
+	}
 	lb_win_log(LB_WIN_INFO, "policy reloaded (%s): %s", why, d->config);
 out:
 	lb_buf_free(&err);

@@ -466,7 +466,7 @@ test_key_enrolled_for_a_qualified_name_matches_only_that_domain(void **state)
 	    "action = allow\n", a64);
 	assert_int_equal(lb_policy_load_buffer("w.ini", text, strlen(text), LB_FLAVOR_WINDOWS, &p, NULL),
 	    LB_OK);
-	lb_broker_set_policy(f->b, p);
+	assert_int_equal(lb_broker_set_policy(f->b, p), LB_OK);
 	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, NULL);
 	assert_int_equal(ask(f, &corp, &req, NULL, &a), LB_OK);
 	assert_int_equal(a.status, LB_OK);
@@ -763,6 +763,61 @@ test_stepwise_with_precheck(void **state)
 	lb_buf_free(&req);
 }
 
+/* A reload while a request waits for its file-system work (a slow file
+ * system, the POSIX daemon's workers): the request is decided and answered
+ * under the policy it was admitted with (its key entry and rule are that
+ * policy's, kept alive until it is freed), the next one under the new. */
+static void
+test_reload_mid_request_keeps_its_policy(void **state)
+{
+	struct fx *f = *state;
+	char a64[LB_PK_B64_LEN], text[1024];
+	struct lb_policy *np = NULL;
+	struct lb_pending *p;
+	struct lb_fswork *w = NULL;
+	struct lb_buf req, out;
+	uint8_t nonce[LB_NONCE_BYTES];
+	struct answer a;
+
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/r1", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, nonce);
+	assert_int_equal(lb_broker_prepare(f->b, &alice, req.data, req.len, NOW, &p), LB_OK);
+	assert_int_equal(lb_broker_admit(f->b, p, &w), LB_OK);
+	assert_non_null(w);
+	/* The new policy enrolls alice's key under another name and denies. */
+	assert_int_equal(lb_pk_to_b64(f->alice_pk, a64), LB_OK);
+	snprintf(text, sizeof(text), "[key:alice2]\nuser = alice\npublic_key = %s\n"
+	    "[rule:nothing]\nusers = alice\nkinds = *\nlink_under = /srv/alice\naction = deny\n", a64);
+	assert_int_equal(lb_policy_load_buffer("n.ini", text, strlen(text), LB_FLAVOR_POSIX, &np, NULL),
+	    LB_OK);
+	assert_int_equal(lb_broker_set_policy(f->b, np), LB_OK);
+	assert_int_equal(lb_broker_policies_kept(f->b), 1);
+	lb_fswork_run(w);
+	assert_int_equal(lb_broker_decide(f->b, p, w), LB_OK);
+	assert_int_equal(lb_broker_seal(f->b, p), LB_OK);
+	assert_int_equal(lb_broker_sign(f->b, p), LB_OK);
+	lb_buf_init(&out, LB_FRAME_MAX + 4);
+	assert_int_equal(lb_broker_deliver(p, &out), LB_OK);
+	read_answer(f, &out, nonce, &a);
+	lb_buf_free(&out);
+	assert_int_equal(a.status, LB_OK);
+	assert_string_equal(a.rule, "dev");
+	assert_int_equal(fs_state.creates, 1);
+	assert_true(log_has(f, "\"key\":\"alice\""));
+	lb_broker_pending_free(f->b, p);
+	assert_int_equal(lb_broker_policies_kept(f->b), 0);   /* freed with it */
+	lb_buf_free(&req);
+	/* The next request: the new policy's. */
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/r2", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, nonce);
+	stepwise(f, &req, nonce, &a);
+	assert_int_equal(a.status, LB_E_DENIED);
+	assert_string_equal(a.rule, "nothing");
+	assert_true(log_has(f, "\"key\":\"alice2\""));
+	assert_int_equal(fs_state.creates, 1);
+	lb_buf_free(&req);
+}
+
 static void
 test_steps_out_of_order_are_refused(void **state)
 {
@@ -931,7 +986,7 @@ set_rates(struct fx *f, unsigned per_sec, unsigned burst)
 	    "target_under = /srv/alice, /opt\naction = allow\n", per_sec, burst, a64, b64);
 	assert_int_equal(lb_policy_load_buffer("t.ini", text, strlen(text), LB_FLAVOR_POSIX, &p, NULL),
 	    LB_OK);
-	lb_broker_set_policy(f->b, p);
+	assert_int_equal(lb_broker_set_policy(f->b, p), LB_OK);
 }
 
 /* Over the rate limit: the cheap unsigned busy answer, for this request,
@@ -1430,6 +1485,7 @@ main(void)
 		T(test_group_commit_failures_synced_before_answers),
 		T(test_group_commit_without_flushes_is_still_durable_first),
 		T(test_stepwise_with_precheck),
+		T(test_reload_mid_request_keeps_its_policy),
 		T(test_steps_out_of_order_are_refused),
 		T(test_audit_failure_refuses_and_makes_nothing),
 		T(test_audit_failure_said_once_a_minute_with_a_count),
