@@ -121,4 +121,35 @@ size_t lb_pool_threads(const struct lb_pool *p);
 void lb_pool_run(struct lb_pool *p, void (*fn)(void *ctx, size_t i), void *ctx, size_t n);
 void lb_pool_free(struct lb_pool *p);
 
+/* ---- file-system work off the loop (lb_work_posix.c) ---- */
+
+/* A task: FN(T) runs on a worker; embed it first in what the task needs. */
+struct lb_task {
+	struct lb_task *next;                  /* the pool's */
+	void (*fn)(struct lb_task *t);
+};
+struct lb_work;
+/* The queue waits this long with no idle worker before one more starts. */
+#define LB_WORK_GROW_MS 20
+/* Up to BASE workers as tasks come, up to MAX when those are stuck. */
+int lb_work_new(size_t base, size_t max, struct lb_work **out) LB_WUR;
+/* Readable (poll) when tasks have finished: take them with lb_work_done. */
+int lb_work_fd(const struct lb_work *w);
+/* Queue T (the caller's until lb_work_done hands it back). LB_E_NOMEM:
+ * no worker could be started at all, T is not queued. */
+int lb_work_submit(struct lb_work *w, struct lb_task *t) LB_WUR;
+/* Each turn of the loop: one more worker if the queue has waited
+ * LB_WORK_GROW_MS with none idle (1 if started). *NEXT_MS: when to call
+ * again (monotonic ms), -1 if nothing waits. */
+int lb_work_grow(struct lb_work *w, int64_t now_ms, int64_t *next_ms);
+/* The finished tasks, in the order they finished (NULL: none). */
+struct lb_task *lb_work_done(struct lb_work *w);
+size_t lb_work_threads(const struct lb_work *w);
+size_t lb_work_busy(const struct lb_work *w);   /* queued or running */
+int64_t lb_work_now_ms(void);
+/* Stop: queued tasks are dropped (never run), running ones waited for
+ * up to 2 s. LB_E_BUSY: some are still running (stuck in the kernel);
+ * the pool and those tasks are left to them (the process is exiting). */
+int lb_work_free(struct lb_work *w);
+
 #endif
