@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +34,11 @@
 #define LB_ACCEPT_BURST 64
 #define LB_ACCEPT_PAUSE_MS 100
 
+struct lb_job;
+struct lb_ftask;
+
 struct lb_conn {
-	int fd;                     /* -1: closed, removed after this round */
+	int fd;                     /* -1: closed; freed once nothing of it is in flight */
 	uid_t uid;
 	struct lb_posix_peer *peer;
 	uint8_t *in;
@@ -43,19 +47,63 @@ struct lb_conn {
 	size_t out_off;
 	int64_t deadline;           /* monotonic ms */
 	int eof;
-	size_t jobs;                /* requests of this connection in this round */
+	struct lb_job *head, *tail; /* its requests not yet answered, in order */
+	size_t n_jobs;
+	struct lb_ftask *task;      /* its one file-system task on a worker */
 };
 
-/* A request of this round between its decision and its answer: all of a
- * round's decisions are made durable by one fdatasync (audit_sync =
- * always), then their links are made, then they are answered. */
-struct lb_job {
-	struct lb_conn *c;
-	struct lb_pending *p;
-	int live;                   /* started, to be answered */
+/* A request from its frame to its answer, over as many turns of the loop
+ * as its file-system work takes (docs/linux-daemon.md, "File work off the
+ * loop"). Answers leave each connection in request order. */
+enum lb_js {
+	LB_JS_NEW,                  /* prepared in this turn: admitted at once */
+	LB_JS_WAIT_FS,              /* admitted, its opens waiting for a worker */
+	LB_JS_FS,                   /* its opens on a worker */
+	LB_JS_DECIDED,              /* its decision recorded */
+	LB_JS_WAIT_MAKE,            /* allowed and durable, its create waiting */
+	LB_JS_MAKING,               /* its create on a worker: waited for */
+	LB_JS_MADE,                 /* made, failed or nothing to make */
+	LB_JS_SIGNED,               /* its answer ready */
+	LB_JS_DEAD,                 /* no answer can be given: its connection closes */
 };
-#define LB_JOBS_MAX 256             /* requests per round, all connections */
+
+struct lb_job {
+	struct lb_job *next;        /* the connection's, in order */
+	struct lb_conn *c;
+	struct lb_posix_peer *peer; /* a reference: P's peer, for P's life */
+	struct lb_pending *p;
+	enum lb_js st;
+	struct lb_fswork *w;        /* WAIT_FS: its opens, not on a worker yet */
+	int64_t due;                /* monotonic ms: "timed out" past it, from admission */
+	int fresh;                  /* a record of it appended in this turn */
+};
+#define LB_JOBS_MAX 4096            /* requests in flight, all connections */
 #define LB_JOBS_PER_CONN 16         /* and per connection (bounds its output) */
+#define LB_STEP_MAX 256             /* new requests per turn of the loop */
+
+/* One connection's consecutive opens, or creates, run in order on one
+ * worker. LIMIT (under MU) is how many the worker may start, DONE how many
+ * it finished: at a deadline the loop lowers LIMIT, takes the finished
+ * ones, answers the one in the kernel "timed out", gives the rest back to
+ * their connection and goes on without the task, which is freed when it
+ * comes back (its opens only read: nothing is lost). */
+#define LB_TASK_JOBS LB_JOBS_PER_CONN
+#define LB_TASKS_MAX 256            /* tasks at once, and so workers at most */
+#define LB_TASKS_PER_UID 4          /* one uid's, stuck ones included */
+struct lb_ftask {
+	struct lb_task t;           /* first: what the pool hands back */
+	struct lb_ftask *prev, *next;   /* the daemon's, until back */
+	struct lb_conn *c;          /* NULL once its connection went on without it */
+	uid_t uid;
+	int make;
+	size_t n;
+	struct lb_job *job[LB_TASK_JOBS];            /* the loop's; NULL: gone on */
+	struct lb_fswork *w[LB_TASK_JOBS];           /* opens: the task's until back */
+	struct lb_pending *p[LB_TASK_JOBS];          /* creates */
+	struct lb_posix_peer *peer[LB_TASK_JOBS];    /* references: the work reads them */
+	pthread_mutex_t mu;
+	size_t limit, done;
+};
 
 /* The append-only file under the audit module. BROKEN: a failed append
  * could not be cut back to CUT_TO, so no later append may follow it
@@ -101,12 +149,18 @@ struct lb_daemon {
 	ino_t sock_ino;
 	struct lb_conn *conns[LB_CLIENTS_CAP];
 	size_t n_conns;
-	struct pollfd pfd[2 + LB_CLIENTS_CAP];
+	struct pollfd pfd[3 + LB_CLIENTS_CAP];
 	struct lb_watch watch;      /* the policy file: when to reload it */
 	struct lb_posix_peer_cache peers;   /* recent account lookups */
-	struct lb_job jobs[LB_JOBS_MAX];
-	size_t n_jobs, next_first;  /* the connection served first rotates */
-	struct lb_pool *pool;       /* signature work of a round, over the cores */
+	size_t n_jobs;              /* requests in flight */
+	struct lb_job *fresh[LB_STEP_MAX];   /* prepared in this turn, in order */
+	size_t n_fresh;
+	struct lb_job *sealed[LB_JOBS_MAX];  /* answers to sign in this turn */
+	size_t next_first;          /* the connection served first rotates */
+	struct lb_pool *pool;       /* signature work of a turn, over the cores */
+	struct lb_work *work;       /* file-system work, off the loop */
+	struct lb_ftask *tasks;     /* on workers, or back and not yet taken */
+	size_t n_tasks;
 	int64_t next_stat, sync_due, accept_paused_until;
 	int dirty;                  /* requests handled since the last sync */
 	unsigned long sync_failed;  /* batch syncs that failed (the broker says so) */
@@ -509,7 +563,7 @@ lb_evict_for_newcomer(struct lb_daemon *d)
 	for (i = 0; i < d->n_conns; i++) {
 		struct lb_conn *c = d->conns[i];
 
-		if (c->fd < 0 || c->jobs > 0 || c->in_len > 0 || c->out.len > c->out_off)
+		if (c->fd < 0 || c->head != NULL || c->in_len > 0 || c->out.len > c->out_off)
 			continue;
 		for (n = 0, j = 0; j < d->n_conns; j++)
 			n += d->conns[j]->fd >= 0 && d->conns[j]->uid == c->uid;
@@ -635,8 +689,8 @@ lb_conn_flush(struct lb_daemon *d, struct lb_conn *c)
 /* The account may have changed since the connection was made (renamed,
  * deleted, groups changed: docs/policy.md): a request is decided on what
  * the account database says when it is taken, through the cache, which
- * forgets everything once /etc/passwd or /etc/group change. Only between
- * requests: those in flight keep the identity they were taken with.
+ * forgets everything once /etc/passwd or /etc/group change. Requests in
+ * flight keep the identity they were taken with (each holds a reference).
  * -1: the uid has no account any more; the connection is closed. */
 static int
 lb_conn_refresh_peer(struct lb_daemon *d, struct lb_conn *c)
@@ -644,8 +698,6 @@ lb_conn_refresh_peer(struct lb_daemon *d, struct lb_conn *c)
 	struct lb_posix_peer *np = NULL;
 	char err[256];
 
-	if (c->jobs > 0)
-		return 0;
 	if (lb_posix_peer_lookup(&d->peers, c->uid, lb_now_ms(), &np, err, sizeof(err)) != LB_OK) {
 		syslog(LOG_WARNING, "%s: %s; connection closed", c->peer->peer.id, err);
 		return -1;
@@ -655,21 +707,27 @@ lb_conn_refresh_peer(struct lb_daemon *d, struct lb_conn *c)
 	return 0;
 }
 
-/* Start the requests whose frames are complete (lb_broker_begin), while
- * the connection's output stays below the mark and the round has room;
- * their answers come in lb_jobs_run. -1: close the connection. */
+static struct lb_posix_peer *
+lb_peer_hold(struct lb_posix_peer *p)
+{
+	p->refs++;   /* the loop's thread only, as every reference */
+	return p;
+}
+
+/* Prepare the requests whose frames are complete (lb_broker_prepare),
+ * while the connection's output stays below the mark and there is room;
+ * lb_jobs_step takes them on. -1: close the connection. */
 static int
 lb_conn_take(struct lb_daemon *d, struct lb_conn *c)
 {
 	size_t off = 0, mlen;
 	const uint8_t *msg;
-	struct lb_pending *p;
+	struct lb_job *j;
 	int r;
 
-	/* Up to the round's room and the output mark; the rest waits for the
-	 * next round, or for the output to drain. */
-	while (c->out.len - c->out_off < LB_OUT_HIGH && c->jobs < LB_JOBS_PER_CONN &&
-	    d->n_jobs < LB_JOBS_MAX && (r = lb_serve_frame(&c->in_len, &off, c->in, &msg, &mlen)) != 0) {
+	while (c->out.len - c->out_off < LB_OUT_HIGH && c->n_jobs < LB_JOBS_PER_CONN &&
+	    d->n_jobs < LB_JOBS_MAX && d->n_fresh < LB_STEP_MAX &&
+	    (r = lb_serve_frame(&c->in_len, &off, c->in, &msg, &mlen)) != 0) {
 		if (r < 0) {
 			/* Not our protocol: answer the requests before it
 			 * (they may have made links), read no more, close once
@@ -679,15 +737,30 @@ lb_conn_take(struct lb_daemon *d, struct lb_conn *c)
 		}
 		if (lb_conn_refresh_peer(d, c) != 0)
 			return -1;
-		if ((r = lb_broker_prepare(d->b, &c->peer->peer, msg, mlen, (uint64_t)time(NULL), &p)) != LB_OK) {
-			syslog(LOG_ERR, "request from %s not answered: %s; connection closed",
-			    c->peer->peer.id, lb_strerror(r));
+		if ((j = calloc(1, sizeof(*j))) == NULL) {
+			syslog(LOG_ERR, "request from %s not answered: out of memory; connection closed",
+			    c->peer->peer.id);
 			return -1;
 		}
-		d->jobs[d->n_jobs].c = c;
-		d->jobs[d->n_jobs].live = 0;
-		d->jobs[d->n_jobs++].p = p;
-		c->jobs++;
+		j->peer = lb_peer_hold(c->peer);
+		if ((r = lb_broker_prepare(d->b, &j->peer->peer, msg, mlen, (uint64_t)time(NULL),
+		    &j->p)) != LB_OK) {
+			syslog(LOG_ERR, "request from %s not answered: %s; connection closed",
+			    c->peer->peer.id, lb_strerror(r));
+			lb_posix_peer_free(j->peer);
+			free(j);
+			return -1;
+		}
+		j->c = c;
+		j->st = LB_JS_NEW;
+		if (c->tail != NULL)
+			c->tail->next = j;
+		else
+			c->head = j;
+		c->tail = j;
+		c->n_jobs++;
+		d->n_jobs++;
+		d->fresh[d->n_fresh++] = j;
 		c->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
 	}
 	lb_serve_frames_done(c->in, &c->in_len, off);
@@ -699,113 +772,450 @@ lb_job_precheck(void *ctx, size_t i)
 {
 	struct lb_daemon *d = ctx;
 
-	lb_broker_precheck(d->jobs[i].p);
+	lb_broker_precheck(d->fresh[i]->p);
 }
 
 static void
 lb_job_sign(void *ctx, size_t i)
 {
 	struct lb_daemon *d = ctx;
-	struct lb_job *j = &d->jobs[i];
+	struct lb_job *j = d->sealed[i];
 
-	if (j->live && lb_broker_sign(d->b, j->p) != LB_OK)
-		j->live = 0;   /* not answered: the connection is closed below */
+	if (lb_broker_sign(d->b, j->p) == LB_OK)
+		j->st = LB_JS_SIGNED;   /* else MADE still: dropped below */
 }
 
 /* A request that cannot be answered (the audit log cannot be written:
- * fail closed) ends its connection. */
+ * fail closed) ends its connection. Never one on a worker. */
 static void
 lb_job_drop(struct lb_job *j, int r)
 {
 	if (j->c->fd >= 0)
 		syslog(LOG_ERR, "request from %s not answered: %s; connection closed",
 		    j->c->peer->peer.id, lb_strerror(r));
-	j->live = 0;
+	j->st = LB_JS_DEAD;
 	lb_conn_close(j->c);
 }
 
-/* The round's requests: signatures checked over the cores, decisions
- * recorded in order and made durable together (always), links made, the
- * failures' records durable, answers signed over the cores and queued. */
 static void
-lb_jobs_run(struct lb_daemon *d)
+lb_job_free(struct lb_daemon *d, struct lb_job *j)
+{
+	lb_fswork_free(j->w);
+	lb_broker_pending_free(d->b, j->p);
+	lb_posix_peer_free(j->peer);
+	free(j);
+	d->n_jobs--;
+}
+
+/* J's decision (W its opens' results, NULL: none), recorded. */
+static void
+lb_job_decide(struct lb_daemon *d, struct lb_job *j, struct lb_fswork *w)
+{
+	int r;
+
+	j->fresh = 1;
+	if ((r = lb_broker_decide(d->b, j->p, w)) != LB_OK)
+		lb_job_drop(j, r);
+	else
+		j->st = LB_JS_DECIDED;
+}
+
+static void
+lb_job_timeout(struct lb_daemon *d, struct lb_job *j)
+{
+	int r;
+
+	j->fresh = 1;
+	if ((r = lb_broker_timeout(d->b, j->p)) != LB_OK)
+		lb_job_drop(j, r);
+	else
+		j->st = LB_JS_DECIDED;
+}
+
+static void
+lb_job_made(struct lb_daemon *d, struct lb_job *j)
+{
+	int r;
+
+	j->fresh = 1;
+	if ((r = lb_broker_make_end(d->b, j->p)) != LB_OK)
+		lb_job_drop(j, r);
+	else
+		j->st = LB_JS_MADE;
+}
+
+/* ---- file-system tasks ---- */
+
+static void
+lb_ftask_run(struct lb_task *tk)
+{
+	struct lb_ftask *t = (struct lb_ftask *)tk;
+	size_t i;
+
+	for (i = 0;; i++) {
+		pthread_mutex_lock(&t->mu);
+		if (i >= t->limit) {
+			pthread_mutex_unlock(&t->mu);
+			break;
+		}
+		pthread_mutex_unlock(&t->mu);
+		if (t->make)
+			lb_broker_make_run(t->p[i]);
+		else
+			lb_fswork_run(t->w[i]);
+		pthread_mutex_lock(&t->mu);
+		t->done = i + 1;
+		pthread_mutex_unlock(&t->mu);
+	}
+}
+
+static void
+lb_ftask_free(struct lb_daemon *d, struct lb_ftask *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		lb_fswork_free(t->w[i]);
+		lb_posix_peer_free(t->peer[i]);
+	}
+	if (t->prev != NULL)
+		t->prev->next = t->next;
+	else
+		d->tasks = t->next;
+	if (t->next != NULL)
+		t->next->prev = t->prev;
+	d->n_tasks--;
+	pthread_mutex_destroy(&t->mu);
+	free(t);
+}
+
+/* Item I of T, not started and never to be: back to its connection. */
+static void
+lb_ftask_give_back(struct lb_ftask *t, size_t i)
+{
+	struct lb_job *j = t->job[i];
+
+	t->job[i] = NULL;
+	if (j == NULL)
+		return;
+	if (t->make) {
+		j->st = LB_JS_WAIT_MAKE;
+	} else {
+		j->w = t->w[i];
+		t->w[i] = NULL;
+		j->st = LB_JS_WAIT_FS;
+	}
+}
+
+/* T came back from its worker. */
+static void
+lb_ftask_back(struct lb_daemon *d, struct lb_ftask *t)
 {
 	struct lb_job *j;
 	size_t i;
-	int r, synced;
 
-	if (d->n_jobs == 0)
-		return;
-	if (!d->dirty) {
-		d->dirty = 1;
-		d->sync_due = lb_now_ms() + LB_SYNC_MS;
-	}
-	/* The log's file as it is now: never a round's records into a file
-	 * that was deleted, rotated or truncated since the last. */
-	lb_audit_watch(d, 0);
-	lb_pool_run(d->pool, lb_job_precheck, d, d->n_jobs);
-	for (i = 0; i < d->n_jobs; i++) {
-		j = &d->jobs[i];
-		if (j->c->fd < 0)
+	if (t->c != NULL && t->c->task == t)
+		t->c->task = NULL;
+	for (i = 0; i < t->n; i++) {
+		if ((j = t->job[i]) == NULL)
 			continue;
-		if ((r = lb_broker_start(d->b, j->p)) == LB_OK)
-			j->live = 1;
-		else
-			lb_job_drop(j, r);
+		if (i >= t->done) {
+			lb_ftask_give_back(t, i);   /* LIMIT lowered, then no timeout after all */
+		} else if (t->make) {
+			lb_job_made(d, j);
+		} else {
+			lb_job_decide(d, j, t->w[i]);
+			t->w[i] = NULL;
+		}
+		t->job[i] = NULL;
 	}
-	/* Deleted while we appended: these records went nowhere; nothing is
-	 * made or answered (the next round starts a new file). */
-	if (lb_audit_file_gone(&d->audit_file))
-		for (i = 0; i < d->n_jobs; i++)
-			if (d->jobs[i].live)
-				lb_job_drop(&d->jobs[i], LB_E_AUDIT);
-	/* audit_sync = always: one fdatasync for the round's decisions, one
-	 * for the failures' records. If one fails, each request that needed
-	 * it is refused by the broker, nothing made ("the audit log cannot
-	 * be written"), until the log is repaired (docs/audit.md). */
-	synced = lb_broker_flush(d->b);
-	for (i = 0; i < d->n_jobs; i++)
-		if (d->jobs[i].live && (r = lb_broker_make(d->b, d->jobs[i].p)) != LB_OK)
-			lb_job_drop(&d->jobs[i], r);
-	if (synced == LB_OK && lb_broker_flush(d->b) != LB_OK)
-		d->sync_failed++;   /* the seals below refuse what needed it */
-	for (i = 0; i < d->n_jobs; i++)
-		if (d->jobs[i].live && (r = lb_broker_seal(d->b, d->jobs[i].p)) != LB_OK)
-			lb_job_drop(&d->jobs[i], r);
-	lb_pool_run(d->pool, lb_job_sign, d, d->n_jobs);
-	for (i = 0; i < d->n_jobs; i++) {
-		j = &d->jobs[i];
-		if (j->live && lb_broker_deliver(j->p, &j->c->out) != LB_OK)
-			j->live = 0;
-		if (!j->live && j->c->fd >= 0)
-			lb_job_drop(j, LB_E_IO);   /* not signed or not queued */
-		j->c->jobs = 0;
-		lb_broker_pending_free(d->b, j->p);
-	}
-	d->n_jobs = 0;
+	lb_ftask_free(d, t);
 }
 
-/* Whether C has a request to take in the next round without waiting for
- * any event: a whole frame (or a bad one) already read, and room for its
- * answer. */
+/* An attached task of opens whose oldest unfinished request is past its
+ * deadline: that one is answered "timed out" and left to the worker, the
+ * finished ones decided, the rest given back (deadlines only grow along a
+ * connection's requests: they are admitted in order). */
+static void
+lb_ftask_check(struct lb_daemon *d, struct lb_ftask *t, int64_t now)
+{
+	struct lb_job *j;
+	size_t i, done;
+
+	pthread_mutex_lock(&t->mu);
+	done = t->done;
+	pthread_mutex_unlock(&t->mu);
+	if (done >= t->n || (j = t->job[done]) == NULL || j->due > now)
+		return;
+	pthread_mutex_lock(&t->mu);
+	done = t->done;
+	if (t->limit > done + 1)
+		t->limit = done + 1;
+	pthread_mutex_unlock(&t->mu);
+	for (i = done + 1; i < t->n; i++)
+		lb_ftask_give_back(t, i);
+	if (done >= t->n || (j = t->job[done]) == NULL || j->due > now)
+		return;   /* it finished meanwhile: the task comes back as usual */
+	for (i = 0; i < done; i++) {
+		if (t->job[i] != NULL)
+			lb_job_decide(d, t->job[i], t->w[i]);
+		t->job[i] = NULL;
+		t->w[i] = NULL;
+	}
+	t->job[done] = NULL;
+	lb_job_timeout(d, j);
+	syslog(LOG_WARNING, "request from %s: the file system did not answer within %lu ms; "
+	    "answered \"timed out\", its worker left to the kernel", j->peer->peer.id,
+	    (unsigned long)lb_cfg(d)->io_timeout_ms);
+	t->c->task = NULL;
+	t->c = NULL;
+}
+
+static size_t
+lb_uid_tasks(const struct lb_daemon *d, uid_t uid)
+{
+	const struct lb_ftask *t;
+	size_t n = 0;
+
+	for (t = d->tasks; t != NULL; t = t->next)
+		n += t->uid == uid;
+	return n;
+}
+
+/* C's next file-system work, on a worker: its first requests waiting for
+ * one, of one kind (opens or creates), in order. */
+static void
+lb_conn_submit(struct lb_daemon *d, struct lb_conn *c)
+{
+	struct lb_ftask *t;
+	struct lb_job *j;
+	enum lb_js want = LB_JS_DEAD;
+	size_t i;
+
+	if (c->task != NULL || d->n_tasks >= LB_TASKS_MAX)
+		return;
+	for (j = c->head; j != NULL && want == LB_JS_DEAD; j = j->next)
+		if (j->st == LB_JS_WAIT_FS || j->st == LB_JS_WAIT_MAKE)
+			want = j->st;
+	if (want == LB_JS_DEAD || lb_uid_tasks(d, c->uid) >= LB_TASKS_PER_UID)
+		return;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return;   /* tried again next turn; the deadlines still hold */
+	pthread_mutex_init(&t->mu, NULL);
+	t->t.fn = lb_ftask_run;
+	t->c = c;
+	t->uid = c->uid;
+	t->make = want == LB_JS_WAIT_MAKE;
+	for (j = c->head; j != NULL && t->n < LB_TASK_JOBS; j = j->next) {
+		if (j->st == LB_JS_WAIT_FS || j->st == LB_JS_WAIT_MAKE) {
+			if (j->st != want)
+				break;   /* the other kind waits for this task */
+			t->job[t->n] = j;
+			t->peer[t->n] = lb_peer_hold(j->peer);
+			if (t->make) {
+				t->p[t->n] = j->p;
+				j->st = LB_JS_MAKING;
+			} else {
+				t->w[t->n] = j->w;
+				j->w = NULL;
+				j->st = LB_JS_FS;
+			}
+			t->n++;
+		}
+	}
+	t->limit = t->n;
+	if ((t->next = d->tasks) != NULL)
+		t->next->prev = t;
+	d->tasks = t;
+	d->n_tasks++;
+	if (lb_work_submit(d->work, &t->t) != LB_OK) {
+		for (i = 0; i < t->n; i++)
+			lb_ftask_give_back(t, i);
+		lb_ftask_free(d, t);
+		return;
+	}
+	c->task = t;
+}
+
+/* Requests past their deadline that no worker took: answered "timed
+ * out" (opens), or not made (creates: recorded as failed). */
+static void
+lb_conn_timeouts(struct lb_daemon *d, struct lb_conn *c, int64_t now)
+{
+	struct lb_job *j;
+
+	if (c->task != NULL && !c->task->make)
+		lb_ftask_check(d, c->task, now);
+	for (j = c->head; j != NULL; j = j->next) {
+		if (j->due > now)
+			continue;
+		if (j->st == LB_JS_WAIT_FS) {
+			lb_fswork_free(j->w);
+			j->w = NULL;
+			lb_job_timeout(d, j);
+		} else if (j->st == LB_JS_WAIT_MAKE) {
+			lb_broker_make_cancel(j->p, LB_E_FS_TIMEOUT);
+			lb_job_made(d, j);
+		}
+	}
+}
+
+/* Each turn of the loop: the requests taken in it admitted (signatures
+ * checked ahead over the cores), finished file-system work taken back,
+ * deadlines enforced, decisions made durable together (audit_sync =
+ * always), creates handed to workers, answers sealed, signed over the
+ * cores and queued in each connection's order. Nothing here waits for
+ * the file system. */
+static void
+lb_jobs_step(struct lb_daemon *d)
+{
+	int64_t now = lb_now_ms();
+	struct lb_task *tk, *next;
+	struct lb_fswork *w;
+	struct lb_conn *c;
+	struct lb_job *j;
+	size_t i, k, n = d->n_conns, n_sealed = 0;
+	int r, decided = 0, grow, gone;
+	int64_t grow_next;
+
+	for (tk = lb_work_done(d->work); tk != NULL; tk = next) {
+		next = tk->next;
+		lb_ftask_back(d, (struct lb_ftask *)tk);
+	}
+	grow = lb_work_grow(d->work, now, &grow_next);
+	if (grow)
+		syslog(LOG_NOTICE, "file-system work: %zu workers (the others are busy or stuck)",
+		    lb_work_threads(d->work));
+	if (d->n_jobs == 0)
+		return;
+	/* The log's file as it is now: never this turn's records into a
+	 * file that was deleted, rotated or truncated since the last. (The
+	 * records of tasks just back are in: they were appended above, to
+	 * the file checked in the turn before.) */
+	lb_audit_watch(d, 0);
+	if (!d->dirty) {
+		d->dirty = 1;
+		d->sync_due = now + LB_SYNC_MS;
+	}
+	lb_pool_run(d->pool, lb_job_precheck, d, d->n_fresh);
+	for (i = 0; i < d->n_fresh; i++) {
+		j = d->fresh[i];
+		if (j->c->fd < 0) {
+			j->st = LB_JS_DEAD;   /* nobody to answer: never admitted */
+			continue;
+		}
+		w = NULL;
+		if ((r = lb_broker_admit(d->b, j->p, &w)) != LB_OK) {
+			lb_job_drop(j, r);
+		} else if (w != NULL) {
+			j->w = w;
+			j->due = now + lb_cfg(d)->io_timeout_ms;
+			j->st = LB_JS_WAIT_FS;
+		} else {
+			lb_job_decide(d, j, NULL);
+		}
+	}
+	d->n_fresh = 0;
+	for (i = 0; i < n; i++)
+		lb_conn_timeouts(d, d->conns[i], now);
+	/* Deleted while we appended: these records went nowhere; nothing is
+	 * made or answered (the next turn starts a new file). */
+	gone = lb_audit_file_gone(&d->audit_file);
+	for (i = 0; i < n; i++) {
+		for (j = d->conns[i]->head; j != NULL; j = j->next) {
+			if (j->fresh && j->st != LB_JS_DEAD && gone)
+				lb_job_drop(j, LB_E_AUDIT);
+			j->fresh = 0;
+			decided |= j->st == LB_JS_DECIDED;
+		}
+	}
+	/* audit_sync = always: one fdatasync for the decisions of this turn
+	 * before any of their links is made. If it fails, each request that
+	 * needed it is refused by the broker, nothing made ("the audit log
+	 * cannot be written"), until the log is repaired (docs/audit.md). */
+	if (decided && lb_broker_flush(d->b) != LB_OK)
+		d->sync_failed++;
+	for (i = 0; i < n; i++) {
+		for (j = d->conns[i]->head; j != NULL; j = j->next) {
+			if (j->st != LB_JS_DECIDED)
+				continue;
+			if ((r = lb_broker_make_begin(d->b, j->p)) < 0)
+				lb_job_drop(j, r);
+			else
+				j->st = r > 0 ? LB_JS_WAIT_MAKE : LB_JS_MADE;
+		}
+	}
+	for (k = 0; k < n; k++)
+		lb_conn_submit(d, d->conns[(d->next_first + k) % n]);
+	/* Answers: sealed (one fdatasync for the records they need), signed
+	 * over the cores, queued in order. */
+	for (i = 0; i < n; i++) {
+		for (j = d->conns[i]->head; j != NULL; j = j->next) {
+			if (j->st != LB_JS_MADE)
+				continue;
+			if ((r = lb_broker_seal(d->b, j->p)) != LB_OK)
+				lb_job_drop(j, r);
+			else
+				d->sealed[n_sealed++] = j;
+		}
+	}
+	lb_pool_run(d->pool, lb_job_sign, d, n_sealed);
+	for (i = 0; i < n; i++) {
+		c = d->conns[i];
+		while ((j = c->head) != NULL && j->st >= LB_JS_MADE) {
+			if (j->st == LB_JS_MADE)
+				lb_job_drop(j, LB_E_IO);   /* not signed */
+			else if (j->st == LB_JS_SIGNED && c->fd >= 0 &&
+			    lb_broker_deliver(j->p, &c->out) != LB_OK)
+				lb_job_drop(j, LB_E_IO);   /* not queued */
+			if ((c->head = j->next) == NULL)
+				c->tail = NULL;
+			c->n_jobs--;
+			lb_job_free(d, j);
+		}
+	}
+}
+
+/* The earliest deadline of a request waiting for, or on, a worker; and
+ * when the work pool wants to look at its queue again. */
+static int64_t
+lb_jobs_next(const struct lb_daemon *d, int64_t next)
+{
+	const struct lb_job *j;
+	size_t i;
+
+	for (i = 0; i < d->n_conns; i++)
+		for (j = d->conns[i]->head; j != NULL; j = j->next)
+			if ((j->st == LB_JS_WAIT_FS || j->st == LB_JS_FS || j->st == LB_JS_WAIT_MAKE) &&
+			    j->due < next)
+				next = j->due;
+	if (d->n_tasks > 0)
+		next = next < lb_now_ms() + LB_WORK_GROW_MS ? next : lb_now_ms() + LB_WORK_GROW_MS;
+	return next;
+}
+
+/* Whether C has a request to take in the next turn without waiting for
+ * any event: a whole frame (or a bad one) already read, and room for it
+ * and its answer. */
 static int
-lb_conn_ready(const struct lb_conn *c)
+lb_conn_ready(const struct lb_daemon *d, const struct lb_conn *c)
 {
 	const uint8_t *msg;
 	size_t mlen, used;
 
 	return c->fd >= 0 && c->in_len > 0 && c->out.len - c->out_off < LB_OUT_HIGH &&
+	    c->n_jobs < LB_JOBS_PER_CONN && d->n_jobs < LB_JOBS_MAX &&
 	    lb_frame_parse(c->in, c->in_len, &msg, &mlen, &used) != LB_E_SHORT;
 }
 
-/* After the round: write what is queued, and decide whether the
+/* After the turn: write what is queued, and decide whether the
  * connection stays. -1: close it. */
 static int
 lb_conn_settle(struct lb_daemon *d, struct lb_conn *c)
 {
 	if (lb_conn_flush(d, c) != 0)
 		return -1;
-	if (c->eof && !lb_conn_ready(c)) {
+	if (c->eof && c->head == NULL && !lb_conn_ready(d, c)) {
 		/* The peer finished sending: answer what it sent, then close.
 		 * Half a frame left over can never complete. */
 		if (c->in_len > 0 && c->out.len - c->out_off < LB_OUT_HIGH)
@@ -846,16 +1256,20 @@ lb_conn_events(const struct lb_conn *c)
 	return ev;
 }
 
+/* Closed connections go once nothing of theirs is in flight (a task's
+ * work, a request waiting for its answer). */
 static void
 lb_conns_compact(struct lb_daemon *d)
 {
 	size_t i, j = 0;
 
 	for (i = 0; i < d->n_conns; i++) {
-		if (d->conns[i]->fd < 0)
-			lb_conn_free(d->conns[i]);
+		struct lb_conn *c = d->conns[i];
+
+		if (c->fd < 0 && c->head == NULL && c->task == NULL)
+			lb_conn_free(c);
 		else
-			d->conns[j++] = d->conns[i];
+			d->conns[j++] = c;
 	}
 	d->n_conns = j;
 }
@@ -1048,7 +1462,7 @@ lb_audit_watch(struct lb_daemon *d, int rotate)
 		goto out;
 	if (lb_open_audit_file(af->path, &nfd) != LB_OK || fstat(nfd, &st) != 0) {
 		/* Tried again each second; meanwhile a deleted file's records
-		 * are refused (lb_jobs_run), a moved one's still land in it. */
+		 * are refused (lb_jobs_step), a moved one's still land in it. */
 		if (!af->open_failed)
 			syslog(LOG_CRIT, "audit log %s: cannot open a new file after it was %s; "
 			    "trying again each second", af->path,
@@ -1157,9 +1571,11 @@ lb_timers(struct lb_daemon *d, int64_t now)
 {
 	size_t i;
 
+	/* Silent or slow: its slot goes to others. Not while a request of
+	 * it is in flight: that has a deadline of its own. */
 	for (i = 0; i < d->n_conns; i++)
-		if (d->conns[i]->fd >= 0 && now >= d->conns[i]->deadline)
-			lb_conn_close(d->conns[i]);   /* silent or slow: its slot goes to others */
+		if (d->conns[i]->fd >= 0 && now >= d->conns[i]->deadline && d->conns[i]->head == NULL)
+			lb_conn_close(d->conns[i]);
 	if (d->dirty && now >= d->sync_due) {
 		d->dirty = 0;
 		/* After a failed fdatasync the kernel may have dropped the data:
@@ -1199,11 +1615,12 @@ lb_poll_timeout(const struct lb_daemon *d, int64_t now)
 	if (d->accept_paused_until > now && d->accept_paused_until < next)
 		next = d->accept_paused_until;
 	for (i = 0; i < d->n_conns; i++) {
-		if (d->conns[i]->deadline < next)
+		if (d->conns[i]->fd >= 0 && d->conns[i]->head == NULL && d->conns[i]->deadline < next)
 			next = d->conns[i]->deadline;
-		if (lb_conn_ready(d->conns[i]))   /* requests already here wait for no event */
+		if (lb_conn_ready(d, d->conns[i]))   /* requests already here wait for no event */
 			next = now;
 	}
+	next = lb_jobs_next(d, next);
 	return next <= now ? 0 : (int)(next - now);
 }
 
@@ -1219,10 +1636,15 @@ lb_loop(struct lb_daemon *d)
 		d->pfd[nfds++].events = POLLIN;
 		d->pfd[nfds].fd = now >= d->accept_paused_until ? d->lfd : -1;
 		d->pfd[nfds++].events = POLLIN;
+		d->pfd[nfds].fd = lb_work_fd(d->work);   /* file-system work finished */
+		d->pfd[nfds++].events = POLLIN;
 		for (i = 0; i < n; i++) {
-			d->pfd[nfds].fd = d->conns[i]->fd;
-			d->pfd[nfds].revents = 0;
-			d->pfd[nfds++].events = lb_conn_events(d->conns[i]);
+			/* Nothing wanted (its peer done sending, its answers
+			 * still in the making): not polled, or a hang-up would
+			 * wake us at once, again and again. */
+			d->pfd[nfds].events = lb_conn_events(d->conns[i]);
+			d->pfd[nfds].fd = d->pfd[nfds].events != 0 ? d->conns[i]->fd : -1;
+			d->pfd[nfds++].revents = 0;
 		}
 		if (poll(d->pfd, nfds, lb_poll_timeout(d, now)) < 0) {
 			if (errno == EINTR)
@@ -1241,7 +1663,7 @@ lb_loop(struct lb_daemon *d)
 
 			i = (d->next_first + k) % n;
 			c = d->conns[i];
-			re = d->pfd[2 + i].revents;
+			re = d->pfd[3 + i].revents;
 
 			if (c->fd < 0)
 				continue;
@@ -1253,7 +1675,7 @@ lb_loop(struct lb_daemon *d)
 				lb_conn_close(c);
 		}
 		d->next_first = n > 0 ? (d->next_first + 1) % n : 0;
-		lb_jobs_run(d);
+		lb_jobs_step(d);
 		for (k = 0; k < n; k++)
 			if (d->conns[k]->fd >= 0 && lb_conn_settle(d, d->conns[k]) != 0)
 				lb_conn_close(d->conns[k]);
@@ -1265,6 +1687,77 @@ lb_loop(struct lb_daemon *d)
 }
 
 /* ---- start and stop ---- */
+
+/* At stop: no request is answered any more. Creates on workers are waited
+ * for (2 s at most) and their failures recorded; opens are dropped (no
+ * decision is recorded for them). A task still in the kernel after that
+ * is left behind with what it uses, and said so. */
+static void
+lb_jobs_drain(struct lb_daemon *d)
+{
+	int64_t until = lb_now_ms() + 2000;
+	struct lb_task *tk, *next;
+	struct lb_ftask *t;
+	struct lb_job *j;
+	size_t i, left = 0;
+	int busy;
+
+	for (i = 0; i < d->n_conns; i++)
+		lb_conn_close(d->conns[i]);
+	while (d->tasks != NULL && lb_now_ms() < until) {
+		struct pollfd pfd = { .fd = d->work != NULL ? lb_work_fd(d->work) : -1, .events = POLLIN };
+
+		if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
+			break;
+		for (tk = lb_work_done(d->work); tk != NULL; tk = next) {
+			next = tk->next;
+			t = (struct lb_ftask *)tk;
+			if (t->make) {
+				lb_ftask_back(d, t);
+			} else {
+				if (t->c != NULL && t->c->task == t)
+					t->c->task = NULL;
+				lb_ftask_free(d, t);
+			}
+		}
+	}
+	/* Left behind: a task's requests must outlive it (creates use them). */
+	for (t = d->tasks; t != NULL; t = t->next) {
+		left++;
+		for (i = 0; i < t->n; i++)
+			if (t->job[i] != NULL && t->make)
+				t->job[i]->st = LB_JS_MAKING;
+		if (t->c != NULL)
+			t->c->task = NULL;
+	}
+	for (i = 0; i < d->n_conns; i++) {
+		struct lb_conn *c = d->conns[i];
+		struct lb_job **pp = &c->head;
+
+		while ((j = *pp) != NULL) {
+			if (j->st == LB_JS_MAKING) {
+				pp = &j->next;   /* a worker still uses it */
+				continue;
+			}
+			*pp = j->next;
+			c->n_jobs--;
+			lb_job_free(d, j);
+		}
+		c->tail = NULL;
+		if (c->head != NULL) {
+			/* kept, with its connection: never freed */
+			d->conns[i] = NULL;
+		}
+	}
+	for (i = 0; i < d->n_conns; i++)
+		if (d->conns[i] == NULL)
+			d->conns[i--] = d->conns[--d->n_conns];
+	busy = lb_work_free(d->work) != LB_OK;
+	d->work = NULL;
+	if (left > 0 || busy)
+		syslog(LOG_WARNING, "stopping with %zu file-system tasks still in the kernel: left behind",
+		    left);
+}
 
 static int
 lb_signals_setup(void)
@@ -1380,6 +1873,12 @@ lb_start(struct lb_daemon *d)
 	cores = sysconf(_SC_NPROCESSORS_ONLN);
 	if (lb_pool_new(cores > 1 ? (size_t)cores - 1 : 0, &d->pool) != LB_OK)
 		d->pool = NULL;   /* then all on this thread */
+	/* File-system work: a worker per core as requests come, more only
+	 * while those are stuck (lb_work_posix.c). */
+	if ((r = lb_work_new(cores > 2 ? (size_t)cores : 2, LB_TASKS_MAX, &d->work)) != LB_OK) {
+		syslog(LOG_ERR, "cannot set up the file-system workers: %s", lb_strerror(r));
+		goto out;
+	}
 	syslog(LOG_NOTICE, "started: policy %s, socket %s, audit log %s (%zu recent requests remembered, "
 	    "%zu signature threads besides this one)", d->config, lb_cfg(d)->endpoint,
 	    lb_cfg(d)->audit_log, remembered, lb_pool_threads(d->pool));
@@ -1397,6 +1896,7 @@ lb_shutdown(struct lb_daemon *d)
 	struct stat st;
 	size_t i;
 
+	lb_jobs_drain(d);
 	for (i = 0; i < d->n_conns; i++)
 		lb_conn_free(d->conns[i]);
 	d->n_conns = 0;

@@ -217,25 +217,30 @@ pipeline(const char *sock, const uint8_t sk[LB_SK_BYTES], const uint8_t pk[LB_PK
 	}
 	/* The broker holds answers it cannot send: once it has worked off the
 	 * frames it already read it should wait, not spin. So the figure is its
-	 * CPU in the least busy 200 ms of the 500 ms pause (sampled every 50
-	 * ms): near zero when it waits, a good part of 200 ms when it spins,
-	 * however long a loaded machine takes it to finish its backlog. */
+	 * CPU (all its threads) in its least busy 200 ms, sampled every 50 ms
+	 * until a 200 ms window with at most one tick (10 ms) in it, or 3 s:
+	 * near zero when it waits, most of 200 ms every time when it spins,
+	 * however long a loaded machine takes it to finish its backlog. (Its
+	 * idle deadline only runs once it stops making progress, so pausing
+	 * until it is idle, plus 200 ms, does not lose the connection.) */
 	{
 		const char *pid = getenv("LB_E2E_DAEMON_PID");
-		long long s[11];
+		long long s[61];
 		size_t k;
 
-		for (k = 0; k < 11; k++) {
+		cpu0 = cpu1 = -1;
+		for (k = 0; k < 61; k++) {
 			if (k > 0)
 				usleep(50 * 1000);
 			s[k] = cpu_ticks(pid);
-		}
-		cpu0 = cpu1 = -1;
-		for (k = 0; k + 4 < 11; k++)
-			if (s[k] >= 0 && s[k + 4] >= 0 && (cpu0 < 0 || s[k + 4] - s[k] < cpu1 - cpu0)) {
-				cpu0 = s[k];
-				cpu1 = s[k + 4];
+			if (k >= 4 && s[k] >= 0 && s[k - 4] >= 0 &&
+			    (cpu0 < 0 || s[k] - s[k - 4] < cpu1 - cpu0)) {
+				cpu0 = s[k - 4];
+				cpu1 = s[k];
 			}
+			if (cpu0 >= 0 && cpu1 - cpu0 <= 1)
+				break;
+		}
 	}
 	while (answered < n && now_ms() - t0 < 30000) {
 		struct pollfd p = { fd, POLLIN, 0 };
