@@ -448,6 +448,7 @@ lb_posix_open_parent(const struct lb_peer *peer, const struct lb_path *link,
 	const struct lb_posix_cred *c = peer != NULL ? peer->plat : NULL;
 	struct lb_saved_cred s;
 	struct lb_path parent = { 0 };
+	const char *name;
 	struct stat st;
 	int fd = -1, r;
 
@@ -464,6 +465,13 @@ lb_posix_open_parent(const struct lb_peer *peer, const struct lb_path *link,
 	 * symbolic links the kernel's fs.protected_symlinks would; creating
 	 * in it later checks write permission. */
 	r = lb_walk_existing(parent.s, c->uid, &fd);
+	/* The link's name looked up here, in the step the daemon times
+	 * (docs/linux-daemon.md, "File work off the loop"): a folder whose
+	 * lookups hang stalls this, which is answered "timed out", rather
+	 * than the create, which must be waited for. What it finds does not
+	 * matter: the create decides (never replacing anything). */
+	if (r == LB_OK && (name = strrchr(link->s, '/')) != NULL && name[1] != '\0')
+		(void)fstatat(fd, name + 1, &st, AT_SYMLINK_NOFOLLOW);
 	lb_cred_leave(&s);
 	if (r != LB_OK)
 		goto out;

@@ -109,6 +109,17 @@ if [ ! -S "$R/run/broker.sock" ]; then
 	exit 1
 fi
 
+# --- a folder that answers, whose entries hang: the link's own name is
+# looked up in the timed step, so this too is answered "timed out" at its
+# deadline (not waited for in the create: the client would give up at 5 s,
+# exit 3). First: a lookup hung in a folder holds up the folder's others. ---
+t0=$(ms)
+out=$(as "$UB" "$LB" "$MNT/open/l3" "$HB/x" 2>&1); rc=$?
+e=$(( $(ms) - t0 ))
+echo "B, a folder whose entries hang: exit $rc after $e ms: $out"
+check "a link whose own name hangs is answered \"timed out\" (exit $rc after $e ms)" \
+	test "$rc" -eq 4 -a "$e" -lt $(( DEADLINE_MS + 1500 ))
+
 # --- one of B's requests hangs in the kernel; A is served meanwhile ---
 t0=$(ms)
 ( out=$(as "$UB" "$LB" "$MNT/sub/l1" "$HB/x" 2>&1); echo "rc=$? ms=$(( $(ms) - t0 )) $out" > "$R/b1.out" ) &
@@ -160,7 +171,7 @@ check "$B_N stalled requests at once are all answered \"timed out\" ($timed)" te
 check "... together, at their deadline, not one after the other (last after $slowest ms)" \
 	test "$slowest" -lt $(( DEADLINE_MS + 1500 ))
 threads=$(ls "/proc/$DPID/task" | wc -l)
-echo "daemon threads with $((B_N + 1)) of B's opens stuck: $threads"
+echo "daemon threads with $((B_N + 2)) of B's opens stuck: $threads"
 check "one uid's stuck work holds a bounded number of workers ($threads threads)" test "$threads" -le 12
 out=$(as "$UA" "$LB" links/after "$HA/x" 2>&1)
 check "A is still served: $out" test -L "$HA/links/after"

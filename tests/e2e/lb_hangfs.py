@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-# A FUSE file system that never answers: its root can be stat'ed (so that
-# it mounts and `mountpoint` sees it), and every lookup below it hangs
-# until RELEASE_FILE exists, then fails with ENOENT. A user's folder on a
+# A FUSE file system that never answers: its root and the folder "/open"
+# can be stat'ed (so that it mounts, `mountpoint` sees it, and a path
+# into "/open" gets as far as the link's own name), and every other
+# lookup hangs until RELEASE_FILE exists, then fails with ENOENT. A user's folder on a
 # dead network share or a wedged FUSE server, for tests/e2e/fs_stall.sh
 # (a request through it must be answered "timed out" at its deadline
 # while other users are served). Mounted by root with allow_other so
@@ -25,7 +26,7 @@ class Hang(Operations):
         self.t0 = time.time()
 
     def getattr(self, path, fh=None):
-        if path == "/":
+        if path in ("/", "/open"):
             return {"st_mode": stat.S_IFDIR | 0o755, "st_nlink": 2,
                     "st_uid": 0, "st_gid": 0, "st_size": 0,
                     "st_atime": self.t0, "st_mtime": self.t0, "st_ctime": self.t0}
@@ -35,7 +36,7 @@ class Hang(Operations):
         raise FuseOSError(errno.ENOENT)
 
     def readdir(self, path, fh):
-        return [".", ".."]
+        return [".", ".."] + (["open"] if path == "/" else [])
 
 
 def main():
