@@ -80,6 +80,8 @@ struct lb_job {
 #define LB_JOBS_MAX 4096            /* requests in flight, all connections */
 #define LB_JOBS_PER_CONN 16         /* and per connection (bounds its output) */
 #define LB_STEP_MAX 256             /* new requests per turn of the loop */
+#define LB_TURN_PER_UID 16          /* and per uid: a few accounts flooding many
+                                       connections do not make every turn long */
 
 /* One connection's consecutive opens, or creates, run in order on one
  * worker. LIMIT (under MU) is how many the worker may start, DONE how many
@@ -155,6 +157,8 @@ struct lb_daemon {
 	size_t n_jobs;              /* requests in flight */
 	struct lb_job *fresh[LB_STEP_MAX];   /* prepared in this turn, in order */
 	size_t n_fresh;
+	struct { uid_t uid; size_t n; } turn[LB_STEP_MAX];   /* frames taken per uid */
+	size_t n_turn;
 	struct lb_job *sealed[LB_JOBS_MAX];  /* answers to sign in this turn */
 	size_t next_first;          /* the connection served first rotates */
 	struct lb_pool *pool;       /* signature work of a turn, over the cores */
@@ -720,13 +724,23 @@ lb_peer_hold(struct lb_posix_peer *p)
 static int
 lb_conn_take(struct lb_daemon *d, struct lb_conn *c)
 {
-	size_t off = 0, mlen;
+	size_t off = 0, mlen, t;
 	const uint8_t *msg;
 	struct lb_job *j;
 	int r;
 
+	/* This uid's intake in this turn (it has one once it took a frame:
+	 * LB_STEP_MAX slots hold every uid that can). */
+	for (t = 0; t < d->n_turn && d->turn[t].uid != c->uid; t++)
+		continue;
+	if (t == d->n_turn) {
+		if (t == LB_STEP_MAX)
+			return 0;
+		d->turn[t].uid = c->uid;
+		d->turn[t].n = 0;
+	}
 	while (c->out.len - c->out_off < LB_OUT_HIGH && c->n_jobs < LB_JOBS_PER_CONN &&
-	    d->n_jobs < LB_JOBS_MAX && d->n_fresh < LB_STEP_MAX &&
+	    d->n_jobs < LB_JOBS_MAX && d->n_fresh < LB_STEP_MAX && d->turn[t].n < LB_TURN_PER_UID &&
 	    (r = lb_serve_frame(&c->in_len, &off, c->in, &msg, &mlen)) != 0) {
 		if (r < 0) {
 			/* Not our protocol: answer the requests before it
@@ -761,6 +775,8 @@ lb_conn_take(struct lb_daemon *d, struct lb_conn *c)
 		c->n_jobs++;
 		d->n_jobs++;
 		d->fresh[d->n_fresh++] = j;
+		if (d->turn[t].n++ == 0)
+			d->n_turn = t + 1 > d->n_turn ? t + 1 : d->n_turn;
 		c->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
 	}
 	lb_serve_frames_done(c->in, &c->in_len, off);
@@ -1060,12 +1076,50 @@ lb_conn_timeouts(struct lb_daemon *d, struct lb_conn *c, int64_t now)
 	}
 }
 
-/* Each turn of the loop: the requests taken in it admitted (signatures
- * checked ahead over the cores), finished file-system work taken back,
- * deadlines enforced, decisions made durable together (audit_sync =
- * always), creates handed to workers, answers sealed, signed over the
- * cores and queued in each connection's order. Nothing here waits for
- * the file system. */
+/* The decisions recorded since the last call go on: dropped if the log
+ * they went to was deleted meanwhile (the next turn starts a new file),
+ * made durable together (audit_sync = always: one fdatasync before any of
+ * their links is made; if it fails, each request that needed it is
+ * refused by the broker, nothing made, "the audit log cannot be written",
+ * until the log is repaired: docs/audit.md), their creates handed to the
+ * workers, each connection's next task started. */
+static void
+lb_jobs_advance(struct lb_daemon *d)
+{
+	size_t i, k, n = d->n_conns;
+	struct lb_job *j;
+	int r, decided = 0, gone = lb_audit_file_gone(&d->audit_file);
+
+	for (i = 0; i < n; i++) {
+		for (j = d->conns[i]->head; j != NULL; j = j->next) {
+			if (j->fresh && j->st != LB_JS_DEAD && gone)
+				lb_job_drop(j, LB_E_AUDIT);
+			j->fresh = 0;
+			decided |= j->st == LB_JS_DECIDED;
+		}
+	}
+	if (decided && lb_broker_flush(d->b) != LB_OK)
+		d->sync_failed++;
+	for (i = 0; i < n; i++) {
+		for (j = d->conns[i]->head; j != NULL; j = j->next) {
+			if (j->st != LB_JS_DECIDED)
+				continue;
+			if ((r = lb_broker_make_begin(d->b, j->p)) < 0)
+				lb_job_drop(j, r);
+			else
+				j->st = r > 0 ? LB_JS_WAIT_MAKE : LB_JS_MADE;
+		}
+	}
+	for (k = 0; k < n; k++)
+		lb_conn_submit(d, d->conns[(d->next_first + k) % n]);
+}
+
+/* Each turn of the loop: finished file-system work taken back and
+ * deadlines enforced first (so that work already under way goes on before
+ * this turn's new frames are looked at), then the requests taken in this
+ * turn admitted (signatures checked ahead over the cores), then answers
+ * sealed, signed over the cores and queued in each connection's order.
+ * Nothing here waits for the file system. */
 static void
 lb_jobs_step(struct lb_daemon *d)
 {
@@ -1074,10 +1128,20 @@ lb_jobs_step(struct lb_daemon *d)
 	struct lb_fswork *w;
 	struct lb_conn *c;
 	struct lb_job *j;
-	size_t i, k, n = d->n_conns, n_sealed = 0;
-	int r, decided = 0, grow, gone;
+	size_t i, n = d->n_conns, n_sealed = 0;
+	int r, grow;
 	int64_t grow_next;
 
+	if (d->n_jobs > 0) {
+		/* The log's file as it is now: never this turn's records into
+		 * a file that was deleted, rotated or truncated since the
+		 * last. */
+		lb_audit_watch(d, 0);
+		if (!d->dirty) {
+			d->dirty = 1;
+			d->sync_due = now + LB_SYNC_MS;
+		}
+	}
 	for (tk = lb_work_done(d->work); tk != NULL; tk = next) {
 		next = tk->next;
 		lb_ftask_back(d, (struct lb_ftask *)tk);
@@ -1088,15 +1152,9 @@ lb_jobs_step(struct lb_daemon *d)
 		    lb_work_threads(d->work));
 	if (d->n_jobs == 0)
 		return;
-	/* The log's file as it is now: never this turn's records into a
-	 * file that was deleted, rotated or truncated since the last. (The
-	 * records of tasks just back are in: they were appended above, to
-	 * the file checked in the turn before.) */
-	lb_audit_watch(d, 0);
-	if (!d->dirty) {
-		d->dirty = 1;
-		d->sync_due = now + LB_SYNC_MS;
-	}
+	for (i = 0; i < n; i++)
+		lb_conn_timeouts(d, d->conns[i], now);
+	lb_jobs_advance(d);
 	lb_pool_run(d->pool, lb_job_precheck, d, d->n_fresh);
 	for (i = 0; i < d->n_fresh; i++) {
 		j = d->fresh[i];
@@ -1116,37 +1174,7 @@ lb_jobs_step(struct lb_daemon *d)
 		}
 	}
 	d->n_fresh = 0;
-	for (i = 0; i < n; i++)
-		lb_conn_timeouts(d, d->conns[i], now);
-	/* Deleted while we appended: these records went nowhere; nothing is
-	 * made or answered (the next turn starts a new file). */
-	gone = lb_audit_file_gone(&d->audit_file);
-	for (i = 0; i < n; i++) {
-		for (j = d->conns[i]->head; j != NULL; j = j->next) {
-			if (j->fresh && j->st != LB_JS_DEAD && gone)
-				lb_job_drop(j, LB_E_AUDIT);
-			j->fresh = 0;
-			decided |= j->st == LB_JS_DECIDED;
-		}
-	}
-	/* audit_sync = always: one fdatasync for the decisions of this turn
-	 * before any of their links is made. If it fails, each request that
-	 * needed it is refused by the broker, nothing made ("the audit log
-	 * cannot be written"), until the log is repaired (docs/audit.md). */
-	if (decided && lb_broker_flush(d->b) != LB_OK)
-		d->sync_failed++;
-	for (i = 0; i < n; i++) {
-		for (j = d->conns[i]->head; j != NULL; j = j->next) {
-			if (j->st != LB_JS_DECIDED)
-				continue;
-			if ((r = lb_broker_make_begin(d->b, j->p)) < 0)
-				lb_job_drop(j, r);
-			else
-				j->st = r > 0 ? LB_JS_WAIT_MAKE : LB_JS_MADE;
-		}
-	}
-	for (k = 0; k < n; k++)
-		lb_conn_submit(d, d->conns[(d->next_first + k) % n]);
+	lb_jobs_advance(d);
 	/* Answers: sealed (one fdatasync for the records they need), signed
 	 * over the cores, queued in order. */
 	for (i = 0; i < n; i++) {
@@ -1655,6 +1683,7 @@ lb_loop(struct lb_daemon *d)
 		}
 		if (d->pfd[0].revents != 0)
 			lb_signals(d);
+		d->n_turn = 0;
 		/* Read and start requests, the first connection taking turns
 		 * (a round has room for LB_JOBS_MAX), then answer them all. */
 		for (k = 0; k < n; k++) {
