@@ -188,6 +188,8 @@ pipeline(const char *sock, const uint8_t sk[LB_SK_BYTES], const uint8_t pk[LB_PK
 	const uint8_t *m;
 	int64_t t0 = now_ms(), last = t0;
 	long long cpu0, cpu1;
+	const char *wait_env = getenv("LB_E2E_PIPELINE_WAIT_MS");
+	int64_t wait_ms = wait_env != NULL ? strtol(wait_env, NULL, 10) : 30000;
 	const char *off_env = getenv("LB_E2E_TS_OFFSET");
 	long offset = off_env != NULL ? strtol(off_env, NULL, 10) : 0;
 	ssize_t w;
@@ -242,7 +244,7 @@ pipeline(const char *sock, const uint8_t sk[LB_SK_BYTES], const uint8_t pk[LB_PK
 				break;
 		}
 	}
-	while (answered < n && now_ms() - t0 < 30000) {
+	while (answered < n && now_ms() - t0 < wait_ms) {
 		struct pollfd p = { fd, POLLIN, 0 };
 
 		if (off < all.len)

@@ -1084,17 +1084,24 @@ test_replay_floor_never_passes_now_nor_evicts_others(void **state)
 	assert_int_equal(ask(f, &alice, &mine, NULL, &a), LB_OK);
 	assert_int_equal(a.status, LB_OK);
 	/* bob: more requests than his share holds, all stamped 59 s ahead:
-	 * paced (busy), never told "stale" */
-	for (i = 0; i < 9000; i++) {
+	 * paced (busy), never told "stale". His share filled cheaply first
+	 * (as a restart reads pairs from the log: 9,000 signed requests took
+	 * minutes under valgrind), then the last few slots by requests. */
+	for (n = 0; n < 8192 - 10; n++) {
+		memset(nonce, 0xa0, sizeof(nonce));
+		memcpy(nonce, &n, sizeof(n));
+		lb_broker_remember(f->b, f->bob_pk, nonce, NOW + 59);
+	}
+	for (i = 0; i < 30; i++) {
 		make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW + 59, f->bob_pk, f->bob_sk, NULL);
 		assert_int_equal(ask(f, &bob, &req, NULL, &a), LB_OK);
 		ok += a.status == LB_OK;
 		busy += a.busy;
 		lb_buf_free(&req);
 	}
-	assert_true(ok >= 4096);
+	assert_true(ok >= 1 && ok <= 10);
 	assert_true(busy > 0);
-	assert_int_equal(ok + busy, 9000);
+	assert_int_equal(ok + busy, 30);
 	/* his share is full of pairs from the future: busy now, not stale */
 	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->bob_pk, f->bob_sk, NULL);
 	assert_int_equal(ask(f, &bob, &req, NULL, &a), LB_OK);
