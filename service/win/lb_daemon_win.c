@@ -83,6 +83,7 @@ struct lb_pconn {
 	int fs_busy;                /* one of its requests is in file-system work */
 	int identifying;            /* its token being read on a worker */
 	int broken;                 /* an answer could not be made: no more */
+	int refused;                /* answered "busy": closed once that is written */
 };
 
 /* Where a request is between its frame and its answer. */
@@ -107,7 +108,6 @@ struct lb_req {
 	enum lb_rs st;
 	struct lb_fswork *w;        /* admitted, its file-system work to do */
 	int fs;                     /* it took its connection's file-system turn */
-	int counted;                /* in the daemon's INFLIGHT */
 	uint64_t deadline;          /* WAIT_FS, its connection's turn come: answered
 	                               "timed out" if not started by then (0: not yet) */
 	struct lb_djob *job;        /* while on a worker */
@@ -140,7 +140,9 @@ struct lb_djob {
  * not once per request: a full disk must not fill the Event Log too). */
 struct lb_audit_file {
 	HANDLE h;
-	int broken;
+	int broken;                     /* a partial line to cut at CUT_TO first */
+	LARGE_INTEGER cut_to;
+	int dead;                       /* no file to write (a failed rotation): every append fails */
 	char why[128];
 	char *path;                     /* audit_log as opened at start */
 };
@@ -163,13 +165,12 @@ struct lb_win_daemon {
 	struct lb_win_workers *workers;
 	size_t helpers;                 /* thread-pool helpers for a round's signatures */
 	struct lb_djob *live;           /* jobs on workers */
-	size_t inflight;                /* requests between admission and answer */
 	uint64_t next_wait_deadline;    /* the earliest WAIT_FS deadline (0: none) */
-	const char *reload_due;         /* a reload waiting for INFLIGHT to be 0 */
 	struct lb_req **round;          /* scratch: the requests of one step */
 	uint64_t next_stat, sync_due, listen_retry;
 	int dirty;
 	unsigned long refused_busy, refused_identity;
+	unsigned long sync_failed;      /* audit syncs that failed (the broker says so) */
 	char refused_why[256];
 	int stop, exit_code;
 };
@@ -196,8 +197,21 @@ lb_audit_append_h(void *ctx, const void *p, size_t n)
 	LARGE_INTEGER start, zero;
 	size_t off = 0;
 
-	if (af->broken)
+	if (af->dead) {
+		snprintf(af->why, sizeof(af->why), "no file to write: the rotation failed");
 		return LB_E_IO;
+	}
+	if (af->broken) {
+		/* The part of a line a failed append left: cut it now, or
+		 * still nothing may follow it. */
+		if (!SetFilePointerEx(af->h, af->cut_to, NULL, FILE_BEGIN) || !SetEndOfFile(af->h)) {
+			snprintf(af->why, sizeof(af->why), "cannot cut a partial line: Windows error %lu",
+			    GetLastError());
+			return LB_E_IO;
+		}
+		af->broken = 0;
+		lb_win_log(LB_WIN_INFO, "audit log: the partial line of a failed write is cut");
+	}
 	zero.QuadPart = 0;
 	if (!SetFilePointerEx(af->h, zero, &start, FILE_END)) {
 		snprintf(af->why, sizeof(af->why), "seek: Windows error %lu", GetLastError());
@@ -210,10 +224,12 @@ lb_audit_append_h(void *ctx, const void *p, size_t n)
 			snprintf(af->why, sizeof(af->why), "write: Windows error %lu", GetLastError());
 			/* Never leave part of a line: the next append writes the
 			 * same record again. */
-			if (!SetFilePointerEx(af->h, start, NULL, FILE_BEGIN) || !SetEndOfFile(af->h)) {
+			if (off > 0 && (!SetFilePointerEx(af->h, start, NULL, FILE_BEGIN) ||
+			    !SetEndOfFile(af->h))) {
 				lb_win_log(LB_WIN_ERR, "audit log: cannot cut a partial line (Windows error %lu); "
-				    "refusing all requests until restarted", GetLastError());
+				    "refusing all requests until it can", GetLastError());
 				af->broken = 1;
+				af->cut_to = start;
 			}
 			return LB_E_IO;
 		}
@@ -227,11 +243,58 @@ lb_audit_sync_h(void *ctx)
 {
 	struct lb_audit_file *af = ctx;
 
+	/* Quiet: the broker says so once a minute, not once per request. */
 	if (!FlushFileBuffers(af->h)) {
 		snprintf(af->why, sizeof(af->why), "FlushFileBuffers: Windows error %lu", GetLastError());
-		lb_win_log(LB_WIN_ERR, "audit log flush failed: %s", af->why);
 		return LB_E_IO;
 	}
+	return LB_OK;
+}
+
+/* lb_audit_io.rewrite: after a failed FlushFileBuffers, P (what was
+ * appended since the last good one) written again at OFF, the file cut to
+ * its end, then flushed; the broker refuses requests until this succeeds
+ * (docs/audit.md, "Failures"). */
+static int
+lb_audit_rewrite_h(void *ctx, uint64_t off, const void *p, size_t n)
+{
+	struct lb_audit_file *af = ctx;
+	const unsigned char *s = p;
+	LARGE_INTEGER pos, sz;
+	size_t done = 0;
+
+	if (af->dead)
+		return LB_E_IO;
+	if (off > (uint64_t)INT64_MAX / 2 || n > (size_t)INT32_MAX)
+		return LB_E_RANGE;
+	/* Shorter than what we know was there: not our file any more. */
+	if (!GetFileSizeEx(af->h, &sz) || sz.QuadPart < 0 || (uint64_t)sz.QuadPart < off) {
+		snprintf(af->why, sizeof(af->why), "the file is shorter than what was written to it");
+		return LB_E_IO;
+	}
+	pos.QuadPart = (LONGLONG)off;
+	if (!SetFilePointerEx(af->h, pos, NULL, FILE_BEGIN)) {
+		snprintf(af->why, sizeof(af->why), "seek: Windows error %lu", GetLastError());
+		return LB_E_IO;
+	}
+	while (done < n) {
+		DWORD want = n - done > 1u << 20 ? 1u << 20 : (DWORD)(n - done), w = 0;
+
+		if (!WriteFile(af->h, s + done, want, &w, NULL) || w == 0) {
+			snprintf(af->why, sizeof(af->why), "write again: Windows error %lu", GetLastError());
+			return LB_E_IO;
+		}
+		done += w;
+	}
+	if (!SetEndOfFile(af->h)) {
+		snprintf(af->why, sizeof(af->why), "cut: Windows error %lu", GetLastError());
+		return LB_E_IO;
+	}
+	if (!FlushFileBuffers(af->h)) {
+		snprintf(af->why, sizeof(af->why), "FlushFileBuffers: Windows error %lu", GetLastError());
+		return LB_E_IO;
+	}
+	af->broken = 0;   /* whatever was past the end is cut too */
 	return LB_OK;
 }
 
@@ -351,7 +414,7 @@ lb_rotate(struct lb_win_daemon *d)
 	size_t n;
 	int r = LB_OK;
 
-	if (d->audit == NULL || af->broken || af->path == NULL)
+	if (d->audit == NULL || af->broken || af->dead || af->path == NULL)
 		return;
 	n = strlen(af->path) + 3;
 	if ((old = malloc(n)) == NULL)
@@ -396,7 +459,7 @@ done:
 	if (r != LB_OK) {
 		lb_win_log(LB_WIN_ERR, "audit log %s: rotation failed and the chain cannot go on; "
 		    "stopping (nothing is answered un-audited)", af->path);
-		af->broken = 1;
+		af->dead = 1;
 		d->stop = 1;
 		d->exit_code = LB_EXIT_FAILED;
 	}
@@ -585,14 +648,41 @@ lb_per_id_max(const struct lb_win_daemon *d)
 	return m < 2 ? 2 : m;
 }
 
-/* The listener has a client: it becomes a connection (if there is room),
- * and a new listener takes its place. */
+/* A client the service will not serve: "busy, try again in a moment"
+ * (unsigned, zero nonce: docs/protocol.md) instead of silence, then the
+ * pipe is closed once that is written (lb_after_round: nothing is read
+ * from it any more). The client backs off and retries. */
+static void
+lb_pconn_refuse_busy(struct lb_pconn *c)
+{
+	struct lb_busy busy;
+
+	memset(&busy, 0, sizeof(busy));
+	busy.version = LB_WIRE_VERSION;
+	busy.type = LB_MSG_BUSY;
+	busy.status = LB_E_BUSY;
+	busy.retry_ms = 50;
+	lb_buf_reset(&c->out);
+	if (lb_buf_put_u32(&c->out, LB_BUSY_LEN) != LB_OK || lb_busy_encode(&busy, &c->out) != LB_OK)
+		lb_buf_reset(&c->out);   /* then only the close says it */
+	c->eof = 1;
+	c->refused = 1;
+}
+
+/* The listener has a client: it becomes a connection (if there is room;
+ * else it is answered "busy" and closed), and a new listener takes its
+ * place. */
 static void
 lb_connected(struct lb_win_daemon *d, struct lb_pconn *c, int ok)
 {
 	c->listening = 0;
 	d->listener = NULL;
-	if (!ok || d->n_conns >= lb_cfg(d)->max_clients || d->n_conns >= LB_CLIENTS_CAP) {
+	if (ok && d->n_conns >= lb_cfg(d)->max_clients && d->n_conns < LB_CLIENTS_CAP) {
+		d->refused_busy++;
+		c->deadline = lb_now_ms() + lb_cfg(d)->io_timeout_ms;
+		d->conns[d->n_conns++] = c;
+		lb_pconn_refuse_busy(c);
+	} else if (!ok || d->n_conns >= LB_CLIENTS_CAP) {
 		if (ok)
 			d->refused_busy++;
 		lb_pconn_close(c);
@@ -671,7 +761,7 @@ lb_identified(struct lb_win_daemon *d, struct lb_djob *dj)
 	if (same >= lb_per_id_max(d)) {
 		d->refused_busy++;
 		lb_win_peer_free(dj->peer);
-		lb_pconn_close(c);
+		lb_pconn_refuse_busy(c);
 		return;
 	}
 	c->peer = dj->peer;
@@ -679,20 +769,9 @@ lb_identified(struct lb_win_daemon *d, struct lb_djob *dj)
 
 /* ---- requests: from frames to answers, in rounds ---- */
 
-/* R no longer holds policy memory (sealed, or gone): a reload may go on. */
-static void
-lb_req_uncount(struct lb_win_daemon *d, struct lb_req *r)
-{
-	if (r->counted) {
-		r->counted = 0;
-		d->inflight--;
-	}
-}
-
 static void
 lb_req_free(struct lb_win_daemon *d, struct lb_req *r)
 {
-	lb_req_uncount(d, r);
 	lb_fswork_free(r->w);
 	lb_broker_pending_free(d->b, r->p);
 	free(r);
@@ -768,11 +847,10 @@ lb_sign_one(void *ctx, size_t i)
 /* An answer cannot be given (the audit log failed): the connection gets no
  * more, and what it still had queued is dropped once no worker holds it. */
 static void
-lb_req_dead(struct lb_win_daemon *d, struct lb_req *r, int err, const char *step)
+lb_req_dead(struct lb_req *r, int err, const char *step)
 {
 	lb_win_log(LB_WIN_ERR, "request from %s not answered (%s: %s); connection closed",
 	    r->c->peer != NULL ? r->c->peer->peer.id : "?", step, lb_strerror(err));
-	lb_req_uncount(d, r);
 	r->st = LB_RS_DEAD;
 	r->c->broken = 1;
 }
@@ -875,11 +953,11 @@ lb_on_job(struct lb_win_daemon *d, struct lb_djob *dj)
 	r->job = NULL;
 	if (dj->make) {
 		if ((e = lb_broker_make_end(d->b, r->p)) != LB_OK)
-			lb_req_dead(d, r, e, "recording a failed create");
+			lb_req_dead(r, e, "recording a failed create");
 		else
 			r->st = LB_RS_MADE;
 	} else if ((e = lb_broker_decide(d->b, r->p, dj->w)) != LB_OK) {
-		lb_req_dead(d, r, e, "decision");
+		lb_req_dead(r, e, "decision");
 	} else {
 		r->st = LB_RS_DECIDED;
 	}
@@ -896,7 +974,7 @@ lb_req_time_out(struct lb_win_daemon *d, struct lb_req *r, const char *what)
 	lb_win_log(LB_WIN_WARN, "request from %s: %s %lu ms; answered as timed out",
 	    r->c->peer->peer.id, what, (unsigned long)lb_cfg(d)->io_timeout_ms);
 	if ((e = lb_broker_timeout(d->b, r->p)) != LB_OK)
-		lb_req_dead(d, r, e, "timeout record");
+		lb_req_dead(r, e, "timeout record");
 	else
 		r->st = LB_RS_DECIDED;
 }
@@ -979,19 +1057,18 @@ lb_collect(struct lb_win_daemon *d, enum lb_rs st)
 }
 
 /* The same, once their records are durable: one sync for all of them
- * (audit_sync = always; none with batch). If it fails, none of them can
- * be answered: 0. */
+ * (audit_sync = always; none with batch). If it fails, the broker refuses
+ * each of them that needed it, nothing made, and answers so ("the audit
+ * log cannot be written": lb_broker_make_begin and lb_broker_seal check
+ * each record), until the log is repaired. */
 static size_t
 lb_collect_synced(struct lb_win_daemon *d, enum lb_rs st)
 {
-	size_t i, n = lb_collect(d, st);
-	int e;
+	size_t n = lb_collect(d, st);
 
-	if (n > 0 && (e = lb_broker_flush(d->b)) != LB_OK) {
-		for (i = 0; i < n; i++)
-			lb_req_dead(d, d->round[i], e, "audit sync");
-		n = 0;
-	}
+	if (n > 0)
+		if (lb_broker_flush(d->b) != LB_OK)
+			d->sync_failed++;   /* the seals refuse what needed it */
 	return n;
 }
 
@@ -1014,17 +1091,15 @@ lb_round(struct lb_win_daemon *d)
 
 		r = d->round[i];
 		if ((e = lb_broker_admit(d->b, r->p, &w)) != LB_OK) {
-			lb_req_dead(d, r, e, "admission");
+			lb_req_dead(r, e, "admission");
 			continue;
 		}
-		d->inflight++;
-		r->counted = 1;
 		touched = 1;
 		if (w != NULL) {
 			r->w = w;
 			r->st = LB_RS_WAIT_FS;
 		} else if ((e = lb_broker_decide(d->b, r->p, NULL)) != LB_OK) {
-			lb_req_dead(d, r, e, "decision");
+			lb_req_dead(r, e, "decision");
 		} else {
 			r->st = LB_RS_DECIDED;
 		}
@@ -1055,7 +1130,7 @@ lb_round(struct lb_win_daemon *d)
 			if (id_jobs >= LB_FS_PER_ID)
 				continue;
 			if ((e = lb_job_start(d, r, r->w)) != LB_OK) {
-				lb_req_dead(d, r, e, "file-system work");
+				lb_req_dead(r, e, "file-system work");
 				continue;
 			}
 			r->w = NULL;   /* the job's now */
@@ -1075,7 +1150,7 @@ lb_round(struct lb_win_daemon *d)
 				continue;
 			}
 			if (e < 0) {
-				lb_req_dead(d, r, e, "create");
+				lb_req_dead(r, e, "create");
 				continue;
 			}
 			r->st = LB_RS_MADE;
@@ -1092,10 +1167,9 @@ lb_round(struct lb_win_daemon *d)
 				r->fs = 0;
 			}
 			if ((e = lb_broker_seal(d->b, r->p)) != LB_OK) {
-				lb_req_dead(d, r, e, "seal");
+				lb_req_dead(r, e, "seal");
 				continue;
 			}
-			lb_req_uncount(d, r);   /* the answer holds no policy memory */
 			r->st = LB_RS_SEALED;
 		}
 		/* Signatures over the thread pool. */
@@ -1277,13 +1351,8 @@ lb_reload(struct lb_win_daemon *d, const char *why)
 	const char *msg;
 	int r, moved;
 
-	/* Admitted requests point into the policy (their key and rule) until
-	 * their answers are sealed: the new one comes in between requests. */
-	if (d->inflight > 0) {
-		d->reload_due = why;
-		return;
-	}
-	d->reload_due = NULL;
+	/* At once: requests in flight keep the policy they were admitted
+	 * under (the broker holds it for them until they are freed). */
 	lb_stat_policy(d);
 	lb_buf_init(&err, 64 * 1024);
 	if ((r = lb_win_load_policy(d->config, &np, &err)) != LB_OK) {
@@ -1351,15 +1420,16 @@ lb_timers(struct lb_win_daemon *d, uint64_t now)
 		if (d->conns[i]->pipe != NULL && now >= d->conns[i]->deadline &&
 		    (d->conns[i]->q_len == 0 || lb_pconn_unsent(d->conns[i]) > 0))
 			lb_pconn_close(d->conns[i]);
-	if (d->reload_due != NULL && d->inflight == 0)
-		lb_reload(d, d->reload_due);
 	if (d->dirty && now >= d->sync_due) {
 		d->dirty = 0;
-		if (lb_audit_sync(d->audit) != LB_OK) {
-			lb_win_log(LB_WIN_ERR, "cannot make the audit log durable; stopping");
-			d->stop = 1;
-			d->exit_code = LB_EXIT_FAILED;
-		}
+		/* After a failed FlushFileBuffers what is on disk is unknown:
+		 * the broker refuses every request that needs the log ("the
+		 * audit log cannot be written") until what it appended since the
+		 * last good flush is written again and flushed (lb_broker_tick,
+		 * once a second), and says so once a minute. The service goes
+		 * on: a full or failing disk must not stop it for good. */
+		if (lb_broker_sync(d->b) != LB_OK)
+			d->sync_failed++;
 	}
 	if (d->listener == NULL && now >= d->listen_retry && lb_listen(d, 0) != LB_OK)
 		d->listen_retry = now + LB_STAT_MS;
@@ -1553,6 +1623,7 @@ lb_win_daemon_start_fs(const char *config, const struct lb_fs_ops *fs,
 	io.append = lb_audit_append_h;
 	io.sync = lb_audit_sync_h;
 	io.size = lb_audit_size_h;
+	io.rewrite = lb_audit_rewrite_h;
 	io.why = lb_audit_why_h;
 	if ((r = lb_serve_open(p, sk, io, d->fs, now, &d->audit, &d->b, &remembered,
 	    ebuf, sizeof(ebuf))) != LB_OK) {

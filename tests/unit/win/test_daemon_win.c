@@ -589,6 +589,50 @@ test_a_client_that_leaves_mid_batch_is_finished_cleanly(void **state)
 	CloseHandle(h);
 }
 
+/* A client over its identity's share of the connections (a quarter of
+ * max_clients) is answered "busy, try again" (unsigned, zero nonce) and
+ * then closed, never left in silence: the client backs off and retries
+ * instead of reporting a broker that does not answer. */
+static void
+test_a_client_over_its_share_is_answered_busy(void **state)
+{
+	static uint8_t body[LB_FRAME_MAX];
+	HANDLE h[17];
+	uint8_t nonce[LB_NONCE_BYTES], hdr[4], zero[LB_NONCE_BYTES] = { 0 }, c;
+	struct lb_response rs;
+	struct lb_busy busy;
+	size_t i, k, len, body_len, busy_at = 0;
+	DWORD n = 0;
+
+	(void)state;
+	/* 64 / 4 = 16 connections for this process's SID (fewer if earlier
+	 * tests' are still being closed): the one past them is answered busy. */
+	for (i = 0; i < 17 && busy_at == 0; i++) {
+		h[i] = client();
+		send_req(h[i], LB_MSG_STATUS, LB_KIND_NONE, "", "", nonce);
+		read_exact(h[i], hdr, 4);
+		len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
+		assert_true(len > 0 && len <= LB_FRAME_MAX);
+		read_exact(h[i], body, len);
+		if (lb_msg_is_busy(body, len)) {
+			assert_int_equal(lb_busy_decode(body, len, &busy), LB_OK);
+			assert_int_equal(busy.status, LB_E_BUSY);
+			assert_memory_equal(busy.nonce, zero, LB_NONCE_BYTES);
+			assert_true(busy.retry_ms > 0);
+			/* then closed: nothing more comes */
+			assert_false(ReadFile(h[i], &c, 1, &n, NULL) && n > 0);
+			busy_at = i + 1;
+		} else {
+			assert_int_equal(lb_response_decode(body, len, &rs, &body_len), LB_OK);
+			assert_int_equal(rs.status, LB_OK);
+		}
+	}
+	print_message("answered busy at connection %lu of this SID\n", (unsigned long)busy_at);
+	assert_true(busy_at > 0);
+	for (k = 0; k < i; k++)
+		CloseHandle(h[k]);
+}
+
 int
 main(void)
 {
@@ -598,6 +642,7 @@ main(void)
 		cmocka_unit_test(test_a_client_whose_lookups_stall_delays_nobody),
 		cmocka_unit_test(test_concurrent_clients_are_all_answered_in_order),
 		cmocka_unit_test(test_a_client_that_leaves_mid_batch_is_finished_cleanly),
+		cmocka_unit_test(test_a_client_over_its_share_is_answered_busy),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
