@@ -585,6 +585,25 @@ lb_busy_encode(const struct lb_busy *b, struct lb_buf *out)
 }
 
 int
+lb_busy_frame(struct lb_buf *out, const uint8_t *nonce, int32_t status, uint32_t retry_ms)
+{
+	struct lb_busy b;
+	size_t start = out->len;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	b.version = LB_WIRE_VERSION;
+	b.type = LB_MSG_BUSY;
+	if (nonce != NULL)
+		memcpy(b.nonce, nonce, LB_NONCE_BYTES);
+	b.status = status;
+	b.retry_ms = retry_ms == 0 ? 1 : retry_ms > LB_BUSY_RETRY_MAX_MS ? LB_BUSY_RETRY_MAX_MS : retry_ms;
+	if ((rc = lb_buf_put_u32(out, LB_BUSY_LEN)) != LB_OK || (rc = lb_busy_encode(&b, out)) != LB_OK)
+		out->len = start;
+	return rc;
+}
+
+int
 lb_busy_decode(const uint8_t *in, size_t len, struct lb_busy *b)
 {
 	struct lb_reader rd;

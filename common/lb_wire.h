@@ -122,6 +122,12 @@ int lb_response_decode(const uint8_t *in, size_t len, struct lb_response *r,
  * refuses any other status, a retry of 0 or over LB_BUSY_RETRY_MAX_MS, and
  * short or trailing bytes; the encoder the same before writing. */
 int lb_busy_encode(const struct lb_busy *b, struct lb_buf *out) LB_WUR;
+/* The whole frame of a busy answer (length word and message) appended to
+ * OUT: STATUS LB_E_RATE or LB_E_BUSY, NONCE the request's (NULL: zero, the
+ * whole connection), RETRY_MS clamped to 1..LB_BUSY_RETRY_MAX_MS. Nothing
+ * appended on error. */
+int lb_busy_frame(struct lb_buf *out, const uint8_t *nonce, int32_t status,
+    uint32_t retry_ms) LB_WUR;
 int lb_busy_decode(const uint8_t *in, size_t len, struct lb_busy *b) LB_WUR;
 /* Whether the message MSG is a busy message (by its first two bytes only:
  * lb_busy_decode judges the rest). */

@@ -1603,20 +1603,11 @@ lb_broker_make(struct lb_broker *b, struct lb_pending *p)
 static int
 lb_broker_seal_busy(struct lb_pending *p)
 {
-	struct lb_busy busy;
 	int r;
 
-	memset(&busy, 0, sizeof(busy));
-	busy.version = LB_WIRE_VERSION;
-	busy.type = LB_MSG_BUSY;
-	if (p->decode_rc == LB_OK)
-		memcpy(busy.nonce, p->rq.nonce, LB_NONCE_BYTES);
-	busy.status = LB_E_RATE;
-	busy.retry_ms = p->retry_ms == 0 ? 1 : p->retry_ms > LB_BUSY_RETRY_MAX_MS ?
-	    LB_BUSY_RETRY_MAX_MS : p->retry_ms;
 	lb_buf_reset(&p->frame);
-	if ((r = lb_buf_put_u32(&p->frame, LB_BUSY_LEN)) != LB_OK ||
-	    (r = lb_busy_encode(&busy, &p->frame)) != LB_OK)
+	if ((r = lb_busy_frame(&p->frame, p->decode_rc == LB_OK ? p->rq.nonce : NULL, LB_E_RATE,
+	    p->retry_ms)) != LB_OK)
 		return r;
 	p->sealed = 1;
 	p->signed_ = 1;   /* nothing to sign */

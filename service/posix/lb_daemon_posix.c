@@ -538,16 +538,10 @@ lb_reserve(const struct lb_daemon *d)
 static void
 lb_refuse_busy(int fd)
 {
-	struct lb_busy busy;
 	struct lb_buf out;
 
-	memset(&busy, 0, sizeof(busy));
-	busy.version = LB_WIRE_VERSION;
-	busy.type = LB_MSG_BUSY;
-	busy.status = LB_E_BUSY;
-	busy.retry_ms = 50;
 	lb_buf_init(&out, LB_FRAME_HDR + LB_BUSY_LEN);
-	if (lb_buf_put_u32(&out, LB_BUSY_LEN) == LB_OK && lb_busy_encode(&busy, &out) == LB_OK &&
+	if (lb_busy_frame(&out, NULL, LB_E_BUSY, 50) == LB_OK &&
 	    send(fd, out.data, out.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 		/* the client went away: nothing to tell */
 	}

@@ -655,15 +655,8 @@ lb_per_id_max(const struct lb_win_daemon *d)
 static void
 lb_pconn_refuse_busy(struct lb_pconn *c)
 {
-	struct lb_busy busy;
-
-	memset(&busy, 0, sizeof(busy));
-	busy.version = LB_WIRE_VERSION;
-	busy.type = LB_MSG_BUSY;
-	busy.status = LB_E_BUSY;
-	busy.retry_ms = 50;
 	lb_buf_reset(&c->out);
-	if (lb_buf_put_u32(&c->out, LB_BUSY_LEN) != LB_OK || lb_busy_encode(&busy, &c->out) != LB_OK)
+	if (lb_busy_frame(&c->out, NULL, LB_E_BUSY, 50) != LB_OK)
 		lb_buf_reset(&c->out);   /* then only the close says it */
 	c->eof = 1;
 	c->refused = 1;

@@ -1174,12 +1174,52 @@ test_busy_encodes_to_its_layout_and_rejects_bad_fields(void **state)
 	lb_buf_free(&out);
 }
 
+/* lb_busy_frame: the framed busy answer the broker and both daemons send:
+ * its length word, a zero nonce for a whole connection, the wait clamped
+ * into what a client accepts; a bad status appends nothing. */
+static void
+test_busy_frame_is_framed_and_clamped(void **state)
+{
+	static const uint8_t zero[LB_NONCE_BYTES];
+	uint8_t nonce[LB_NONCE_BYTES];
+	const uint8_t *msg;
+	size_t len, used;
+	struct lb_busy d;
+	struct lb_buf out;
+
+	(void)state;
+	memset(nonce, 0x5a, sizeof(nonce));
+	lb_buf_init(&out, 256);
+	assert_int_equal(lb_busy_frame(&out, NULL, LB_E_BUSY, 50), LB_OK);
+	assert_int_equal(out.len, LB_FRAME_HDR + LB_BUSY_LEN);
+	assert_int_equal(lb_frame_parse(out.data, out.len, &msg, &len, &used), LB_OK);
+	assert_int_equal(len, LB_BUSY_LEN);
+	assert_int_equal(lb_busy_decode(msg, len, &d), LB_OK);
+	assert_int_equal(d.status, LB_E_BUSY);
+	assert_int_equal(d.retry_ms, 50);
+	assert_memory_equal(d.nonce, zero, LB_NONCE_BYTES);
+	lb_buf_reset(&out);
+	assert_int_equal(lb_busy_frame(&out, nonce, LB_E_RATE, 0), LB_OK);
+	assert_int_equal(lb_busy_decode(out.data + LB_FRAME_HDR, LB_BUSY_LEN, &d), LB_OK);
+	assert_int_equal(d.retry_ms, 1);
+	assert_memory_equal(d.nonce, nonce, LB_NONCE_BYTES);
+	lb_buf_reset(&out);
+	assert_int_equal(lb_busy_frame(&out, nonce, LB_E_RATE, 999999999u), LB_OK);
+	assert_int_equal(lb_busy_decode(out.data + LB_FRAME_HDR, LB_BUSY_LEN, &d), LB_OK);
+	assert_int_equal(d.retry_ms, LB_BUSY_RETRY_MAX_MS);
+	lb_buf_reset(&out);
+	assert_int_equal(lb_busy_frame(&out, NULL, LB_E_DENIED, 50), LB_E_BAD_FIELD);
+	assert_int_equal(out.len, 0);
+	lb_buf_free(&out);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_encodes_to_golden_bytes),
 		cmocka_unit_test(test_busy_encodes_to_its_layout_and_rejects_bad_fields),
+		cmocka_unit_test(test_busy_frame_is_framed_and_clamped),
 		cmocka_unit_test(test_response_encodes_to_golden_bytes),
 		cmocka_unit_test(test_request_round_trips_for_every_type_and_kind),
 		cmocka_unit_test(test_response_round_trips),
