@@ -31,7 +31,7 @@
 #define LB_OUT_MAX (1024 * 1024)
 #define LB_SYNC_MS 100
 #define LB_STAT_MS 1000
-#define LB_ACCEPT_BURST 64
+#define LB_ACCEPT_BURST 16              /* accepts per turn: a connect flood keeps turns short */
 #define LB_ACCEPT_PAUSE_MS 100
 
 struct lb_job;
