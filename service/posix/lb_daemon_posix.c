@@ -165,6 +165,7 @@ struct lb_daemon {
 	struct lb_work *work;       /* file-system work, off the loop */
 	struct lb_ftask *tasks;     /* on workers, or back and not yet taken */
 	size_t n_tasks;
+	int64_t grow_next;          /* when the pool wants lb_work_grow again (-1: never) */
 	int64_t next_stat, sync_due, accept_paused_until;
 	int dirty;                  /* requests handled since the last sync */
 	unsigned long sync_failed;  /* batch syncs that failed (the broker says so) */
@@ -1124,7 +1125,6 @@ lb_jobs_step(struct lb_daemon *d)
 	struct lb_job *j;
 	size_t i, n = d->n_conns, n_sealed = 0;
 	int r, grow;
-	int64_t grow_next;
 
 	if (d->n_jobs > 0) {
 		/* The log's file as it is now: never this turn's records into
@@ -1140,7 +1140,7 @@ lb_jobs_step(struct lb_daemon *d)
 		next = tk->next;
 		lb_ftask_back(d, (struct lb_ftask *)tk);
 	}
-	grow = lb_work_grow(d->work, now, &grow_next);
+	grow = lb_work_grow(d->work, now, &d->grow_next);
 	if (grow)
 		syslog(LOG_NOTICE, "file-system work: %zu workers (the others are busy or stuck)",
 		    lb_work_threads(d->work));
@@ -1199,7 +1199,7 @@ lb_jobs_step(struct lb_daemon *d)
 }
 
 /* The earliest deadline of a request waiting for, or on, a worker; and
- * when the work pool wants to look at its queue again. */
+ * when the work pool wants to look at its queue again (lb_work_grow). */
 static int64_t
 lb_jobs_next(const struct lb_daemon *d, int64_t next)
 {
@@ -1211,8 +1211,9 @@ lb_jobs_next(const struct lb_daemon *d, int64_t next)
 			if ((j->st == LB_JS_WAIT_FS || j->st == LB_JS_FS || j->st == LB_JS_WAIT_MAKE) &&
 			    j->due < next)
 				next = j->due;
-	if (d->n_tasks > 0)
-		next = next < lb_now_ms() + LB_WORK_GROW_MS ? next : lb_now_ms() + LB_WORK_GROW_MS;
+	/* Only while tasks wait for a worker: a stuck one alone wakes nobody. */
+	if (d->grow_next >= 0 && d->grow_next < next)
+		next = d->grow_next;
 	return next;
 }
 
@@ -1971,6 +1972,7 @@ lb_cmd_run(int argc, char **argv)
 		return LB_EXIT_FAILED;
 	}
 	d.lfd = -1;
+	d.grow_next = -1;
 	d.audit_file.fd = -1;
 	d.exit_code = LB_EXIT_OK;
 	/* Start-up problems go to stderr as well, whoever started us. */
