@@ -726,8 +726,9 @@ lb_conn_take(struct lb_daemon *d, struct lb_conn *c)
 
 	/* This uid's intake in this turn (it has one once it took a frame:
 	 * LB_STEP_MAX slots hold every uid that can). */
-	for (t = 0; t < d->n_turn && d->turn[t].uid != c->uid; t++)
-		continue;
+	t = 0;
+	while (t < d->n_turn && d->turn[t].uid != c->uid)
+		t++;
 	if (t == d->n_turn) {
 		if (t == LB_STEP_MAX)
 			return 0;
