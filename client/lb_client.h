@@ -1,6 +1,7 @@
-/* lb_client: what the linkbroker CLI needs from the operating system (the
- * broker transport, the user's key, files, cwd, clocks), implemented once
- * per platform under client/posix/ and client/win/; the rest is portable. */
+/* lb_client: what liblinkbroker and the linkbroker CLI need from the
+ * operating system (the broker transport, the user's key, files, cwd,
+ * clocks, a lock), implemented once per platform under client/posix/ and
+ * client/win/; the rest is portable. */
 #ifndef LB_CLIENT_H
 #define LB_CLIENT_H
 
@@ -80,6 +81,14 @@ int lb_client_key_location(struct lb_buf *out) LB_WUR;
 int lb_client_key_load(uint8_t sk[LB_SK_BYTES], struct lb_buf *why) LB_WUR;
 /* Store SK, never replacing an existing key unless REPLACE (LB_E_EXISTS). */
 int lb_client_key_save(const uint8_t sk[LB_SK_BYTES], int replace, struct lb_buf *why) LB_WUR;
+
+/* A lock: calls on one library handle take turns. */
+struct lb_client_lock;
+int lb_client_lock_new(struct lb_client_lock **out) LB_WUR;
+void lb_client_lock_take(struct lb_client_lock *l);
+void lb_client_lock_give(struct lb_client_lock *l);
+/* Safe on NULL. */
+void lb_client_lock_free(struct lb_client_lock *l);
 
 /* A connection to the broker. Errors: LB_E_UNREACHABLE (connect, or the
  * broker went away), LB_E_TIMEOUT (DEADLINE_MS, on lb_client_clock_ms,

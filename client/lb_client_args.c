@@ -92,6 +92,30 @@ lb_cli_command(const char *s, enum lb_cli_cmd *cmd)
 	return 0;
 }
 
+/* The index of "run" if it is the command word, else 0: everything after
+ * it belongs to the command being run, --help included. */
+static int
+lb_cli_run_at(int argc, char **argv)
+{
+	enum lb_kind k;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *s = argv[i];
+
+		if (strcmp(s, "--endpoint") == 0 || strcmp(s, "--service-key") == 0) {
+			i++;
+			continue;
+		}
+		if (strcmp(s, "--") == 0)
+			return 0;
+		if ((s[0] == '-' && s[1] != '\0') || lb_cli_kind_flag(s, &k))
+			continue;
+		return strcmp(s, "run") == 0 ? i : 0;
+	}
+	return 0;
+}
+
 int
 lb_cli_parse(int argc, char **argv, struct lb_cli_args *a,
     const char **why, const char **bad)
@@ -99,7 +123,7 @@ lb_cli_parse(int argc, char **argv, struct lb_cli_args *a,
 	const char *pos[2] = { NULL, NULL }, *kind_flag = NULL, *val;
 	enum lb_kind kind = LB_KIND_SYMLINK;
 	size_t npos = 0;
-	int i, o, only_pos = 0, have_cmd = 0;
+	int i, o, only_pos = 0, have_cmd = 0, run_at;
 
 	memset(a, 0, sizeof(*a));
 	a->cmd = LB_CLI_CREATE;
@@ -107,7 +131,8 @@ lb_cli_parse(int argc, char **argv, struct lb_cli_args *a,
 	*bad = NULL;
 	/* Help wins wherever it is, so "linkbroker /D --help" explains rather
 	 * than complains. */
-	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+	run_at = lb_cli_run_at(argc, argv);
+	for (i = 1; i < (run_at > 0 ? run_at : argc) && strcmp(argv[i], "--") != 0; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "/?") == 0) {
 			a->cmd = LB_CLI_HELP;
 			return LB_OK;
@@ -115,6 +140,15 @@ lb_cli_parse(int argc, char **argv, struct lb_cli_args *a,
 	for (i = 1; i < argc; i++) {
 		const char *s = argv[i];
 
+		if (i == run_at) {
+			a->cmd = LB_CLI_RUN;
+			i++;
+			if (i < argc && strcmp(argv[i], "--") == 0)
+				i++;
+			a->run_argc = argc - i;
+			a->run_argv = argv + i;
+			break;
+		}
 		if (!only_pos) {
 			if (strcmp(s, "--") == 0) {
 				only_pos = 1;
@@ -176,6 +210,10 @@ lb_cli_parse(int argc, char **argv, struct lb_cli_args *a,
 		if (npos > 1)
 			return lb_cli_fail(why, bad, "batch takes one FILE (or - for standard input)", pos[1]);
 		a->batch_file = pos[0];
+		break;
+	case LB_CLI_RUN:
+		if (a->run_argc == 0)
+			return lb_cli_fail(why, bad, "run needs a COMMAND", NULL);
 		break;
 	case LB_CLI_KEYGEN:
 	case LB_CLI_STATUS:

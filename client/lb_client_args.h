@@ -14,7 +14,8 @@ enum lb_cli_cmd {
 	LB_CLI_KEYGEN,
 	LB_CLI_STATUS,
 	LB_CLI_BATCH,
-	LB_CLI_HELP,          /* --help or /? anywhere before "--" */
+	LB_CLI_HELP,          /* --help or /? anywhere before "--" (or "run") */
+	LB_CLI_RUN,           /* linkbroker run [--] COMMAND [ARGS...] */
 };
 
 struct lb_cli_args {
@@ -27,6 +28,8 @@ struct lb_cli_args {
 	const char *service_key;    /* --service-key, or NULL */
 	int json;
 	int force;                  /* KEYGEN only */
+	int run_argc;               /* RUN: the command and its arguments, as given */
+	char **run_argv;
 };
 
 /* Parse ARGV (ARGV[0] is the program). LB_OK, or LB_E_USAGE with a short

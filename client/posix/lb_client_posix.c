@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -496,4 +497,45 @@ lb_conn_close(struct lb_conn *c)
 		return;
 	close(c->fd);
 	free(c);
+}
+
+struct lb_client_lock {
+	pthread_mutex_t m;
+};
+
+int
+lb_client_lock_new(struct lb_client_lock **out)
+{
+	struct lb_client_lock *l;
+
+	*out = NULL;
+	if ((l = malloc(sizeof(*l))) == NULL)
+		return LB_E_NOMEM;
+	if (pthread_mutex_init(&l->m, NULL) != 0) {
+		free(l);
+		return LB_E_NOMEM;
+	}
+	*out = l;
+	return LB_OK;
+}
+
+void
+lb_client_lock_take(struct lb_client_lock *l)
+{
+	(void)pthread_mutex_lock(&l->m);
+}
+
+void
+lb_client_lock_give(struct lb_client_lock *l)
+{
+	(void)pthread_mutex_unlock(&l->m);
+}
+
+void
+lb_client_lock_free(struct lb_client_lock *l)
+{
+	if (l == NULL)
+		return;
+	(void)pthread_mutex_destroy(&l->m);
+	free(l);
 }

@@ -1289,3 +1289,39 @@ lb_conn_close(struct lb_conn *c)
 	CloseHandle(c->event);
 	free(c);
 }
+
+/* An SRW lock needs no clean-up of its own. */
+struct lb_client_lock {
+	SRWLOCK l;
+};
+
+int
+lb_client_lock_new(struct lb_client_lock **out)
+{
+	struct lb_client_lock *l;
+
+	*out = NULL;
+	if ((l = malloc(sizeof(*l))) == NULL)
+		return LB_E_NOMEM;
+	InitializeSRWLock(&l->l);
+	*out = l;
+	return LB_OK;
+}
+
+void
+lb_client_lock_take(struct lb_client_lock *l)
+{
+	AcquireSRWLockExclusive(&l->l);
+}
+
+void
+lb_client_lock_give(struct lb_client_lock *l)
+{
+	ReleaseSRWLockExclusive(&l->l);
+}
+
+void
+lb_client_lock_free(struct lb_client_lock *l)
+{
+	free(l);
+}

@@ -251,6 +251,46 @@ static const struct token_case token_cases[] = {
 	{ "1 2 3 4 5 6 7 8 9", LB_E_USAGE, 0, { NULL }, "too many fields" },
 };
 
+/* Everything after "run" is the command's, --help and "--" included. */
+static void
+test_run_takes_the_rest_as_the_command(void **state)
+{
+	char *plain[] = { "linkbroker", "--endpoint", "/s", "run", "git", "clone", "--help", NULL };
+	char *dashes[] = { "linkbroker", "run", "--", "ln", "-s", "--", "a", "b", NULL };
+	char *none[] = { "linkbroker", "run", NULL };
+	char *dash_only[] = { "linkbroker", "run", "--", NULL };
+	char *link_named_run[] = { "linkbroker", "--", "run", "t", NULL };
+	char *value_named_run[] = { "linkbroker", "--endpoint", "run", "a", "b", NULL };
+	char *help_before[] = { "linkbroker", "--help", "run", "ls", NULL };
+	struct lb_cli_args a;
+	const char *why, *bad;
+
+	(void)state;
+	assert_int_equal(lb_cli_parse(7, plain, &a, &why, &bad), LB_OK);
+	assert_int_equal(a.cmd, LB_CLI_RUN);
+	assert_string_equal(a.endpoint, "/s");
+	assert_int_equal(a.run_argc, 3);
+	assert_string_equal(a.run_argv[0], "git");
+	assert_string_equal(a.run_argv[2], "--help");
+	assert_int_equal(lb_cli_parse(8, dashes, &a, &why, &bad), LB_OK);
+	assert_int_equal(a.cmd, LB_CLI_RUN);
+	assert_int_equal(a.run_argc, 5);
+	assert_string_equal(a.run_argv[0], "ln");
+	assert_string_equal(a.run_argv[2], "--");
+	assert_int_equal(lb_cli_parse(2, none, &a, &why, &bad), LB_E_USAGE);
+	assert_string_equal(why, "run needs a COMMAND");
+	assert_int_equal(lb_cli_parse(3, dash_only, &a, &why, &bad), LB_E_USAGE);
+	/* Not the command word: a link called "run", an endpoint called "run". */
+	assert_int_equal(lb_cli_parse(4, link_named_run, &a, &why, &bad), LB_OK);
+	assert_int_equal(a.cmd, LB_CLI_CREATE);
+	assert_string_equal(a.link, "run");
+	assert_int_equal(lb_cli_parse(5, value_named_run, &a, &why, &bad), LB_OK);
+	assert_int_equal(a.cmd, LB_CLI_CREATE);
+	assert_string_equal(a.endpoint, "run");
+	assert_int_equal(lb_cli_parse(4, help_before, &a, &why, &bad), LB_OK);
+	assert_int_equal(a.cmd, LB_CLI_HELP);
+}
+
 static void
 test_batch_tokenizer_table(void **state)
 {
@@ -345,6 +385,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_command_line_table),
 		cmocka_unit_test(test_options_are_recorded),
+		cmocka_unit_test(test_run_takes_the_rest_as_the_command),
 		cmocka_unit_test(test_batch_tokenizer_table),
 		cmocka_unit_test(test_batch_line_table),
 	};

@@ -1,0 +1,903 @@
+/* lb_session: the protocol's client side (lb_session.h). Resolves each
+ * link against the cwd, signs each request with the user's key, checks
+ * that the broker's answer is signed by the service key and carries our
+ * nonce, retries busy answers, and pipelines batches. Prints nothing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_session.h"
+
+#define LB_SERVICE_KEY_FILE_MAX 256
+
+int
+lb_result_exit(const struct lb_result *r)
+{
+	int ex;
+
+	if (r->status != LB_OK) {
+		/* A failure never reports success, whatever the table says. */
+		ex = lb_exit_code(r->status);
+		return ex != LB_EXIT_OK ? ex : LB_EXIT_FAILED;
+	}
+	/* A zeroed or forgotten verdict denies. */
+	return r->allowed ? LB_EXIT_OK : LB_EXIT_DENIED;
+}
+
+enum {
+	LB_IF_SENT = 0,       /* on the wire, its answer to come */
+	LB_IF_BUSY,           /* answered "busy": to send again */
+	LB_IF_DONE,           /* its result known, to deliver in request order */
+};
+
+void
+lb_session_init(struct lb_session *s, const char *endpoint, const char *service_key_file)
+{
+	memset(s, 0, sizeof(*s));
+	s->endpoint = endpoint;
+	s->service_key_file = service_key_file;
+	lb_buf_init(&s->body, LB_FRAME_MAX);
+	lb_buf_init(&s->frame, LB_FRAME_HDR + LB_FRAME_MAX);
+	lb_buf_init(&s->why, LB_WHY_MAX);
+}
+
+void
+lb_session_free(struct lb_session *s)
+{
+	size_t i;
+
+	for (i = 0; i < LB_BATCH_WINDOW; i++)
+		free(s->q[i].copy);
+	lb_conn_close(s->conn);
+	lb_wipe(s->sk, sizeof(s->sk));
+	lb_path_free(&s->cwd);
+	lb_buf_free(&s->body);
+	lb_buf_free(&s->frame);
+	lb_buf_free(&s->why);
+	free(s->in);
+}
+
+/* B as a C string, or DFLT if it is empty (or holds a NUL). */
+static const char *
+lb_text(struct lb_buf *b, const char *dflt)
+{
+	const char *s;
+
+	if (b->len == 0 || lb_buf_cstr(b, &s) != LB_OK)
+		return dflt;
+	return s;
+}
+
+/* The user's key, loaded once. */
+int
+lb_session_key(struct lb_session *s)
+{
+	int r;
+
+	if (s->have_sk)
+		return LB_OK;
+	if ((r = lb_crypto_init()) != LB_OK)
+		return LB_WHY(&s->why, r, "%s", lb_strerror(r));
+	if ((r = lb_client_key_load(s->sk, &s->why)) != LB_OK)
+		return r;
+	/* Once here; each request is then signed without the check. */
+	if ((r = lb_sk_check(s->sk)) != LB_OK)
+		return LB_WHY(&s->why, r, "%s", "your key is damaged: its public half does not "
+		    "belong to its secret half (make a new one with 'linkbroker keygen --force')");
+	s->have_sk = 1;
+	return LB_OK;
+}
+
+int
+lb_session_key_throwaway(struct lb_session *s)
+{
+	uint8_t pk[LB_PK_BYTES];
+	int r;
+
+	if ((r = lb_crypto_init()) != LB_OK || (r = lb_sign_keypair(pk, s->sk)) != LB_OK)
+		return LB_WHY(&s->why, r, "%s", lb_strerror(r));
+	return LB_OK;
+}
+
+/* Read the service public key: 44 base64 characters and a newline (CRLF
+ * or no newline pass too). */
+static int
+lb_service_key(struct lb_session *s)
+{
+	struct lb_buf file, reason;
+	size_t n;
+	int r;
+
+	lb_buf_init(&file, LB_SERVICE_KEY_FILE_MAX);
+	lb_buf_init(&reason, LB_WHY_MAX);
+	if ((r = lb_client_read_file(s->service_key_file, &file, &reason)) == LB_OK) {
+		n = file.len;
+		if (n > 0 && file.data[n - 1] == '\n')
+			n--;
+		if (n > 0 && file.data[n - 1] == '\r')
+			n--;
+		file.len = n;
+		if (lb_pk_from_b64(lb_text(&file, ""), s->service_pk) != LB_OK) {
+			lb_buf_reset(&reason);
+			if (lb_buf_put_cstr(&reason, "not a base64 Ed25519 public key (44 characters)") != LB_OK)
+				lb_buf_reset(&reason);
+			r = LB_E_BASE64;
+		}
+	}
+	if (r != LB_OK)
+		r = LB_WHY(&s->why, LB_E_NOT_GENUINE, "cannot read the service public key %s: %s",
+		    s->service_key_file, lb_text(&reason, lb_strerror(r)));
+	lb_buf_free(&reason);
+	lb_buf_free(&file);
+	return r;
+}
+
+/* Connect and read the service public key, once. */
+static int
+lb_session_connect(struct lb_session *s)
+{
+	struct lb_buf reason;
+	int r;
+
+	if (s->conn != NULL)
+		return LB_OK;
+	if (s->in == NULL && (s->in = malloc(LB_FRAME_HDR + LB_FRAME_MAX)) == NULL)
+		return LB_WHY(&s->why, LB_E_NOMEM, "%s", lb_strerror(LB_E_NOMEM));
+	lb_buf_init(&reason, LB_WHY_MAX);
+	r = lb_conn_open(s->endpoint, lb_client_clock_ms() + LB_CLIENT_TIMEOUT_MS, &s->conn, &reason);
+	if (r == LB_E_NOT_GENUINE)   /* Windows: the pipe server failed its identity checks */
+		r = LB_WHY(&s->why, r, "broker is not genuine at %s: %s",
+		    s->endpoint, lb_text(&reason, lb_strerror(r)));
+	else if (r != LB_OK)
+		r = LB_WHY(&s->why, r == LB_E_NOMEM ? r : LB_E_UNREACHABLE, "broker unreachable at %s: %s",
+		    s->endpoint, lb_text(&reason, lb_strerror(r)));
+	else if ((r = lb_service_key(s)) != LB_OK) {
+		lb_conn_close(s->conn);
+		s->conn = NULL;
+	}
+	lb_buf_free(&reason);
+	return r;
+}
+
+/* The connection is gone (or never was): the next request connects
+ * afresh. */
+static void
+lb_session_drop(struct lb_session *s)
+{
+	lb_conn_close(s->conn);
+	s->conn = NULL;
+	s->in_len = 0;
+	s->in_used = 0;
+	s->w_n = 0;
+	s->w_bytes = 0;
+}
+
+/* Whether the next frame waiting on the connection is the broker's
+ * "busy: too many clients" (LB_E_BUSY, zero nonce; s->retry_ms set): a
+ * full broker answers that and closes, maybe before our request went out. */
+static int
+lb_conn_said_busy(struct lb_session *s)
+{
+	static const uint8_t zero[LB_NONCE_BYTES];
+	const size_t cap = LB_FRAME_HDR + LB_FRAME_MAX;
+	const uint64_t deadline = lb_client_clock_ms() + 200;
+	struct lb_busy busy;
+	struct lb_buf reason;
+	const uint8_t *msg;
+	size_t got, msg_len, used;
+	int r, said = 0;
+
+	if (s->conn == NULL || s->in == NULL)
+		return 0;
+	if (s->in_used > 0) {
+		memmove(s->in, s->in + s->in_used, s->in_len - s->in_used);
+		s->in_len -= s->in_used;
+		s->in_used = 0;
+	}
+	lb_buf_init(&reason, LB_WHY_MAX);
+	while ((r = lb_frame_parse(s->in, s->in_len, &msg, &msg_len, &used)) == LB_E_SHORT) {
+		if (lb_conn_recv(s->conn, s->in + s->in_len, cap - s->in_len, &got, deadline, &reason) != LB_OK ||
+		    got == 0)
+			break;
+		s->in_len += got;
+	}
+	if (r == LB_OK && lb_msg_is_busy(msg, msg_len) && lb_busy_decode(msg, msg_len, &busy) == LB_OK &&
+	    busy.status == LB_E_BUSY && lb_ct_equal(busy.nonce, zero, LB_NONCE_BYTES)) {
+		s->retry_ms = busy.retry_ms;
+		said = 1;
+	}
+	lb_buf_free(&reason);
+	return said;
+}
+
+/* Sign RQ (type, kind and paths set; its nonce is made here) and send it.
+ * LB_E_UNREACHABLE, LB_E_TIMEOUT leave the connection unusable; LB_E_BUSY:
+ * the broker is full (s->retry_ms: when to try again; reconnect). */
+static int
+lb_send(struct lb_session *s, struct lb_request *rq)
+{
+	struct lb_buf reason;
+	int r;
+
+	rq->version = LB_WIRE_VERSION;
+	rq->timestamp = lb_client_time();
+	lb_random(rq->nonce, sizeof(rq->nonce));
+	memcpy(rq->key, s->sk + LB_SK_PK_OFFSET, LB_PK_BYTES);
+	lb_buf_reset(&s->body);
+	lb_buf_reset(&s->frame);
+	if ((r = lb_request_sign_checked(rq, s->sk)) != LB_OK ||
+	    (r = lb_request_encode(rq, &s->body)) != LB_OK ||
+	    (r = lb_frame_put(&s->frame, s->body.data, s->body.len)) != LB_OK)
+		return LB_WHY(&s->why, r, "cannot make the request: %s", lb_strerror(r));
+	lb_buf_init(&reason, LB_WHY_MAX);
+	r = lb_conn_send(s->conn, s->frame.data, s->frame.len,
+	    lb_client_clock_ms() + LB_CLIENT_TIMEOUT_MS, &reason);
+	if (r == LB_E_TIMEOUT)
+		r = LB_WHY(&s->why, r, "timed out sending to the broker at %s: %s", s->endpoint,
+		    lb_text(&reason, lb_strerror(r)));
+	else if (r != LB_OK && r != LB_E_NOMEM && lb_conn_said_busy(s))
+		r = LB_WHY(&s->why, LB_E_BUSY, "broker busy at %s: %s", s->endpoint, lb_strerror(LB_E_BUSY));
+	else if (r != LB_OK && r != LB_E_NOMEM)
+		r = LB_WHY(&s->why, LB_E_UNREACHABLE, "broker unreachable at %s: %s", s->endpoint,
+		    lb_text(&reason, lb_strerror(r)));
+	lb_buf_free(&reason);
+	return r;
+}
+
+/* Take the next answer into RESP (pointing into s->in until the next
+ * call) only if it is signed by the service key and answers the request
+ * with NONCE. Answers come in the order of the requests. LAST: no other
+ * request is in flight, so nothing may follow this answer. LB_E_RATE: the
+ * broker's unsigned "busy" for this request (over the rate limit: send it
+ * again after s->retry_ms; the connection stays usable); LB_E_BUSY: its
+ * "too many clients" (reconnect after s->retry_ms). Unsigned, a busy
+ * answer is never taken as a verdict: the worst a forger can do with one
+ * is make us wait and resend, within LB_CLIENT_BUSY_MS. Any other error
+ * leaves the connection unusable. */
+static int
+lb_take_answer(struct lb_session *s, const uint8_t nonce[LB_NONCE_BYTES], int last,
+    struct lb_response *resp)
+{
+	const size_t cap = LB_FRAME_HDR + LB_FRAME_MAX;
+	struct lb_buf reason;
+	const uint8_t *msg;
+	size_t got, msg_len, consumed;
+	uint64_t deadline;
+	int r;
+
+	memset(resp, 0, sizeof(*resp));
+	if (s->in_used > 0) {
+		memmove(s->in, s->in + s->in_used, s->in_len - s->in_used);
+		s->in_len -= s->in_used;
+		s->in_used = 0;
+	}
+	lb_buf_init(&reason, LB_WHY_MAX);
+	deadline = lb_client_clock_ms() + LB_CLIENT_TIMEOUT_MS;
+	while ((r = lb_frame_parse(s->in, s->in_len, &msg, &msg_len, &consumed)) == LB_E_SHORT) {
+		if ((r = lb_conn_recv(s->conn, s->in + s->in_len, cap - s->in_len, &got, deadline,
+		    &reason)) != LB_OK)
+			goto io_error;
+		if (got == 0) {
+			r = LB_WHY(&s->why, LB_E_UNREACHABLE,
+			    "the broker at %s closed the connection without answering", s->endpoint);
+			goto out;
+		}
+		s->in_len += got;
+	}
+	if (r != LB_OK)
+		goto malformed;
+	s->in_used = consumed;
+	/* One answer per request: anything past the last one was never
+	 * asked for. */
+	r = LB_E_TRAILING;
+	if (last && consumed != s->in_len)
+		goto malformed;
+	if (lb_msg_is_busy(msg, msg_len)) {
+		static const uint8_t zero[LB_NONCE_BYTES];
+		struct lb_busy busy;
+
+		if ((r = lb_busy_decode(msg, msg_len, &busy)) != LB_OK)
+			goto malformed;
+		s->retry_ms = busy.retry_ms;
+		if (busy.status == LB_E_RATE && lb_ct_equal(busy.nonce, nonce, LB_NONCE_BYTES))
+			r = LB_WHY(&s->why, LB_E_RATE, "%s", lb_strerror(LB_E_RATE));
+		else if (busy.status == LB_E_BUSY && lb_ct_equal(busy.nonce, zero, LB_NONCE_BYTES))
+			r = LB_WHY(&s->why, LB_E_BUSY, "broker busy at %s: %s", s->endpoint,
+			    lb_strerror(LB_E_BUSY));
+		else
+			r = LB_WHY(&s->why, LB_E_NOT_GENUINE, "%s", "broker is not genuine: "
+			    "a busy answer for another request");
+		goto out;
+	}
+	if ((r = lb_response_decode(msg, msg_len, resp, NULL)) != LB_OK)
+		goto malformed;
+	if ((r = lb_response_verify(resp, s->service_pk)) != LB_OK) {
+		r = r == LB_E_NOMEM ? r : LB_WHY(&s->why, LB_E_NOT_GENUINE,
+		    "%s", "broker is not genuine: response signature does not verify");
+		goto out;
+	}
+	if (!lb_ct_equal(resp->nonce, nonce, LB_NONCE_BYTES)) {
+		r = LB_WHY(&s->why, LB_E_NOT_GENUINE, "%s", "broker is not genuine: response signature "
+		    "does not verify for this request (it answers another request's nonce)");
+		goto out;
+	}
+	r = LB_OK;
+	goto out;
+
+malformed:
+	r = LB_WHY(&s->why, LB_E_NOT_GENUINE, "broker is not genuine: malformed answer (%s)",
+	    lb_strerror(r));
+	goto out;
+io_error:
+	if (r == LB_E_TIMEOUT)
+		r = LB_WHY(&s->why, r, "timed out waiting for the broker at %s: %s", s->endpoint,
+		    lb_text(&reason, lb_strerror(r)));
+	else if (r != LB_E_NOMEM)
+		r = LB_WHY(&s->why, LB_E_UNREACHABLE, "broker unreachable at %s: %s", s->endpoint,
+		    lb_text(&reason, lb_strerror(r)));
+out:
+	lb_buf_free(&reason);
+	return r;
+}
+
+/* The broker said busy (KIND: LB_E_RATE over the rate limit, LB_E_BUSY
+ * too many clients): wait as it says (too many clients: backing off, with
+ * jitter, so that many waiting clients do not come back at once) and
+ * return LB_OK to send again, or give up once LB_CLIENT_BUSY_MS have
+ * passed since *FIRST (0: this is the first) and say so: never sooner (a
+ * long wait is cut to end at that time, and tried once more). */
+static int
+lb_busy_wait(struct lb_session *s, int kind, uint64_t *first, unsigned *tries)
+{
+	const uint64_t now = lb_client_clock_ms();
+	uint64_t wait = s->retry_ms > 0 ? s->retry_ms : 1;
+	uint8_t j;
+
+	if (*first == 0)
+		*first = now;
+	if (kind == LB_E_BUSY) {
+		lb_session_drop(s);
+		wait <<= *tries < 5 ? *tries : 5;
+		if (wait > 1000)
+			wait = 1000;
+		lb_random(&j, 1);
+		wait += wait * j / 1024;
+	}
+	(*tries)++;
+	/* The last try comes at the end of the time, not a wait before it. */
+	if (now - *first < LB_CLIENT_BUSY_MS && now + wait - *first > LB_CLIENT_BUSY_MS)
+		wait = *first + LB_CLIENT_BUSY_MS - now;
+	if (now - *first >= LB_CLIENT_BUSY_MS) {
+		if (kind == LB_E_BUSY)
+			return LB_WHY(&s->why, LB_E_BUSY, "broker busy at %s: too many clients; "
+			    "gave up after %d s of retries", s->endpoint, LB_CLIENT_BUSY_MS / 1000);
+		return LB_WHY(&s->why, LB_E_RATE, "too many requests (the broker's rate limit); "
+		    "gave up after %d s of retries", LB_CLIENT_BUSY_MS / 1000);
+	}
+	lb_client_sleep_ms((uint32_t)wait);
+	return LB_OK;
+}
+
+/* One request, one answer, resent while the broker says busy. */
+static int
+lb_exchange(struct lb_session *s, struct lb_request *rq, struct lb_response *resp)
+{
+	uint64_t first = 0;
+	unsigned tries = 0;
+	int r;
+
+	for (;;) {
+		if ((r = lb_session_connect(s)) == LB_OK && (r = lb_send(s, rq)) == LB_OK)
+			r = lb_take_answer(s, rq->nonce, 1, resp);
+		if ((r != LB_E_RATE && r != LB_E_BUSY) || (r = lb_busy_wait(s, r, &first, &tries)) != LB_OK)
+			return r;
+	}
+}
+
+/* This process's current directory as a canonical path, once per call
+ * of lb_session_request or lb_session_batch (lb_session_fresh_cwd). */
+static int
+lb_session_cwd(struct lb_session *s)
+{
+	struct lb_buf cwd;
+	int r;
+
+	if (s->cwd.s != NULL)
+		return LB_OK;
+	lb_buf_init(&cwd, LB_PATH_INPUT_MAX);
+	lb_buf_reset(&s->why);
+	r = lb_client_cwd(&cwd, &s->why);
+	if (r == LB_OK && (r = lb_path_canon(lb_client_flavor(), (const char *)cwd.data, cwd.len,
+	    &s->cwd)) == LB_OK)
+		r = lb_path_require_absolute(&s->cwd);
+	if (r != LB_OK) {
+		lb_path_free(&s->cwd);
+		if (s->why.len == 0)
+			r = LB_WHY(&s->why, r, "the current directory: %s", lb_strerror(r));
+	}
+	lb_buf_free(&cwd);
+	return r;
+}
+
+/* The link's canonical absolute path and, for hard links and junctions,
+ * the target's (a symbolic link keeps its target exactly as typed, but a
+ * malformed one is refused here rather than by the broker). */
+static int
+lb_resolve_paths(struct lb_session *s, const struct lb_result *res,
+    struct lb_path *link, struct lb_path *target)
+{
+	const enum lb_flavor flavor = lb_client_flavor();
+	struct lb_path raw = { 0 };
+	const char *which = "link", *typed = res->link;
+	int r;
+
+	if ((r = lb_session_cwd(s)) != LB_OK)
+		return r;
+	if ((r = lb_path_canon(flavor, res->link, strlen(res->link), &raw)) != LB_OK ||
+	    (r = lb_path_resolve(&s->cwd, &raw, link)) != LB_OK)
+		goto bad;
+	r = LB_E_INVAL;
+	if (link->len == link->root_len)
+		goto bad;
+	lb_path_free(&raw);
+	which = "target";
+	typed = res->target;
+	if ((r = lb_path_canon(flavor, res->target, strlen(res->target), &raw)) != LB_OK)
+		goto bad;
+	if ((res->kind == LB_KIND_HARDLINK || res->kind == LB_KIND_JUNCTION) &&
+	    (r = lb_path_resolve(&s->cwd, &raw, target)) != LB_OK)
+		goto bad;
+	lb_path_free(&raw);
+	return LB_OK;
+bad:
+	lb_path_free(&raw);
+	lb_path_free(link);
+	lb_path_free(target);
+	/* TYPED may hold anything; it is escaped when printed. */
+	return LB_WHY(&s->why, r, "%s \"%s\": %s", which, typed, r == LB_E_INVAL ?
+	    "the link path must name a file below a root" : lb_strerror(r));
+}
+
+static void
+lb_result_set_why(struct lb_result *res, int status, const struct lb_session *s)
+{
+	res->status = status;
+	res->msg = (const char *)s->why.data;
+	res->msg_len = s->why.len;
+}
+
+/* RES's outcome is the broker's answer RESP. */
+static void
+lb_result_set_answer(struct lb_result *res, const struct lb_response *resp)
+{
+	res->state = LB_RES_ANSWERED;
+	res->status = resp->status;
+	res->allowed = resp->verdict == LB_VERDICT_ALLOW;
+	res->rule = resp->rule;
+	res->rule_len = resp->rule_len;
+	res->msg = resp->message;
+	res->msg_len = resp->message_len;
+}
+
+/* Resolve the paths of RES (line, type, kind and the paths as typed) and
+ * send its signed request; NONCE := the request's, *BYTES := its size.
+ * On error s->why says why, and *FATAL when the session cannot serve
+ * another request (no key, no broker, a broken connection). */
+static int
+lb_submit(struct lb_session *s, const struct lb_result *res, uint8_t nonce[LB_NONCE_BYTES],
+    size_t *bytes, int *fatal)
+{
+	struct lb_path link = { 0 }, target = { 0 };
+	struct lb_request rq;
+	int r;
+
+	*fatal = 0;
+	if ((r = lb_resolve_paths(s, res, &link, &target)) != LB_OK)
+		return r;
+	if ((r = lb_session_key(s)) != LB_OK || (r = lb_session_connect(s)) != LB_OK) {
+		*fatal = 1;
+		goto out;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.type = res->type;
+	rq.kind = (uint8_t)res->kind;
+	rq.link = link.s;
+	rq.link_len = link.len;
+	rq.target = target.s != NULL ? target.s : res->target;
+	rq.target_len = target.s != NULL ? target.len : strlen(res->target);
+	if ((r = lb_send(s, &rq)) != LB_OK) {
+		/* A request that could not be made (too long for the wire)
+		 * was not sent: the next one may still go. */
+		*fatal = lb_exit_code(r) == LB_EXIT_UNREACHABLE || r == LB_E_NOMEM;
+		goto out;
+	}
+	memcpy(nonce, rq.nonce, LB_NONCE_BYTES);
+	*bytes = s->frame.len;
+out:
+	lb_path_free(&link);
+	lb_path_free(&target);
+	return r;
+}
+
+/* The process may have changed directory since the last call. */
+static void
+lb_session_fresh_cwd(struct lb_session *s)
+{
+	lb_path_free(&s->cwd);
+}
+
+int
+lb_session_request(struct lb_session *s, struct lb_result *res)
+{
+	struct lb_response resp;
+	uint8_t nonce[LB_NONCE_BYTES];
+	uint64_t first = 0;
+	unsigned tries = 0;
+	size_t bytes;
+	int fatal, sent, r;
+
+	lb_session_fresh_cwd(s);
+	for (;;) {
+		sent = 0;
+		if ((r = lb_submit(s, res, nonce, &bytes, &fatal)) == LB_OK) {
+			sent = 1;
+			r = lb_take_answer(s, nonce, 1, &resp);
+		}
+		if (r == LB_OK) {
+			lb_result_set_answer(res, &resp);
+			return res->status;
+		}
+		if ((r != LB_E_RATE && r != LB_E_BUSY) || (r = lb_busy_wait(s, r, &first, &tries)) != LB_OK) {
+			lb_result_set_why(res, r, s);
+			res->state = sent ? LB_RES_UNANSWERED : LB_RES_NOT_SENT;
+			return r;
+		}
+	}
+}
+
+int
+lb_session_status(struct lb_session *s, struct lb_response *resp)
+{
+	struct lb_request rq;
+	int r;
+
+	if ((r = lb_session_connect(s)) != LB_OK)
+		return r;
+	memset(&rq, 0, sizeof(rq));
+	rq.type = LB_MSG_STATUS;
+	rq.kind = LB_KIND_NONE;
+	return lb_exchange(s, &rq, resp);
+}
+
+/* ---- batch: pipelined requests over one connection ---- */
+
+/* The broker paces us: tell the caller, at most once a second. */
+static void
+lb_batch_progress(struct lb_session *s)
+{
+	const uint64_t now = lb_client_clock_ms();
+
+	if (s->on_pace == NULL || now < s->progress_at)
+		return;
+	s->progress_at = now + 1000;
+	s->on_pace(s->on_pace_arg, s->delivered);
+}
+
+static struct lb_inflight *
+lb_batch_at(struct lb_session *s, size_t k)
+{
+	return &s->q[(s->q_head + k) % LB_BATCH_WINDOW];
+}
+
+/* F's result is known: RESP (copied) or a failure (STATUS, s->why;
+ * STATE: whether it was on the wire). */
+static void
+lb_batch_done(struct lb_session *s, struct lb_inflight *f, const struct lb_response *resp, int status,
+    int state)
+{
+	const char *msg = resp != NULL ? resp->message : (const char *)s->why.data;
+	size_t msg_len = resp != NULL ? resp->message_len : s->why.len;
+	size_t rule_len = resp != NULL ? resp->rule_len : 0;
+
+	if (f->state == LB_IF_BUSY)
+		s->n_busy--;
+	f->state = LB_IF_DONE;
+	free(f->copy);
+	/* RULE NUL MESSAGE NUL. Out of memory: the result without its texts
+	 * (exit codes stay). */
+	if ((f->copy = malloc(rule_len + msg_len + 2)) != NULL) {
+		if (rule_len > 0)
+			memcpy(f->copy, resp->rule, rule_len);
+		f->copy[rule_len] = '\0';
+		if (msg_len > 0)
+			memcpy(f->copy + rule_len + 1, msg, msg_len);
+		f->copy[rule_len + 1 + msg_len] = '\0';
+	}
+	f->res.state = resp != NULL ? LB_RES_ANSWERED : state;
+	f->res.status = resp != NULL ? resp->status : status;
+	f->res.allowed = resp != NULL && resp->verdict == LB_VERDICT_ALLOW;
+	f->res.rule = f->copy;
+	f->res.rule_len = f->copy != NULL ? rule_len : 0;
+	f->res.msg = f->copy != NULL ? f->copy + rule_len + 1 : NULL;
+	f->res.msg_len = f->copy != NULL ? msg_len : 0;
+}
+
+/* F's failure (STATUS) stops the batch. */
+static void
+lb_batch_stop(struct lb_session *s, struct lb_inflight *f, int status, int state, int *fatal)
+{
+	lb_batch_done(s, f, NULL, status, state);
+	f->res.stopped = 1;
+	s->stop_status = status;
+	*fatal = 1;
+}
+
+static void
+lb_deliver(struct lb_session *s, const struct lb_result *r)
+{
+	s->delivered++;
+	if (s->on_result != NULL)
+		s->on_result(s->on_result_arg, r);
+}
+
+/* Deliver the results that are known, in request order. */
+static void
+lb_batch_report(struct lb_session *s)
+{
+	struct lb_inflight *f;
+
+	while (s->q_n > 0 && (f = lb_batch_at(s, 0))->state == LB_IF_DONE) {
+		lb_deliver(s, &f->res);
+		free(f->copy);
+		f->copy = NULL;
+		s->q_head = (s->q_head + 1) % LB_BATCH_WINDOW;
+		s->q_n--;
+	}
+}
+
+/* Take the answer to the request sent first of those on the wire. A busy
+ * one marks its request (too many clients: every request on the wire) to
+ * be sent again; any other failure is *FATAL (the request's result says
+ * why and that it stopped the batch): the connection is unusable. */
+static void
+lb_batch_take(struct lb_session *s, int *fatal)
+{
+	struct lb_inflight *f = &s->q[s->w[s->w_head]];
+	struct lb_response resp;
+	const uint64_t now = lb_client_clock_ms();
+	uint64_t until;
+	size_t k;
+	int r;
+
+	s->w_head = (s->w_head + 1) % LB_BATCH_WINDOW;
+	s->w_n--;
+	s->w_bytes -= f->bytes;
+	r = lb_take_answer(s, f->nonce, s->w_n == 0, &resp);
+	if (r == LB_OK) {
+		s->conn_busy = 0;
+		lb_batch_done(s, f, &resp, LB_OK, LB_RES_ANSWERED);
+		return;
+	}
+	if (r == LB_E_RATE || r == LB_E_BUSY) {
+		if (r == LB_E_BUSY) {
+			/* refused with the connection: the rest on the wire too */
+			for (k = 0; k < s->w_n; k++) {
+				struct lb_inflight *g = &s->q[s->w[(s->w_head + k) % LB_BATCH_WINDOW]];
+
+				g->state = LB_IF_BUSY;
+				g->busy_since = g->busy_since ? g->busy_since : now;
+				s->n_busy++;
+			}
+			lb_session_drop(s);
+			until = s->retry_ms << (s->conn_busy < 5 ? s->conn_busy : 5);
+			s->conn_busy++;
+		} else {
+			until = s->retry_ms;
+		}
+		f->state = LB_IF_BUSY;
+		f->busy_since = f->busy_since ? f->busy_since : now;
+		s->n_busy++;
+		until = now + (until > 1000 ? 1000 : until);
+		if (until > s->busy_until)
+			s->busy_until = until;
+		return;
+	}
+	lb_batch_stop(s, f, r, LB_RES_UNANSWERED, fatal);
+}
+
+/* Send F's request (again): on the wire, or its failure as its result.
+ * *FATAL when the session cannot go on. */
+static void
+lb_batch_send(struct lb_session *s, struct lb_inflight *f, int *fatal)
+{
+	uint8_t nonce[LB_NONCE_BYTES];
+	size_t bytes = 0;
+	int r, gone;
+
+	r = lb_submit(s, &f->res, nonce, &bytes, &gone);
+	if (r == LB_E_BUSY) {
+		/* the broker is full and closed on us: wait, reconnect */
+		lb_session_drop(s);
+		if (f->state != LB_IF_BUSY) {
+			f->state = LB_IF_BUSY;
+			s->n_busy++;
+		}
+		f->busy_since = f->busy_since ? f->busy_since : lb_client_clock_ms();
+		s->busy_until = lb_client_clock_ms() + (s->retry_ms > 0 ? s->retry_ms : 50);
+		return;
+	}
+	if (r != LB_OK) {
+		if (gone)
+			lb_batch_stop(s, f, r, LB_RES_NOT_SENT, fatal);
+		else
+			lb_batch_done(s, f, NULL, r, LB_RES_NOT_SENT);
+		return;
+	}
+	if (f->state == LB_IF_BUSY)
+		s->n_busy--;
+	f->state = LB_IF_SENT;
+	memcpy(f->nonce, nonce, sizeof(nonce));
+	f->bytes = bytes;
+	s->w[(s->w_head + s->w_n) % LB_BATCH_WINDOW] = (size_t)(f - s->q);
+	s->w_n++;
+	s->w_bytes += bytes;
+}
+
+/* The broker said busy: with nothing left on the wire, wait until it said
+ * to, then send the busy lines again, in line order, as many as the window
+ * takes. A line refused as busy for LB_CLIENT_BUSY_MS fails (too many
+ * clients: the whole batch stops, the broker is as good as unreachable). */
+static void
+lb_batch_resend(struct lb_session *s, int *fatal)
+{
+	uint64_t now = lb_client_clock_ms();
+	struct lb_inflight *f;
+	size_t k;
+
+	if (s->busy_until > now) {
+		lb_batch_progress(s);
+		lb_client_sleep_ms((uint32_t)(s->busy_until - now));
+		now = lb_client_clock_ms();
+	}
+	for (k = 0; k < s->q_n && !*fatal; k++) {
+		f = lb_batch_at(s, k);
+		if (f->state != LB_IF_BUSY)
+			continue;
+		if (now - f->busy_since > LB_CLIENT_BUSY_MS) {
+			int conn = s->conn == NULL;
+
+			(void)(conn ? LB_WHY(&s->why, LB_E_BUSY, "broker busy at %s: too many clients; "
+			    "gave up after %d s of retries", s->endpoint, LB_CLIENT_BUSY_MS / 1000) :
+			    LB_WHY(&s->why, LB_E_RATE, "too many requests (the broker's rate limit); "
+			    "gave up after %d s of retries", LB_CLIENT_BUSY_MS / 1000));
+			if (conn)
+				lb_batch_stop(s, f, LB_E_BUSY, LB_RES_NOT_SENT, fatal);
+			else
+				lb_batch_done(s, f, NULL, LB_E_RATE, LB_RES_NOT_SENT);
+			continue;
+		}
+		if (s->w_n == LB_BATCH_WINDOW || s->w_bytes + f->bytes > LB_BATCH_WINDOW_BYTES)
+			break;
+		lb_batch_send(s, f, fatal);
+		if (s->conn == NULL)
+			break;   /* refused again: wait again */
+	}
+}
+
+/* Take answers, deliver and resend until there is room for a request of
+ * BYTES more (ALL: until every result is delivered). */
+static void
+lb_batch_drain(struct lb_session *s, int all, size_t bytes, int *fatal)
+{
+	for (;;) {
+		lb_batch_report(s);
+		if (*fatal)
+			return;
+		if (s->n_busy > 0) {
+			/* what is on the wire first: answers come in the order sent */
+			if (s->w_n > 0)
+				lb_batch_take(s, fatal);
+			else
+				lb_batch_resend(s, fatal);
+			continue;
+		}
+		if (all ? s->q_n == 0 : s->q_n < LB_BATCH_WINDOW && s->w_n < LB_BATCH_WINDOW &&
+		    s->w_bytes + bytes <= LB_BATCH_WINDOW_BYTES)
+			return;
+		if (s->w_n == 0)
+			return;   /* nothing to wait for (cannot happen: Q's requests are on the wire) */
+		lb_batch_take(s, fatal);
+	}
+}
+
+/* One request of a batch: sent now, its answer taken later, so that up
+ * to a window of requests is in flight; results still come out in the
+ * order of the requests, however often the broker says "busy". *QUEUED :=
+ * 1 when it went out (or its result is known). */
+static void
+lb_batch_one(struct lb_session *s, const struct lb_result *res, int *queued, int *fatal)
+{
+	struct lb_inflight *f;
+
+	*queued = 0;
+	/* Room first, for a request of a typical size or more. */
+	lb_batch_drain(s, 0, LB_BATCH_WINDOW_BYTES / 8, fatal);
+	if (*fatal)
+		return;
+	f = lb_batch_at(s, s->q_n);
+	free(f->copy);
+	memset(f, 0, sizeof(*f));
+	f->res = *res;
+	f->state = LB_IF_SENT;
+	s->q_n++;
+	lb_batch_send(s, f, fatal);
+	*queued = 1;   /* on the wire, to be sent again, or its result known */
+	lb_batch_report(s);
+}
+
+/* The batch stopped: deliver the rest, in request order. Those whose
+ * result is known (the one that stopped it among them) as they are; those
+ * on the wire as UNANSWERED (the broker may have made their links); those
+ * to resend and REST[0..N) as NOT_SENT. STOP: the stopping status. */
+static void
+lb_batch_leftovers(struct lb_session *s, const struct lb_result *rest, size_t n, int stop)
+{
+	struct lb_inflight *f;
+	struct lb_result r;
+	size_t k;
+
+	for (k = 0; k < s->q_n; k++) {
+		f = lb_batch_at(s, k);
+		if (f->state == LB_IF_DONE) {
+			lb_deliver(s, &f->res);
+			continue;
+		}
+		r = f->res;
+		r.status = stop;
+		r.allowed = 0;
+		r.state = f->state == LB_IF_SENT ? LB_RES_UNANSWERED : LB_RES_NOT_SENT;
+		r.stopped = 2;
+		r.rule = r.msg = NULL;
+		r.rule_len = r.msg_len = 0;
+		lb_deliver(s, &r);
+	}
+	for (k = 0; k < n; k++) {
+		r = rest[k];
+		r.status = stop;
+		r.allowed = 0;
+		r.state = LB_RES_NOT_SENT;
+		r.stopped = 2;
+		r.rule = r.msg = NULL;
+		r.rule_len = r.msg_len = 0;
+		lb_deliver(s, &r);
+	}
+}
+
+int
+lb_session_batch(struct lb_session *s, const struct lb_result *rq, size_t n)
+{
+	size_t i = 0, k;
+	int fatal = 0, queued = 0, stop = LB_OK;
+
+	lb_session_fresh_cwd(s);
+	s->delivered = 0;
+	s->stop_status = LB_OK;
+	s->progress_at = lb_client_clock_ms() + 1000;
+	for (; i < n && !fatal; i += (size_t)queued)
+		lb_batch_one(s, &rq[i], &queued, &fatal);
+	if (!fatal)
+		lb_batch_drain(s, 1, 0, &fatal);
+	if (fatal) {
+		stop = s->stop_status != LB_OK ? s->stop_status : LB_E_UNREACHABLE;
+		lb_batch_leftovers(s, rq + i, n - i, stop);
+		/* Answers may still be on their way: start afresh next time. */
+		lb_session_drop(s);
+	}
+	for (k = 0; k < LB_BATCH_WINDOW; k++) {
+		free(s->q[k].copy);
+		s->q[k].copy = NULL;
+	}
+	s->q_head = s->q_n = s->n_busy = 0;
+	s->busy_until = 0;
+	s->conn_busy = 0;
+	return stop;
+}
