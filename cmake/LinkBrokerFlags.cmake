@@ -45,3 +45,17 @@ endif()
 if(LB_FUZZ)
   add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
+
+# lb_unsanitized(TARGET): TARGET without the sanitizers and fuzzing
+# instrumentation: what is loaded into other programs (liblinkbroker, the
+# LD_PRELOAD shim, a helper that execs tools with the shim preloaded), where
+# the ASan runtime would have to come first.
+function(lb_unsanitized target)
+  foreach(prop COMPILE_OPTIONS LINK_OPTIONS)
+    get_target_property(_opts ${target} ${prop})
+    if(_opts)
+      list(FILTER _opts EXCLUDE REGEX "^-fsanitize|^-fno-sanitize")
+      set_property(TARGET ${target} PROPERTY ${prop} ${_opts})
+    endif()
+  endforeach()
+endfunction()
