@@ -549,6 +549,9 @@ lb_session_request(struct lb_session *s, struct lb_result *res)
 		if ((r != LB_E_RATE && r != LB_E_BUSY) || (r = lb_busy_wait(s, r, &first, &tries)) != LB_OK) {
 			lb_result_set_why(res, r, s);
 			res->state = sent ? LB_RES_UNANSWERED : LB_RES_NOT_SENT;
+			/* Whatever the connection still holds is not to be trusted:
+			 * the next request connects afresh. */
+			lb_session_drop(s);
 			return r;
 		}
 	}
@@ -565,7 +568,9 @@ lb_session_status(struct lb_session *s, struct lb_response *resp)
 	memset(&rq, 0, sizeof(rq));
 	rq.type = LB_MSG_STATUS;
 	rq.kind = LB_KIND_NONE;
-	return lb_exchange(s, &rq, resp);
+	if ((r = lb_exchange(s, &rq, resp)) != LB_OK)
+		lb_session_drop(s);
+	return r;
 }
 
 /* ---- batch: pipelined requests over one connection ---- */
