@@ -27,6 +27,7 @@ static const char lb_synopsis[] =
     "       linkbroker keygen [--force]                  create your key, print its enrollment block\n"
     "       linkbroker status                            is the broker there and genuine, is my key enrolled?\n"
     "       linkbroker batch [FILE | -]                  one request per line: [/D|/H|/J] Link Target\n"
+    "       linkbroker run [--] COMMAND [ARGS...]        run COMMAND; links it may not make go to the broker\n"
     "options: --json  --endpoint PATH  --service-key FILE  --help\n";
 
 static const char lb_help_more[] =
@@ -47,8 +48,10 @@ static const char lb_help_more[] =
     "inside quotes only; blank lines and lines starting with # are skipped.\n"
     "\n"
     "exit codes: 0 created/allowed, 1 denied, 2 usage or bad input,\n"
-    "            3 broker unreachable or not genuine, 4 the operation failed.\n"
-    "See docs/client.md.\n";
+    "            3 broker unreachable or not genuine, 4 the operation failed;\n"
+    "            run: COMMAND's own, or 125 (no shim), 126 (cannot run), 127 (not found).\n"
+    "            LINKBROKER_DEBUG=1: run's shim prints each call it takes to the broker.\n"
+    "See docs/client.md and docs/integration.md.\n";
 
 static int
 lb_usage_error(const char *why, const char *bad)
