@@ -166,7 +166,7 @@ lb_result_text(struct lb_buf *o, const struct lb_result *r, int ex)
 	size_t msg_len = r->msg_len;
 	int rc;
 
-	if (ex == LB_EXIT_OK && r->type == LB_MSG_CREATE) {
+	if (ex == LB_EXIT_OK && r->type == LB_MSG_CREATE && r->link != NULL && r->target != NULL) {
 		if ((rc = lb_buf_put_cstr(o, lb_mklink_phrase(r->kind))) != LB_OK ||
 		    (rc = lb_buf_put_display(o, r->link, strlen(r->link))) != LB_OK ||
 		    (rc = lb_buf_put_cstr(o, " <<===>> ")) != LB_OK)
@@ -367,7 +367,7 @@ lb_batch_stopped(const struct lb_batch *b)
 /* Split INPUT (NUL-terminated, modified in place) into lines: *OUT, *N
  * (requests and refused lines only) and *TOTAL (all lines). */
 static int
-lb_batch_lines(char *p, char *end, struct lb_line **out, size_t *n, size_t *total)
+lb_batch_lines(char *p, const char *end, struct lb_line **out, size_t *n, size_t *total)
 {
 	static const char bom[] = "\xEF\xBB\xBF";
 	struct lb_cli_line req;
@@ -395,6 +395,7 @@ lb_batch_lines(char *p, char *end, struct lb_line **out, size_t *n, size_t *tota
 		no++;
 		if (no == 1 && strncmp(line, bom, 3) == 0)
 			line += 3;
+		memset(&req, 0, sizeof(req));
 		if (strlen(line) != len - (size_t)(line - p)) {
 			why = "line contains a NUL byte";
 			r = LB_E_USAGE;

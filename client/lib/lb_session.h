@@ -107,11 +107,11 @@ int lb_session_key(struct lb_session *s) LB_WUR;
  * am I" with it and hears "not enrolled"). */
 int lb_session_key_throwaway(struct lb_session *s) LB_WUR;
 
-/* One create or check request (R: type, kind, link, target): resolved,
- * signed, sent, answered (busy retried). R's outcome is set; its strings
- * point into the session until the next call. Returns R's status (the
+/* One create or check request (RES: type, kind, link, target): resolved,
+ * signed, sent, answered (busy retried). RES's outcome is set; its strings
+ * point into the session until the next call. Returns RES's status (the
  * broker's, or why it could not be asked). */
-int lb_session_request(struct lb_session *s, struct lb_result *r);
+int lb_session_request(struct lb_session *s, struct lb_result *res);
 
 /* A status request. LB_OK with RESP (pointing into the session until the
  * next call), or why it could not be asked (s->why says). */
