@@ -28,3 +28,19 @@ lb_e2e_need_root() {
 		fi
 	done
 }
+#   lb_e2e_broker_ini ROOT SOCK   print a [broker] section with everything under ROOT
+#   lb_e2e_start LBD ROOT SOCK    start LBD on ROOT/etc/policy.ini (log: ROOT/daemon.log),
+#                                 DPID := its pid; exit 1 with its log unless SOCK appears
+lb_e2e_broker_ini() {
+	printf '[broker]\nendpoint = %s\naudit_log = %s/log/audit.log\nservice_key = %s/keys/service.key\nservice_public_key = %s/keys/service.pub\n' \
+		"$2" "$1" "$1" "$1"
+}
+lb_e2e_start() {
+	local _
+	"$1" run --config "$2/etc/policy.ini" --foreground 2> "$2/daemon.log" &
+	DPID=$!
+	for _ in $(seq 100); do [ -S "$3" ] && return 0; sleep 0.05; done
+	echo "FAIL: the broker did not start:"
+	cat "$2/daemon.log"
+	exit 1
+}

@@ -92,11 +92,7 @@ run() {
 }
 as "$P/bin/linkbroker" keygen > "$R/a.block" 2>/dev/null || bad "keygen (installed linkbroker)"
 cat > "$R/etc/policy.ini" <<EOF
-[broker]
-endpoint = $S
-audit_log = $R/log/audit.log
-service_key = $R/keys/service.key
-service_public_key = $R/keys/service.pub
+$(lb_e2e_broker_ini "$R" "$S")
 
 $(cat "$R/a.block")
 
@@ -108,12 +104,7 @@ target_under = %HOME%
 action = allow
 EOF
 chmod 0644 "$R/etc/policy.ini"
-"$LBD" run --config "$R/etc/policy.ini" --foreground 2> "$R/daemon.log" &
-DPID=$!
-for _ in $(seq 100); do [ -S "$S" ] && break; sleep 0.05; done
-if [ ! -S "$S" ]; then
-	echo "FAIL: the broker did not start:"; cat "$R/daemon.log"; exit 1
-fi
+lb_e2e_start "$LBD" "$R" "$S"
 for ex in pc_shared pc_static cm/linkbroker_example cm/linkbroker_example_static; do
 	n=$(basename "$ex")
 	run "$R/ex/$ex" "links/$n" "$H/other"

@@ -66,11 +66,7 @@ audit() { cat "$R/log/audit.log" 2>/dev/null; }
 
 as "$LB" keygen > "$R/a.block" 2>/dev/null || bad "keygen"
 cat > "$R/etc/policy.ini" <<EOF
-[broker]
-endpoint = $S
-audit_log = $R/log/audit.log
-service_key = $R/keys/service.key
-service_public_key = $R/keys/service.pub
+$(lb_e2e_broker_ini "$R" "$S")
 
 $(cat "$R/a.block")
 
@@ -82,14 +78,7 @@ target_under = %HOME%
 action = allow
 EOF
 chmod 0644 "$R/etc/policy.ini"
-"$LBD" run --config "$R/etc/policy.ini" --foreground 2> "$R/daemon.log" &
-DPID=$!
-for _ in $(seq 100); do [ -S "$S" ] && break; sleep 0.05; done
-if [ ! -S "$S" ]; then
-	echo "FAIL: the broker did not start:"
-	cat "$R/daemon.log"
-	exit 1
-fi
+lb_e2e_start "$LBD" "$R" "$S"
 as sh -c 'echo data > "$HOME/file"; mkdir -p "$HOME/dir"'
 
 # --- 1. ln, cp -s, python3 ---
