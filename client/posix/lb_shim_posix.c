@@ -36,6 +36,23 @@ static pid_t lb_shim_pid;
  * signal handler might: a thread inside the shim does not re-enter. */
 static __thread int lb_shim_busy;
 
+/* A child of fork() starts without the parent's handle, and with the
+ * mutex free even if another of the parent's threads held it. */
+static void
+lb_shim_child(void)
+{
+	static const pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+
+	memcpy(&lb_shim_mu, &fresh, sizeof(fresh));
+	lb_shim_h = NULL;
+}
+
+__attribute__((constructor)) static void
+lb_shim_init(void)
+{
+	(void)pthread_atfork(NULL, NULL, lb_shim_child);
+}
+
 static struct linkbroker *
 lb_shim_handle(void)
 {

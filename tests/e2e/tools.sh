@@ -111,6 +111,18 @@ check "run -- ln -s with a relative link path, from the folder ($rc: $out)" \
 	test "$rc" -eq 0 -a "$(readlink "$L/relname" 2>&1)" = "$H/file"
 run "$LB" run -- "$NOLINK" "$PY" -c "import os; d = os.open('$L', os.O_RDONLY); os.symlink('$H/file', 'at1', dir_fd=d)"
 check "run -- symlinkat with a dirfd ($rc: $out)" test "$rc" -eq 0 -a "$(readlink "$L/at1" 2>&1)" = "$H/file"
+# after fork, parent and child each ask on a connection of their own
+run "$LB" run -- "$NOLINK" "$PY" -c "
+import os
+os.symlink('$H/file', '$L/fork-p1')
+pid = os.fork()
+if pid == 0:
+    os.symlink('$H/file', '$L/fork-c1'); os._exit(0)
+os.symlink('$H/file', '$L/fork-p2')
+_, st = os.waitpid(pid, 0)
+raise SystemExit(os.waitstatus_to_exitcode(st))"
+check "run -- a process that forks: parent and child links both made ($rc: $out)" \
+	test "$rc" -eq 0 -a -L "$L/fork-p1" -a -L "$L/fork-c1" -a -L "$L/fork-p2"
 # EEXIST stays EEXIST (the real call says so; the broker is not asked)
 run "$LB" run -- "$NOLINK" ln -s "$H/file" "$L/ln1"
 check "run -- ln -s over an existing link: File exists ($rc: $out)" \
