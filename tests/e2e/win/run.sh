@@ -8,13 +8,16 @@
 # (what makes recovery run), and a folder of audit_log's own is checked,
 # never re-ACL'd. What Wine cannot show is printed as a NOTE
 # (docs/windows-service.md).
-#   run.sh LINKBROKERD.EXE LINKBROKER.EXE
+#   run.sh LINKBROKERD.EXE LINKBROKER.EXE [LB_SHIM_PROBE.EXE]
+# With the probe: `linkbroker run` and linkbroker-shim.dll (issue 14), a
+# program's CreateSymbolicLinkW found with GetProcAddress, in it and in its
+# child, reaching the broker.
 # On Linux it needs WINEPREFIX (scripts/lib/wine.sh sets it and keeps a
 # wineserver up). The same script runs on a real Windows 10/11 VM from an
 # elevated Git Bash (docs/windows-service.md); there symbolic links and
 # junctions must be created instead of failing.
 set -u
-LBD=$1 LB=$2
+LBD=$1 LB=$2 PROBE=${3:-}
 pass=0 fail=0
 
 case "$(uname -s)" in
@@ -231,6 +234,46 @@ if [ "$NATIVE" = 1 ]; then want=10; else want=13; fi
 check "every request audited ($(lines) lines from $n0, want $want)" test "$(( $(lines) - n0 ))" -eq "$want"
 check "the hard link audited as allowed" grep -q '"event":"create".*"verdict":"allowed".*h\.txt' "$PD/audit.log"
 check "the symbolic link audited as $verdict" grep -q '"verdict":"'$verdict'".*s\.txt' "$PD/audit.log"
+
+# --- linkbroker run: the shim in the program and its child ---
+if [ -n "$PROBE" ]; then
+	if [ "$NATIVE" = 1 ]; then WPROBE=$(cygpath -w "$PROBE"); else WPROBE=$(winepath -w "$PROBE" 2>/dev/null); fi
+	n1=$(lines)
+	out=$(LINKBROKER_SHIM_MODE=always w "$LB" run -- "$WPROBE" parent "$W\\links\\shim1.txt" \
+		"$W\\targets\\t.txt" "$W\\links\\shim2.txt")
+	rc=$?
+	check "run -- probe: the probe and its child ran (exit $rc): $out" test "$rc" -eq 0
+	check "the shim is in the program, its four hooks in place" grep -qx 'parent: shim loaded, hooks 4' <<<"$out"
+	check "and in the child the program started (CreateProcessW)" grep -qx 'child: shim loaded, hooks 4' <<<"$out"
+	if [ "$NATIVE" = 1 ]; then
+		check "the program's CreateSymbolicLinkW succeeded through the broker" \
+			grep -qx 'parent: CreateSymbolicLinkW -> TRUE, error 0' <<<"$out"
+		check "so did the child's" grep -qx 'child: CreateSymbolicLinkW -> TRUE, error 0' <<<"$out"
+		check "both links on disk" test -L "$T/links/shim1.txt" -a -L "$T/links/shim2.txt"
+		want=2
+	else
+		check "the program sees the broker's answer as a Windows error: not supported (50)" \
+			grep -qx 'parent: CreateSymbolicLinkW -> FALSE, error 50' <<<"$out"
+		check "so does the child" grep -qx 'child: CreateSymbolicLinkW -> FALSE, error 50' <<<"$out"
+		want=4   # each: the decision, then the failure
+	fi
+	check "both calls reached the broker and are audited ($(( $(lines) - n1 )) lines, want $want)" \
+		test "$(( $(lines) - n1 ))" -eq "$want" -a "$(grep -c 'shim[12]\.txt' "$PD/audit.log")" -ge 2
+	out=$(LINKBROKER_DEBUG=1 LINKBROKER_SHIM_MODE=always w "$LB" run -- "$WPROBE" dbg "$W\\links\\shim3.txt" "$W\\targets\\t.txt")
+	check "LINKBROKER_DEBUG=1: the brokered call on standard error: $out" \
+		grep -qF 'linkbroker-shim: CreateSymbolicLinkW("C:\lbtest\links\shim3.txt", "C:\lbtest\targets\t.txt", 0x0) -> broker: ' <<<"$out"
+	if [ "$NATIVE" = 0 ]; then
+		# Wine's CreateSymbolicLinkW "succeeds" (a stub): the direct call
+		# is tried first and the broker is not asked.
+		n1=$(lines)
+		out=$(w "$LB" run -- "$WPROBE" direct "$W\\links\\shim4.txt" "$W\\targets\\t.txt")
+		check "a direct call that succeeds is not brokered: $out" \
+			test "$(grep -c 'direct: CreateSymbolicLinkW -> TRUE' <<<"$out")" -eq 1 -a "$(lines)" -eq "$n1"
+	fi
+	out=$(w "$LB" run -- 'C:\no\such\program.exe')
+	rc=$?
+	check "run -- a program that does not exist: exit 127 ($rc): $out" test "$rc" -eq 127
+fi
 
 # --- `linkbrokerd rotate` (a service control only administrators may send):
 # the service renames its log to audit.log.1, the chain goes on ---
