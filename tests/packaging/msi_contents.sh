@@ -6,11 +6,12 @@
 # version. Then the same checks must FAIL on copies of the MSI with one thing
 # broken (a file, an action, a flag, a sequence number), so the checks cannot
 # pass vacuously.
-# usage: msi_contents.sh MSI LINKBROKERD.EXE LINKBROKER.EXE VERSION
+# usage: msi_contents.sh MSI LINKBROKERD.EXE LINKBROKER.EXE VERSION SHIM.DLL LIBRARY.DLL
+# (the shim for linkbroker run and the client library ride along: four files)
 #   msiinfo, msiextract and msibuild (msitools) from PATH or LB_MSIINFO,
 #   LB_MSIEXTRACT, LB_MSIBUILD.
 set -u
-msi=$1 daemon=$2 client=$3 version=$4
+msi=$1 daemon=$2 client=$3 version=$4 shim=$5 library=$6
 MSIINFO=${LB_MSIINFO:-msiinfo}
 MSIEXTRACT=${LB_MSIEXTRACT:-msiextract}
 MSIBUILD=${LB_MSIBUILD:-msibuild}
@@ -130,7 +131,9 @@ check_msi() {
 	check_file "$m" linkbrokerd.exe "$daemon"
 	dkey=$FILE_KEY
 	check_file "$m" linkbroker.exe "$client"
-	[ "$(rows "$m" File | wc -l)" -eq 2 ] || bad "File table: $(rows "$m" File | wc -l) files, want 2"
+	check_file "$m" linkbroker-shim.dll "$shim"
+	check_file "$m" linkbroker.dll "$library"
+	[ "$(rows "$m" File | wc -l)" -eq 4 ] || bad "File table: $(rows "$m" File | wc -l) files, want 4"
 
 	# The cabinet really holds the built programs, byte for byte.
 	x="$tmp/extract.$RANDOM"
@@ -140,6 +143,8 @@ check_msi() {
 	else
 		cmp -s "$x/LinkBroker/linkbrokerd.exe" "$daemon" || bad "extracted LinkBroker/linkbrokerd.exe differs from $daemon"
 		cmp -s "$x/LinkBroker/linkbroker.exe" "$client" || bad "extracted LinkBroker/linkbroker.exe differs from $client"
+		cmp -s "$x/LinkBroker/linkbroker-shim.dll" "$shim" || bad "extracted LinkBroker/linkbroker-shim.dll differs from $shim"
+		cmp -s "$x/LinkBroker/linkbroker.dll" "$library" || bad "extracted LinkBroker/linkbroker.dll differs from $library"
 	fi
 
 	if [ -n "$dkey" ]; then
@@ -170,13 +175,15 @@ if ! check_msi "$msi"; then
 	echo "FAIL: $msi"
 	exit 1
 fi
-echo "ok: $msi: linkbrokerd.exe and linkbroker.exe ($(stat -c %s "$daemon") and $(stat -c %s "$client") bytes), install/uninstall actions deferred as LocalSystem, UpgradeCode $UPGRADE_CODE, version $version"
+echo "ok: $msi: linkbrokerd.exe, linkbroker.exe, linkbroker-shim.dll, linkbroker.dll ($(stat -c %s "$daemon"), $(stat -c %s "$client"), $(stat -c %s "$shim"), $(stat -c %s "$library") bytes), install/uninstall actions deferred as LocalSystem, UpgradeCode $UPGRADE_CODE, version $version"
 
 # Broken copies: each must be caught. (Names from packaging/linkbroker.wxs;
 # if they change, the mutation changes nothing and this part fails.)
 mutations=(
 	"lost client|DELETE FROM \`File\` WHERE \`FileName\`='linkbroker.exe'"
 	"lost daemon|DELETE FROM \`File\` WHERE \`FileName\`='linkbrokerd.exe'"
+	"lost shim|DELETE FROM \`File\` WHERE \`FileName\`='linkbroker-shim.dll'"
+	"lost library|DELETE FROM \`File\` WHERE \`FileName\`='linkbroker.dll'"
 	"wrong size|UPDATE \`File\` SET \`FileSize\`=1 WHERE \`FileName\`='linkbrokerd.exe'"
 	"lost install action|DELETE FROM \`CustomAction\` WHERE \`Target\`='install'"
 	"lost uninstall action|DELETE FROM \`CustomAction\` WHERE \`Target\`='uninstall'"
