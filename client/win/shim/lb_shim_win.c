@@ -131,6 +131,24 @@ lb_ask(const char *fn, const wchar_t *link, const wchar_t *target, DWORD flags)
 	return e;
 }
 
+/* The broker's answer E as the call's result: 1 with *RET and the last
+ * error set, or 0 when there is no final answer and ALWAYS skipped the
+ * direct call (the caller makes it now). ERR: the direct call's error. */
+static int
+lb_settle(DWORD e, int always, DWORD err, BOOLEAN *ret)
+{
+	if (e == ERROR_SUCCESS) {
+		SetLastError(ERROR_SUCCESS);
+		*ret = TRUE;
+		return 1;
+	}
+	if (e == LB_SHIM_NO_ANSWER && always)
+		return 0;
+	SetLastError(e != LB_SHIM_NO_ANSWER ? e : err);
+	*ret = FALSE;
+	return 1;
+}
+
 static BOOLEAN WINAPI
 lb_symlink_w(LPCWSTR link, LPCWSTR target, DWORD flags)
 {
@@ -146,18 +164,10 @@ lb_symlink_w(LPCWSTR link, LPCWSTR target, DWORD flags)
 		SetLastError(err);
 		return ok;
 	}
-	if ((e = lb_ask("CreateSymbolicLinkW", link, target, flags)) == ERROR_SUCCESS) {
-		SetLastError(ERROR_SUCCESS);
-		return TRUE;
-	}
-	if (e != LB_SHIM_NO_ANSWER) {
-		SetLastError(e);
-		return FALSE;
-	}
-	if (always)   /* no answer: what the direct call does */
-		return lb_real_symlink_w(link, target, flags);
-	SetLastError(err);
-	return FALSE;
+	e = lb_ask("CreateSymbolicLinkW", link, target, flags);
+	if (lb_settle(e, always, err, &ok))
+		return ok;
+	return lb_real_symlink_w(link, target, flags);   /* no answer: what the direct call does */
 }
 
 /* A string in the ANSI code page, as the A functions take it, in wide. */
@@ -201,18 +211,9 @@ lb_symlink_a(LPCSTR link, LPCSTR target, DWORD flags)
 		HeapFree(GetProcessHeap(), 0, wl);
 	if (wt != NULL)
 		HeapFree(GetProcessHeap(), 0, wt);
-	if (e == ERROR_SUCCESS) {
-		SetLastError(ERROR_SUCCESS);
-		return TRUE;
-	}
-	if (e != LB_SHIM_NO_ANSWER) {
-		SetLastError(e);
-		return FALSE;
-	}
-	if (always)
-		return lb_real_symlink_a(link, target, flags);
-	SetLastError(err);
-	return FALSE;
+	if (lb_settle(e, always, err, &ok))
+		return ok;
+	return lb_real_symlink_a(link, target, flags);
 }
 
 /* The child PI (created suspended here) gets this DLL, then runs unless
