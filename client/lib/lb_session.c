@@ -839,6 +839,21 @@ lb_batch_one(struct lb_session *s, const struct lb_result *res, int *queued, int
 	lb_batch_report(s);
 }
 
+/* REQ, left over when the batch stopped (STOP), delivered as STATE. */
+static void
+lb_deliver_left(struct lb_session *s, const struct lb_result *req, int stop, int state)
+{
+	struct lb_result r = *req;
+
+	r.status = stop;
+	r.allowed = 0;
+	r.state = state;
+	r.stopped = 2;
+	r.rule = r.msg = NULL;
+	r.rule_len = r.msg_len = 0;
+	lb_deliver(s, &r);
+}
+
 /* The batch stopped: deliver the rest, in request order. Those whose
  * result is known (the one that stopped it among them) as they are; those
  * on the wire as UNANSWERED (the broker may have made their links); those
@@ -847,34 +862,18 @@ static void
 lb_batch_leftovers(struct lb_session *s, const struct lb_result *rest, size_t n, int stop)
 {
 	struct lb_inflight *f;
-	struct lb_result r;
 	size_t k;
 
 	for (k = 0; k < s->q_n; k++) {
 		f = lb_batch_at(s, k);
-		if (f->state == LB_IF_DONE) {
+		if (f->state == LB_IF_DONE)
 			lb_deliver(s, &f->res);
-			continue;
-		}
-		r = f->res;
-		r.status = stop;
-		r.allowed = 0;
-		r.state = f->state == LB_IF_SENT ? LB_RES_UNANSWERED : LB_RES_NOT_SENT;
-		r.stopped = 2;
-		r.rule = r.msg = NULL;
-		r.rule_len = r.msg_len = 0;
-		lb_deliver(s, &r);
+		else
+			lb_deliver_left(s, &f->res, stop,
+			    f->state == LB_IF_SENT ? LB_RES_UNANSWERED : LB_RES_NOT_SENT);
 	}
-	for (k = 0; k < n; k++) {
-		r = rest[k];
-		r.status = stop;
-		r.allowed = 0;
-		r.state = LB_RES_NOT_SENT;
-		r.stopped = 2;
-		r.rule = r.msg = NULL;
-		r.rule_len = r.msg_len = 0;
-		lb_deliver(s, &r);
-	}
+	for (k = 0; k < n; k++)
+		lb_deliver_left(s, &rest[k], stop, LB_RES_NOT_SENT);
 }
 
 int
