@@ -17,6 +17,22 @@
 #define LB_SHIM_REL_DIR "../lib/linkbroker"
 #endif
 
+/* OUT := DIR/SUB/liblinkbroker-shim.so (SUB NULL: DIR/...) if it is
+ * readable, else LB_E_NOENT (OUT empty). */
+static int
+lb_shim_at(struct lb_buf *out, const char *dir, const char *sub)
+{
+	const char *p;
+
+	lb_buf_reset(out);
+	if (lb_buf_printf(out, "%s/%s%s%s", dir, sub != NULL ? sub : "", sub != NULL ? "/" : "",
+	    LB_SHIM_NAME) != LB_OK || lb_buf_cstr(out, &p) != LB_OK || access(p, R_OK) != 0) {
+		lb_buf_reset(out);
+		return LB_E_NOENT;
+	}
+	return LB_OK;
+}
+
 /* OUT := the shim to preload: $LINKBROKER_SHIM, else next to this
  * program (the build tree), else LB_SHIM_REL_DIR from it (installed).
  * LB_E_NOENT if none is readable. */
@@ -39,20 +55,9 @@ lb_shim_path(struct lb_buf *out)
 	if ((slash = strrchr(exe, '/')) == NULL)
 		return LB_E_NOENT;
 	*slash = '\0';
-	lb_buf_reset(out);
-	if (lb_buf_printf(out, "%s/%s", exe, LB_SHIM_NAME) == LB_OK && lb_buf_put_u8(out, '\0') == LB_OK &&
-	    access((const char *)out->data, R_OK) == 0) {
-		out->len--;
+	if (lb_shim_at(out, exe, NULL) == LB_OK)
 		return LB_OK;
-	}
-	lb_buf_reset(out);
-	if (lb_buf_printf(out, "%s/%s/%s", exe, LB_SHIM_REL_DIR, LB_SHIM_NAME) == LB_OK &&
-	    lb_buf_put_u8(out, '\0') == LB_OK && access((const char *)out->data, R_OK) == 0) {
-		out->len--;
-		return LB_OK;
-	}
-	lb_buf_reset(out);
-	return LB_E_NOENT;
+	return lb_shim_at(out, exe, LB_SHIM_REL_DIR);
 }
 
 /* LD_PRELOAD := SHIM, then what was there (unless SHIM already is). */
