@@ -104,9 +104,11 @@ lb_handle(void)
 static DWORD
 lb_ask(const char *fn, const wchar_t *link, const wchar_t *target, DWORD flags)
 {
+	/* Static, behind a lock: the caller's thread may have a small stack,
+	 * and these are 320 KiB. */
+	static wchar_t full[32768];
 	static char link8[4 * 32768], target8[4 * 32768];
 	static SRWLOCK bufs = SRWLOCK_INIT;
-	wchar_t full[32768];
 	struct linkbroker_result res;
 	struct linkbroker *h;
 	DWORD n, e = LB_SHIM_NO_ANSWER;
@@ -114,11 +116,10 @@ lb_ask(const char *fn, const wchar_t *link, const wchar_t *target, DWORD flags)
 
 	if (link == NULL || target == NULL || (h = lb_handle()) == NULL)
 		return e;
-	n = GetFullPathNameW(link, 32768, full, NULL);
-	if (n == 0 || n >= 32768)
-		return e;
 	AcquireSRWLockExclusive(&bufs);
-	if (lb_utf8(full, link8, (int)sizeof(link8)) && lb_utf8(target, target8, (int)sizeof(target8))) {
+	n = GetFullPathNameW(link, 32768, full, NULL);
+	if (n > 0 && n < 32768 && lb_utf8(full, link8, (int)sizeof(link8)) &&
+	    lb_utf8(target, target8, (int)sizeof(target8))) {
 		memset(&res, 0, sizeof(res));
 		rc = linkbroker_create(h, (flags & SYMBOLIC_LINK_FLAG_DIRECTORY) ? LINKBROKER_DIRSYMLINK :
 		    LINKBROKER_SYMLINK, link8, target8, &res);
