@@ -284,8 +284,7 @@ teardown(void **state)
 	shutdown(fk.lfd, SHUT_RDWR);
 	pthread_join(fk.thread, NULL);
 	close(fk.lfd);
-	snprintf(cmd, sizeof(cmd), "%s", fk.dir);
-	/* the key dir, the key, the socket, the service key */
+	/* the key, its folders, the socket, the service key */
 	snprintf(cmd, sizeof(cmd), "%s/cfg/linkbroker/key", fk.dir);
 	unlink(cmd);
 	snprintf(cmd, sizeof(cmd), "%s/cfg/linkbroker", fk.dir);
