@@ -280,7 +280,7 @@ struct lb_line {
 	int status;                   /* LB_OK, or why the line is refused */
 };
 
-struct lb_batch {
+struct lb_cli_batch {
 	const struct lb_cli_args *a;
 	const struct lb_line *lines;  /* of the segment being sent */
 	size_t lines_total;
@@ -296,7 +296,7 @@ struct lb_batch {
 static void
 lb_batch_pace(void *arg, size_t delivered)
 {
-	struct lb_batch *b = arg;
+	struct lb_cli_batch *b = arg;
 
 	(void)delivered;
 	if (!lb_client_stderr_is_tty())
@@ -308,7 +308,7 @@ lb_batch_pace(void *arg, size_t delivered)
 }
 
 static void
-lb_batch_worst(struct lb_batch *b, int ex)
+lb_batch_worst(struct lb_cli_batch *b, int ex)
 {
 	if (ex > b->worst)
 		b->worst = ex;
@@ -319,7 +319,7 @@ lb_batch_worst(struct lb_batch *b, int ex)
 static void
 lb_batch_result(void *arg, size_t index, const struct linkbroker_result *out)
 {
-	struct lb_batch *b = arg;
+	struct lb_cli_batch *b = arg;
 	const struct lb_line *l = &b->lines[index];
 	struct lb_result res;
 
@@ -350,7 +350,7 @@ lb_batch_result(void *arg, size_t index, const struct linkbroker_result *out)
 /* Where a batch stopped: which lines were sent and never answered (they
  * may have been made) and the first line not sent. */
 static void
-lb_batch_stopped(const struct lb_batch *b)
+lb_batch_stopped(const struct lb_cli_batch *b)
 {
 	fprintf(stderr, "linkbroker: batch stopped at line %zu", b->stop_line);
 	if (b->first_unanswered != 0 && b->first_unanswered == b->last_unanswered)
@@ -418,7 +418,7 @@ lb_batch_lines(char *p, const char *end, struct lb_line **out, size_t *n, size_t
 
 /* A line the client refuses, reported in its place. */
 static void
-lb_batch_refused(struct lb_batch *b, const struct lb_line *l)
+lb_batch_refused(struct lb_cli_batch *b, const struct lb_line *l)
 {
 	struct lb_result res;
 
@@ -435,7 +435,7 @@ lb_batch_refused(struct lb_batch *b, const struct lb_line *l)
 /* The requests of LINES[0..N), in runs between refused lines: each run
  * pipelined over the handle's one connection. */
 static void
-lb_batch_run(struct lb_batch *b, struct linkbroker *h, struct lb_line *lines, size_t n)
+lb_batch_run(struct lb_cli_batch *b, struct linkbroker *h, struct lb_line *lines, size_t n)
 {
 	struct linkbroker_request *rq;
 	size_t i = 0, j;
@@ -474,7 +474,7 @@ lb_cmd_batch(const struct lb_cli_args *a)
 	const char *file = a->batch_file != NULL && strcmp(a->batch_file, "-") != 0 ?
 	    a->batch_file : NULL;
 	struct linkbroker *h = NULL;
-	struct lb_batch b;
+	struct lb_cli_batch b;
 	struct lb_buf input, why;
 	struct lb_line *lines = NULL;
 	size_t n = 0;

@@ -21,6 +21,8 @@
  * for another. */
 #define LB_CTX_REQUEST "LinkBroker request v1"
 #define LB_CTX_RESPONSE "LinkBroker response v1"
+#define LB_CTX_BATCH "LinkBroker batch v2"
+#define LB_CTX_BATCH_RESPONSE "LinkBroker batch response v2"
 
 /* sodium_init(); idempotent. */
 int lb_crypto_init(void) LB_WUR;

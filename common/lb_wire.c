@@ -641,3 +641,347 @@ lb_msg_is_busy(const uint8_t *msg, size_t len)
 {
 	return len >= 2 && msg[0] == LB_WIRE_VERSION && msg[1] == LB_MSG_BUSY;
 }
+
+/* ---- batches (version 2) ---- */
+
+#define LB_BATCH_RESP_FIXED (1 + 1 + LB_NONCE_BYTES + 4 + 2 + 2)
+#define LB_BATCH_RESULT_FIXED (4 + 1 + 2 + 2)
+_Static_assert(LB_BATCH_FIXED == 60, "batch fixed part");
+_Static_assert(LB_BATCH_RESP_FIXED + LB_BATCH_TEXT_MAX +
+    LB_BATCH_MAX * (LB_BATCH_RESULT_FIXED + LB_BATCH_TEXT_MAX) + LB_SIG_BYTES <= LB_FRAME_MAX,
+    "a batch answer with every text at its longest fits one frame");
+_Static_assert(LB_BATCH_MAX <= UINT16_MAX, "batch count fits a u16");
+
+size_t
+lb_batch_entry_size(size_t link_len, size_t target_len)
+{
+	return LB_BATCH_ENTRY_FIXED + link_len + target_len;
+}
+
+int
+lb_msg_is_batch(const uint8_t *msg, size_t len)
+{
+	return len >= 1 && msg[0] == LB_WIRE_VERSION_BATCH;
+}
+
+static int
+lb_batch_entry_ok(const struct lb_batch_entry *e)
+{
+	int rc;
+
+	if (e->type != LB_MSG_CREATE && e->type != LB_MSG_CHECK)
+		return LB_E_MSG_TYPE;
+	if (e->kind == LB_KIND_NONE || e->kind > LB_KIND_MAX)
+		return LB_E_BAD_FIELD;
+	if ((rc = lb_wire_str_ok(e->link, e->link_len)) != LB_OK ||
+	    (rc = lb_wire_str_ok(e->target, e->target_len)) != LB_OK)
+		return rc;
+	if (e->link_len == 0 || e->target_len == 0)
+		return LB_E_BAD_FIELD;
+	return LB_OK;
+}
+
+static int
+lb_batch_check(const struct lb_batch *b)
+{
+	size_t i, total = LB_BATCH_FIXED + LB_SIG_BYTES;
+	int rc;
+
+	if (b->version != LB_WIRE_VERSION_BATCH)
+		return LB_E_VERSION;
+	if (b->type != LB_MSG_BATCH)
+		return LB_E_MSG_TYPE;
+	if (b->n == 0 || b->n > LB_BATCH_MAX)
+		return LB_E_BAD_FIELD;
+	for (i = 0; i < b->n; i++) {
+		if ((rc = lb_batch_entry_ok(&b->e[i])) != LB_OK)
+			return rc;
+		/* each entry <= 6 + 2 * LB_WIRE_STR_MAX: no overflow */
+		total += lb_batch_entry_size(b->e[i].link_len, b->e[i].target_len);
+		if (total > LB_FRAME_MAX)
+			return LB_E_TOOBIG;
+	}
+	return LB_OK;
+}
+
+int
+lb_batch_encode_body(const struct lb_batch *b, struct lb_buf *out)
+{
+	size_t i, orig = out->len;
+	int rc;
+
+	if ((rc = lb_batch_check(b)) != LB_OK)
+		return rc;
+	if ((rc = lb_buf_put_u8(out, b->version)) != LB_OK ||
+	    (rc = lb_buf_put_u8(out, b->type)) != LB_OK ||
+	    (rc = lb_buf_put_u64(out, b->timestamp)) != LB_OK ||
+	    (rc = lb_buf_put(out, b->nonce, LB_NONCE_BYTES)) != LB_OK ||
+	    (rc = lb_buf_put(out, b->key, LB_PK_BYTES)) != LB_OK ||
+	    (rc = lb_buf_put_u16(out, (uint16_t)b->n)) != LB_OK)
+		goto out;
+	for (i = 0; i < b->n; i++) {
+		const struct lb_batch_entry *e = &b->e[i];
+
+		if ((rc = lb_buf_put_u8(out, e->type)) != LB_OK ||
+		    (rc = lb_buf_put_u8(out, e->kind)) != LB_OK ||
+		    (rc = lb_wire_put_str(out, e->link, e->link_len)) != LB_OK ||
+		    (rc = lb_wire_put_str(out, e->target, e->target_len)) != LB_OK)
+			goto out;
+	}
+out:
+	if (rc != LB_OK)
+		out->len = orig;
+	return rc;
+}
+
+int
+lb_batch_decode(const uint8_t *in, size_t len, struct lb_batch *b, size_t *body_len)
+{
+	struct lb_reader rd;
+	uint16_t n;
+	size_t i, blen;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	if (body_len != NULL)
+		*body_len = 0;
+	lb_reader_init(&rd, in, len);
+	if ((rc = lb_reader_get_u8(&rd, &b->version)) != LB_OK)
+		goto out;
+	if (b->version != LB_WIRE_VERSION_BATCH) {
+		rc = LB_E_VERSION;
+		goto out;
+	}
+	if ((rc = lb_reader_get_u8(&rd, &b->type)) != LB_OK)
+		goto out;
+	if (b->type != LB_MSG_BATCH) {
+		rc = LB_E_MSG_TYPE;
+		goto out;
+	}
+	if ((rc = lb_reader_get_u64(&rd, &b->timestamp)) != LB_OK ||
+	    (rc = lb_reader_get_bytes(&rd, b->nonce, LB_NONCE_BYTES)) != LB_OK ||
+	    (rc = lb_reader_get_bytes(&rd, b->key, LB_PK_BYTES)) != LB_OK ||
+	    (rc = lb_reader_get_u16(&rd, &n)) != LB_OK)
+		goto out;
+	/* The count is judged before any entry is read. */
+	if (n == 0 || n > LB_BATCH_MAX) {
+		rc = LB_E_BAD_FIELD;
+		goto out;
+	}
+	b->n = n;
+	for (i = 0; i < b->n; i++) {
+		struct lb_batch_entry *e = &b->e[i];
+
+		if ((rc = lb_reader_get_u8(&rd, &e->type)) != LB_OK ||
+		    (rc = lb_reader_get_u8(&rd, &e->kind)) != LB_OK ||
+		    (rc = lb_wire_get_str(&rd, &e->link, &e->link_len)) != LB_OK ||
+		    (rc = lb_wire_get_str(&rd, &e->target, &e->target_len)) != LB_OK)
+			goto out;
+		if ((rc = lb_batch_entry_ok(e)) != LB_OK)
+			goto out;
+	}
+	blen = rd.off;
+	if ((rc = lb_reader_get_bytes(&rd, b->sig, LB_SIG_BYTES)) != LB_OK ||
+	    (rc = lb_reader_end(&rd)) != LB_OK ||
+	    (rc = lb_batch_check(b)) != LB_OK)
+		goto out;
+	if (body_len != NULL)
+		*body_len = blen;
+out:
+	if (rc != LB_OK)
+		memset(b, 0, sizeof(*b));
+	return rc;
+}
+
+int
+lb_batch_signed_input(const uint8_t *body, size_t body_len, struct lb_buf *out)
+{
+	return lb_sig_input(out, LB_CTX_BATCH, body, body_len);
+}
+
+int
+lb_batch_sign_encode(struct lb_batch *b, const uint8_t sk[LB_SK_BYTES], struct lb_buf *out)
+{
+	struct lb_buf in;
+	size_t orig = out->len;
+	int rc;
+
+	if (b == NULL || sk == NULL)
+		return LB_E_INVAL;
+	if (memcmp(b->key, sk + (LB_SK_BYTES - LB_PK_BYTES), LB_PK_BYTES) != 0)
+		return LB_E_INVAL;
+	if ((rc = lb_batch_encode_body(b, out)) != LB_OK)
+		return rc;
+	lb_buf_init(&in, 0);
+	if ((rc = lb_batch_signed_input(out->data + orig, out->len - orig, &in)) == LB_OK &&
+	    (rc = lb_sign_prepared(sk, in.data, in.len, b->sig)) == LB_OK)
+		rc = lb_buf_put(out, b->sig, LB_SIG_BYTES);
+	lb_buf_free(&in);
+	if (rc != LB_OK)
+		out->len = orig;
+	return rc;
+}
+
+int
+lb_batch_verify(const struct lb_batch *b, const uint8_t *body, size_t body_len,
+    const uint8_t pk[LB_PK_BYTES])
+{
+	struct lb_buf in;
+	int rc;
+
+	if (b == NULL || body == NULL || pk == NULL || !lb_ct_equal(b->key, pk, LB_PK_BYTES))
+		return LB_E_SIG;
+	lb_buf_init(&in, 0);
+	if ((rc = lb_batch_signed_input(body, body_len, &in)) == LB_OK)
+		rc = lb_verify_prepared(pk, in.data, in.len, b->sig);
+	lb_buf_free(&in);
+	return rc;
+}
+
+static int
+lb_text_ok(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+	int rc;
+
+	if ((rc = lb_wire_str_ok(a, a_len)) != LB_OK || (rc = lb_wire_str_ok(b, b_len)) != LB_OK)
+		return rc;
+	return a_len + b_len > LB_BATCH_TEXT_MAX ? LB_E_BAD_FIELD : LB_OK;
+}
+
+static int
+lb_batch_response_check(const struct lb_batch_response *r)
+{
+	size_t i;
+	int rc;
+
+	if (r->version != LB_WIRE_VERSION_BATCH)
+		return LB_E_VERSION;
+	if (r->type != LB_MSG_BATCH_RESPONSE)
+		return LB_E_MSG_TYPE;
+	if (r->status > 0 || r->n > LB_BATCH_MAX || (r->status != LB_OK && r->n != 0) ||
+	    (r->status == LB_OK && r->n == 0))
+		return LB_E_BAD_FIELD;
+	if ((rc = lb_text_ok(r->message, r->message_len, NULL, 0)) != LB_OK)
+		return rc;
+	for (i = 0; i < r->n; i++) {
+		const struct lb_batch_result *x = &r->r[i];
+
+		if (x->status > 0 || (x->verdict != LB_VERDICT_DENY && x->verdict != LB_VERDICT_ALLOW))
+			return LB_E_BAD_FIELD;
+		if ((rc = lb_text_ok(x->rule, x->rule_len, x->message, x->message_len)) != LB_OK)
+			return rc;
+	}
+	return LB_OK;   /* within one frame by the static assertion above */
+}
+
+int
+lb_batch_response_encode_body(const struct lb_batch_response *r, struct lb_buf *out)
+{
+	size_t i, orig = out->len;
+	int rc;
+
+	if ((rc = lb_batch_response_check(r)) != LB_OK)
+		return rc;
+	if ((rc = lb_buf_put_u8(out, r->version)) != LB_OK ||
+	    (rc = lb_buf_put_u8(out, r->type)) != LB_OK ||
+	    (rc = lb_buf_put(out, r->nonce, LB_NONCE_BYTES)) != LB_OK ||
+	    (rc = lb_buf_put_u32(out, (uint32_t)r->status)) != LB_OK ||
+	    (rc = lb_wire_put_str(out, r->message, r->message_len)) != LB_OK ||
+	    (rc = lb_buf_put_u16(out, (uint16_t)r->n)) != LB_OK)
+		goto out;
+	for (i = 0; i < r->n; i++) {
+		const struct lb_batch_result *x = &r->r[i];
+
+		if ((rc = lb_buf_put_u32(out, (uint32_t)x->status)) != LB_OK ||
+		    (rc = lb_buf_put_u8(out, x->verdict)) != LB_OK ||
+		    (rc = lb_wire_put_str(out, x->rule, x->rule_len)) != LB_OK ||
+		    (rc = lb_wire_put_str(out, x->message, x->message_len)) != LB_OK)
+			goto out;
+	}
+out:
+	if (rc != LB_OK)
+		out->len = orig;
+	return rc;
+}
+
+int
+lb_batch_response_decode(const uint8_t *in, size_t len, struct lb_batch_response *r,
+    size_t *body_len)
+{
+	struct lb_reader rd;
+	uint32_t u;
+	uint16_t n;
+	size_t i, blen;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (body_len != NULL)
+		*body_len = 0;
+	lb_reader_init(&rd, in, len);
+	if ((rc = lb_reader_get_u8(&rd, &r->version)) != LB_OK)
+		goto out;
+	if (r->version != LB_WIRE_VERSION_BATCH) {
+		rc = LB_E_VERSION;
+		goto out;
+	}
+	if ((rc = lb_reader_get_u8(&rd, &r->type)) != LB_OK)
+		goto out;
+	if (r->type != LB_MSG_BATCH_RESPONSE) {
+		rc = LB_E_MSG_TYPE;
+		goto out;
+	}
+	if ((rc = lb_reader_get_bytes(&rd, r->nonce, LB_NONCE_BYTES)) != LB_OK ||
+	    (rc = lb_reader_get_u32(&rd, &u)) != LB_OK ||
+	    (rc = lb_wire_get_str(&rd, &r->message, &r->message_len)) != LB_OK ||
+	    (rc = lb_reader_get_u16(&rd, &n)) != LB_OK)
+		goto out;
+	r->status = lb_i32_from_u32(u);
+	if (n > LB_BATCH_MAX) {
+		rc = LB_E_BAD_FIELD;
+		goto out;
+	}
+	r->n = n;
+	for (i = 0; i < r->n; i++) {
+		struct lb_batch_result *x = &r->r[i];
+
+		if ((rc = lb_reader_get_u32(&rd, &u)) != LB_OK ||
+		    (rc = lb_reader_get_u8(&rd, &x->verdict)) != LB_OK ||
+		    (rc = lb_wire_get_str(&rd, &x->rule, &x->rule_len)) != LB_OK ||
+		    (rc = lb_wire_get_str(&rd, &x->message, &x->message_len)) != LB_OK)
+			goto out;
+		x->status = lb_i32_from_u32(u);
+	}
+	blen = rd.off;
+	if ((rc = lb_reader_get_bytes(&rd, r->sig, LB_SIG_BYTES)) != LB_OK ||
+	    (rc = lb_reader_end(&rd)) != LB_OK ||
+	    (rc = lb_batch_response_check(r)) != LB_OK)
+		goto out;
+	if (body_len != NULL)
+		*body_len = blen;
+out:
+	if (rc != LB_OK)
+		memset(r, 0, sizeof(*r));
+	return rc;
+}
+
+int
+lb_batch_response_signed_input(const uint8_t *body, size_t body_len, struct lb_buf *out)
+{
+	return lb_sig_input(out, LB_CTX_BATCH_RESPONSE, body, body_len);
+}
+
+int
+lb_batch_response_verify(const struct lb_batch_response *r, const uint8_t *in,
+    size_t body_len, const uint8_t pk[LB_PK_BYTES])
+{
+	struct lb_buf sin;
+	int rc;
+
+	if (r == NULL || in == NULL || pk == NULL)
+		return LB_E_SIG;
+	lb_buf_init(&sin, 0);
+	if ((rc = lb_batch_response_signed_input(in, body_len, &sin)) == LB_OK)
+		rc = lb_verify_prepared(pk, sin.data, sin.len, r->sig);
+	lb_buf_free(&sin);
+	return rc;
+}

@@ -12,6 +12,7 @@
 #include "lb_sig.h"
 
 #define LB_WIRE_VERSION 1
+#define LB_WIRE_VERSION_BATCH 2  /* the batch messages (docs/protocol.md, "Batches") */
 #define LB_FRAME_HDR 4
 #define LB_FRAME_MAX 65536       /* largest message after the length word */
 #define LB_WIRE_STR_MAX 32767    /* largest string field, bytes */
@@ -22,6 +23,8 @@ enum lb_msg_type {
 	LB_MSG_STATUS = 3,   /* who am I, is my key enrolled */
 	LB_MSG_RESPONSE = 0x81,
 	LB_MSG_BUSY = 0x82,  /* unsigned "busy, retry after N ms" (never a verdict) */
+	LB_MSG_BATCH = 4,    /* version 2: many creates and checks, signed once */
+	LB_MSG_BATCH_RESPONSE = 0x83,  /* version 2: every result, signed once */
 };
 
 enum lb_kind {
@@ -134,5 +137,92 @@ int lb_busy_decode(const uint8_t *in, size_t len, struct lb_busy *b) LB_WUR;
 int lb_msg_is_busy(const uint8_t *msg, size_t len);
 int lb_response_sign(struct lb_response *r, const uint8_t sk[LB_SK_BYTES]) LB_WUR;
 int lb_response_verify(const struct lb_response *r, const uint8_t pk[LB_PK_BYTES]) LB_WUR;
+
+/* ---- batches (version 2): one signature over up to LB_BATCH_MAX link
+ * requests, one signed answer carrying every result ---- */
+
+#define LB_BATCH_MAX 256         /* entries per batch message */
+/* Rule and message bytes of one result in a batch answer (cut to fit), and
+ * of the answer's own message: 256 results always fit one frame. */
+#define LB_BATCH_TEXT_MAX 240
+/* version, type, timestamp, nonce, key, count */
+#define LB_BATCH_FIXED (1 + 1 + 8 + LB_NONCE_BYTES + LB_PK_BYTES + 2)
+/* one entry: type, kind, and the two length words */
+#define LB_BATCH_ENTRY_FIXED (1 + 1 + 2 + 2)
+
+struct lb_batch_entry {
+	uint8_t type;                 /* LB_MSG_CREATE or LB_MSG_CHECK */
+	uint8_t kind;                 /* 1..LB_KIND_MAX */
+	const char *link; size_t link_len;
+	const char *target; size_t target_len;
+};
+
+/* A batch request. Strings point into caller storage (encode) or into the
+ * decoded bytes (decode). */
+struct lb_batch {
+	uint8_t version;              /* LB_WIRE_VERSION_BATCH */
+	uint8_t type;                 /* LB_MSG_BATCH */
+	uint64_t timestamp;
+	uint8_t nonce[LB_NONCE_BYTES];
+	uint8_t key[LB_PK_BYTES];
+	size_t n;                     /* 1..LB_BATCH_MAX */
+	struct lb_batch_entry e[LB_BATCH_MAX];
+	uint8_t sig[LB_SIG_BYTES];
+};
+
+struct lb_batch_result {
+	int32_t status;               /* LB_OK or a negative LB_E_* */
+	uint8_t verdict;              /* enum lb_verdict */
+	const char *rule; size_t rule_len;
+	const char *message; size_t message_len;  /* rule + message <= LB_BATCH_TEXT_MAX */
+};
+
+/* The answer to a batch: STATUS LB_OK with one result per entry, in entry
+ * order; or the whole batch refused (bad signature, key, clock, replay,
+ * audit log), STATUS that refusal, MESSAGE why, and no results. */
+struct lb_batch_response {
+	uint8_t version;              /* LB_WIRE_VERSION_BATCH */
+	uint8_t type;                 /* LB_MSG_BATCH_RESPONSE */
+	uint8_t nonce[LB_NONCE_BYTES];/* the batch's */
+	int32_t status;
+	const char *message; size_t message_len;  /* <= LB_BATCH_TEXT_MAX */
+	size_t n;                     /* 0 (refused whole) or the batch's count */
+	struct lb_batch_result r[LB_BATCH_MAX];
+	uint8_t sig[LB_SIG_BYTES];
+};
+
+/* Bytes entry E adds to a batch's body. */
+size_t lb_batch_entry_size(size_t link_len, size_t target_len);
+/* Whether MSG is a batch request or answer (by its version byte only). */
+int lb_msg_is_batch(const uint8_t *msg, size_t len);
+
+/* The signed part (everything but the signature), appended to OUT; the
+ * same rules as the decoder (1..LB_BATCH_MAX entries of create or check,
+ * kinds 1..4, both paths non-empty, no NUL, the whole within one frame). */
+int lb_batch_encode_body(const struct lb_batch *b, struct lb_buf *out) LB_WUR;
+/* Decode a whole batch request; *BODY_LEN := the signed part's length. */
+int lb_batch_decode(const uint8_t *in, size_t len, struct lb_batch *b,
+    size_t *body_len) LB_WUR;
+/* What a batch signature covers (u8 len(ctx), ctx LB_CTX_BATCH, BODY),
+ * appended to OUT. Encoding is canonical: BODY is the decoded bytes. */
+int lb_batch_signed_input(const uint8_t *body, size_t body_len, struct lb_buf *out) LB_WUR;
+/* Encode B's body, sign it with SK (checked once by the caller, as
+ * lb_request_sign_checked: B's key must be SK's), and append body and
+ * signature to OUT; B->sig is set. */
+int lb_batch_sign_encode(struct lb_batch *b, const uint8_t sk[LB_SK_BYTES],
+    struct lb_buf *out) LB_WUR;
+/* Verify B's signature (B decoded from BODY) against PK, which must be
+ * B's key field. */
+int lb_batch_verify(const struct lb_batch *b, const uint8_t *body, size_t body_len,
+    const uint8_t pk[LB_PK_BYTES]) LB_WUR;
+
+int lb_batch_response_encode_body(const struct lb_batch_response *r, struct lb_buf *out) LB_WUR;
+int lb_batch_response_decode(const uint8_t *in, size_t len, struct lb_batch_response *r,
+    size_t *body_len) LB_WUR;
+int lb_batch_response_signed_input(const uint8_t *body, size_t body_len,
+    struct lb_buf *out) LB_WUR;
+/* Verify an answer decoded from IN (LEN bytes, BODY_LEN of them signed). */
+int lb_batch_response_verify(const struct lb_batch_response *r, const uint8_t *in,
+    size_t body_len, const uint8_t pk[LB_PK_BYTES]) LB_WUR;
 
 #endif

@@ -22,6 +22,8 @@
 /* Bytes appended since the last good sync that are kept to be written
  * again if a sync fails; past this, an append syncs first. */
 #define LB_AUDIT_TAIL_MAX (2u * LB_AUDIT_LINE_MAX)
+/* The records of one batch, written in one append. */
+#define LB_AUDIT_MANY_MAX (16u * LB_AUDIT_LINE_MAX)
 
 /* Start-up reads the log's tail: first the last MiB, then four times as
  * much each time until it reaches a record older than the window. */
@@ -49,6 +51,7 @@ struct lb_audit {
 	uint64_t size;                  /* bytes in the file, as we wrote them */
 	struct lb_buf tail;             /* appended since the last good sync */
 	struct lb_buf line;
+	struct lb_buf many;             /* lb_audit_append_n's records */
 	/* The recovery record lb_audit_open wrote, if any. */
 	int recovered;
 	uint64_t rec_seq, rec_start, rec_len;
@@ -331,6 +334,11 @@ lb_audit_format_line(struct lb_buf *out, const struct lb_audit_rec *rec,
 		goto out;
 	rc = rec->sig != NULL ? lb_put_b64(out, rec->sig, LB_SIG_BYTES) :
 	    lb_buf_put_cstr(out, "null");
+	if (rc == LB_OK && rec->batch != NULL &&
+	    ((rc = lb_buf_put_cstr(out, ",\"batch\":\"")) != LB_OK ||
+	    (rc = lb_put_hex(out, rec->batch, LB_HASH_BYTES)) != LB_OK ||
+	    (rc = lb_buf_printf(out, "\",\"index\":%" PRIu32, rec->index)) != LB_OK))
+		goto out;
 	if (rc != LB_OK ||
 	    (rc = lb_buf_put_cstr(out, ",\"prev\":\"")) != LB_OK ||
 	    (rc = lb_put_hex(out, prev, LB_HASH_BYTES)) != LB_OK ||
@@ -551,8 +559,20 @@ lb_p_body(struct lb_audit_parse *ps, struct lb_audit_line *l)
 	l->error = (int)err;
 	if ((rc = lb_p_str(ps, "key", &l->key)) != LB_OK ||
 	    (rc = lb_p_b64(ps, "request", l, LB_FRAME_MAX, 0, &req_n)) != LB_OK ||
-	    (rc = lb_p_b64(ps, "sig", l, LB_SIG_BYTES, LB_SIG_BYTES, &sig_n)) != LB_OK ||
-	    (rc = lb_p_hash(ps, "prev", l->prev)) != LB_OK)
+	    (rc = lb_p_b64(ps, "sig", l, LB_SIG_BYTES, LB_SIG_BYTES, &sig_n)) != LB_OK)
+		return rc;
+	/* A batch's entry: which batch, which entry (only then are they there). */
+	if (lb_json_peek(in, ",\"batch\":")) {
+		uint64_t index;
+
+		if ((rc = lb_p_hash(ps, "batch", l->batch)) != LB_OK ||
+		    (rc = lb_p_key(ps, "index", 0)) != LB_OK ||
+		    (rc = lb_json_uint(in, UINT32_MAX, &index)) != LB_OK)
+			return rc;
+		l->in_batch = 1;
+		l->index = (uint32_t)index;
+	}
+	if ((rc = lb_p_hash(ps, "prev", l->prev)) != LB_OK)
 		return rc;
 	l->hashed_len = in->off;
 	if ((rc = lb_p_hash(ps, "hash", l->hash)) != LB_OK)
@@ -613,6 +633,50 @@ lb_audit_line_request(const struct lb_audit_line *l, struct lb_request *r)
 		rc = LB_E_BAD_FIELD;
 	}
 	return rc;
+}
+
+int
+lb_audit_line_batch(const struct lb_audit_line *l, struct lb_batch *b)
+{
+	size_t body_len = 0;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	if (l->request == NULL || l->sig == NULL)
+		return LB_E_INVAL;
+	rc = lb_batch_decode(l->request, l->request_len + LB_SIG_BYTES, b, &body_len);
+	if (rc == LB_OK && body_len != l->request_len) {
+		memset(b, 0, sizeof(*b));
+		rc = LB_E_BAD_FIELD;
+	}
+	return rc;
+}
+
+int
+lb_audit_line_origin(const struct lb_audit_line *l, uint8_t key[LB_PK_BYTES],
+    uint8_t nonce[LB_NONCE_BYTES], uint64_t *timestamp)
+{
+	struct lb_request r;
+	struct lb_batch *b;
+	int rc;
+
+	if (l->request != NULL && lb_msg_is_batch(l->request, l->request_len)) {
+		if ((b = malloc(sizeof(*b))) == NULL)
+			return LB_E_NOMEM;
+		if ((rc = lb_audit_line_batch(l, b)) == LB_OK) {
+			memcpy(key, b->key, LB_PK_BYTES);
+			memcpy(nonce, b->nonce, LB_NONCE_BYTES);
+			*timestamp = b->timestamp;
+		}
+		free(b);
+		return rc;
+	}
+	if ((rc = lb_audit_line_request(l, &r)) != LB_OK)
+		return rc;
+	memcpy(key, r.key, LB_PK_BYTES);
+	memcpy(nonce, r.nonce, LB_NONCE_BYTES);
+	*timestamp = r.timestamp;
+	return LB_OK;
 }
 
 /* ---- reading the file line by line ---- */
@@ -959,9 +1023,9 @@ lb_audit_scan_prev(const char *path, uint64_t since, uint64_t before,
 {
 	struct lb_line_reader rd;
 	struct lb_audit_line l;
-	struct lb_request r;
+	uint8_t key[LB_PK_BYTES], nonce[LB_NONCE_BYTES];
 	struct lb_buf line;
-	uint64_t start;
+	uint64_t start, ts;
 	int complete, rc;
 
 	memset(sc, 0, sizeof(*sc));
@@ -978,9 +1042,10 @@ lb_audit_scan_prev(const char *path, uint64_t since, uint64_t before,
 		sc->any = 1;
 		sc->seq = l.seq;
 		memcpy(sc->hash, l.hash, LB_HASH_BYTES);
-		if (on_record != NULL && lb_audit_line_request(&l, &r) == LB_OK &&
-		    r.timestamp >= since)
-			on_record(ctx, r.key, r.nonce, r.timestamp);
+		/* a batch's nonce as a request's: one stored request each */
+		if (on_record != NULL && lb_audit_line_origin(&l, key, nonce, &ts) == LB_OK &&
+		    ts >= since)
+			on_record(ctx, key, nonce, ts);
 	}
 	rc = rc == LB_LINE_END ? LB_OK : rc == LB_E_NOMEM ? rc : LB_E_IO;
 out:
@@ -1012,13 +1077,13 @@ lb_audit_open_tail(const struct lb_audit_start *st, struct lb_audit_io io,
 {
 	struct lb_line_reader rd;
 	struct lb_audit_line l;
-	struct lb_request r;
+	uint8_t key[LB_PK_BYTES], nonce[LB_NONCE_BYTES];
 	struct lb_audit *a = NULL;
 	struct lb_torn torn;
 	struct lb_scan prev;
 	struct lb_buf line, tmp;
 	const char *path, *why;
-	uint64_t size, start = 0, lineno = 0, now, before, since, first_time = 0;
+	uint64_t size, start = 0, lineno = 0, now, before, since, first_time = 0, ts;
 	int complete, torn_tail = 0, any = 0, first_reopen = 0, rc = LB_OK;
 
 	memset(&rd, 0, sizeof(rd));
@@ -1040,6 +1105,7 @@ lb_audit_open_tail(const struct lb_audit_start *st, struct lb_audit_io io,
 	}
 	a->io = io;
 	lb_buf_init(&a->line, LB_AUDIT_LINE_MAX);
+	lb_buf_init(&a->many, LB_AUDIT_MANY_MAX);
 	lb_buf_init(&a->tail, LB_AUDIT_TAIL_MAX);
 	if (path != NULL && ((rc = lb_audit_tail_start(path, before, &start)) != LB_OK ||
 	    (rc = lb_line_open_at(&rd, path, start)) != LB_OK)) {
@@ -1087,9 +1153,10 @@ lb_audit_open_tail(const struct lb_audit_start *st, struct lb_audit_io io,
 		}
 		a->seq = l.seq;
 		memcpy(a->hash, l.hash, LB_HASH_BYTES);
-		if (on_record != NULL && lb_audit_line_request(&l, &r) == LB_OK &&
-		    r.timestamp >= since)
-			on_record(ctx, r.key, r.nonce, r.timestamp);
+		/* a batch's nonce as a request's: one stored request each */
+		if (on_record != NULL && lb_audit_line_origin(&l, key, nonce, &ts) == LB_OK &&
+		    ts >= since)
+			on_record(ctx, key, nonce, ts);
 	}
 	if (rd.f != NULL && rc != LB_LINE_END) {
 		rc = rc == LB_E_TOOBIG ? LB_E_AUDIT : rc == LB_E_NOMEM ? rc : LB_E_IO;
@@ -1263,6 +1330,39 @@ lb_audit_append(struct lb_audit *a, const struct lb_audit_rec *rec,
 }
 
 int
+lb_audit_append_n(struct lb_audit *a, const struct lb_audit_rec *recs, size_t n,
+    uint64_t now, uint64_t *first)
+{
+	uint8_t h[LB_HASH_BYTES], prev[LB_HASH_BYTES];
+	size_t i;
+
+	if (a == NULL || recs == NULL || n == 0 || a->seq > UINT64_MAX - n ||
+	    lb_audit_repair(a, now) != LB_OK)
+		return LB_E_AUDIT;
+	lb_buf_reset(&a->many);
+	memcpy(prev, a->hash, LB_HASH_BYTES);
+	for (i = 0; i < n; i++) {
+		if (lb_audit_format_line(&a->many, &recs[i], a->seq + 1 + i, now, prev, h) != LB_OK)
+			return LB_E_AUDIT;
+		memcpy(prev, h, LB_HASH_BYTES);
+	}
+	if (a->io.rewrite != NULL && a->tail.len + a->many.len > LB_AUDIT_TAIL_MAX &&
+	    lb_audit_sync(a) != LB_OK)
+		return LB_E_AUDIT;
+	/* One append: the batch's records are all there or none is. */
+	if (a->io.append(a->io.ctx, a->many.data, a->many.len) != LB_OK)
+		return LB_E_AUDIT;
+	if (first != NULL)
+		*first = a->seq + 1;
+	a->seq += n;
+	a->size += a->many.len;
+	memcpy(a->hash, h, LB_HASH_BYTES);
+	if (a->io.rewrite != NULL && lb_buf_put(&a->tail, a->many.data, a->many.len) != LB_OK)
+		return lb_audit_sync(a);
+	return LB_OK;
+}
+
+int
 lb_audit_sync(struct lb_audit *a)
 {
 	if (a == NULL || a->unsure)
@@ -1359,6 +1459,7 @@ lb_audit_close(struct lb_audit *a)
 	if (a == NULL)
 		return;
 	lb_buf_free(&a->line);
+	lb_buf_free(&a->many);
 	lb_buf_free(&a->tail);
 	free(a);
 }
@@ -1375,6 +1476,199 @@ lb_field_equals(const struct lb_json_str *s, const char *p, size_t n, struct lb_
 	return tmp->len == n && (n == 0 || memcmp(tmp->data, p, n) == 0);
 }
 
+/* The key that must have signed the stored request of L (its key field
+ * RKEY): the one enrolled in POLICY, or, for a refusal of an unknown key
+ * and a status question, the one it carries; NULL (with the message in
+ * MSG) if neither. *SKIP := 1 for a refused forgery (nothing should
+ * verify). */
+static const uint8_t *
+lb_verify_signer(const struct lb_audit_line *l, const struct lb_policy *policy,
+    const uint8_t rkey[LB_PK_BYTES], uint64_t lineno, struct lb_buf *msg, int *skip)
+{
+	const struct lb_key_entry *k;
+
+	*skip = 0;
+	if (lb_field_is(&l->event, "reject") && l->error == LB_E_SIG &&
+	    !lb_field_is(&l->verdict, "allowed")) {
+		*skip = 1;
+		return NULL;
+	}
+	if ((k = lb_policy_find_key(policy, rkey)) != NULL)
+		return k->pk;
+	if ((lb_field_is(&l->event, "reject") && l->error == LB_E_KEY_UNKNOWN &&
+	    !lb_field_is(&l->verdict, "allowed")) || lb_field_is(&l->event, "status"))
+		return rkey;
+	lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": signed by a key not enrolled in the policy",
+	    lineno));
+	return NULL;
+}
+
+/* A record storing a batch (version 2): its own "batch" record, or the
+ * refusal of a whole batch. It names no link itself (its entries' records
+ * do), and with a policy its signature must verify as a request's. */
+static int
+lb_verify_batch_request(const struct lb_audit_line *l, const struct lb_policy *policy,
+    uint64_t lineno, struct lb_buf *msg)
+{
+	struct lb_batch *b;
+	const uint8_t *pk;
+	int rc, skip;
+
+	if (l->sig == NULL) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a request without its signature",
+		    lineno));
+		return LB_E_AUDIT;
+	}
+	if (!lb_field_is(&l->event, "batch") && !lb_field_is(&l->event, "reject")) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a batch stored in a \"%.*s\" record",
+		    lineno, (int)(l->event.raw_len > 32 ? 32 : l->event.raw_len),
+		    l->event.null ? "" : l->event.raw));
+		return LB_E_AUDIT;
+	}
+	if ((b = malloc(sizeof(*b))) == NULL)
+		return LB_E_NOMEM;
+	if ((rc = lb_audit_line_batch(l, b)) != LB_OK) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the stored batch does not decode: %s",
+		    lineno, lb_strerror(rc)));
+		rc = LB_E_AUDIT;
+		goto out;
+	}
+	rc = LB_E_AUDIT;
+	if (l->kind != LB_KIND_NONE || !l->link.null || !l->target.null) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a batch's record names a link: its "
+		    "entries' records do", lineno));
+		goto out;
+	}
+	rc = LB_OK;
+	if (policy == NULL)
+		goto out;
+	pk = lb_verify_signer(l, policy, b->key, lineno, msg, &skip);
+	if (skip)
+		goto out;
+	rc = LB_E_AUDIT;
+	if (pk == NULL)
+		goto out;
+	if (lb_batch_verify(b, l->request, l->request_len, pk) != LB_OK) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the batch's signature does not verify",
+		    lineno));
+		goto out;
+	}
+	rc = LB_OK;
+out:
+	free(b);
+	return rc;
+}
+
+/* The batch whose entries' records are being read (verify-audit): a
+ * "batch" record is followed, in the same append, by one record per
+ * entry, in entry order, each naming the batch's hash and its index. */
+struct lb_vbatch {
+	struct lb_batch *b;       /* NULL: none open */
+	struct lb_buf body;       /* its signed body (B points into it) */
+	uint8_t hash[LB_HASH_BYTES];
+	uint64_t lineno;          /* its "batch" record */
+	size_t next;              /* entries recorded so far */
+};
+
+static void
+lb_vbatch_close(struct lb_vbatch *vb)
+{
+	free(vb->b);
+	vb->b = NULL;
+	vb->next = 0;
+}
+
+/* Whether a batch is open with entries still to be recorded: then a
+ * record that is not the next entry's means one is missing. */
+static int
+lb_vbatch_missing(const struct lb_vbatch *vb, uint64_t lineno, struct lb_buf *msg)
+{
+	if (vb->b == NULL)
+		return 0;
+	lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the batch at line %" PRIu64 " has %zu "
+	    "entries and %zu records of them: entry %zu is missing", lineno, vb->lineno, vb->b->n,
+	    vb->next, vb->next));
+	return 1;
+}
+
+/* L, a "batch" record at LINENO whose request verified: its entries' records come next. */
+static int
+lb_vbatch_open(struct lb_vbatch *vb, const struct lb_audit_line *l, uint64_t lineno)
+{
+	int rc;
+
+	lb_vbatch_close(vb);
+	lb_buf_reset(&vb->body);
+	if ((vb->b = malloc(sizeof(*vb->b))) == NULL)
+		return LB_E_NOMEM;
+	if ((rc = lb_buf_put(&vb->body, l->request, l->request_len)) != LB_OK ||
+	    (rc = lb_buf_put(&vb->body, l->sig, LB_SIG_BYTES)) != LB_OK ||
+	    (rc = lb_hash(vb->hash, l->request, l->request_len)) != LB_OK ||
+	    (rc = lb_batch_decode(vb->body.data, vb->body.len, vb->b, NULL)) != LB_OK) {
+		lb_vbatch_close(vb);
+		return rc == LB_E_NOMEM ? rc : LB_E_AUDIT;
+	}
+	vb->lineno = lineno;
+	vb->next = 0;
+	return LB_OK;
+}
+
+/* A record field F against the signed bytes P[0..N): equal, or, for a
+ * record that is not "allowed", their first LB_AUDIT_PATH_KEEP bytes
+ * when they are longer (the broker's compact records). */
+static int
+lb_entry_field_ok(const struct lb_audit_line *l, const struct lb_json_str *f, const char *p,
+    size_t n, struct lb_buf *tmp)
+{
+	if (n > LB_AUDIT_PATH_KEEP && !lb_field_is(&l->verdict, "allowed"))
+		n = LB_AUDIT_PATH_KEEP;
+	return lb_field_equals(f, p, n, tmp);
+}
+
+/* L (at LINENO) names entry l->index of a batch: it must be the open
+ * batch's next entry, and say what that entry asked. */
+static int
+lb_verify_entry(struct lb_vbatch *vb, const struct lb_audit_line *l, uint64_t lineno,
+    struct lb_buf *msg, struct lb_buf *tmp)
+{
+	const struct lb_batch_entry *e;
+	const char *what = NULL;
+
+	if (vb->b == NULL) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a batch's entry whose batch record is "
+		    "not before it (removed, or the entry moved)", lineno));
+		return LB_E_AUDIT;
+	}
+	if (sodium_memcmp(l->batch, vb->hash, LB_HASH_BYTES) != 0) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a batch's entry that names another batch "
+		    "than the one at line %" PRIu64 " (moved from another batch?)", lineno, vb->lineno));
+		return LB_E_AUDIT;
+	}
+	if (l->index != vb->next) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": entry %" PRIu32 " of the batch at line "
+		    "%" PRIu64 ", expected entry %zu: an entry is missing, repeated or out of order",
+		    lineno, l->index, vb->lineno, vb->next));
+		return LB_E_AUDIT;
+	}
+	e = &vb->b->e[vb->next];
+	if (!lb_field_is(&l->event, e->type == LB_MSG_CREATE ? "create" : "check"))
+		what = "\"event\"";
+	else if ((enum lb_kind)e->kind != l->kind)
+		what = "\"kind\"";
+	else if (!lb_entry_field_ok(l, &l->link, e->link, e->link_len, tmp))
+		what = "\"link\"";
+	else if (!lb_entry_field_ok(l, &l->target, e->target, e->target_len, tmp))
+		what = "\"target\"";
+	if (what != NULL) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": %s differs from entry %zu of the signed "
+		    "batch at line %" PRIu64, lineno, what, vb->next, vb->lineno));
+		return LB_E_AUDIT;
+	}
+	if (++vb->next == vb->b->n)
+		lb_vbatch_close(vb);
+	return LB_OK;
+}
+
 /*
  * The stored request of a good-chain record: it must decode, say what the
  * record says, and (with a policy) be signed by an enrolled key. Appends the
@@ -1384,10 +1678,9 @@ static int
 lb_verify_request(const struct lb_audit_line *l, const struct lb_policy *policy,
     uint64_t lineno, struct lb_buf *msg, struct lb_buf *tmp)
 {
-	const struct lb_key_entry *k;
 	const uint8_t *pk;
 	struct lb_request r;
-	int rc;
+	int rc, skip;
 
 	if (lb_field_is(&l->event, "rotate") || lb_field_is(&l->event, "reopen")) {
 		/* The log's own records: nothing was asked or decided. */
@@ -1395,6 +1688,21 @@ lb_verify_request(const struct lb_audit_line *l, const struct lb_policy *policy,
 			return LB_OK;
 		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a rotation record carries no request",
 		    lineno));
+		return LB_E_AUDIT;
+	}
+	if (l->in_batch) {
+		/* lb_verify_entry holds it to its batch's signed request */
+		if (l->request == NULL && l->sig == NULL)
+			return LB_OK;
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a batch's entry with a request of "
+		    "its own", lineno));
+		return LB_E_AUDIT;
+	}
+	if (l->request != NULL && lb_msg_is_batch(l->request, l->request_len))
+		return lb_verify_batch_request(l, policy, lineno, msg);
+	if (lb_field_is(&l->event, "batch")) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a batch record without its signed "
+		    "batch", lineno));
 		return LB_E_AUDIT;
 	}
 	if (l->request == NULL && l->sig == NULL) {
@@ -1434,24 +1742,14 @@ lb_verify_request(const struct lb_audit_line *l, const struct lb_policy *policy,
 	}
 	if (policy == NULL)
 		return LB_OK;
-	/* The broker recorded a request it refused for a bad signature:
-	 * there is nothing that should verify. */
-	if (lb_field_is(&l->event, "reject") && l->error == LB_E_SIG &&
-	    !lb_field_is(&l->verdict, "allowed"))
+	/* A refused forgery: nothing should verify. A refused unknown key
+	 * or a status question (any key may ask): signed by the key it
+	 * carries. */
+	pk = lb_verify_signer(l, policy, r.key, lineno, msg, &skip);
+	if (skip)
 		return LB_OK;
-	k = lb_policy_find_key(policy, r.key);
-	if (k != NULL) {
-		pk = k->pk;
-	} else if ((lb_field_is(&l->event, "reject") && l->error == LB_E_KEY_UNKNOWN &&
-	    !lb_field_is(&l->verdict, "allowed")) || lb_field_is(&l->event, "status")) {
-		/* Refused for its unknown key, or a status question (which
-		 * any key may ask): still signed by the key it carries. */
-		pk = r.key;
-	} else {
-		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": signed by a key not enrolled in the policy",
-		    lineno));
+	if (pk == NULL)
 		return LB_E_AUDIT;
-	}
 	if (lb_request_verify(&r, pk) != LB_OK) {
 		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the request's signature does not verify",
 		    lineno));
@@ -1540,6 +1838,7 @@ lb_verify_file(const char *path, const struct lb_policy *policy,
 	struct lb_line_reader rd;
 	struct lb_audit_line l;
 	struct lb_torn torn;
+	struct lb_vbatch vb;
 	struct lb_buf line, why, tmp, scratch, notes, first_bad;
 	uint8_t last[LB_HASH_BYTES], h[LB_HASH_BYTES];
 	uint64_t seq = 0, line_start = 0;
@@ -1551,6 +1850,8 @@ lb_verify_file(const char *path, const struct lb_policy *policy,
 	memset(last, 0, sizeof(last));
 	memset(&rd, 0, sizeof(rd));
 	memset(&torn, 0, sizeof(torn));
+	memset(&vb, 0, sizeof(vb));
+	lb_buf_init(&vb.body, LB_FRAME_MAX + LB_SIG_BYTES);
 	memset(sp, 0, sizeof(*sp));
 	sp->path = path;
 	lb_audit_line_init(&l);
@@ -1668,6 +1969,19 @@ lb_verify_file(const char *path, const struct lb_policy *policy,
 		}
 		if ((rc = lb_verify_request(&l, policy, lineno, msg, &tmp)) != LB_OK)
 			goto out;
+		if (l.in_batch) {
+			if ((rc = lb_verify_entry(&vb, &l, lineno, msg, &tmp)) != LB_OK)
+				goto out;
+		} else if (is_rec) {
+			/* a crash cut the batch's one append short: its client
+			 * was never answered, and none of its links made */
+			lb_vbatch_close(&vb);
+		} else if (lb_vbatch_missing(&vb, lineno, msg)) {
+			rc = LB_E_AUDIT;
+			goto out;
+		}
+		if (lb_field_is(&l.event, "batch") && (rc = lb_vbatch_open(&vb, &l, lineno)) != LB_OK)
+			goto out;
 		if (is_rec) {
 			lb_best_effort(lb_buf_printf(&notes, "recovered crash at line %" PRIu64
 			    " (%" PRIu64 " bytes kept as evidence)\n", torn.lineno, torn.len));
@@ -1695,8 +2009,17 @@ lb_verify_file(const char *path, const struct lb_policy *policy,
 		rc = LB_E_AUDIT;
 		goto out;
 	}
+	if (vb.b != NULL) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the batch at line %" PRIu64 " has %zu "
+		    "entries and the log ends after %zu records of them", lineno, vb.lineno, vb.b->n,
+		    vb.next));
+		rc = LB_E_AUDIT;
+		goto out;
+	}
 	lb_best_effort(lb_buf_put(msg, notes.data, notes.len));
 out:
+	lb_vbatch_close(&vb);
+	lb_buf_free(&vb.body);
 	sp->records = good;
 	if (records != NULL)
 		*records = good;

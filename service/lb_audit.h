@@ -22,6 +22,13 @@
  * about 1000). */
 #define LB_AUDIT_GROUPS_MAX 65536
 
+/* A refused request whose paths are longer than this keeps only their
+ * first LB_AUDIT_PATH_KEEP bytes, their lengths and the BLAKE2b of the
+ * signed request (not the request itself): a 64 KiB request of control
+ * bytes, six bytes each when escaped, made 470 KB of log. verify-audit
+ * holds a refused batch entry's paths to the same rule. */
+#define LB_AUDIT_PATH_KEEP 256
+
 /* What the platform gives the log: an append-only file, opened in binary
  * mode (no CRLF translation). */
 struct lb_audit_io {
@@ -74,6 +81,11 @@ struct lb_audit_rec {
 	const char *key_name;       /* [key:NAME] that signed, if enrolled */
 	const uint8_t *request;  size_t request_len;  /* signed body, for verify-audit */
 	const uint8_t *sig;         /* LB_SIG_BYTES, or NULL */
+	/* An entry of a batch: the BLAKE2b-256 of the batch's signed body
+	 * (stored once, in its "batch" record) and the entry's index in it;
+	 * written as "batch" and "index" after "sig". NULL: not in a batch. */
+	const uint8_t *batch;       /* LB_HASH_BYTES, or NULL */
+	uint32_t index;
 };
 
 struct lb_audit;
@@ -151,6 +163,11 @@ int lb_audit_begin_file(struct lb_audit *a, const char *why, int failed,
  * and opened again. */
 int lb_audit_append(struct lb_audit *a, const struct lb_audit_rec *rec,
     uint64_t now, int sync_now) LB_WUR;
+/* The N records at RECS, chained in order, in one append (a batch's
+ * records: all of them or none); *FIRST := the first one's seq (may be
+ * NULL). The same failure rules as lb_audit_append. */
+int lb_audit_append_n(struct lb_audit *a, const struct lb_audit_rec *recs, size_t n,
+    uint64_t now, uint64_t *first) LB_WUR;
 /* Make everything appended so far durable (audit_sync = batch timer).
  * A failure (LB_E_AUDIT) also makes later appends fail, as above, until
  * lb_audit_repair succeeds; while so, this fails at once. */
@@ -243,6 +260,9 @@ struct lb_audit_line {
 	const uint8_t *request;        /* NULL for null */
 	size_t request_len;
 	const uint8_t *sig;            /* LB_SIG_BYTES, or NULL for null */
+	int in_batch;                  /* "batch" and "index" are there */
+	uint8_t batch[LB_HASH_BYTES];
+	uint32_t index;
 	uint8_t prev[LB_HASH_BYTES];
 	uint8_t hash[LB_HASH_BYTES];   /* as written, not recomputed */
 	size_t hashed_len;             /* the hash covers the first hashed_len bytes */
@@ -263,5 +283,12 @@ int lb_audit_line_parse(struct lb_audit_line *l, const char *line, size_t len,
  * LB_E_INVAL if the line has none, else lb_request_decode's result, also
  * refusing a signature that is not the request's last LB_SIG_BYTES. */
 int lb_audit_line_request(const struct lb_audit_line *l, struct lb_request *r) LB_WUR;
+/* The same for a stored batch request (version 2): lb_batch_decode's
+ * result, LB_E_INVAL if the line has none. */
+int lb_audit_line_batch(const struct lb_audit_line *l, struct lb_batch *b) LB_WUR;
+/* Who signed the stored request (single or batch), its nonce and time:
+ * LB_OK, or an error if there is none or it does not decode. */
+int lb_audit_line_origin(const struct lb_audit_line *l, uint8_t key[LB_PK_BYTES],
+    uint8_t nonce[LB_NONCE_BYTES], uint64_t *timestamp) LB_WUR;
 
 #endif

@@ -285,7 +285,7 @@ lb_replay_check_add(struct lb_replay *rp, const uint8_t key[LB_PK_BYTES],
 struct lb_bucket {
 	char id[sizeof(((struct lb_peer *)0)->id)];
 	uint64_t last;      /* milliseconds */
-	uint64_t milli;     /* tokens x 1000 */
+	int64_t milli;      /* tokens x 1000; below 0: a batch's debt */
 };
 
 struct lb_rates {
@@ -304,38 +304,43 @@ lb_rate_find(const struct lb_rates *rt, const char *id)
 	return NULL;
 }
 
-/* B's tokens (x 1000) at NOW, refilled at PER_SEC up to BURST. */
-static uint64_t
+/* B's tokens (x 1000) at NOW, refilled at PER_SEC up to BURST (a debt
+ * is paid first). */
+static int64_t
 lb_rate_level(const struct lb_bucket *b, uint64_t now, uint32_t per_sec, uint32_t burst)
 {
-	const uint64_t full = (uint64_t)burst * 1000u;
-	uint64_t dt, m = b->milli > full ? full : b->milli;   /* a reload lowered the burst */
+	const int64_t full = (int64_t)burst * 1000;
+	int64_t m = b->milli > full ? full : b->milli;   /* a reload lowered the burst */
+	uint64_t dt;
 
 	if (now <= b->last)
 		return m;
 	dt = now - b->last;
-	if (dt >= full / per_sec + 1)
+	if (dt >= (uint64_t)(full - m) / per_sec + 1)
 		return full;
-	m += dt * per_sec;   /* PER_SEC tokens a second = PER_SEC thousandths a ms */
+	m += (int64_t)dt * per_sec;   /* PER_SEC tokens a second = PER_SEC thousandths a ms */
 	return m > full ? full : m;
 }
 
 /* Milliseconds until a bucket at MILLI has a whole token. */
 static uint32_t
-lb_rate_wait(uint64_t milli, uint32_t per_sec)
+lb_rate_wait(int64_t milli, uint32_t per_sec)
 {
-	uint64_t ms = milli >= 1000 ? 0 : (1000 - milli + per_sec - 1) / per_sec;
+	uint64_t ms = milli >= 1000 ? 0 : ((uint64_t)(1000 - milli) + per_sec - 1) / per_sec;
 
 	if (ms == 0)
 		ms = 1;
 	return ms > LB_BUSY_RETRY_MAX_MS ? LB_BUSY_RETRY_MAX_MS : (uint32_t)ms;
 }
 
-/* A token of ID's bucket at NOW (milliseconds), or LB_E_RATE with
- * *RETRY_MS the wait until there is one. */
+/* N tokens of ID's bucket at NOW (milliseconds), or LB_E_RATE with
+ * *RETRY_MS the wait until there is one. A batch of N links is admitted
+ * whole when the bucket holds one token, and owes the rest (at most
+ * LB_BATCH_MAX - 1): every link counts, none is refused for the batch's
+ * size, and the identity's next requests wait until the debt is paid. */
 static int
 lb_rate_take(struct lb_rates *rt, const char *id, uint64_t now, uint32_t per_sec,
-    uint32_t burst, uint32_t *retry_ms)
+    uint32_t burst, size_t n, uint32_t *retry_ms)
 {
 	struct lb_bucket *b, *nv;
 
@@ -353,7 +358,7 @@ lb_rate_take(struct lb_rates *rt, const char *id, uint64_t now, uint32_t per_sec
 		memset(b, 0, sizeof(*b));
 		snprintf(b->id, sizeof(b->id), "%s", id);
 		b->last = now;
-		b->milli = (uint64_t)burst * 1000u;
+		b->milli = (int64_t)burst * 1000;
 	}
 	b->milli = lb_rate_level(b, now, per_sec, burst);
 	b->last = now;   /* the clock went back: refill from here, never stall */
@@ -361,7 +366,7 @@ lb_rate_take(struct lb_rates *rt, const char *id, uint64_t now, uint32_t per_sec
 		*retry_ms = lb_rate_wait(b->milli, per_sec);
 		return LB_E_RATE;
 	}
-	b->milli -= 1000;
+	b->milli -= (int64_t)(n > LB_BATCH_MAX ? LB_BATCH_MAX : n) * 1000;
 	return LB_OK;
 }
 
@@ -372,7 +377,7 @@ lb_rate_room(const struct lb_rates *rt, const char *id, uint64_t now, uint32_t p
     uint32_t burst, uint32_t *retry_ms)
 {
 	const struct lb_bucket *b = lb_rate_find(rt, id);
-	uint64_t m;
+	int64_t m;
 
 	if (b == NULL)
 		return 1;   /* a new identity starts with a full bucket */
@@ -546,6 +551,7 @@ struct lb_outcome {
 	struct lb_path link_res, target_res;
 	struct lb_buf msg;                /* text for the client and the log */
 	void *dir;                        /* open parent, kept until created */
+	int dir_borrowed;                 /* DIR is a batch's (lb_dircache), not closed here */
 	/* An allowed create, made only once its decision is in the log. */
 	int pending;
 	char *name;                       /* link name in DIR */
@@ -584,6 +590,8 @@ lb_event_of(uint8_t type)
 		return "check";
 	case LB_MSG_STATUS:
 		return "status";
+	case LB_MSG_BATCH:
+		return "batch";
 	default:
 		return "reject";
 	}
@@ -629,9 +637,47 @@ lb_fail_op(struct lb_outcome *o, const char *what, int r)
 	lb_failed(&o->msg, &o->status, 0, what, r);
 }
 
+/* The parent folders a batch opened, each once: its entries in one folder
+ * share the handle (still decided on the handle's final path). */
+struct lb_dirent {
+	char *lex;                        /* the lexical parent, canonical */
+	int rc;                           /* open_parent's result */
+	void *dir;
+	struct lb_path res;
+};
+
+struct lb_dircache {
+	const struct lb_fs_ops *fs;
+	struct lb_dirent *v;
+	size_t n, cap;
+};
+
+static void
+lb_dircache_free(struct lb_dircache *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n; i++) {
+		if (c->v[i].dir != NULL)
+			c->fs->close(c->v[i].dir);
+		lb_path_free(&c->v[i].res);
+		free(c->v[i].lex);
+	}
+	free(c->v);
+	free(c);
+}
+
 /* A link request's file-system work (lb_broker.h): inputs copied, so that
- * it can run on another thread and outlive nothing of the broker's. */
+ * it can run on another thread and outlive nothing of the broker's. A
+ * batch's is one per entry under one (SUB), run in order on one thread,
+ * sharing CACHE. */
 struct lb_fswork {
+	struct lb_fswork **sub;           /* a batch's entries (N_SUB), or NULL */
+	size_t n_sub;
+	struct lb_dircache *cache;        /* a batch's folders (the batch's work owns it) */
+	int dir_borrowed;                 /* DIR is CACHE's */
 	const struct lb_fs_ops *fs;
 	const struct lb_peer *peer;
 	enum lb_flavor flavor;
@@ -651,9 +697,14 @@ lb_fswork_free(struct lb_fswork *w)
 {
 	if (w == NULL)
 		return;
+	for (size_t i = 0; i < w->n_sub; i++)
+		lb_fswork_free(w->sub[i]);
+	free(w->sub);
+	if (w->sub != NULL || w->n_sub > 0)
+		lb_dircache_free(w->cache);
 	if (w->file != NULL)
 		w->fs->close(w->file);
-	if (w->dir != NULL)
+	if (w->dir != NULL && !w->dir_borrowed)
 		w->fs->close(w->dir);
 	lb_path_free(&w->link_res);
 	lb_path_free(&w->target_res);
@@ -676,14 +727,75 @@ lb_work_fail_op(struct lb_fswork *w, const char *what, int r)
 	lb_failed(&w->msg, &w->status, 0, what, r);
 }
 
-/* The file-system half of a link request: canonical paths, the link's
- * folder and a hard link's target opened as the client, the paths to
- * decide on. Decide on what the paths are, not on what they say. */
+/* LINK's folder (LEX its lexical path) opened as the client: *RES its
+ * final path; W->dir the handle, a batch's shared one if an earlier entry
+ * opened it (or failed to, with the same result). */
+static int
+lb_open_parent_via(struct lb_fswork *w, const struct lb_path *link, const struct lb_path *lex,
+    struct lb_path *res)
+{
+	struct lb_dircache *c = w->cache;
+	struct lb_dirent *e = NULL, *nv;
+	size_t i;
+
+	if (c == NULL)
+		return w->fs->open_parent(w->peer, link, &w->dir, res);
+	for (i = 0; i < c->n && e == NULL; i++)
+		if (strcmp(c->v[i].lex, lex->s) == 0)
+			e = &c->v[i];
+	if (e == NULL) {
+		if (c->n == c->cap) {
+			size_t ncap = c->cap ? c->cap * 2 : 8;
+
+			if ((nv = realloc(c->v, ncap * sizeof(*nv))) == NULL)
+				return LB_E_NOMEM;
+			c->v = nv;
+			c->cap = ncap;
+		}
+		e = &c->v[c->n];
+		memset(e, 0, sizeof(*e));
+		if ((e->lex = lb_strdup(lex->s)) == NULL)
+			return LB_E_NOMEM;
+		c->n++;
+		e->rc = w->fs->open_parent(w->peer, link, &e->dir, &e->res);
+	}
+	if (e->rc != LB_OK)
+		return e->rc;
+	w->dir = e->dir;
+	w->dir_borrowed = 1;
+	return lb_path_copy(&e->res, res);
+}
+
+static void lb_fswork_run_one(struct lb_fswork *w);
+
+/* A batch's entries in order, as the client for all of them at once
+ * where the platform can hold its credentials (one switch per batch). */
 void
 lb_fswork_run(struct lb_fswork *w)
 {
+	size_t i;
+	int held;
+
+	if (w->sub == NULL) {
+		lb_fswork_run_one(w);
+		return;
+	}
+	held = w->fs->hold != NULL && w->fs->hold(w->peer) == LB_OK;
+	for (i = 0; i < w->n_sub; i++)
+		lb_fswork_run_one(w->sub[i]);
+	if (held)
+		w->fs->release();
+}
+
+/* The file-system half of a link request: canonical paths, the link's
+ * folder and a hard link's target opened as the client, the paths to
+ * decide on. Decide on what the paths are, not on what they say. */
+static void
+lb_fswork_run_one(struct lb_fswork *w)
+{
 	const enum lb_kind kind = w->kind;
 	struct lb_path link = { 0 }, parent = { 0 }, name = { 0 }, target = { 0 }, lex = { 0 };
+	struct lb_path lexp;
 	size_t skip;
 	int r;
 
@@ -714,8 +826,11 @@ lb_fswork_run(struct lb_fswork *w)
 		lb_work_fail_input(w, "target path", r);
 		goto out;
 	}
-	lb_path_free(&parent);
-	if ((r = w->fs->open_parent(w->peer, &link, &w->dir, &parent)) != LB_OK) {
+	lexp = parent;
+	memset(&parent, 0, sizeof(parent));
+	r = lb_open_parent_via(w, &link, &lexp, &parent);
+	lb_path_free(&lexp);
+	if (r != LB_OK) {
 		lb_work_fail_op(w, "cannot open the link's directory: ", r);
 		goto out;
 	}
@@ -774,6 +889,7 @@ lb_link_decide(const struct lb_policy *p, const struct lb_peer *peer,
 	int r;
 
 	o->dir = w->dir;
+	o->dir_borrowed = w->dir_borrowed;
 	w->dir = NULL;
 	o->link_res = w->link_res;
 	o->target_res = w->target_res;
@@ -996,6 +1112,139 @@ lb_text_of(struct lb_outcome *o)
 	return text;
 }
 
+static const char *
+lb_verdict_of(const struct lb_outcome *o)
+{
+	return o->status == LB_OK ? (o->d.verdict == LB_VERDICT_ALLOW ? "allowed" : "denied") :
+	    o->status == LB_E_DENIED || o->status == LB_E_KEY_UNKNOWN ||
+	    o->status == LB_E_REMOTE ? "denied" : "failed";
+}
+
+/* What a record's cut fields are kept in until it is appended. */
+struct lb_recmem {
+	struct lb_buf note;
+	char *lres, *tres;
+};
+
+static void
+lb_recmem_init(struct lb_recmem *m)
+{
+	lb_buf_init(&m->note, 4096);
+	m->lres = m->tres = NULL;
+}
+
+static void
+lb_recmem_free(struct lb_recmem *m)
+{
+	lb_buf_free(&m->note);
+	free(m->lres);
+	free(m->tres);
+	m->lres = m->tres = NULL;
+}
+
+/* REC := the audit record of O (WITH_REQUEST: the signed request BODY
+ * stored too; it is stored once per request; SEQ: the record that holds
+ * it, for a create's second record), its cut fields in M. LB_OK, or
+ * LB_E_AUDIT: out of memory, so it cannot be recorded. */
+static int
+lb_rec_fill(const struct lb_peer *peer, const struct lb_request *rq, int decoded,
+    const uint8_t *body, size_t body_len, struct lb_outcome *o, int with_request,
+    uint64_t seq, struct lb_audit_rec *rec, struct lb_recmem *m)
+{
+	uint8_t h[LB_HASH_BYTES];
+	const char *text = lb_text_of(o), *verdict = lb_verdict_of(o);
+	size_t i;
+	int r;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->event = o->event;
+	rec->verdict = verdict;
+	rec->user = peer->who.user;
+	rec->sid = peer->who.sid;
+	rec->groups = peer->who.groups;
+	rec->n_groups = peer->who.n_groups;
+	if (decoded) {
+		rec->kind = (enum lb_kind)rq->kind;
+		rec->link = rq->link;
+		rec->link_len = rq->link_len;
+		rec->target = rq->target;
+		rec->target_len = rq->target_len;
+		if (with_request) {
+			rec->request = body;
+			rec->request_len = body_len;
+			rec->sig = rq->sig;
+		}
+		if (lb_preauth(o, decoded)) {
+			/* unauthenticated: the first bytes of each path only */
+			rec->link_len = rec->link_len > LB_REJECT_PATH_LOG ? LB_REJECT_PATH_LOG : rec->link_len;
+			rec->target_len = rec->target_len > LB_REJECT_PATH_LOG ? LB_REJECT_PATH_LOG : rec->target_len;
+			rec->request = NULL;
+			rec->request_len = 0;
+			rec->sig = NULL;
+		}
+	}
+	rec->link_resolved = o->link_res.s;
+	rec->target_resolved = o->target_res.s;
+	rec->rule = o->d.rule != NULL ? o->d.rule->name : NULL;
+	rec->reason = text;
+	rec->error = o->status;
+	rec->key_name = o->key != NULL ? o->key->name : NULL;
+	/* Refused, or a create's second record, with long paths: only what
+	 * an auditor needs (the allowed decision keeps the whole request,
+	 * which verify-audit checks): the paths' first bytes and lengths, and
+	 * the signed request's BLAKE2b, which the client's copy can match. */
+	if (!decoded || strcmp(verdict, "allowed") == 0 ||
+	    (rq->link_len <= LB_AUDIT_PATH_KEEP && rq->target_len <= LB_AUDIT_PATH_KEEP &&
+	    (o->link_res.s == NULL || strlen(o->link_res.s) <= LB_AUDIT_PATH_KEEP) &&
+	    (o->target_res.s == NULL || strlen(o->target_res.s) <= LB_AUDIT_PATH_KEEP)))
+		return LB_OK;
+	r = lb_buf_printf(&m->note, "%s [paths cut to their first %u bytes: link %zu bytes, "
+	    "target %zu bytes", text, LB_AUDIT_PATH_KEEP, rq->link_len, rq->target_len);
+	if (r == LB_OK && with_request && !lb_preauth(o, decoded) &&
+	    lb_hash(h, body, body_len) == LB_OK) {
+		r = lb_buf_printf(&m->note, "; the signed request: %zu bytes, blake2b ", body_len);
+		for (i = 0; r == LB_OK && i < LB_HASH_BYTES; i++)
+			r = lb_buf_printf(&m->note, "%02x", h[i]);
+	} else if (r == LB_OK && !with_request && seq != 0) {
+		r = lb_buf_printf(&m->note, "; the whole request is in record %llu",
+		    (unsigned long long)seq);
+	}
+	if (r == LB_OK)
+		r = lb_buf_put_u8(&m->note, ']');
+	if (r != LB_OK || lb_buf_cstr(&m->note, &rec->reason) != LB_OK)
+		rec->reason = text;
+	rec->link_len = rec->link_len > LB_AUDIT_PATH_KEEP ? LB_AUDIT_PATH_KEEP : rec->link_len;
+	rec->target_len = rec->target_len > LB_AUDIT_PATH_KEEP ? LB_AUDIT_PATH_KEEP : rec->target_len;
+	rec->request = NULL;
+	rec->request_len = 0;
+	rec->sig = NULL;
+	if (o->link_res.s != NULL && strlen(o->link_res.s) > LB_AUDIT_PATH_KEEP)
+		rec->link_resolved = m->lres = lb_strndup(o->link_res.s, LB_AUDIT_PATH_KEEP);
+	if (o->target_res.s != NULL && strlen(o->target_res.s) > LB_AUDIT_PATH_KEEP)
+		rec->target_resolved = m->tres = lb_strndup(o->target_res.s, LB_AUDIT_PATH_KEEP);
+	if ((o->link_res.s != NULL && rec->link_resolved == NULL) ||
+	    (o->target_res.s != NULL && rec->target_resolved == NULL))
+		return LB_E_AUDIT;   /* out of memory: not recorded, so refused */
+	return LB_OK;
+}
+
+/* One line to syslog / the Event Log for a record of PEER's. */
+static void
+lb_event_line(const struct lb_broker *b, const struct lb_peer *peer, const char *event,
+    const char *verdict, const char *text, int allowed)
+{
+	struct lb_buf line;
+	const char *l;
+
+	if (b->fs->event == NULL)
+		return;
+	lb_buf_init(&line, 4096);
+	if (lb_buf_printf(&line, "%s %s %s: %s", peer->id, event, verdict, text) == LB_OK &&
+	    lb_buf_cstr(&line, &l) == LB_OK)
+		b->fs->event(allowed, l);
+	lb_buf_free(&line);
+}
+
 /* The audit record of O (WITH_REQUEST: the signed request stored too; it
  * is stored once per request), appended but not synced; *SEQ := its
  * sequence number (unchanged if nothing was logged). LB_OK, or
@@ -1008,101 +1257,22 @@ lb_record(struct lb_broker *b, const struct lb_peer *peer, const struct lb_reque
 {
 	struct lb_audit_rec rec;
 	struct lb_budget *g = NULL;
-	struct lb_buf note;
-	uint8_t h[LB_HASH_BYTES];
-	char *lres = NULL, *tres = NULL;
-	const char *text = lb_text_of(o), *verdict;
+	struct lb_recmem m;
 	uint64_t before;
-	size_t i;
 	int r;
-
-	verdict = o->status == LB_OK ? (o->d.verdict == LB_VERDICT_ALLOW ? "allowed" : "denied") :
-	    o->status == LB_E_DENIED || o->status == LB_E_KEY_UNKNOWN ||
-	    o->status == LB_E_REMOTE ? "denied" : "failed";
-	memset(&rec, 0, sizeof(rec));
-	rec.event = o->event;
-	rec.verdict = verdict;
-	rec.user = peer->who.user;
-	rec.sid = peer->who.sid;
-	rec.groups = peer->who.groups;
-	rec.n_groups = peer->who.n_groups;
-	if (decoded) {
-		rec.kind = (enum lb_kind)rq->kind;
-		rec.link = rq->link;
-		rec.link_len = rq->link_len;
-		rec.target = rq->target;
-		rec.target_len = rq->target_len;
-		rec.request = body;
-		rec.request_len = body_len;
-		rec.sig = rq->sig;
-		if (!with_request) {
-			rec.request = NULL;
-			rec.request_len = 0;
-			rec.sig = NULL;
-		}
-		if (lb_preauth(o, decoded)) {
-			/* unauthenticated: the first bytes of each path only */
-			rec.link_len = rec.link_len > LB_REJECT_PATH_LOG ? LB_REJECT_PATH_LOG : rec.link_len;
-			rec.target_len = rec.target_len > LB_REJECT_PATH_LOG ? LB_REJECT_PATH_LOG : rec.target_len;
-			rec.request = NULL;
-			rec.request_len = 0;
-			rec.sig = NULL;
-		}
-	}
-	rec.link_resolved = o->link_res.s;
-	rec.target_resolved = o->target_res.s;
-	rec.rule = o->d.rule != NULL ? o->d.rule->name : NULL;
-	rec.reason = text;
-	rec.error = o->status;
-	rec.key_name = o->key != NULL ? o->key->name : NULL;
 
 	/* Requests over the rate limit are not decisions and are not logged
 	 * one by one, or a flood would fill the disk; the event log says so. */
 	if (o->status == LB_E_RATE)
 		return LB_OK;
-	lb_buf_init(&note, 4096);
-	/* Refused, or a create's second record, with long paths: only what
-	 * an auditor needs (the allowed decision keeps the whole request,
-	 * which verify-audit checks): the paths' first bytes and lengths, and
-	 * the signed request's BLAKE2b, which the client's copy can match. */
-	if (decoded && strcmp(verdict, "allowed") != 0 &&
-	    (rq->link_len > LB_AUDIT_PATH_KEEP || rq->target_len > LB_AUDIT_PATH_KEEP ||
-	    (o->link_res.s != NULL && strlen(o->link_res.s) > LB_AUDIT_PATH_KEEP) ||
-	    (o->target_res.s != NULL && strlen(o->target_res.s) > LB_AUDIT_PATH_KEEP))) {
-		r = lb_buf_printf(&note, "%s [paths cut to their first %u bytes: link %zu bytes, "
-		    "target %zu bytes", text, LB_AUDIT_PATH_KEEP, rq->link_len, rq->target_len);
-		if (r == LB_OK && with_request && !lb_preauth(o, decoded) &&
-		    lb_hash(h, body, body_len) == LB_OK) {
-			r = lb_buf_printf(&note, "; the signed request: %zu bytes, blake2b ", body_len);
-			for (i = 0; r == LB_OK && i < LB_HASH_BYTES; i++)
-				r = lb_buf_printf(&note, "%02x", h[i]);
-		} else if (r == LB_OK && !with_request && *seq != 0) {
-			r = lb_buf_printf(&note, "; the whole request is in record %llu",
-			    (unsigned long long)*seq);
-		}
-		if (r == LB_OK)
-			r = lb_buf_put_u8(&note, ']');
-		if (r != LB_OK || lb_buf_cstr(&note, &rec.reason) != LB_OK)
-			rec.reason = text;
-		rec.link_len = rec.link_len > LB_AUDIT_PATH_KEEP ? LB_AUDIT_PATH_KEEP : rec.link_len;
-		rec.target_len = rec.target_len > LB_AUDIT_PATH_KEEP ? LB_AUDIT_PATH_KEEP : rec.target_len;
-		rec.request = NULL;
-		rec.request_len = 0;
-		rec.sig = NULL;
-		if (o->link_res.s != NULL && strlen(o->link_res.s) > LB_AUDIT_PATH_KEEP)
-			rec.link_resolved = lres = lb_strndup(o->link_res.s, LB_AUDIT_PATH_KEEP);
-		if (o->target_res.s != NULL && strlen(o->target_res.s) > LB_AUDIT_PATH_KEEP)
-			rec.target_resolved = tres = lb_strndup(o->target_res.s, LB_AUDIT_PATH_KEEP);
-		if ((o->link_res.s != NULL && rec.link_resolved == NULL) ||
-		    (o->target_res.s != NULL && rec.target_resolved == NULL)) {
-			r = LB_E_AUDIT;   /* out of memory: not recorded, so refused */
-			goto out;
-		}
-	}
+	lb_recmem_init(&m);
+	if ((r = lb_rec_fill(peer, rq, decoded, body, body_len, o, with_request, *seq, &rec,
+	    &m)) != LB_OK)
+		goto out;
 	/* A request's refusal counts against its identity's budget; past it,
 	 * it is answered and counted, not recorded (a create's second record
 	 * always is: it says that an allowed link was not made). */
-	if (with_request && strcmp(verdict, "allowed") != 0 &&
+	if (with_request && strcmp(rec.verdict, "allowed") != 0 &&
 	    (g = lb_budget_get(b, peer, now)) != NULL && g->used >= LB_AUDIT_BUDGET_BYTES) {
 		g->held++;
 		r = LB_OK;
@@ -1120,26 +1290,34 @@ lb_record(struct lb_broker *b, const struct lb_peer *peer, const struct lb_reque
 		g->used += lb_audit_bytes(b->audit) - before;
 	/* Nor are they sent to syslog / the Event Log one by one: a flood
 	 * would drown the broker's other messages (journald rate limits). */
-	if (b->fs->event != NULL && o->status != LB_E_RATE) {
-		struct lb_buf line;
-		const char *l;
-
-		lb_buf_init(&line, 4096);
-		if (lb_buf_printf(&line, "%s %s %s: %s", peer->id, o->event, verdict, text) == LB_OK &&
-		    lb_buf_cstr(&line, &l) == LB_OK)
-			b->fs->event(o->status == LB_OK && o->d.verdict == LB_VERDICT_ALLOW, l);
-		lb_buf_free(&line);
-	}
+	lb_event_line(b, peer, o->event, rec.verdict, lb_text_of(o),
+	    o->status == LB_OK && o->d.verdict == LB_VERDICT_ALLOW);
 	r = LB_OK;
 out:
-	lb_buf_free(&note);
-	free(lres);
-	free(tres);
+	lb_recmem_free(&m);
 	return r;
 }
 
+/* One entry of a batch between its decision and its answer. */
+struct lb_bentry {
+	struct lb_outcome o;
+	uint64_t seq;                     /* its decision record */
+	int make_rc;
+	int second;                       /* its create failed: a second record */
+};
+
+/* A batch (version 2) between its arrival and its answer. */
+struct lb_bpend {
+	struct lb_batch req;              /* decoded at prepare (into the message's copy) */
+	struct lb_bentry *e;              /* REQ.n of them once admitted; NULL: refused whole */
+	struct lb_dircache *dirs;         /* the folders its entries borrow */
+	uint8_t hash[LB_HASH_BYTES];      /* BLAKE2b of the signed body */
+	struct lb_batch_response resp;
+};
+
 /* A request between its arrival and its answer. */
 struct lb_pending {
+	struct lb_bpend *bt;              /* a batch, or NULL; its header is also in RQ */
 	const struct lb_peer *peer;
 	uint8_t *msg;                     /* a copy of the message: RQ points into it */
 	size_t len, body_len;
@@ -1168,20 +1346,71 @@ struct lb_pending {
 	int signed_;
 };
 
+/* O's handles closed (a batch's shared folder is its batch's). */
+static void
+lb_outcome_close(const struct lb_fs_ops *fs, struct lb_outcome *o)
+{
+	if (o->file != NULL)
+		fs->close(o->file);
+	if (o->dir != NULL && !o->dir_borrowed)
+		fs->close(o->dir);
+	o->file = o->dir = NULL;
+	o->pending = 0;
+}
+
+static void
+lb_outcome_free(const struct lb_fs_ops *fs, struct lb_outcome *o)
+{
+	lb_outcome_close(fs, o);
+	free(o->made);
+	free(o->name);
+	lb_path_free(&o->link_res);
+	lb_path_free(&o->target_res);
+	lb_buf_free(&o->msg);
+}
+
+/* BT's entries and folders (the batch is then refused whole). */
+static void
+lb_bpend_drop(const struct lb_fs_ops *fs, struct lb_bpend *bt)
+{
+	size_t i;
+
+	if (bt->e != NULL)
+		for (i = 0; i < bt->req.n; i++)
+			lb_outcome_free(fs, &bt->e[i].o);
+	free(bt->e);
+	bt->e = NULL;
+	lb_dircache_free(bt->dirs);
+	bt->dirs = NULL;
+}
+
+/* Entry I of BT as a request (type, kind and paths; the rest is the
+ * batch's). */
+static void
+lb_bentry_request(const struct lb_bpend *bt, size_t i, struct lb_request *rq)
+{
+	const struct lb_batch_entry *e = &bt->req.e[i];
+
+	memset(rq, 0, sizeof(*rq));
+	rq->version = bt->req.version;
+	rq->type = e->type;
+	rq->kind = e->kind;
+	rq->link = e->link;
+	rq->link_len = e->link_len;
+	rq->target = e->target;
+	rq->target_len = e->target_len;
+}
+
 void
 lb_broker_pending_free(struct lb_broker *b, struct lb_pending *p)
 {
 	if (p == NULL)
 		return;
-	if (p->o.file != NULL)
-		b->fs->close(p->o.file);
-	if (p->o.dir != NULL)
-		b->fs->close(p->o.dir);
-	free(p->o.made);
-	free(p->o.name);
-	lb_path_free(&p->o.link_res);
-	lb_path_free(&p->o.target_res);
-	lb_buf_free(&p->o.msg);
+	if (p->bt != NULL) {
+		lb_bpend_drop(b->fs, p->bt);
+		free(p->bt);
+	}
+	lb_outcome_free(b->fs, &p->o);
 	lb_buf_free(&p->frame);
 	lb_buf_free(&p->req_in);
 	lb_buf_free(&p->resp_in);
@@ -1218,12 +1447,9 @@ lb_refuse_unaudited(struct lb_broker *b, struct lb_pending *p)
 		return;
 	p->unaudited = 1;
 	lb_down_note(b, p->now, 1);
-	if (o->file != NULL)
-		b->fs->close(o->file);
-	if (o->dir != NULL)
-		b->fs->close(o->dir);
-	o->file = o->dir = NULL;
-	o->pending = 0;
+	lb_outcome_close(b->fs, o);
+	if (p->bt != NULL)
+		lb_bpend_drop(b->fs, p->bt);   /* nothing of it was made */
 	o->status = LB_E_AUDIT;
 	o->d.verdict = LB_VERDICT_DENY;
 	o->d.rule = NULL;
@@ -1325,8 +1551,26 @@ lb_broker_prepare(struct lb_broker *b, const struct lb_peer *peer,
 	lb_buf_init(&pd->frame, LB_FRAME_HDR + LB_FRAME_MAX);
 	lb_buf_init(&pd->req_in, 1 + 255 + LB_FRAME_MAX);
 	lb_buf_init(&pd->resp_in, 1 + 255 + LB_FRAME_MAX);
-	/* Decoded once, here; RQ points into our copy of the message. */
-	pd->decode_rc = lb_request_decode(pd->msg, pd->len, &pd->rq, &pd->body_len);
+	/* Decoded once, here; RQ points into our copy of the message. A
+	 * batch's header goes into RQ too (type LB_MSG_BATCH, no kind or
+	 * paths): the checks before its entries are a request's. */
+	if (lb_msg_is_batch(pd->msg, pd->len)) {
+		if ((pd->bt = calloc(1, sizeof(*pd->bt))) == NULL) {
+			lb_broker_pending_free(b, pd);
+			return LB_E_NOMEM;
+		}
+		pd->decode_rc = lb_batch_decode(pd->msg, pd->len, &pd->bt->req, &pd->body_len);
+		if (pd->decode_rc == LB_OK) {
+			pd->rq.version = pd->bt->req.version;
+			pd->rq.type = LB_MSG_BATCH;
+			pd->rq.timestamp = pd->bt->req.timestamp;
+			memcpy(pd->rq.nonce, pd->bt->req.nonce, LB_NONCE_BYTES);
+			memcpy(pd->rq.key, pd->bt->req.key, LB_PK_BYTES);
+			memcpy(pd->rq.sig, pd->bt->req.sig, LB_SIG_BYTES);
+		}
+	} else {
+		pd->decode_rc = lb_request_decode(pd->msg, pd->len, &pd->rq, &pd->body_len);
+	}
 	/* Worth checking the signature ahead only if no limit will refuse it
 	 * first: over its limit, a request costs no crypto. */
 	/* Decided under the policy in force now, whatever reloads come
@@ -1338,7 +1582,8 @@ lb_broker_prepare(struct lb_broker *b, const struct lb_peer *peer,
 	    !lb_preauth_spent(b, pd, NULL);
 	/* What lb_broker_precheck verifies. */
 	if (pd->admitted && pd->decode_rc == LB_OK &&
-	    lb_request_signed_input(&pd->rq, &pd->req_in) != LB_OK)
+	    (pd->bt != NULL ? lb_batch_signed_input(pd->msg, pd->body_len, &pd->req_in) :
+	    lb_request_signed_input(&pd->rq, &pd->req_in)) != LB_OK)
 		lb_buf_reset(&pd->req_in);
 	*p = pd;
 	return LB_OK;
@@ -1353,8 +1598,10 @@ lb_broker_precheck(struct lb_pending *p)
 	    p->rq.sig) == LB_OK ? 1 : -1;
 }
 
+/* The file-system work of the link request RQ from P's peer. */
 static int
-lb_fswork_new(const struct lb_broker *b, const struct lb_pending *p, struct lb_fswork **out)
+lb_fswork_new(const struct lb_broker *b, const struct lb_pending *p,
+    const struct lb_request *rq, struct lb_fswork **out)
 {
 	struct lb_fswork *w;
 
@@ -1364,18 +1611,65 @@ lb_fswork_new(const struct lb_broker *b, const struct lb_pending *p, struct lb_f
 	w->fs = b->fs;
 	w->peer = p->peer;
 	w->flavor = p->pol->policy->flavor;
-	w->kind = (enum lb_kind)p->rq.kind;
+	w->kind = (enum lb_kind)rq->kind;
 	lb_buf_init(&w->msg, 8192);
-	w->link = lb_strndup(p->rq.link, p->rq.link_len);
-	w->target = lb_strndup(p->rq.target, p->rq.target_len);
-	w->link_len = p->rq.link_len;
-	w->target_len = p->rq.target_len;
+	w->link = lb_strndup(rq->link, rq->link_len);
+	w->target = lb_strndup(rq->target, rq->target_len);
+	w->link_len = rq->link_len;
+	w->target_len = rq->target_len;
 	if (w->link == NULL || w->target == NULL) {
 		lb_fswork_free(w);
 		return LB_E_NOMEM;
 	}
 	*out = w;
 	return LB_OK;
+}
+
+/* An admitted batch: its entries, and one work for all of them (run in
+ * order on one thread, each folder opened once). LB_E_NOMEM: refused. */
+static int
+lb_batch_admit(struct lb_broker *b, struct lb_pending *p, struct lb_fswork **out)
+{
+	struct lb_bpend *bt = p->bt;
+	const size_t n = bt->req.n;
+	struct lb_request rq;
+	struct lb_fswork *w;
+	size_t i;
+	int r = LB_E_NOMEM;
+
+	*out = NULL;
+	if ((bt->e = calloc(n, sizeof(*bt->e))) == NULL)
+		return LB_E_NOMEM;
+	for (i = 0; i < n; i++) {
+		lb_buf_init(&bt->e[i].o.msg, 8192);
+		bt->e[i].o.event = lb_event_of(bt->req.e[i].type);
+		bt->e[i].o.key = p->o.key;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		goto fail;
+	w->fs = b->fs;
+	w->peer = p->peer;
+	lb_buf_init(&w->msg, 64);
+	if ((w->sub = calloc(n, sizeof(*w->sub))) == NULL)
+		goto fail;
+	w->n_sub = n;
+	if ((w->cache = calloc(1, sizeof(*w->cache))) == NULL)
+		goto fail;
+	w->cache->fs = b->fs;
+	for (i = 0; i < n; i++) {
+		lb_bentry_request(bt, i, &rq);
+		if ((r = lb_fswork_new(b, p, &rq, &w->sub[i])) != LB_OK)
+			goto fail;
+		w->sub[i]->cache = w->cache;
+	}
+	if ((r = lb_hash(bt->hash, p->msg, p->body_len)) != LB_OK)
+		goto fail;
+	*out = w;
+	return LB_OK;
+fail:
+	lb_fswork_free(w);
+	lb_bpend_drop(b->fs, bt);
+	return r;
 }
 
 int
@@ -1397,7 +1691,8 @@ lb_broker_admit(struct lb_broker *b, struct lb_pending *p, struct lb_fswork **w)
 	o->event = "reject";
 	/* Per OS identity, before any expensive work. */
 	if ((r = lb_rate_take(&b->rates, peer->id, p->now_ms, pol->broker.requests_per_sec,
-	    pol->broker.requests_burst, &p->retry_ms)) != LB_OK) {
+	    pol->broker.requests_burst, p->bt != NULL && p->decode_rc == LB_OK ? p->bt->req.n : 1,
+	    &p->retry_ms)) != LB_OK) {
 		lb_fail_op(o, "", r);
 		return LB_OK;
 	}
@@ -1413,7 +1708,9 @@ lb_broker_admit(struct lb_broker *b, struct lb_pending *p, struct lb_fswork **w)
 	o->event = lb_event_of(rq->type);
 	/* The signature first, against the key the request names: an
 	 * unsigned or forged request is a forgery whatever key it claims. */
-	sig_ok = p->sig != 0 ? p->sig > 0 : lb_request_verify(rq, rq->key) == LB_OK;
+	sig_ok = p->sig != 0 ? p->sig > 0 : (p->bt != NULL ?
+	    lb_batch_verify(&p->bt->req, p->msg, p->body_len, rq->key) :
+	    lb_request_verify(rq, rq->key)) == LB_OK;
 	if (!sig_ok) {
 		o->event = "reject";
 		lb_fail_op(o, "", LB_E_SIG);
@@ -1451,9 +1748,103 @@ lb_broker_admit(struct lb_broker *b, struct lb_pending *p, struct lb_fswork **w)
 		lb_do_status(b, peer, o);
 		return LB_OK;
 	}
-	if ((r = lb_fswork_new(b, p, w)) != LB_OK)
+	if ((r = p->bt != NULL ? lb_batch_admit(b, p, w) : lb_fswork_new(b, p, rq, w)) != LB_OK)
 		lb_fail_op(o, "", r);
 	return LB_OK;
+}
+
+/* W's results into P's entries, each decided on its own; the folders
+ * they share become the batch's. */
+static void
+lb_batch_decide(struct lb_pending *p, struct lb_fswork *w)
+{
+	struct lb_bpend *bt = p->bt;
+	struct lb_request rq;
+	size_t i;
+
+	for (i = 0; i < bt->req.n && i < w->n_sub; i++) {
+		lb_bentry_request(bt, i, &rq);
+		lb_link_decide(p->pol->policy, p->peer, &rq, w->sub[i], &bt->e[i].o);
+	}
+	bt->dirs = w->cache;
+	w->cache = NULL;
+}
+
+/* A decided batch's records, in one append: the "batch" record with the
+ * signed batch (stored once), then one record per entry naming the
+ * batch's hash and the entry's index (docs/audit.md, "Batches"). A
+ * batch's records are never left out for the audit budget (verify-audit
+ * proves each entry recorded); the refused ones' share of them counts
+ * against it. LB_OK, or LB_E_AUDIT: nothing may be made or answered. */
+static int
+lb_batch_record(struct lb_broker *b, struct lb_pending *p)
+{
+	struct lb_bpend *bt = p->bt;
+	const size_t n = bt->req.n;
+	struct lb_audit_rec *recs = NULL;
+	struct lb_recmem *mem = NULL;
+	struct lb_budget *g;
+	struct lb_request rq;
+	struct lb_buf reason;
+	const char *text = NULL;
+	size_t i, allowed = 0, refused = 0;
+	uint64_t first = 0, before;
+	int r = LB_E_AUDIT;
+
+	lb_buf_init(&reason, 512);
+	if ((recs = calloc(n + 1, sizeof(*recs))) == NULL || (mem = calloc(n, sizeof(*mem))) == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		lb_recmem_init(&mem[i]);
+	for (i = 0; i < n; i++) {
+		lb_bentry_request(bt, i, &rq);
+		if (lb_rec_fill(p->peer, &rq, 1, NULL, 0, &bt->e[i].o, 0, 0, &recs[i + 1],
+		    &mem[i]) != LB_OK)
+			goto out;
+		recs[i + 1].batch = bt->hash;
+		recs[i + 1].index = (uint32_t)i;
+		if (strcmp(recs[i + 1].verdict, "allowed") == 0)
+			allowed++;
+		else
+			refused++;
+	}
+	if (lb_buf_printf(&reason, "a batch of %zu requests: %zu allowed, %zu refused; "
+	    "the next %zu records are its entries", n, allowed, refused, n) != LB_OK ||
+	    lb_buf_cstr(&reason, &text) != LB_OK)
+		goto out;
+	recs[0].event = "batch";
+	recs[0].verdict = "allowed";
+	recs[0].user = p->peer->who.user;
+	recs[0].sid = p->peer->who.sid;
+	recs[0].groups = p->peer->who.groups;
+	recs[0].n_groups = p->peer->who.n_groups;
+	recs[0].kind = LB_KIND_NONE;
+	recs[0].reason = text;
+	recs[0].error = LB_OK;
+	recs[0].key_name = p->o.key != NULL ? p->o.key->name : NULL;
+	recs[0].request = p->msg;
+	recs[0].request_len = p->body_len;
+	recs[0].sig = bt->req.sig;
+	before = lb_audit_bytes(b->audit);
+	if (lb_audit_append_n(b->audit, recs, n + 1, p->now, &first) != LB_OK)
+		goto out;
+	lb_down_over(b, p->now);
+	for (i = 0; i < n; i++)
+		bt->e[i].seq = first + 1 + i;
+	p->seq = first + n;
+	if (refused > 0 && (g = lb_budget_get(b, p->peer, p->now)) != NULL)
+		g->used += (lb_audit_bytes(b->audit) - before) * refused / (n + 1);
+	/* one line for the batch in syslog / the Event Log, not one per link */
+	lb_event_line(b, p->peer, "batch", "decided", text, allowed > 0);
+	r = LB_OK;
+out:
+	if (mem != NULL)
+		for (i = 0; i < n; i++)
+			lb_recmem_free(&mem[i]);
+	free(mem);
+	free(recs);
+	lb_buf_free(&reason);
+	return r;
 }
 
 /* The record first: a crash can leave an allowed decision without its
@@ -1468,13 +1859,17 @@ lb_broker_close_start(struct lb_broker *b, struct lb_pending *p)
 	 * refusal (and it must not spend that budget, or the pacing of an
 	 * enrolled user's batch would lock it out). */
 	if (o->status != LB_E_RATE && lb_preauth(o, p->decoded) &&
-	    lb_rate_take(&b->rejects, p->peer->id, p->now_ms, LB_REJECT_PER_SEC, LB_REJECT_BURST,
+	    lb_rate_take(&b->rejects, p->peer->id, p->now_ms, LB_REJECT_PER_SEC, LB_REJECT_BURST, 1,
 	    &p->retry_ms) != LB_OK)
 		lb_fail_op(o, "", LB_E_RATE);
 	p->decided = 1;
-	if (lb_record(b, p->peer, &p->rq, p->decoded, p->msg, p->body_len, o, 1, p->now,
-	    &p->seq) != LB_OK)
+	if (p->bt != NULL && p->bt->e != NULL && o->status == LB_OK) {
+		if (lb_batch_record(b, p) != LB_OK)
+			lb_refuse_unaudited(b, p);
+	} else if (lb_record(b, p->peer, &p->rq, p->decoded, p->msg, p->body_len, o, 1, p->now,
+	    &p->seq) != LB_OK) {
 		lb_refuse_unaudited(b, p);
+	}
 	return LB_OK;
 }
 
@@ -1485,7 +1880,9 @@ lb_broker_decide(struct lb_broker *b, struct lb_pending *p, struct lb_fswork *w)
 		lb_fswork_free(w);
 		return LB_E_INVAL;
 	}
-	if (w != NULL)
+	if (w != NULL && p->bt != NULL && p->bt->e != NULL)
+		lb_batch_decide(p, w);
+	else if (w != NULL)
 		lb_link_decide(p->pol->policy, p->peer, &p->rq, w, &p->o);
 	lb_fswork_free(w);
 	return lb_broker_close_start(b, p);
@@ -1496,6 +1893,14 @@ lb_broker_timeout(struct lb_broker *b, struct lb_pending *p)
 {
 	if (!p->started || p->decided)
 		return LB_E_INVAL;
+	if (p->bt != NULL && p->bt->e != NULL) {
+		/* every entry of the batch: its work is the worker's now */
+		for (size_t i = 0; i < p->bt->req.n; i++) {
+			lb_fail_op(&p->bt->e[i].o, "", LB_E_FS_TIMEOUT);
+			p->bt->e[i].o.d.verdict = LB_VERDICT_DENY;
+		}
+		return lb_broker_close_start(b, p);
+	}
 	lb_fail_op(&p->o, "", LB_E_FS_TIMEOUT);
 	p->o.d.verdict = LB_VERDICT_DENY;
 	return lb_broker_close_start(b, p);
@@ -1531,6 +1936,28 @@ lb_broker_begin(struct lb_broker *b, const struct lb_peer *peer,
 }
 
 
+/* The batch's allowed creates, to make once their decisions are durable. */
+static int
+lb_batch_make_begin(struct lb_broker *b, struct lb_pending *p)
+{
+	struct lb_bpend *bt = p->bt;
+	size_t i, any = 0;
+
+	if (bt->e == NULL)
+		return 0;
+	for (i = 0; i < bt->req.n; i++)
+		any += (size_t)bt->e[i].o.pending;
+	if (any == 0)
+		return 0;
+	if (lb_durable(b, p->seq) != LB_OK) {
+		lb_refuse_unaudited(b, p);   /* nothing made: refused whole */
+		return 0;
+	}
+	for (i = 0; i < bt->req.n; i++)
+		bt->e[i].make_rc = LB_E_INVAL;   /* until made */
+	return 1;
+}
+
 int
 lb_broker_make_begin(struct lb_broker *b, struct lb_pending *p)
 {
@@ -1539,6 +1966,8 @@ lb_broker_make_begin(struct lb_broker *b, struct lb_pending *p)
 	if (p->made)
 		return 0;
 	p->made = 1;
+	if (p->bt != NULL)
+		return lb_batch_make_begin(b, p);
 	if (!p->o.pending)
 		return 0;
 	/* audit_sync = always: the decision is on disk before the link. */
@@ -1554,6 +1983,24 @@ void
 lb_broker_make_run(struct lb_pending *p)
 {
 	const struct lb_outcome *o = &p->o;
+	struct lb_bpend *bt = p->bt;
+	size_t i;
+	int held;
+
+	if (bt != NULL) {
+		if (bt->e == NULL)
+			return;
+		held = p->fs->hold != NULL && p->fs->hold(p->peer) == LB_OK;
+		for (i = 0; i < bt->req.n; i++) {
+			o = &bt->e[i].o;
+			if (o->pending)
+				bt->e[i].make_rc = p->fs->create(p->peer, o->dir, o->name,
+				    (enum lb_kind)bt->req.e[i].kind, o->made, o->file);
+		}
+		if (held)
+			p->fs->release();
+		return;
+	}
 
 	p->make_rc = p->fs->create(p->peer, o->dir, o->name, (enum lb_kind)p->rq.kind,
 	    o->made, o->file);
@@ -1563,6 +2010,86 @@ void
 lb_broker_make_cancel(struct lb_pending *p, int rc)
 {
 	p->make_rc = rc;
+	if (p->bt != NULL && p->bt->e != NULL)
+		for (size_t i = 0; i < p->bt->req.n; i++)
+			p->bt->e[i].make_rc = rc;
+}
+
+/* Entries of P whose failure could not be recorded (WHICH: their second
+ * records): refused as the log's fault, which is true of them (their
+ * links were not made); the others stand. */
+static void
+lb_batch_refuse_seconds(struct lb_broker *b, struct lb_pending *p)
+{
+	struct lb_bpend *bt = p->bt;
+	size_t i;
+
+	lb_down_note(b, p->now, 1);
+	for (i = 0; i < bt->req.n; i++) {
+		if (!bt->e[i].second)
+			continue;
+		bt->e[i].o.status = LB_E_AUDIT;
+		bt->e[i].o.d.rule = NULL;
+		lb_buf_reset(&bt->e[i].o.msg);
+		lb_say(&bt->e[i].o.msg, "%s: nothing was made (ask again once it can)",
+		    lb_strerror(LB_E_AUDIT));
+	}
+}
+
+/* The batch's creates that failed: their second records, in one append. */
+static int
+lb_batch_make_end(struct lb_broker *b, struct lb_pending *p)
+{
+	struct lb_bpend *bt = p->bt;
+	const size_t n = bt->req.n;
+	struct lb_audit_rec *recs;
+	struct lb_recmem *mem;
+	struct lb_request rq;
+	size_t i, k = 0;
+	uint64_t first = 0;
+
+	if (bt->e == NULL)
+		return LB_E_INVAL;
+	for (i = 0; i < n; i++) {
+		struct lb_bentry *e = &bt->e[i];
+
+		if (!e->o.pending)
+			continue;
+		e->o.pending = 0;
+		if (e->make_rc == LB_OK)
+			continue;
+		lb_fail_op(&e->o, "", e->make_rc);
+		e->o.d.verdict = LB_VERDICT_DENY;
+		e->second = 1;
+		k++;
+	}
+	if (k == 0)
+		return LB_OK;
+	recs = calloc(k, sizeof(*recs));
+	mem = calloc(k, sizeof(*mem));
+	for (i = 0, k = 0; recs != NULL && mem != NULL && i < n; i++) {
+		if (!bt->e[i].second)
+			continue;
+		lb_recmem_init(&mem[k]);
+		lb_bentry_request(bt, i, &rq);
+		if (lb_rec_fill(p->peer, &rq, 1, NULL, 0, &bt->e[i].o, 0, bt->e[i].seq, &recs[k],
+		    &mem[k]) != LB_OK) {
+			lb_recmem_free(&mem[k]);
+			break;
+		}
+		k++;
+	}
+	if (recs == NULL || mem == NULL || i < n ||
+	    lb_audit_append_n(b->audit, recs, k, p->now, &first) != LB_OK)
+		lb_batch_refuse_seconds(b, p);
+	else
+		p->seq = first + k - 1;
+	if (mem != NULL)
+		for (i = 0; i < k; i++)
+			lb_recmem_free(&mem[i]);
+	free(mem);
+	free(recs);
+	return LB_OK;
 }
 
 int
@@ -1570,6 +2097,8 @@ lb_broker_make_end(struct lb_broker *b, struct lb_pending *p)
 {
 	struct lb_outcome *o = &p->o;
 
+	if (p->made && p->bt != NULL)
+		return lb_batch_make_end(b, p);
 	if (!p->made || !o->pending)
 		return LB_E_INVAL;
 	o->pending = 0;
@@ -1614,13 +2143,97 @@ lb_broker_seal_busy(struct lb_pending *p)
 	return LB_OK;
 }
 
+/* How many of the LEN bytes at S fit in MAX without cutting a UTF-8
+ * sequence. */
+static size_t
+lb_cut_utf8(const char *s, size_t len, size_t max)
+{
+	size_t n = len;
+
+	if (n <= max)
+		return n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
+/* P's frame (length word, then the body already in P->frame) with room
+ * for the signature; P->resp_in already holds what it covers. */
+static int
+lb_frame_close(struct lb_pending *p)
+{
+	static const uint8_t no_sig[LB_SIG_BYTES];
+	size_t n;
+	int r;
+
+	if (p->frame.len - LB_FRAME_HDR + LB_SIG_BYTES > LB_FRAME_MAX)
+		return LB_E_FRAME_TOO_LONG;
+	p->sig_off = p->frame.len;
+	if ((r = lb_buf_put(&p->frame, no_sig, sizeof(no_sig))) != LB_OK)
+		return r;
+	n = p->frame.len - LB_FRAME_HDR;   /* the length word, big-endian */
+	p->frame.data[0] = (uint8_t)(n >> 24);
+	p->frame.data[1] = (uint8_t)(n >> 16);
+	p->frame.data[2] = (uint8_t)(n >> 8);
+	p->frame.data[3] = (uint8_t)n;
+	p->sealed = 1;
+	return LB_OK;
+}
+
+/* A batch's answer: every entry's result (its texts cut to
+ * LB_BATCH_TEXT_MAX), or the refusal of the whole batch. */
+static int
+lb_batch_seal(struct lb_broker *b, struct lb_pending *p)
+{
+	struct lb_bpend *bt = p->bt;
+	struct lb_batch_response *rs = &bt->resp;
+	const char *text;
+	size_t i;
+	int r;
+
+	if (bt->e != NULL && lb_durable(b, p->seq) != LB_OK)
+		lb_batch_refuse_seconds(b, p);   /* only failures' records wait for it */
+	memset(rs, 0, sizeof(*rs));
+	rs->version = LB_WIRE_VERSION_BATCH;
+	rs->type = LB_MSG_BATCH_RESPONSE;
+	if (p->decode_rc == LB_OK)
+		memcpy(rs->nonce, bt->req.nonce, LB_NONCE_BYTES);
+	if (bt->e == NULL || p->o.status != LB_OK) {
+		rs->status = p->o.status != LB_OK ? p->o.status : LB_E_INVAL;
+		text = lb_text_of(&p->o);
+		rs->message = text;
+		rs->message_len = lb_cut_utf8(text, strlen(text), LB_BATCH_TEXT_MAX);
+	} else {
+		rs->n = bt->req.n;
+		for (i = 0; i < rs->n; i++) {
+			struct lb_outcome *o = &bt->e[i].o;
+			struct lb_batch_result *x = &rs->r[i];
+
+			x->status = o->status;
+			x->verdict = (uint8_t)(o->status == LB_OK ? o->d.verdict : LB_VERDICT_DENY);
+			x->rule = o->d.rule != NULL && o->status == LB_OK ? o->d.rule->name : "";
+			x->rule_len = lb_cut_utf8(x->rule, strlen(x->rule), LB_BATCH_TEXT_MAX);
+			text = lb_text_of(o);
+			x->message = text;
+			x->message_len = lb_cut_utf8(text, strlen(text), LB_BATCH_TEXT_MAX - x->rule_len);
+		}
+	}
+	lb_buf_reset(&p->frame);
+	lb_buf_reset(&p->resp_in);
+	if ((r = lb_buf_put_u32(&p->frame, 0)) != LB_OK ||
+	    (r = lb_batch_response_encode_body(rs, &p->frame)) != LB_OK ||
+	    (r = lb_batch_response_signed_input(p->frame.data + LB_FRAME_HDR,
+	    p->frame.len - LB_FRAME_HDR, &p->resp_in)) != LB_OK)
+		return r;
+	return lb_frame_close(p);
+}
+
 int
 lb_broker_seal(struct lb_broker *b, struct lb_pending *p)
 {
 	struct lb_outcome *o = &p->o;
 	const char *text;
-	static const uint8_t no_sig[LB_SIG_BYTES];
-	size_t n;
 	int r;
 
 	if (!p->decided)
@@ -1631,6 +2244,8 @@ lb_broker_seal(struct lb_broker *b, struct lb_pending *p)
 		return r;
 	if (o->status == LB_E_RATE)
 		return lb_broker_seal_busy(p);
+	if (p->bt != NULL)
+		return lb_batch_seal(b, p);
 	if (lb_durable(b, p->seq) != LB_OK)
 		lb_refuse_unaudited(b, p);
 	if ((p->rule = lb_strdup(o->d.rule != NULL ? o->d.rule->name : "")) == NULL)
@@ -1657,18 +2272,7 @@ lb_broker_seal(struct lb_broker *b, struct lb_pending *p)
 	    (r = lb_buf_put_u32(&p->frame, 0)) != LB_OK ||
 	    (r = lb_response_encode_body(&p->resp, &p->frame)) != LB_OK)
 		return r;
-	if (p->frame.len - LB_FRAME_HDR + LB_SIG_BYTES > LB_FRAME_MAX)
-		return LB_E_FRAME_TOO_LONG;
-	p->sig_off = p->frame.len;
-	if ((r = lb_buf_put(&p->frame, no_sig, sizeof(no_sig))) != LB_OK)
-		return r;
-	n = p->frame.len - LB_FRAME_HDR;   /* the length word, big-endian */
-	p->frame.data[0] = (uint8_t)(n >> 24);
-	p->frame.data[1] = (uint8_t)(n >> 16);
-	p->frame.data[2] = (uint8_t)(n >> 8);
-	p->frame.data[3] = (uint8_t)n;
-	p->sealed = 1;
-	return LB_OK;
+	return lb_frame_close(p);
 }
 
 int

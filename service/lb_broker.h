@@ -68,6 +68,12 @@ struct lb_fs_ops {
 	/* Milliseconds of a monotonic clock, for the rate limits' pacing
 	 * (may be NULL: the request's time in whole seconds). */
 	uint64_t (*clock_ms)(void);
+	/* A batch's work (both may be NULL): HOLD takes the client's
+	 * credentials on this thread until RELEASE, and the calls above made
+	 * meanwhile for PEER skip their own switch (one switch per batch
+	 * instead of one per call). LB_OK, or the calls switch as usual. */
+	int (*hold)(const struct lb_peer *peer);
+	void (*release)(void);
 };
 
 /* Requests per identity: a token bucket of the policy's requests_per_sec
@@ -88,11 +94,6 @@ struct lb_fs_ops {
 #define LB_AUDIT_BUDGET_BYTES (256u * 1024)
 #define LB_AUDIT_BUDGET_WINDOW_S 60u
 #define LB_AUDIT_BUDGET_IDS 1024     /* identities tracked at once */
-/* A refused request whose paths are longer than this keeps only their
- * first LB_AUDIT_PATH_KEEP bytes, their lengths and the BLAKE2b of the
- * signed request (not the request itself): a 64 KiB request of control
- * bytes, six bytes each when escaped, made 470 KB of log. */
-#define LB_AUDIT_PATH_KEEP 256
 /* While the audit log cannot be written, the event log says so when it
  * starts, then at most once per this many seconds with a count, and when
  * it ends. */

@@ -89,6 +89,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rec.link_resolved = c[LR]; rec.target_resolved = c[TR];
 	rec.rule = c[RU]; rec.reason = c[RE]; rec.error = l.error; rec.key_name = c[KE];
 	rec.request = l.request; rec.request_len = l.request_len; rec.sig = l.sig;
+	if (l.in_batch) {
+		rec.batch = l.batch;
+		rec.index = l.index;
+	}
 	/* An empty byte string has no data pointer to give. */
 	if (rec.link == NULL && !l.link.null)
 		rec.link = "";

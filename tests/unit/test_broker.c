@@ -116,9 +116,27 @@ fake_event(int allowed, const char *line)
 	}
 }
 
+/* Credential holds of a batch's work (lb_fs_ops.hold): counted. */
+static int g_holds, g_held;
+
+static int
+fake_hold(const struct lb_peer *peer)
+{
+	(void)peer;
+	g_holds++;
+	g_held = 1;
+	return LB_OK;
+}
+
+static void
+fake_release(void)
+{
+	g_held = 0;
+}
+
 static const struct lb_fs_ops fake_ops = {
 	fake_open_parent, fake_open_target, fake_create, fake_remove, fake_close, fake_event, NULL, NULL,
-	NULL,
+	NULL, fake_hold, fake_release,
 };
 
 
