@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lb_session.h"
+#include "lb_str.h"
 
 #define LB_SERVICE_KEY_FILE_MAX 256
 
@@ -212,10 +213,11 @@ lb_conn_said_busy(struct lb_session *s)
 /* Sign RQ (type, kind and paths set; its nonce is made here) and send it.
  * LB_E_UNREACHABLE, LB_E_TIMEOUT leave the connection unusable; LB_E_BUSY:
  * the broker is full (s->retry_ms: when to try again; reconnect). */
+static int lb_send_body(struct lb_session *s);
+
 static int
 lb_send(struct lb_session *s, struct lb_request *rq)
 {
-	struct lb_buf reason;
 	int r;
 
 	rq->version = LB_WIRE_VERSION;
@@ -223,10 +225,21 @@ lb_send(struct lb_session *s, struct lb_request *rq)
 	lb_random(rq->nonce, sizeof(rq->nonce));
 	memcpy(rq->key, s->sk + LB_SK_PK_OFFSET, LB_PK_BYTES);
 	lb_buf_reset(&s->body);
-	lb_buf_reset(&s->frame);
 	if ((r = lb_request_sign_checked(rq, s->sk)) != LB_OK ||
-	    (r = lb_request_encode(rq, &s->body)) != LB_OK ||
-	    (r = lb_frame_put(&s->frame, s->body.data, s->body.len)) != LB_OK)
+	    (r = lb_request_encode(rq, &s->body)) != LB_OK)
+		return LB_WHY(&s->why, r, "cannot make the request: %s", lb_strerror(r));
+	return lb_send_body(s);
+}
+
+/* The message in s->body, framed and sent (lb_send's errors). */
+static int
+lb_send_body(struct lb_session *s)
+{
+	struct lb_buf reason;
+	int r;
+
+	lb_buf_reset(&s->frame);
+	if ((r = lb_frame_put(&s->frame, s->body.data, s->body.len)) != LB_OK)
 		return LB_WHY(&s->why, r, "cannot make the request: %s", lb_strerror(r));
 	lb_buf_init(&reason, LB_WHY_MAX);
 	r = lb_conn_send(s->conn, s->frame.data, s->frame.len,
@@ -253,9 +266,38 @@ lb_send(struct lb_session *s, struct lb_request *rq)
  * answer is never taken as a verdict: the worst a forger can do with one
  * is make us wait and resend, within LB_CLIENT_BUSY_MS. Any other error
  * leaves the connection unusable. */
+static int lb_recv_frame(struct lb_session *s, const uint8_t nonce[LB_NONCE_BYTES], int last,
+    const uint8_t **msg, size_t *msg_len);
+
 static int
 lb_take_answer(struct lb_session *s, const uint8_t nonce[LB_NONCE_BYTES], int last,
     struct lb_response *resp)
+{
+	const uint8_t *msg;
+	size_t msg_len;
+	int r;
+
+	memset(resp, 0, sizeof(*resp));
+	if ((r = lb_recv_frame(s, nonce, last, &msg, &msg_len)) != LB_OK)
+		return r;
+	if ((r = lb_response_decode(msg, msg_len, resp, NULL)) != LB_OK)
+		return LB_WHY(&s->why, LB_E_NOT_GENUINE, "broker is not genuine: malformed answer (%s)",
+		    lb_strerror(r));
+	if ((r = lb_response_verify(resp, s->service_pk)) != LB_OK)
+		return r == LB_E_NOMEM ? r : LB_WHY(&s->why, LB_E_NOT_GENUINE,
+		    "%s", "broker is not genuine: response signature does not verify");
+	if (!lb_ct_equal(resp->nonce, nonce, LB_NONCE_BYTES))
+		return LB_WHY(&s->why, LB_E_NOT_GENUINE, "%s", "broker is not genuine: response signature "
+		    "does not verify for this request (it answers another request's nonce)");
+	return LB_OK;
+}
+
+/* The next frame from the broker into *MSG (pointing into s->in until the
+ * next call), the request with NONCE's; a busy answer for it is LB_E_RATE
+ * or LB_E_BUSY (as lb_take_answer). LAST: nothing may follow it. */
+static int
+lb_recv_frame(struct lb_session *s, const uint8_t nonce[LB_NONCE_BYTES], int last,
+    const uint8_t **out, size_t *out_len)
 {
 	const size_t cap = LB_FRAME_HDR + LB_FRAME_MAX;
 	struct lb_buf reason;
@@ -264,7 +306,8 @@ lb_take_answer(struct lb_session *s, const uint8_t nonce[LB_NONCE_BYTES], int la
 	uint64_t deadline;
 	int r;
 
-	memset(resp, 0, sizeof(*resp));
+	*out = NULL;
+	*out_len = 0;
 	if (s->in_used > 0) {
 		memmove(s->in, s->in + s->in_used, s->in_len - s->in_used);
 		s->in_len -= s->in_used;
@@ -308,18 +351,8 @@ lb_take_answer(struct lb_session *s, const uint8_t nonce[LB_NONCE_BYTES], int la
 			    "a busy answer for another request");
 		goto out;
 	}
-	if ((r = lb_response_decode(msg, msg_len, resp, NULL)) != LB_OK)
-		goto malformed;
-	if ((r = lb_response_verify(resp, s->service_pk)) != LB_OK) {
-		r = r == LB_E_NOMEM ? r : LB_WHY(&s->why, LB_E_NOT_GENUINE,
-		    "%s", "broker is not genuine: response signature does not verify");
-		goto out;
-	}
-	if (!lb_ct_equal(resp->nonce, nonce, LB_NONCE_BYTES)) {
-		r = LB_WHY(&s->why, LB_E_NOT_GENUINE, "%s", "broker is not genuine: response signature "
-		    "does not verify for this request (it answers another request's nonce)");
-		goto out;
-	}
+	*out = msg;
+	*out_len = msg_len;
 	r = LB_OK;
 	goto out;
 
@@ -876,16 +909,14 @@ lb_batch_leftovers(struct lb_session *s, const struct lb_result *rest, size_t n,
 		lb_deliver_left(s, &rest[k], stop, LB_RES_NOT_SENT);
 }
 
-int
-lb_session_batch(struct lb_session *s, const struct lb_result *rq, size_t n)
+/* The batch as pipelined single requests (a broker that speaks only
+ * version 1 of the protocol). */
+static int
+lb_session_batch_v1(struct lb_session *s, const struct lb_result *rq, size_t n)
 {
 	size_t i = 0, k;
 	int fatal = 0, queued = 0, stop = LB_OK;
 
-	lb_session_fresh_cwd(s);
-	s->delivered = 0;
-	s->stop_status = LB_OK;
-	s->progress_at = lb_client_clock_ms() + 1000;
 	for (; i < n && !fatal; i += (size_t)queued)
 		lb_batch_one(s, &rq[i], &queued, &fatal);
 	if (!fatal)
@@ -904,4 +935,318 @@ lb_session_batch(struct lb_session *s, const struct lb_result *rq, size_t n)
 	s->busy_until = 0;
 	s->conn_busy = 0;
 	return stop;
+}
+
+/* ---- batch messages (protocol version 2): up to LB_BATCH_MAX links
+ * signed once, one signed answer for all of them ---- */
+
+/* The requests RQ[FIRST..FIRST+M) of one batch message: those whose paths
+ * resolved are its entries (ENT[k] their entry, else -1 with the failure
+ * in FAIL[k] / WHY[k]). */
+struct lb_chunk {
+	struct lb_batch bt;
+	struct lb_path link[LB_BATCH_MAX], target[LB_BATCH_MAX], parent[LB_BATCH_MAX];
+	int ent[LB_BATCH_MAX];
+	int fail[LB_BATCH_MAX];
+	char *why[LB_BATCH_MAX];
+	size_t first, m, bytes;
+	struct lb_batch_response resp;
+};
+
+static void
+lb_chunk_clear(struct lb_chunk *c)
+{
+	size_t k;
+
+	for (k = 0; k < c->bt.n; k++) {
+		lb_path_free(&c->link[k]);
+		lb_path_free(&c->target[k]);
+		lb_path_free(&c->parent[k]);
+	}
+	for (k = 0; k < c->m; k++) {
+		free(c->why[k]);
+		c->why[k] = NULL;
+	}
+	c->bt.n = 0;
+	c->m = 0;
+}
+
+/* Whether a link of C's lies at or above DEP: then the entry that needs
+ * DEP waits for the next message, so that it is decided after that link
+ * exists, as it would be if the requests were made one by one. */
+static int
+lb_chunk_needs(const struct lb_chunk *c, const struct lb_path *dep)
+{
+	size_t k;
+
+	if (dep->s == NULL)
+		return 0;
+	for (k = 0; k < c->bt.n; k++)
+		if (c->link[k].len <= dep->len && lb_path_is_under(dep, &c->link[k]))
+			return 1;
+	return 0;
+}
+
+/* The absolute path a symbolic link's target names (lexically, from the
+ * link's folder), for lb_chunk_needs; empty if it cannot be told. */
+static void
+lb_chunk_target_of(const struct lb_result *res, const struct lb_path *parent,
+    const struct lb_path *target, struct lb_path *out)
+{
+	struct lb_path raw = { 0 };
+
+	memset(out, 0, sizeof(*out));
+	if (target->s != NULL) {
+		if (lb_path_copy(target, out) != LB_OK)
+			memset(out, 0, sizeof(*out));
+		return;
+	}
+	if (lb_path_canon(lb_client_flavor(), res->target, strlen(res->target), &raw) == LB_OK &&
+	    lb_path_resolve(parent, &raw, out) != LB_OK)
+		memset(out, 0, sizeof(*out));
+	lb_path_free(&raw);
+}
+
+/* C := the next batch message from RQ[FROM..N): as many requests as fit
+ * one frame and LB_BATCH_MAX, up to one that needs a link made by an
+ * earlier one of them. */
+static void
+lb_chunk_build(struct lb_session *s, struct lb_chunk *c, const struct lb_result *rq,
+    size_t from, size_t n)
+{
+	struct lb_path link, target, parent, dep;
+	size_t esz, e, tlen;
+	const char *t;
+	int r, needs;
+
+	c->first = from;
+	c->m = 0;
+	c->bt.n = 0;
+	c->bytes = LB_BATCH_FIXED + LB_SIG_BYTES;
+	while (from + c->m < n && c->m < LB_BATCH_MAX) {
+		const struct lb_result *res = &rq[from + c->m];
+
+		memset(&link, 0, sizeof(link));
+		memset(&target, 0, sizeof(target));
+		memset(&parent, 0, sizeof(parent));
+		r = lb_resolve_paths(s, res, &link, &target);
+		if (r == LB_OK && lb_path_parent(&link, &parent) != LB_OK)
+			r = LB_WHY(&s->why, LB_E_NOMEM, "%s", lb_strerror(LB_E_NOMEM));
+		t = target.s != NULL ? target.s : res->target;
+		tlen = target.s != NULL ? target.len : strlen(res->target);
+		esz = lb_batch_entry_size(link.len, tlen);
+		if (r == LB_OK && (link.len > LB_WIRE_STR_MAX || tlen > LB_WIRE_STR_MAX ||
+		    LB_BATCH_FIXED + LB_SIG_BYTES + esz > LB_FRAME_MAX))
+			r = LB_WHY(&s->why, LB_E_TOOBIG, "cannot make the request: %s",
+			    lb_strerror(LB_E_TOOBIG));
+		if (r != LB_OK) {
+			lb_path_free(&link);
+			lb_path_free(&target);
+			lb_path_free(&parent);
+			c->ent[c->m] = -1;
+			c->fail[c->m] = r;
+			c->why[c->m] = lb_strndup((const char *)s->why.data, s->why.len);
+			c->m++;
+			continue;
+		}
+		lb_chunk_target_of(res, &parent, &target, &dep);
+		needs = lb_chunk_needs(c, &parent) || lb_chunk_needs(c, &dep);
+		lb_path_free(&dep);
+		if (c->bytes + esz > LB_FRAME_MAX || needs) {
+			lb_path_free(&link);
+			lb_path_free(&target);
+			lb_path_free(&parent);
+			break;
+		}
+		e = c->bt.n++;
+		c->link[e] = link;
+		c->target[e] = target;
+		c->parent[e] = parent;
+		c->bt.e[e].type = res->type;
+		c->bt.e[e].kind = (uint8_t)res->kind;
+		c->bt.e[e].link = c->link[e].s;
+		c->bt.e[e].link_len = c->link[e].len;
+		c->bt.e[e].target = t;
+		c->bt.e[e].target_len = tlen;
+		c->bytes += esz;
+		c->ent[c->m] = (int)e;
+		c->why[c->m] = NULL;
+		c->m++;
+	}
+}
+
+/* The answer to the batch with NONCE into C->resp (pointing into s->in
+ * until the next call): signed by the service key, for this batch.
+ * LB_E_VERSION: the broker speaks only version 1 (its signed "unknown
+ * version" answer, not bound to any request). Busy answers as for a
+ * request. */
+static int
+lb_take_batch_answer(struct lb_session *s, const uint8_t nonce[LB_NONCE_BYTES],
+    struct lb_batch_response *resp)
+{
+	static const uint8_t zero[LB_NONCE_BYTES];
+	struct lb_response old;
+	const uint8_t *msg;
+	size_t msg_len, body_len;
+	int r;
+
+	if ((r = lb_recv_frame(s, nonce, 1, &msg, &msg_len)) != LB_OK)
+		return r;
+	if (!lb_msg_is_batch(msg, msg_len)) {
+		if (lb_response_decode(msg, msg_len, &old, NULL) == LB_OK &&
+		    lb_response_verify(&old, s->service_pk) == LB_OK &&
+		    lb_ct_equal(old.nonce, zero, LB_NONCE_BYTES) &&
+		    (old.status == LB_E_VERSION || old.status == LB_E_MSG_TYPE))
+			return LB_E_VERSION;
+		return LB_WHY(&s->why, LB_E_NOT_GENUINE, "%s",
+		    "broker is not genuine: a batch answered with something else");
+	}
+	if ((r = lb_batch_response_decode(msg, msg_len, resp, &body_len)) != LB_OK)
+		return LB_WHY(&s->why, LB_E_NOT_GENUINE, "broker is not genuine: malformed answer (%s)",
+		    lb_strerror(r));
+	if ((r = lb_batch_response_verify(resp, msg, body_len, s->service_pk)) != LB_OK)
+		return r == LB_E_NOMEM ? r : LB_WHY(&s->why, LB_E_NOT_GENUINE,
+		    "%s", "broker is not genuine: response signature does not verify");
+	if (!lb_ct_equal(resp->nonce, nonce, LB_NONCE_BYTES) ||
+	    (resp->status == LB_OK && resp->n != s->chunk->bt.n))
+		return LB_WHY(&s->why, LB_E_NOT_GENUINE, "%s", "broker is not genuine: the answer "
+		    "is not for this batch");
+	return LB_OK;
+}
+
+/* C's batch signed (a fresh nonce and time each try), sent and answered,
+ * again while the broker says busy. *SENT := whether it went out. */
+static int
+lb_chunk_exchange(struct lb_session *s, struct lb_chunk *c, int *sent)
+{
+	uint64_t first = 0;
+	unsigned tries = 0;
+	int r;
+
+	*sent = 0;
+	for (;;) {
+		if ((r = lb_session_connect(s)) == LB_OK) {
+			c->bt.version = LB_WIRE_VERSION_BATCH;
+			c->bt.type = LB_MSG_BATCH;
+			c->bt.timestamp = lb_client_time();
+			lb_random(c->bt.nonce, sizeof(c->bt.nonce));
+			memcpy(c->bt.key, s->sk + LB_SK_PK_OFFSET, LB_PK_BYTES);
+			lb_buf_reset(&s->body);
+			if ((r = lb_batch_sign_encode(&c->bt, s->sk, &s->body)) != LB_OK)
+				return LB_WHY(&s->why, r, "cannot make the request: %s", lb_strerror(r));
+			if ((r = lb_send_body(s)) == LB_OK) {
+				*sent = 1;
+				r = lb_take_batch_answer(s, c->bt.nonce, &c->resp);
+			}
+		}
+		if (r == LB_OK || r == LB_E_VERSION)
+			return r;
+		if (r != LB_E_RATE && r != LB_E_BUSY)
+			return r;
+		*sent = 0;   /* refused unheard: nothing of it was done */
+		lb_batch_progress(s);
+		if ((r = lb_busy_wait(s, r, &first, &tries)) != LB_OK)
+			return r;
+	}
+}
+
+/* C's results, in request order: the broker's answer (STOP LB_OK), or
+ * STOP, which stopped the batch (SENT: the broker may have made them). */
+static void
+lb_chunk_deliver(struct lb_session *s, const struct lb_chunk *c, const struct lb_result *rq,
+    int stop, int sent)
+{
+	const struct lb_batch_response *rs = &c->resp;
+	struct lb_result r;
+	size_t k;
+	int first = 1;
+
+	for (k = 0; k < c->m; k++) {
+		r = rq[c->first + k];
+		r.stopped = 0;
+		r.allowed = 0;
+		r.rule = NULL;
+		r.rule_len = 0;
+		if (c->ent[k] < 0) {
+			r.state = LB_RES_NOT_SENT;
+			r.status = c->fail[k];
+			r.msg = c->why[k];
+			r.msg_len = c->why[k] != NULL ? strlen(c->why[k]) : 0;
+		} else if (stop != LB_OK) {
+			r.state = sent ? LB_RES_UNANSWERED : LB_RES_NOT_SENT;
+			r.status = stop;
+			r.stopped = first ? 1 : 2;
+			r.msg = first ? (const char *)s->why.data : NULL;
+			r.msg_len = first ? s->why.len : 0;
+			first = 0;
+		} else if (rs->status != LB_OK) {
+			/* refused whole: each of its requests is */
+			r.state = LB_RES_ANSWERED;
+			r.status = rs->status;
+			r.msg = rs->message;
+			r.msg_len = rs->message_len;
+		} else {
+			const struct lb_batch_result *x = &rs->r[c->ent[k]];
+
+			r.state = LB_RES_ANSWERED;
+			r.status = x->status;
+			r.allowed = x->verdict == LB_VERDICT_ALLOW;
+			r.rule = x->rule;
+			r.rule_len = x->rule_len;
+			r.msg = x->message;
+			r.msg_len = x->message_len;
+		}
+		lb_deliver(s, &r);
+	}
+}
+
+int
+lb_session_batch(struct lb_session *s, const struct lb_result *rq, size_t n)
+{
+	struct lb_chunk *c;
+	size_t i = 0, k;
+	int r = LB_OK, sent = 0;
+
+	lb_session_fresh_cwd(s);
+	s->delivered = 0;
+	s->stop_status = LB_OK;
+	s->progress_at = lb_client_clock_ms() + 1000;
+	if (s->no_batch || getenv("LINKBROKER_BATCH_V1") != NULL)
+		return lb_session_batch_v1(s, rq, n);
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return lb_session_batch_v1(s, rq, n);
+	s->chunk = c;
+	if ((r = lb_session_key(s)) != LB_OK || (r = lb_session_connect(s)) != LB_OK) {
+		/* nothing can be sent: the first says why */
+		for (k = 0; k < n; k++)
+			lb_deliver_left(s, &rq[k], r, LB_RES_NOT_SENT);
+		goto out;
+	}
+	while (i < n) {
+		lb_chunk_build(s, c, rq, i, n);
+		r = LB_OK;
+		if (c->bt.n > 0)
+			r = lb_chunk_exchange(s, c, &sent);
+		if (r == LB_E_VERSION) {
+			/* an older broker: the rest one by one, pipelined */
+			s->no_batch = 1;
+			lb_chunk_clear(c);
+			r = lb_session_batch_v1(s, rq + i, n - i);
+			goto out;
+		}
+		lb_chunk_deliver(s, c, rq, r, sent);
+		i += c->m;
+		lb_chunk_clear(c);
+		if (r != LB_OK) {
+			for (; i < n; i++)
+				lb_deliver_left(s, &rq[i], r, LB_RES_NOT_SENT);
+			lb_session_drop(s);
+			break;
+		}
+	}
+out:
+	lb_chunk_clear(c);
+	free(c);
+	s->chunk = NULL;
+	return r;
 }

@@ -37,7 +37,14 @@ struct lb_saved_cred {
 	gid_t fsgid;
 	gid_t *groups;
 	int n_groups;
+	int held;           /* the thread holds the client's already: nothing to undo */
 };
+
+/* A batch's work holds one client's credentials on its thread from
+ * lb_posix_hold to lb_posix_release (lb_fs_ops.hold): one switch for the
+ * whole batch, and the calls in between, for that client, skip theirs. */
+static __thread const struct lb_posix_cred *lb_held;
+static __thread struct lb_saved_cred lb_held_saved;
 
 int
 lb_posix_errno(int e)
@@ -119,6 +126,8 @@ lb_cred_leave(struct lb_saved_cred *s)
 {
 	int saved_errno = errno;
 
+	if (s->held)
+		return;
 	/* fsuid first: back to 0 raises the file-system capabilities again. */
 	setfsuid(s->fsuid);
 	if ((uid_t)setfsuid((uid_t)-1) != s->fsuid)
@@ -142,11 +151,39 @@ lb_as_client(const struct lb_peer *peer, struct lb_saved_cred *s)
 
 	if (c == NULL)
 		return LB_E_INVAL;
+	if (lb_held != NULL && lb_held == c) {
+		memset(s, 0, sizeof(*s));
+		s->held = 1;
+		return LB_OK;
+	}
 	if ((r = lb_cred_enter(c, s)) == -1) {
 		lb_cred_leave(s);
 		return LB_E_IO;
 	}
 	return r;
+}
+
+static int
+lb_posix_hold(const struct lb_peer *peer)
+{
+	const struct lb_posix_cred *c = peer != NULL ? peer->plat : NULL;
+	int r;
+
+	if (c == NULL || lb_held != NULL)
+		return LB_E_INVAL;
+	if ((r = lb_as_client(peer, &lb_held_saved)) != LB_OK)
+		return r;
+	lb_held = c;
+	return LB_OK;
+}
+
+static void
+lb_posix_release(void)
+{
+	if (lb_held == NULL)
+		return;
+	lb_held = NULL;
+	lb_cred_leave(&lb_held_saved);
 }
 
 /* The final path of FD, canonical. A directory or file that was removed
@@ -703,4 +740,6 @@ const struct lb_fs_ops lb_posix_fs_ops = {
 	.event = lb_posix_event,
 	.resolve_target_at = lb_posix_resolve_target_at,
 	.clock_ms = lb_posix_clock_ms,
+	.hold = lb_posix_hold,
+	.release = lb_posix_release,
 };

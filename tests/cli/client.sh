@@ -202,6 +202,8 @@ def read_exact(c, n):
         b += d
     return b
 
+VERSION_ERR = -14  # LB_E_VERSION
+
 def answer(nonce, status, verdict, rule, msg, bad_sig=False):
     body = bytes([1, 0x81]) + nonce + struct.pack(">iB", status, verdict)
     body += struct.pack(">H", len(rule)) + rule + struct.pack(">H", len(msg)) + msg
@@ -229,6 +231,12 @@ while True:
             req = hdr and read_exact(c, struct.unpack(">I", hdr)[0])
             if not req:
                 break
+            if req[0] != 1:
+                # as a broker that speaks only version 1 answers: signed,
+                # not bound to any request (zero nonce), "unknown version"
+                log.write("conn=%d version=%d refused as unknown\n" % (conn_no, req[0]))
+                c.sendall(answer(bytes(16), VERSION_ERR, 0, b"", b"malformed request: unknown protocol version"))
+                continue
             typ, kind = req[1], req[2]
             ts, = struct.unpack(">Q", req[3:11])
             nonce, key = req[11:27], req[27:59]

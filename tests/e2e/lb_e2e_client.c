@@ -96,9 +96,28 @@ exchange(const char *sock, const uint8_t *msg, size_t len, int unframed)
 		r = lb_frame_parse(in, got, &m, &mlen, &used);
 		if (r == LB_E_SHORT)
 			continue;
+		if (r == LB_OK && lb_msg_is_batch(m, mlen)) {
+			/* a batch's answer (to a message with version byte 2) */
+			struct lb_batch_response *br = malloc(sizeof(*br));
+
+			if (br == NULL || lb_batch_response_decode(m, mlen, br, &blen) != LB_OK) {
+				printf("bad answer\n");
+				free(br);
+				close(fd);
+				lb_buf_free(&out);
+				return 1;
+			}
+			printf("status %d verdict 0 message %.*s entries %zu\n", (int)br->status,
+			    (int)br->message_len, br->message, br->n);
+			free(br);
+			close(fd);
+			lb_buf_free(&out);
+			return 0;
+		}
 		if (r != LB_OK || lb_response_decode(m, mlen, &resp, &blen) != LB_OK) {
 			printf("bad answer\n");
 			close(fd);
+			lb_buf_free(&out);
 			return 1;
 		}
 		printf("status %d verdict %d message %.*s\n", (int)resp.status, resp.verdict,

@@ -45,6 +45,9 @@ static struct fake {
 	size_t n_seen;
 	unsigned conns;
 	unsigned rate_left;                         /* "rate*" links: busy answers still to give */
+	int v1_only;                                /* answer batches as an older broker does */
+	unsigned batches;                           /* batch messages received */
+	unsigned batches_refused;                   /* of them answered "unknown version" */
 } fk;
 
 static const char *
@@ -88,6 +91,136 @@ take_rate(void)
 	return yes;
 }
 
+static void
+seen_add(unsigned conn, uint8_t type, uint8_t kind, const char *link, size_t link_len,
+    const char *target, size_t target_len)
+{
+	pthread_mutex_lock(&fk.mu);
+	if (fk.n_seen < SEEN_MAX) {
+		struct seen *s = &fk.seen[fk.n_seen++];
+
+		s->conn = conn;
+		s->type = type;
+		s->kind = kind;
+		snprintf(s->link, sizeof(s->link), "%.*s", (int)link_len, link != NULL ? link : "");
+		snprintf(s->target, sizeof(s->target), "%.*s", (int)target_len,
+		    target != NULL ? target : "");
+	}
+	pthread_mutex_unlock(&fk.mu);
+}
+
+/* The frame of a signed version-1 answer, as an older broker sends for a
+ * message it cannot read (no nonce: it is bound to no request). */
+static int
+fake_unknown_version(int fd)
+{
+	struct lb_response resp;
+	struct lb_buf body, frame;
+	int r;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.version = LB_WIRE_VERSION;
+	resp.type = LB_MSG_RESPONSE;
+	resp.status = LB_E_VERSION;
+	resp.message = "malformed request: unknown protocol version";
+	resp.message_len = strlen(resp.message);
+	lb_buf_init(&body, LB_FRAME_MAX);
+	lb_buf_init(&frame, LB_FRAME_HDR + LB_FRAME_MAX);
+	r = lb_response_sign(&resp, fk.sk) == LB_OK && lb_response_encode(&resp, &body) == LB_OK &&
+	    lb_frame_put(&frame, body.data, body.len) == LB_OK &&
+	    write_all(fd, frame.data, frame.len) == 0 ? 0 : -1;
+	lb_buf_free(&body);
+	lb_buf_free(&frame);
+	return r;
+}
+
+/* Answer one batch message, by the same rules per link as fake_answer
+ * ("rate*": the whole batch busy; "badsig" / "nonce": the answer forged). */
+static int
+fake_batch(int fd, unsigned conn, const uint8_t *msg, size_t len)
+{
+	struct lb_batch *bt = calloc(1, sizeof(*bt));
+	struct lb_batch_response *rs = calloc(1, sizeof(*rs));
+	struct lb_buf frame, in;
+	uint8_t sig[LB_SIG_BYTES];
+	size_t i, body_len, n;
+	int r = -1, forge = 0, rate = 0;
+
+	lb_buf_init(&frame, LB_FRAME_HDR + LB_FRAME_MAX);
+	lb_buf_init(&in, 0);
+	pthread_mutex_lock(&fk.mu);
+	fk.batches++;
+	if (fk.v1_only)
+		fk.batches_refused++;
+	pthread_mutex_unlock(&fk.mu);
+	if (fk.v1_only) {
+		r = fake_unknown_version(fd);
+		goto out;
+	}
+	if (bt == NULL || rs == NULL || lb_batch_decode(msg, len, bt, &body_len) != LB_OK ||
+	    lb_batch_verify(bt, msg, body_len, fk.user_pk) != LB_OK)
+		goto out;
+	for (i = 0; i < bt->n; i++)
+		rate |= starts(base_name(bt->e[i].link), "rate");
+	if (rate && take_rate()) {
+		r = lb_busy_frame(&frame, bt->nonce, LB_E_RATE, 20) == LB_OK &&
+		    write_all(fd, frame.data, frame.len) == 0 ? 0 : -1;
+		goto out;
+	}
+	rs->version = LB_WIRE_VERSION_BATCH;
+	rs->type = LB_MSG_BATCH_RESPONSE;
+	memcpy(rs->nonce, bt->nonce, LB_NONCE_BYTES);
+	rs->n = bt->n;
+	for (i = 0; i < bt->n; i++) {
+		const struct lb_batch_entry *e = &bt->e[i];
+		struct lb_batch_result *x = &rs->r[i];
+		char link[512];
+
+		snprintf(link, sizeof(link), "%.*s", (int)e->link_len, e->link);
+		seen_add(conn, e->type, e->kind, e->link, e->link_len, e->target, e->target_len);
+		if (starts(base_name(link), "close"))
+			goto out;
+		if (starts(base_name(link), "deny")) {
+			x->status = LB_E_DENIED;
+			x->rule = "no-x";
+			x->message = "denied by rule \"no-x\"";
+		} else if (starts(base_name(link), "exists")) {
+			x->status = LB_E_EXISTS;
+			x->rule = "";
+			x->message = "a file already exists at the link path";
+		} else {
+			x->verdict = LB_VERDICT_ALLOW;
+			x->rule = "r1";
+			x->message = e->type == LB_MSG_CHECK ? "would be allowed" : "created";
+			forge |= starts(base_name(link), "badsig") ? 1 : starts(base_name(link), "nonce") ? 2 : 0;
+		}
+		x->rule_len = strlen(x->rule);
+		x->message_len = strlen(x->message);
+	}
+	if (forge & 2)
+		rs->nonce[0] ^= 1;
+	if (lb_buf_put_u32(&frame, 0) != LB_OK || lb_batch_response_encode_body(rs, &frame) != LB_OK ||
+	    lb_batch_response_signed_input(frame.data + 4, frame.len - 4, &in) != LB_OK ||
+	    lb_sign_prepared(fk.sk, in.data, in.len, sig) != LB_OK)
+		goto out;
+	if (forge & 1)
+		sig[0] ^= 1;
+	if (lb_buf_put(&frame, sig, sizeof(sig)) != LB_OK)
+		goto out;
+	n = frame.len - 4;
+	frame.data[0] = (uint8_t)(n >> 24);
+	frame.data[1] = (uint8_t)(n >> 16);
+	frame.data[2] = (uint8_t)(n >> 8);
+	frame.data[3] = (uint8_t)n;
+	r = write_all(fd, frame.data, frame.len) == 0 ? 0 : -1;
+out:
+	lb_buf_free(&frame);
+	lb_buf_free(&in);
+	free(bt);
+	free(rs);
+	return r;
+}
+
 /* Answer one request; -1: close the connection. */
 static int
 fake_answer(int fd, unsigned conn, const uint8_t *msg, size_t len)
@@ -99,21 +232,12 @@ fake_answer(int fd, unsigned conn, const uint8_t *msg, size_t len)
 	size_t body_len;
 	int forge = 0, r = 0;
 
+	if (lb_msg_is_batch(msg, len))
+		return fake_batch(fd, conn, msg, len);
 	if (lb_request_decode(msg, len, &rq, &body_len) != LB_OK)
 		return -1;
-	pthread_mutex_lock(&fk.mu);
-	if (fk.n_seen < SEEN_MAX) {
-		struct seen *s = &fk.seen[fk.n_seen++];
-
-		s->conn = conn;
-		s->type = rq.type;
-		s->kind = rq.kind;
-		snprintf(s->link, sizeof(s->link), "%.*s", (int)rq.link_len, rq.link != NULL ? rq.link : "");
-		snprintf(s->target, sizeof(s->target), "%.*s", (int)rq.target_len,
-		    rq.target != NULL ? rq.target : "");
-		b = base_name(s->link);
-	}
-	pthread_mutex_unlock(&fk.mu);
+	seen_add(conn, rq.type, rq.kind, rq.link, rq.link_len, rq.target, rq.target_len);
+	b = base_name(rq.link != NULL ? rq.link : "");
 	memset(&resp, 0, sizeof(resp));
 	resp.version = LB_WIRE_VERSION;
 	resp.type = LB_MSG_RESPONSE;
@@ -473,7 +597,7 @@ struct collected {
 	size_t n;
 	size_t index[64];
 	int status[64], state[64], stopped[64];
-	char msg[64][64];
+	char msg[64][96], rule[64][32];
 };
 
 static void
@@ -487,21 +611,26 @@ collect(void *arg, size_t index, const struct linkbroker_result *r)
 		c->state[c->n] = r->state;
 		c->stopped[c->n] = r->stopped;
 		snprintf(c->msg[c->n], sizeof(c->msg[0]), "%s", r->message);
+		snprintf(c->rule[c->n], sizeof(c->rule[0]), "%s", r->rule);
 	}
 	c->n++;
 }
 
+/* 50 requests, one of them "rate" (busy once), some denied, one a dry
+ * run: results in request order over one connection. The broker of
+ * today takes them as one batch message (answered busy once, then sent
+ * again whole); an older one (V1_ONLY) refuses the batch as an unknown
+ * version and gets them one by one, pipelined. */
 static void
-test_batch_results_in_order_over_one_connection(void **state)
+batch_in_order(int v1_only)
 {
 	struct linkbroker *h = open_handle();
 	struct linkbroker_request rq[50];
 	char names[50][32];
 	struct collected c;
-	unsigned conn;
+	unsigned conn, batches = fk.batches, refused = fk.batches_refused;
 	size_t i, before = seen_count();
 
-	(void)state;
 	memset(&c, 0, sizeof(c));
 	for (i = 0; i < 50; i++) {
 		snprintf(names[i], sizeof(names[i]), "/x/%s%zu", i % 7 == 3 ? "deny" : i == 11 ? "rate" : "ok", i);
@@ -511,7 +640,9 @@ test_batch_results_in_order_over_one_connection(void **state)
 		rq[i].target = "t";
 	}
 	fk.rate_left = 1;
+	fk.v1_only = v1_only;
 	assert_int_equal(linkbroker_batch(h, rq, 50, collect, &c), LINKBROKER_OK);
+	fk.v1_only = 0;
 	assert_int_equal(c.n, 50);
 	for (i = 0; i < 50; i++) {
 		assert_int_equal(c.index[i], i);
@@ -520,17 +651,45 @@ test_batch_results_in_order_over_one_connection(void **state)
 		assert_int_equal(c.stopped[i], 0);
 	}
 	assert_string_equal(c.msg[5], "would be allowed");
-	assert_int_equal(seen_count() - before, 51);   /* one resent after "busy" */
+	assert_string_equal(c.msg[3], "denied by rule \"no-x\"");
+	assert_string_equal(c.rule[3], "no-x");
+	if (v1_only) {
+		assert_int_equal(fk.batches - batches, 1);
+		assert_int_equal(fk.batches_refused - refused, 1);
+		assert_int_equal(seen_count() - before, 51);   /* one resent after "busy" */
+	} else {
+		assert_int_equal(fk.batches - batches, 2);     /* busy once, then again */
+		assert_int_equal(fk.batches_refused - refused, 0);
+		assert_int_equal(seen_count() - before, 50);
+		assert_int_equal(fk.seen[before + 5].type, LB_MSG_CHECK);
+		assert_string_equal(fk.seen[before + 49].link, "/x/ok49");
+	}
 	conn = fk.seen[before].conn;
 	for (i = before; i < seen_count(); i++)
 		assert_int_equal(fk.seen[i].conn, conn);
 	linkbroker_close(h);
 }
 
-/* Line 2's answer is forged: requests 3..33 were on the wire
- * (UNANSWERED), 34.. never went (NOT_SENT); the handle still works. */
 static void
-test_batch_stops_at_a_forged_answer(void **state)
+test_batch_results_in_order_over_one_connection(void **state)
+{
+	(void)state;
+	batch_in_order(0);
+}
+
+static void
+test_batch_to_an_older_broker_goes_one_by_one(void **state)
+{
+	(void)state;
+	batch_in_order(1);
+}
+
+/* Line 2's answer is forged. One by one (an older broker): requests
+ * 3..33 were on the wire (UNANSWERED), 34.. never went (NOT_SENT). In
+ * one batch message: the whole answer is forged, so every line of it is
+ * UNANSWERED. Either way the handle still works. */
+static void
+batch_forged(int v1_only)
 {
 	struct linkbroker *h = open_handle();
 	struct linkbroker_request rq[40];
@@ -538,7 +697,6 @@ test_batch_stops_at_a_forged_answer(void **state)
 	struct collected c;
 	size_t i;
 
-	(void)state;
 	memset(&c, 0, sizeof(c));
 	for (i = 0; i < 40; i++) {
 		snprintf(names[i], sizeof(names[i]), "/x/%s%zu", i == 1 ? "badsig" : "ok", i);
@@ -547,20 +705,43 @@ test_batch_stops_at_a_forged_answer(void **state)
 		rq[i].link = names[i];
 		rq[i].target = "t";
 	}
+	fk.v1_only = v1_only;
 	assert_int_equal(linkbroker_batch(h, rq, 40, collect, &c), LINKBROKER_E_NOT_GENUINE);
+	fk.v1_only = 0;
 	assert_int_equal(c.n, 40);
-	assert_int_equal(c.status[0], LINKBROKER_OK);
-	assert_int_equal(c.stopped[0], 0);
-	assert_int_equal(c.status[1], LINKBROKER_E_NOT_GENUINE);
-	assert_int_equal(c.stopped[1], 1);
-	for (i = 2; i < 40; i++) {
+	if (v1_only) {
+		assert_int_equal(c.status[0], LINKBROKER_OK);
+		assert_int_equal(c.stopped[0], 0);
+		assert_int_equal(c.status[1], LINKBROKER_E_NOT_GENUINE);
+		assert_int_equal(c.stopped[1], 1);
+	} else {
+		assert_int_equal(c.status[0], LINKBROKER_E_NOT_GENUINE);
+		assert_int_equal(c.stopped[0], 1);
+		assert_int_equal(c.state[0], LINKBROKER_UNANSWERED);
+		assert_non_null(strstr(c.msg[0], "signature does not verify"));
+	}
+	for (i = v1_only ? 2 : 1; i < 40; i++) {
 		assert_int_equal(c.index[i], i);
 		assert_int_equal(c.stopped[i], 2);
-		assert_int_equal(c.state[i], i < 33 ? LINKBROKER_UNANSWERED : LINKBROKER_NOT_SENT);
+		assert_int_equal(c.state[i], !v1_only || i < 33 ? LINKBROKER_UNANSWERED : LINKBROKER_NOT_SENT);
 		assert_int_equal(c.status[i], LINKBROKER_E_NOT_GENUINE);
 	}
 	assert_int_equal(linkbroker_create(h, LINKBROKER_SYMLINK, "/x/later", "t", NULL), LINKBROKER_OK);
 	linkbroker_close(h);
+}
+
+static void
+test_batch_stops_at_a_forged_answer(void **state)
+{
+	(void)state;
+	batch_forged(0);
+}
+
+static void
+test_batch_one_by_one_stops_at_a_forged_answer(void **state)
+{
+	(void)state;
+	batch_forged(1);
 }
 
 static void
@@ -661,6 +842,8 @@ main(void)
 		cmocka_unit_test(test_rate_limited_request_is_resent),
 		cmocka_unit_test(test_batch_results_in_order_over_one_connection),
 		cmocka_unit_test(test_batch_stops_at_a_forged_answer),
+		cmocka_unit_test(test_batch_to_an_older_broker_goes_one_by_one),
+		cmocka_unit_test(test_batch_one_by_one_stops_at_a_forged_answer),
 		cmocka_unit_test(test_status_and_public_key),
 		cmocka_unit_test(test_one_handle_shared_by_threads),
 		cmocka_unit_test(test_version),
