@@ -111,8 +111,27 @@ lb_audit_fmt_time(uint64_t t, char out[LB_AUDIT_TIME_LEN + 1])
 	if (t > LB_AUDIT_TIME_MAX)
 		return LB_E_RANGE;
 	lb_civil_from_days(t / 86400, &y, &mo, &d);
-	n = snprintf(out, LB_AUDIT_TIME_LEN + 1, "%04u-%02u-%02uT%02u:%02u:%02uZ",
-	    y, mo, d, s / 3600, s / 60 % 60, s % 60);
+	if (y > 9999)
+		return LB_E_RANGE;
+	/* YYYY-MM-DDTHH:MM:SSZ, by hand: no printf per record */
+	{
+		const unsigned v[6] = { y, mo, d, s / 3600, s / 60 % 60, s % 60 };
+		const char sep[6] = { '-', '-', 'T', ':', ':', 'Z' };
+		char *o = out;
+
+		*o++ = (char)('0' + v[0] / 1000);
+		*o++ = (char)('0' + v[0] / 100 % 10);
+		*o++ = (char)('0' + v[0] / 10 % 10);
+		*o++ = (char)('0' + v[0] % 10);
+		*o++ = sep[0];
+		for (n = 1; n < 6; n++) {
+			*o++ = (char)('0' + v[n] / 10 % 10);
+			*o++ = (char)('0' + v[n] % 10);
+			*o++ = sep[n];
+		}
+		*o = '\0';
+		n = (int)(o - out);
+	}
 	return n == LB_AUDIT_TIME_LEN ? LB_OK : LB_E_RANGE;
 }
 
@@ -157,17 +176,54 @@ static int
 lb_put_hex(struct lb_buf *b, const uint8_t *p, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	char x[2];
-	size_t i;
+	char x[2 * LB_HASH_BYTES];
+	size_t i, k;
 	int rc;
 
-	for (i = 0; i < n; i++) {
-		x[0] = hex[p[i] >> 4];
-		x[1] = hex[p[i] & 0xF];
-		if ((rc = lb_buf_put(b, x, 2)) != LB_OK)
+	/* in pieces of a hash's length: one append each */
+	while (n > 0) {
+		k = n < LB_HASH_BYTES ? n : LB_HASH_BYTES;
+		for (i = 0; i < k; i++) {
+			x[2 * i] = hex[p[i] >> 4];
+			x[2 * i + 1] = hex[p[i] & 0xF];
+		}
+		if ((rc = lb_buf_put(b, x, 2 * k)) != LB_OK)
 			return rc;
+		p += k;
+		n -= k;
 	}
 	return LB_OK;
+}
+
+/* V in decimal, no leading zeros (the audit line's numbers; no printf on
+ * the hot path: a batch formats hundreds of records at a time). */
+static int
+lb_put_dec(struct lb_buf *b, int64_t v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		d[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		d[--i] = '-';
+	return lb_buf_put(b, d + i, sizeof(d) - i);
+}
+
+static int
+lb_put_udec(struct lb_buf *b, uint64_t u)
+{
+	char d[24];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	return lb_buf_put(b, d + i, sizeof(d) - i);
 }
 
 /* Exactly 2*N lower-case hex digits. */
@@ -253,7 +309,8 @@ lb_put_field(struct lb_buf *b, const char *key, const char *s, size_t n)
 {
 	int rc;
 
-	if ((rc = lb_buf_printf(b, ",\"%s\":", key)) != LB_OK)
+	if ((rc = lb_buf_put(b, ",\"", 2)) != LB_OK || (rc = lb_buf_put_cstr(b, key)) != LB_OK ||
+	    (rc = lb_buf_put(b, "\":", 2)) != LB_OK)
 		return rc;
 	return lb_json_put_str(b, s, n);
 }
@@ -309,7 +366,11 @@ lb_audit_format_line(struct lb_buf *out, const struct lb_audit_rec *rec,
 	}
 	if ((rc = lb_audit_fmt_time(now, tm)) != LB_OK)
 		goto out;
-	if ((rc = lb_buf_printf(out, "{\"seq\":%" PRIu64 ",\"time\":\"%s\"", seq, tm)) != LB_OK ||
+	if ((rc = lb_buf_put_cstr(out, "{\"seq\":")) != LB_OK ||
+	    (rc = lb_put_udec(out, seq)) != LB_OK ||
+	    (rc = lb_buf_put_cstr(out, ",\"time\":\"")) != LB_OK ||
+	    (rc = lb_buf_put(out, tm, LB_AUDIT_TIME_LEN)) != LB_OK ||
+	    (rc = lb_buf_put_u8(out, '"')) != LB_OK ||
 	    (rc = lb_put_cfield(out, "event", rec->event)) != LB_OK ||
 	    (rc = lb_put_cfield(out, "verdict", rec->verdict)) != LB_OK ||
 	    (rc = lb_put_cfield(out, "user", rec->user)) != LB_OK ||
@@ -322,7 +383,8 @@ lb_audit_format_line(struct lb_buf *out, const struct lb_audit_rec *rec,
 	    (rc = lb_put_cfield(out, "target_resolved", rec->target_resolved)) != LB_OK ||
 	    (rc = lb_put_cfield(out, "rule", rec->rule)) != LB_OK ||
 	    (rc = lb_put_cfield(out, "reason", rec->reason)) != LB_OK ||
-	    (rc = lb_buf_printf(out, ",\"error\":%d", rec->error)) != LB_OK ||
+	    (rc = lb_buf_put_cstr(out, ",\"error\":")) != LB_OK ||
+	    (rc = lb_put_dec(out, rec->error)) != LB_OK ||
 	    (rc = lb_put_cfield(out, "key", rec->key_name)) != LB_OK ||
 	    (rc = lb_buf_put_cstr(out, ",\"request\":")) != LB_OK)
 		goto out;
@@ -337,7 +399,8 @@ lb_audit_format_line(struct lb_buf *out, const struct lb_audit_rec *rec,
 	if (rc == LB_OK && rec->batch != NULL &&
 	    ((rc = lb_buf_put_cstr(out, ",\"batch\":\"")) != LB_OK ||
 	    (rc = lb_put_hex(out, rec->batch, LB_HASH_BYTES)) != LB_OK ||
-	    (rc = lb_buf_printf(out, "\",\"index\":%" PRIu32, rec->index)) != LB_OK))
+	    (rc = lb_buf_put_cstr(out, "\",\"index\":")) != LB_OK ||
+	    (rc = lb_put_udec(out, rec->index)) != LB_OK))
 		goto out;
 	if (rc != LB_OK ||
 	    (rc = lb_buf_put_cstr(out, ",\"prev\":\"")) != LB_OK ||

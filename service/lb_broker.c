@@ -646,10 +646,24 @@ struct lb_dirent {
 	struct lb_path res;
 };
 
+/* A target a batch's entry resolved: the next entries with the same text
+ * from the same folder get the same result (LB_TGT_RECENT of them kept:
+ * batches repeat targets line after line). */
+#define LB_TGT_RECENT 8
+struct lb_tgtent {
+	const void *dir;                  /* the folder handle it was resolved from */
+	int at;                           /* resolve_target_at (else resolve_target) */
+	char *text;
+	int rc;
+	struct lb_path res;
+};
+
 struct lb_dircache {
 	const struct lb_fs_ops *fs;
 	struct lb_dirent *v;
 	size_t n, cap;
+	struct lb_tgtent tgt[LB_TGT_RECENT];
+	size_t tgt_next;
 };
 
 static void
@@ -664,6 +678,10 @@ lb_dircache_free(struct lb_dircache *c)
 			c->fs->close(c->v[i].dir);
 		lb_path_free(&c->v[i].res);
 		free(c->v[i].lex);
+	}
+	for (i = 0; i < LB_TGT_RECENT; i++) {
+		free(c->tgt[i].text);
+		lb_path_free(&c->tgt[i].res);
 	}
 	free(c->v);
 	free(c);
@@ -766,6 +784,48 @@ lb_open_parent_via(struct lb_fswork *w, const struct lb_path *link, const struct
 	return lb_path_copy(&e->res, res);
 }
 
+/* W's target TEXT resolved as the client (AT: from W's folder, by
+ * resolve_target_at; else TARGET by resolve_target), or a batch's earlier
+ * entry's result for the same text from the same folder. */
+static int
+lb_resolve_via(struct lb_fswork *w, int at, const char *text, const struct lb_path *target,
+    struct lb_path *res)
+{
+	struct lb_dircache *c = w->cache;
+	struct lb_tgtent *e;
+	size_t i;
+	int r;
+
+	if (c != NULL) {
+		for (i = 0; i < LB_TGT_RECENT; i++) {
+			e = &c->tgt[i];
+			if (e->text != NULL && e->at == at && e->dir == (at ? w->dir : NULL) &&
+			    strcmp(e->text, text) == 0)
+				return e->rc == LB_OK ? lb_path_copy(&e->res, res) : e->rc;
+		}
+	}
+	r = at ? w->fs->resolve_target_at(w->peer, w->dir, text, res) :
+	    w->fs->resolve_target(w->peer, target, res);
+	if (c != NULL) {
+		e = &c->tgt[c->tgt_next];
+		free(e->text);
+		lb_path_free(&e->res);
+		memset(e, 0, sizeof(*e));
+		if ((e->text = lb_strdup(text)) != NULL) {
+			e->dir = at ? w->dir : NULL;
+			e->at = at;
+			e->rc = r;
+			if (r != LB_OK || lb_path_copy(res, &e->res) == LB_OK)
+				c->tgt_next = (c->tgt_next + 1) % LB_TGT_RECENT;
+			else {
+				free(e->text);
+				e->text = NULL;
+			}
+		}
+	}
+	return r;
+}
+
 static void lb_fswork_run_one(struct lb_fswork *w);
 
 /* A batch's entries in order, as the client for all of them at once
@@ -852,10 +912,10 @@ lb_fswork_run_one(struct lb_fswork *w)
 		    lb_path_resolve(&parent, &target, &lex);
 		if (r == LB_OK && w->fs->resolve_target_at != NULL && lex.root != LB_ROOT_NONE) {
 			/* a junction's ".." is lexical, as mklink /J reads it */
-			r = w->fs->resolve_target_at(w->peer, w->dir,
-			    kind == LB_KIND_JUNCTION ? lex.s : w->target, &w->target_res);
+			r = lb_resolve_via(w, 1, kind == LB_KIND_JUNCTION ? lex.s : w->target, NULL,
+			    &w->target_res);
 		} else if (r == LB_OK && w->fs->resolve_target != NULL && lex.root != LB_ROOT_NONE) {
-			r = w->fs->resolve_target(w->peer, &lex, &w->target_res);
+			r = lb_resolve_via(w, 0, lex.s, &lex, &w->target_res);
 		} else if (r == LB_OK) {
 			w->target_res = lex;   /* decided as it reads */
 			memset(&lex, 0, sizeof(lex));

@@ -943,6 +943,14 @@ lb_session_batch_v1(struct lb_session *s, const struct lb_result *rq, size_t n)
 /* The requests RQ[FIRST..FIRST+M) of one batch message: those whose paths
  * resolved are its entries (ENT[k] their entry, else -1 with the failure
  * in FAIL[k] / WHY[k]). */
+enum {
+	LB_CH_READY = 0,      /* built, to send */
+	LB_CH_HELD,           /* needs a link of the message before it: sent once that is answered */
+	LB_CH_SENT,           /* on the wire */
+	LB_CH_BUSY,           /* answered "busy": to send again */
+	LB_CH_DONE,           /* answered (or nothing of it to send) */
+};
+
 struct lb_chunk {
 	struct lb_batch bt;
 	struct lb_path link[LB_BATCH_MAX], target[LB_BATCH_MAX], parent[LB_BATCH_MAX];
@@ -950,6 +958,8 @@ struct lb_chunk {
 	int fail[LB_BATCH_MAX];
 	char *why[LB_BATCH_MAX];
 	size_t first, m, bytes;
+	int state;
+	uint8_t ans[LB_FRAME_MAX];        /* its answer, which RESP points into */
 	struct lb_batch_response resp;
 };
 
@@ -972,7 +982,7 @@ lb_chunk_clear(struct lb_chunk *c)
 }
 
 /* Whether a link of C's lies at or above DEP: then the entry that needs
- * DEP waits for the next message, so that it is decided after that link
+ * DEP waits for a later message, so that it is decided after that link
  * exists, as it would be if the requests were made one by one. */
 static int
 lb_chunk_needs(const struct lb_chunk *c, const struct lb_path *dep)
@@ -1005,6 +1015,29 @@ lb_chunk_target_of(const struct lb_result *res, const struct lb_path *parent,
 	    lb_path_resolve(parent, &raw, out) != LB_OK)
 		memset(out, 0, sizeof(*out));
 	lb_path_free(&raw);
+}
+
+/* Whether an entry of C needs a link of P (the message before it). */
+static int
+lb_chunk_after(const struct lb_chunk *c, const struct lb_chunk *p, const struct lb_result *rq)
+{
+	struct lb_path dep;
+	size_t k;
+	int needs = 0;
+
+	for (k = 0; k < c->m && !needs; k++) {
+		const int e = c->ent[k];
+
+		if (e < 0)
+			continue;
+		needs = lb_chunk_needs(p, &c->parent[e]);
+		if (!needs) {
+			lb_chunk_target_of(&rq[c->first + k], &c->parent[e], &c->target[e], &dep);
+			needs = lb_chunk_needs(p, &dep);
+			lb_path_free(&dep);
+		}
+	}
+	return needs;
 }
 
 /* C := the next batch message from RQ[FROM..N): as many requests as fit
@@ -1081,16 +1114,17 @@ lb_chunk_build(struct lb_session *s, struct lb_chunk *c, const struct lb_result 
  * version" answer, not bound to any request). Busy answers as for a
  * request. */
 static int
-lb_take_batch_answer(struct lb_session *s, const uint8_t nonce[LB_NONCE_BYTES],
-    struct lb_batch_response *resp)
+lb_take_batch_answer(struct lb_session *s, struct lb_chunk *c, int last)
 {
 	static const uint8_t zero[LB_NONCE_BYTES];
+	struct lb_batch_response *resp = &c->resp;
+	const uint8_t *nonce = c->bt.nonce;
 	struct lb_response old;
 	const uint8_t *msg;
 	size_t msg_len, body_len;
 	int r;
 
-	if ((r = lb_recv_frame(s, nonce, 1, &msg, &msg_len)) != LB_OK)
+	if ((r = lb_recv_frame(s, nonce, last, &msg, &msg_len)) != LB_OK)
 		return r;
 	if (!lb_msg_is_batch(msg, msg_len)) {
 		if (lb_response_decode(msg, msg_len, &old, NULL) == LB_OK &&
@@ -1101,6 +1135,9 @@ lb_take_batch_answer(struct lb_session *s, const uint8_t nonce[LB_NONCE_BYTES],
 		return LB_WHY(&s->why, LB_E_NOT_GENUINE, "%s",
 		    "broker is not genuine: a batch answered with something else");
 	}
+	/* kept with its message: a later message's answer may come first */
+	memcpy(c->ans, msg, msg_len);
+	msg = c->ans;
 	if ((r = lb_batch_response_decode(msg, msg_len, resp, &body_len)) != LB_OK)
 		return LB_WHY(&s->why, LB_E_NOT_GENUINE, "broker is not genuine: malformed answer (%s)",
 		    lb_strerror(r));
@@ -1108,42 +1145,53 @@ lb_take_batch_answer(struct lb_session *s, const uint8_t nonce[LB_NONCE_BYTES],
 		return r == LB_E_NOMEM ? r : LB_WHY(&s->why, LB_E_NOT_GENUINE,
 		    "%s", "broker is not genuine: response signature does not verify");
 	if (!lb_ct_equal(resp->nonce, nonce, LB_NONCE_BYTES) ||
-	    (resp->status == LB_OK && resp->n != s->chunk->bt.n))
+	    (resp->status == LB_OK && resp->n != c->bt.n))
 		return LB_WHY(&s->why, LB_E_NOT_GENUINE, "%s", "broker is not genuine: the answer "
 		    "is not for this batch");
 	return LB_OK;
 }
 
-/* C's batch signed (a fresh nonce and time each try), sent and answered,
- * again while the broker says busy. *SENT := whether it went out. */
+/* C's batch signed (a fresh nonce and time each try) and sent. */
 static int
-lb_chunk_exchange(struct lb_session *s, struct lb_chunk *c, int *sent)
+lb_chunk_send(struct lb_session *s, struct lb_chunk *c)
+{
+	int r;
+
+	if ((r = lb_session_connect(s)) != LB_OK)
+		return r;
+	c->bt.version = LB_WIRE_VERSION_BATCH;
+	c->bt.type = LB_MSG_BATCH;
+	c->bt.timestamp = lb_client_time();
+	lb_random(c->bt.nonce, sizeof(c->bt.nonce));
+	memcpy(c->bt.key, s->sk + LB_SK_PK_OFFSET, LB_PK_BYTES);
+	lb_buf_reset(&s->body);
+	if ((r = lb_batch_sign_encode(&c->bt, s->sk, &s->body)) != LB_OK)
+		return LB_WHY(&s->why, r, "cannot make the request: %s", lb_strerror(r));
+	if ((r = lb_send_body(s)) == LB_OK)
+		c->state = LB_CH_SENT;
+	return r;
+}
+
+/* C alone on the wire: sent and answered, again while the broker says
+ * busy (within LB_CLIENT_BUSY_MS; AFTER: it just said so). */
+static int
+lb_chunk_exchange(struct lb_session *s, struct lb_chunk *c, int after)
 {
 	uint64_t first = 0;
 	unsigned tries = 0;
 	int r;
 
-	*sent = 0;
+	/* AFTER: the busy answer (LB_E_RATE or LB_E_BUSY) just heard: its wait first */
+	if (after != 0 && (r = lb_busy_wait(s, after, &first, &tries)) != LB_OK)
+		return r;
 	for (;;) {
-		if ((r = lb_session_connect(s)) == LB_OK) {
-			c->bt.version = LB_WIRE_VERSION_BATCH;
-			c->bt.type = LB_MSG_BATCH;
-			c->bt.timestamp = lb_client_time();
-			lb_random(c->bt.nonce, sizeof(c->bt.nonce));
-			memcpy(c->bt.key, s->sk + LB_SK_PK_OFFSET, LB_PK_BYTES);
-			lb_buf_reset(&s->body);
-			if ((r = lb_batch_sign_encode(&c->bt, s->sk, &s->body)) != LB_OK)
-				return LB_WHY(&s->why, r, "cannot make the request: %s", lb_strerror(r));
-			if ((r = lb_send_body(s)) == LB_OK) {
-				*sent = 1;
-				r = lb_take_batch_answer(s, c->bt.nonce, &c->resp);
-			}
-		}
-		if (r == LB_OK || r == LB_E_VERSION)
-			return r;
+		if ((r = lb_chunk_send(s, c)) == LB_OK)
+			r = lb_take_batch_answer(s, c, 1);
+		if (r == LB_OK)
+			c->state = LB_CH_DONE;
 		if (r != LB_E_RATE && r != LB_E_BUSY)
 			return r;
-		*sent = 0;   /* refused unheard: nothing of it was done */
+		c->state = LB_CH_BUSY;   /* refused unheard: nothing of it was done */
 		lb_batch_progress(s);
 		if ((r = lb_busy_wait(s, r, &first, &tries)) != LB_OK)
 			return r;
@@ -1154,12 +1202,13 @@ lb_chunk_exchange(struct lb_session *s, struct lb_chunk *c, int *sent)
  * STOP, which stopped the batch (SENT: the broker may have made them). */
 static void
 lb_chunk_deliver(struct lb_session *s, const struct lb_chunk *c, const struct lb_result *rq,
-    int stop, int sent)
+    int stop)
 {
+	const int sent = c->state == LB_CH_SENT;
 	const struct lb_batch_response *rs = &c->resp;
 	struct lb_result r;
 	size_t k;
-	int first = 1;
+	int first = s->stop_status == LB_OK;   /* one result says what stopped the batch */
 
 	for (k = 0; k < c->m; k++) {
 		r = rq[c->first + k];
@@ -1179,6 +1228,7 @@ lb_chunk_deliver(struct lb_session *s, const struct lb_chunk *c, const struct lb
 			r.msg = first ? (const char *)s->why.data : NULL;
 			r.msg_len = first ? s->why.len : 0;
 			first = 0;
+			s->stop_status = stop;
 		} else if (rs->status != LB_OK) {
 			/* refused whole: each of its requests is */
 			r.state = LB_RES_ANSWERED;
@@ -1200,12 +1250,18 @@ lb_chunk_deliver(struct lb_session *s, const struct lb_chunk *c, const struct lb
 	}
 }
 
+/* Up to two batch messages in flight: the broker works on one while the
+ * next is made and signed. The second goes out only if none of its lines
+ * needs a link of the first (else once the first is answered); results
+ * are delivered in request order. A busy answer empties the pipeline:
+ * what is on the wire is answered, then each busy message is sent again
+ * alone, in order. */
 int
 lb_session_batch(struct lb_session *s, const struct lb_result *rq, size_t n)
 {
-	struct lb_chunk *c;
-	size_t i = 0, k;
-	int r = LB_OK, sent = 0;
+	struct lb_chunk *slot[2] = { NULL, NULL }, *q[2], *c;
+	size_t i = 0, qn = 0, k;
+	int r = LB_OK, busy;
 
 	lb_session_fresh_cwd(s);
 	s->delivered = 0;
@@ -1213,40 +1269,108 @@ lb_session_batch(struct lb_session *s, const struct lb_result *rq, size_t n)
 	s->progress_at = lb_client_clock_ms() + 1000;
 	if (s->no_batch || getenv("LINKBROKER_BATCH_V1") != NULL)
 		return lb_session_batch_v1(s, rq, n);
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((slot[0] = calloc(1, sizeof(*slot[0]))) == NULL ||
+	    (slot[1] = calloc(1, sizeof(*slot[1]))) == NULL) {
+		free(slot[0]);
 		return lb_session_batch_v1(s, rq, n);
-	s->chunk = c;
+	}
 	if ((r = lb_session_key(s)) != LB_OK || (r = lb_session_connect(s)) != LB_OK) {
 		/* nothing can be sent: the first says why */
 		for (k = 0; k < n; k++)
 			lb_deliver_left(s, &rq[k], r, LB_RES_NOT_SENT);
 		goto out;
 	}
-	while (i < n) {
-		lb_chunk_build(s, c, rq, i, n);
-		r = LB_OK;
-		if (c->bt.n > 0)
-			r = lb_chunk_exchange(s, c, &sent);
-		if (r == LB_E_VERSION) {
-			/* an older broker: the rest one by one, pipelined */
-			s->no_batch = 1;
-			lb_chunk_clear(c);
-			r = lb_session_batch_v1(s, rq + i, n - i);
-			goto out;
+	while (i < n || qn > 0) {
+		/* a message held for the one before it, now first: it goes */
+		if (qn > 0 && q[0]->state == LB_CH_HELD && (r = lb_chunk_send(s, q[0])) != LB_OK)
+			goto stop;
+		/* fill: build, and send what may go now */
+		while (qn < 2 && i < n) {
+			c = slot[0] == (qn > 0 ? q[0] : NULL) ? slot[1] : slot[0];
+			lb_chunk_build(s, c, rq, i, n);
+			i += c->m;
+			c->state = c->bt.n == 0 ? LB_CH_DONE :
+			    qn > 0 && q[0]->state != LB_CH_DONE && lb_chunk_after(c, q[0], rq) ? LB_CH_HELD :
+			    LB_CH_READY;
+			q[qn++] = c;
+			if (c->state == LB_CH_READY && (r = lb_chunk_send(s, c)) != LB_OK)
+				goto stop;
+			if (c->state == LB_CH_HELD)
+				break;
 		}
-		lb_chunk_deliver(s, c, rq, r, sent);
-		i += c->m;
-		lb_chunk_clear(c);
-		if (r != LB_OK) {
-			for (; i < n; i++)
-				lb_deliver_left(s, &rq[i], r, LB_RES_NOT_SENT);
-			lb_session_drop(s);
-			break;
+		c = q[0];
+		if (c->state == LB_CH_SENT) {
+			r = lb_take_batch_answer(s, c, qn < 2 || q[1]->state != LB_CH_SENT);
+			busy = r == LB_E_RATE || r == LB_E_BUSY ? r : 0;
+			if (r == LB_OK)
+				c->state = LB_CH_DONE;
+			else if (busy) {
+				c->state = LB_CH_BUSY;
+				/* answer what is on the wire, then one at a time */
+				if (r == LB_E_BUSY) {
+					if (qn > 1 && q[1]->state == LB_CH_SENT)
+						q[1]->state = LB_CH_BUSY;   /* the connection is closed */
+				} else if (qn > 1 && q[1]->state == LB_CH_SENT) {
+					r = lb_take_batch_answer(s, q[1], 1);
+					if (r == LB_OK)
+						q[1]->state = LB_CH_DONE;
+					else if (r == LB_E_RATE || r == LB_E_BUSY)
+						q[1]->state = LB_CH_BUSY;
+					else
+						goto stop;
+				}
+				lb_batch_progress(s);
+				for (k = 0; k < qn; k++)
+					if (q[k]->state == LB_CH_BUSY &&
+					    (r = lb_chunk_exchange(s, q[k], busy)) != LB_OK)
+						goto stop_at;
+				r = LB_OK;
+			} else if (r == LB_E_VERSION) {
+				/* an older broker: the rest one by one, pipelined */
+				s->no_batch = 1;
+				/* the second message's refusal too, if it went: then the
+				 * same connection goes on */
+				if (qn > 1 && q[1]->state == LB_CH_SENT &&
+				    lb_take_batch_answer(s, q[1], 1) != LB_E_VERSION)
+					lb_session_drop(s);
+				r = lb_session_batch_v1(s, rq + c->first, n - c->first);
+				goto out;
+			} else {
+				goto stop;
+			}
+		}
+		/* deliver in request order */
+		while (qn > 0 && q[0]->state == LB_CH_DONE) {
+			lb_chunk_deliver(s, q[0], rq, LB_OK);
+			lb_chunk_clear(q[0]);
+			q[0] = q[1];
+			qn--;
 		}
 	}
+	goto out;
+stop_at:
+	/* Q[K] could not be asked; those before it are answered */
+	while (qn > 0 && q[0]->state == LB_CH_DONE) {
+		lb_chunk_deliver(s, q[0], rq, LB_OK);
+		lb_chunk_clear(q[0]);
+		q[0] = q[1];
+		qn--;
+	}
+stop:
+	/* R stopped the batch: what is left in the queue, then the rest */
+	for (k = 0; k < qn; k++) {
+		lb_chunk_deliver(s, q[k], rq, q[k]->state == LB_CH_DONE ? LB_OK : r);
+		lb_chunk_clear(q[k]);
+	}
+	qn = 0;
+	for (; i < n; i++)
+		lb_deliver_left(s, &rq[i], r, LB_RES_NOT_SENT);
+	lb_session_drop(s);
 out:
-	lb_chunk_clear(c);
-	free(c);
-	s->chunk = NULL;
+	for (k = 0; k < 2; k++) {
+		if (slot[k] != NULL)
+			lb_chunk_clear(slot[k]);
+		free(slot[k]);
+	}
 	return r;
 }

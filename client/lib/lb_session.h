@@ -96,7 +96,6 @@ struct lb_session {
 	size_t delivered;                 /* results delivered (progress) */
 	uint64_t progress_at;
 	int no_batch;                     /* the broker speaks protocol version 1 only */
-	struct lb_chunk *chunk;           /* the batch message under way */
 };
 
 /* ENDPOINT and SERVICE_KEY_FILE must outlive the session. */

@@ -1,4 +1,4 @@
-/* Fuzz target: frame parsing and request/response decoding. Whatever
+/* Fuzz target: frame parsing, request/response and batch decoding. Whatever
  * decodes must re-encode to the very same bytes (one canonical encoding). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +32,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (lb_response_encode(&resp, &out) != LB_OK || out.len != size ||
 		    memcmp(out.data, data, size) != 0)
 			abort();
+	}
+	/* Batches: the same, body then signature, and the answer's body. */
+	{
+		static struct lb_batch b;
+		static struct lb_batch_response br;
+
+		lb_buf_reset(&out);
+		if (lb_batch_decode(data, size, &b, &body_len) == LB_OK) {
+			if (b.n == 0 || b.n > LB_BATCH_MAX || body_len + LB_SIG_BYTES != size ||
+			    lb_batch_encode_body(&b, &out) != LB_OK || out.len != body_len ||
+			    memcmp(out.data, data, body_len) != 0 ||
+			    memcmp(data + body_len, b.sig, LB_SIG_BYTES) != 0)
+				abort();
+		}
+		lb_buf_reset(&out);
+		if (lb_batch_response_decode(data, size, &br, &body_len) == LB_OK) {
+			if (body_len + LB_SIG_BYTES != size || (br.status != LB_OK && br.n != 0) ||
+			    lb_batch_response_encode_body(&br, &out) != LB_OK || out.len != body_len ||
+			    memcmp(out.data, data, body_len) != 0)
+				abort();
+		}
 	}
 	lb_buf_free(&out);
 	return 0;

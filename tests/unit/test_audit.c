@@ -2462,6 +2462,287 @@ test_open_on_a_new_file_continues_the_previous_one(void **state)
 	lb_buf_free(&m2.buf);
 }
 
+/* ---- batches: one "batch" record with the signed batch, then one record
+ * per entry naming it (hash, index) ---- */
+
+struct tbatch {
+	struct lb_batch b;
+	struct lb_buf msg;                   /* body then signature */
+	uint8_t hash[LB_HASH_BYTES];
+	char links[4][48];
+};
+
+/* A batch of N symlinks /home/alice/src/{TAG}{i} -> /home/alice/t, signed by S. */
+static void
+tbatch_make(struct tbatch *t, const struct signer *s, const char *tag, size_t n, uint8_t nonce)
+{
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	t->b.version = LB_WIRE_VERSION_BATCH;
+	t->b.type = LB_MSG_BATCH;
+	t->b.timestamp = T0;
+	memset(t->b.nonce, nonce, LB_NONCE_BYTES);
+	memcpy(t->b.key, s->pk, LB_PK_BYTES);
+	t->b.n = n;
+	for (i = 0; i < n; i++) {
+		snprintf(t->links[i], sizeof(t->links[i]), "/home/alice/src/%.8s%u", tag, (unsigned)i);
+		t->b.e[i] = (struct lb_batch_entry){ LB_MSG_CREATE, LB_KIND_SYMLINK, t->links[i],
+		    strlen(t->links[i]), "/home/alice/t", 13 };
+	}
+	lb_buf_init(&t->msg, LB_FRAME_MAX);
+	assert_int_equal(lb_batch_sign_encode(&t->b, s->sk, &t->msg), LB_OK);
+	assert_int_equal(lb_hash(t->hash, t->msg.data, t->msg.len - LB_SIG_BYTES), LB_OK);
+}
+
+static void
+tbatch_rec(struct lb_audit_rec *r, const struct tbatch *t)
+{
+	sample_rec(r, "x");
+	r->event = "batch";
+	r->kind = LB_KIND_NONE;
+	r->link = r->target = NULL;
+	r->link_len = r->target_len = 0;
+	r->link_resolved = r->target_resolved = NULL;
+	r->rule = NULL;
+	r->reason = "a batch";
+	r->request = t->msg.data;
+	r->request_len = t->msg.len - LB_SIG_BYTES;
+	r->sig = t->msg.data + r->request_len;
+}
+
+static void
+tentry_rec(struct lb_audit_rec *r, const struct tbatch *t, uint32_t i)
+{
+	sample_rec(r, t->links[i]);
+	r->batch = t->hash;
+	r->index = i;
+}
+
+/* The log of RECS[0..N), chained as the broker would (or as someone who
+ * rewrote it would: every hash is right). */
+static void
+log_of(struct lb_buf *out, const struct lb_audit_rec *recs, size_t n)
+{
+	uint8_t prev[LB_HASH_BYTES] = { 0 }, h[LB_HASH_BYTES];
+	size_t i;
+
+	lb_buf_init(out, 16 * LB_AUDIT_LINE_MAX);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(lb_audit_format_line(out, &recs[i], i + 1, T0, prev, h), LB_OK);
+		memcpy(prev, h, LB_HASH_BYTES);
+	}
+}
+
+/* Verify RECS[0..N) rewritten into a log: the result, MSG the message. */
+static int
+verify_recs(const struct lb_audit_rec *recs, size_t n, const struct lb_policy *p, char *msg,
+    size_t cap)
+{
+	struct lb_buf b;
+	int rc;
+
+	log_of(&b, recs, n);
+	rc = verify_buf(&b, p, msg, cap, NULL);
+	lb_buf_free(&b);
+	return rc;
+}
+
+static void
+expect_broken(const struct lb_audit_rec *recs, size_t n, const struct lb_policy *p,
+    const char *want)
+{
+	char msg[1024];
+
+	assert_int_equal(verify_recs(recs, n, p, msg, sizeof(msg)), LB_E_AUDIT);
+	if (strstr(msg, want) == NULL)
+		fail_msg("expected \"%s\", got: %s", want, msg);
+}
+
+static void
+test_batch_records_prove_each_entry(void **state)
+{
+	struct signer s;
+	struct tbatch *a = malloc(sizeof(*a)), *bb = malloc(sizeof(*bb));
+	struct lb_audit_rec recs[9], t[9];
+	struct lb_policy *pol;
+	struct lb_buf line;
+	struct lb_audit_line l;
+	char msg[1024];
+	uint8_t key[LB_PK_BYTES], nonce[LB_NONCE_BYTES];
+	uint64_t ts;
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(bb);
+	signer_new(&s);
+	pol = policy_enrolling(&s);
+	tbatch_make(a, &s, "a", 3, 0x11);
+	tbatch_make(bb, &s, "b", 2, 0x22);
+	tbatch_rec(&recs[n++], a);                /* line 1 */
+	tentry_rec(&recs[n++], a, 0);             /* 2 */
+	tentry_rec(&recs[n++], a, 1);             /* 3 */
+	tentry_rec(&recs[n++], a, 2);             /* 4 */
+	tbatch_rec(&recs[n++], bb);               /* 5 */
+	tentry_rec(&recs[n++], bb, 0);            /* 6 */
+	tentry_rec(&recs[n++], bb, 1);            /* 7 */
+	sample_rec(&recs[n++], "/home/alice/src/single");   /* 8: not in a batch */
+	recs[7].kind = LB_KIND_SYMLINK;
+	{
+		/* the single one with its own signed request */
+		static struct lb_buf one;
+
+		signed_rec(&recs[7], &one, &s, LB_MSG_CREATE, "/home/alice/src/single",
+		    "/home/alice/t", T0, 0x33);
+	}
+	assert_int_equal(verify_recs(recs, n, pol, msg, sizeof(msg)), LB_OK);
+	assert_int_equal(verify_recs(recs, n, NULL, msg, sizeof(msg)), LB_OK);
+
+	/* the line carries the batch's hash and the entry's index, and parses back */
+	log_of(&line, recs, 3);
+	assert_non_null(strstr((const char *)line.data, ",\"request\":null,\"sig\":null,\"batch\":\""));
+	assert_non_null(strstr((const char *)line.data, "\",\"index\":1,\"prev\":\""));
+	lb_audit_line_init(&l);
+	{
+		size_t len, off = line_at(&line, 3, &len);
+
+		assert_int_equal(lb_audit_line_parse(&l, (const char *)line.data + off, len - 1, NULL), LB_OK);
+		assert_true(l.in_batch);
+		assert_int_equal(l.index, 1);
+		assert_memory_equal(l.batch, a->hash, LB_HASH_BYTES);
+		off = line_at(&line, 1, &len);
+		assert_int_equal(lb_audit_line_parse(&l, (const char *)line.data + off, len - 1, NULL), LB_OK);
+		assert_false(l.in_batch);
+		/* the batch's nonce is what start-up remembers against replay */
+		assert_int_equal(lb_audit_line_origin(&l, key, nonce, &ts), LB_OK);
+		assert_memory_equal(key, s.pk, LB_PK_BYTES);
+		assert_int_equal(nonce[0], 0x11);
+		assert_int_equal(ts, T0);
+	}
+	lb_audit_line_free(&l);
+	lb_buf_free(&line);
+
+	/* a changed entry (the chain rewritten around it) */
+	memcpy(t, recs, sizeof(recs));
+	t[2].link = "/home/alice/src/other";
+	t[2].link_len = strlen(t[2].link);
+	expect_broken(t, n, NULL, "3: \"link\" differs from entry 1 of the signed batch at line 1");
+	memcpy(t, recs, sizeof(recs));
+	t[2].event = "check";
+	expect_broken(t, n, NULL, "3: \"event\" differs from entry 1");
+	/* a dropped entry: in the middle, and the last of a batch */
+	memcpy(t, recs, sizeof(recs));
+	memmove(&t[2], &t[3], (n - 3) * sizeof(t[0]));
+	expect_broken(t, n - 1, NULL, "3: entry 2 of the batch at line 1, expected entry 1");
+	memcpy(t, recs, sizeof(recs));
+	memmove(&t[3], &t[4], (n - 4) * sizeof(t[0]));
+	expect_broken(t, n - 1, NULL, "4: the batch at line 1 has 3 entries and 2 records of them: "
+	    "entry 2 is missing");
+	/* the log ends inside a batch */
+	expect_broken(recs, 6, NULL, "the batch at line 5 has 2 entries and the log ends after 1");
+	/* the batch record removed */
+	memcpy(t, recs, sizeof(recs));
+	memmove(&t[4], &t[5], (n - 5) * sizeof(t[0]));
+	expect_broken(t, n - 1, NULL, "5: a batch's entry whose batch record is not before it");
+	expect_broken(&recs[1], n - 1, NULL, "1: a batch's entry whose batch record is not before it");
+	/* an entry moved to another batch: B's first entry in A's last place */
+	memcpy(t, recs, sizeof(recs));
+	t[3] = recs[5];
+	expect_broken(t, n, NULL, "4: a batch's entry that names another batch than the one at line 1");
+	/* or renamed to claim A's entry 2 */
+	memcpy(t, recs, sizeof(recs));
+	t[3].batch = bb->hash;
+	expect_broken(t, n, NULL, "4: a batch's entry that names another batch");
+	/* a batch record whose signed batch was altered: the signature says so */
+	{
+		struct tbatch *c = malloc(sizeof(*c));
+
+		assert_non_null(c);
+		memcpy(c, a, sizeof(*c));
+		lb_buf_init(&c->msg, LB_FRAME_MAX);
+		assert_int_equal(lb_buf_put(&c->msg, a->msg.data, a->msg.len), LB_OK);
+		c->msg.data[70] ^= 1;   /* a byte of entry 0's link */
+		memcpy(t, recs, sizeof(recs));
+		tbatch_rec(&t[0], c);
+		expect_broken(t, n, pol, "1: the batch's signature does not verify");
+		/* and without the policy: entry 0 no longer says what was signed */
+		expect_broken(t, n, NULL, "2: a batch's entry that names another batch");
+		lb_buf_free(&c->msg);
+		free(c);
+	}
+	/* a batch record naming a link, or an entry with a request of its own */
+	memcpy(t, recs, sizeof(recs));
+	t[0].link = "/x";
+	t[0].link_len = 2;
+	expect_broken(t, n, NULL, "1: a batch's record names a link");
+	memcpy(t, recs, sizeof(recs));
+	t[1].request = recs[7].request;
+	t[1].request_len = recs[7].request_len;
+	t[1].sig = recs[7].sig;
+	expect_broken(t, n, NULL, "2: a batch's entry with a request of its own");
+	/* signed by a key the policy does not enroll */
+	{
+		struct signer other;
+		struct tbatch *c = malloc(sizeof(*c));
+
+		assert_non_null(c);
+		signer_new(&other);
+		tbatch_make(c, &other, "a", 3, 0x11);
+		memcpy(t, recs, sizeof(recs));
+		tbatch_rec(&t[0], c);
+		t[1].batch = t[2].batch = t[3].batch = c->hash;
+		assert_int_equal(verify_recs(t, n, NULL, msg, sizeof(msg)), LB_OK);
+		expect_broken(t, n, pol, "1: signed by a key not enrolled in the policy");
+		lb_buf_free(&c->msg);
+		free(c);
+	}
+	lb_buf_free(&a->msg);
+	lb_buf_free(&bb->msg);
+	free(a);
+	free(bb);
+	lb_policy_free(pol);
+}
+
+/* lb_audit_append_n: all the records in one append, chained; none if it fails. */
+static void
+test_append_n_is_one_write(void **state)
+{
+	struct memio m;
+	struct lb_audit *a = NULL;
+	struct lb_audit_rec recs[3];
+	char msg[512];
+	uint64_t first = 0, seq;
+	size_t i;
+
+	(void)state;
+	memio_init(&m);
+	assert_int_equal(lb_audit_open(NULL, mem_io(&m), 0, NULL, NULL, &a), LB_OK);
+	sample_rec(&recs[0], "/home/alice/src/l0");
+	assert_int_equal(lb_audit_append(a, &recs[0], T0, 0), LB_OK);
+	for (i = 0; i < 3; i++)
+		sample_rec(&recs[i], i == 0 ? "/home/alice/src/a" : i == 1 ? "/home/alice/src/b" :
+		    "/home/alice/src/c");
+	m.appends = 0;
+	assert_int_equal(lb_audit_append_n(a, recs, 3, T0, &first), LB_OK);
+	assert_int_equal(m.appends, 1);
+	assert_int_equal(first, 2);
+	lb_audit_head(a, &seq, NULL);
+	assert_int_equal(seq, 4);
+	assert_int_equal(count_lines(&m.buf), 4);
+	assert_int_equal(verify_buf(&m.buf, NULL, msg, sizeof(msg), NULL), LB_OK);
+	/* a failed append: nothing changes, the next goes on from the same head */
+	m.fail_appends = 1;
+	assert_int_equal(lb_audit_append_n(a, recs, 3, T0, &first), LB_E_AUDIT);
+	lb_audit_head(a, &seq, NULL);
+	assert_int_equal(seq, 4);
+	assert_int_equal(lb_audit_append(a, &recs[0], T0, 0), LB_OK);
+	assert_int_equal(verify_buf(&m.buf, NULL, msg, sizeof(msg), NULL), LB_OK);
+	assert_int_equal(count_lines(&m.buf), 5);
+	lb_audit_close(a);
+	lb_buf_free(&m.buf);
+}
+
 int
 main(void)
 {
@@ -2472,6 +2753,8 @@ main(void)
 		cmocka_unit_test(test_time_is_utc_civil_date),
 		cmocka_unit_test(test_parser_refuses_every_other_spelling),
 		cmocka_unit_test(test_round_trip_verifies),
+		cmocka_unit_test(test_batch_records_prove_each_entry),
+		cmocka_unit_test(test_append_n_is_one_write),
 		cmocka_unit_test(test_every_byte_change_names_its_line),
 		cmocka_unit_test(test_removed_middle_line_fails_at_the_next),
 		cmocka_unit_test(test_removed_line_renumbered_breaks_prev),

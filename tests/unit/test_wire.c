@@ -1213,11 +1213,270 @@ test_busy_frame_is_framed_and_clamped(void **state)
 	lb_buf_free(&out);
 }
 
+/* ---- batches (version 2) ---- */
+
+/* Computed independently (Python struct + cryptography): a batch of two,
+ * CREATE SYMLINK "C:\a\l" -> "D:\t" and CHECK HARDLINK "/h/x" -> "/h/y",
+ * timestamp 1700000000, nonce 00..0f, the RFC 8032 TEST 1 key, signed
+ * over 0x13 "LinkBroker batch v2" || body. */
+static const char golden_batch_hex[] =
+	"02" "04" "000000006553f100" "000102030405060708090a0b0c0d0e0f"
+	"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+	"0002"                                           /* count */
+	"0101" "0006433a5c615c6c" "0004443a5c74"         /* create symlink */
+	"0203" "00042f682f78" "00042f682f79"             /* check hardlink */
+	"637ebc14c74a0cd6f0a3ac4fc1e06645a483ffce3c26ddaea00e1fe660245c63"
+	"a014cee9cad940328f64c2aed30cb54c8c392fcb23857525c757680c803ebe03";
+#define GOLDEN_BATCH_BODY_LEN 90
+/* Its answer's body: status 0, no message, two results (0, allow, "r1",
+ * "ok") and (-51, deny, "", "no rule"). */
+static const char golden_batch_resp_body_hex[] =
+	"0283" "000102030405060708090a0b0c0d0e0f" "00000000" "0000" "0002"
+	"00000000" "01" "00027231" "00026f6b"
+	"ffffffcd" "00" "0000" "00076e6f2072756c65";
+
+static void
+make_batch(struct lb_batch *b)
+{
+	uint8_t i;
+
+	memset(b, 0, sizeof(*b));
+	b->version = LB_WIRE_VERSION_BATCH;
+	b->type = LB_MSG_BATCH;
+	b->timestamp = TS;
+	for (i = 0; i < LB_NONCE_BYTES; i++)
+		b->nonce[i] = i;
+	memcpy(b->key, K.client_pk, LB_PK_BYTES);
+	b->n = 2;
+	b->e[0] = (struct lb_batch_entry){ LB_MSG_CREATE, LB_KIND_SYMLINK, "C:\\a\\l", 6, "D:\\t", 4 };
+	b->e[1] = (struct lb_batch_entry){ LB_MSG_CHECK, LB_KIND_HARDLINK, "/h/x", 4, "/h/y", 4 };
+}
+
+static void
+test_batch_encodes_to_golden_bytes(void **state)
+{
+	uint8_t expect[256];
+	struct lb_batch *b = calloc(1, sizeof(*b)), *d = calloc(1, sizeof(*d));
+	struct lb_buf out;
+	size_t n, body_len;
+
+	(void)state;
+	assert_non_null(b);
+	assert_non_null(d);
+	n = unhex(golden_batch_hex, expect, sizeof(expect));
+	make_batch(b);
+	lb_buf_init(&out, LB_FRAME_MAX);
+	assert_int_equal(lb_batch_sign_encode(b, K.client_sk, &out), LB_OK);
+	assert_int_equal(out.len, n);
+	assert_memory_equal(out.data, expect, n);
+	assert_int_equal(lb_batch_decode(expect, n, d, &body_len), LB_OK);
+	assert_int_equal(body_len, GOLDEN_BATCH_BODY_LEN);
+	assert_int_equal(d->n, 2);
+	assert_int_equal(d->e[1].type, LB_MSG_CHECK);
+	assert_int_equal(d->e[1].kind, LB_KIND_HARDLINK);
+	assert_memory_equal(d->e[0].link, "C:\\a\\l", 6);
+	assert_int_equal(lb_batch_verify(d, expect, body_len, K.client_pk), LB_OK);
+	/* only with the key it names, and not as a single request */
+	assert_int_equal(lb_batch_verify(d, expect, body_len, K.service_pk), LB_E_SIG);
+	assert_int_equal(lb_request_decode(expect, n, &(struct lb_request){ 0 }, NULL), LB_E_VERSION);
+	/* any changed byte, body or signature, fails */
+	for (size_t i = 0; i < n; i++) {
+		expect[i] ^= 0x01;
+		assert_true(lb_batch_decode(expect, n, d, &body_len) != LB_OK ||
+		    lb_batch_verify(d, expect, body_len, K.client_pk) != LB_OK);
+		expect[i] ^= 0x01;
+	}
+	/* a request's signature over the same body is not a batch's */
+	assert_int_equal(lb_batch_decode(expect, n, d, &body_len), LB_OK);
+	assert_int_equal(lb_sign(K.client_sk, LB_CTX_REQUEST, expect, body_len, d->sig), LB_OK);
+	assert_int_equal(lb_batch_verify(d, expect, body_len, K.client_pk), LB_E_SIG);
+	/* signing with a key the batch does not name is refused */
+	b->key[0] ^= 1;
+	lb_buf_reset(&out);
+	assert_int_equal(lb_batch_sign_encode(b, K.client_sk, &out), LB_E_INVAL);
+	assert_int_equal(out.len, 0);
+	lb_buf_free(&out);
+	free(b);
+	free(d);
+}
+
+static void
+test_batch_response_encodes_to_golden_bytes(void **state)
+{
+	uint8_t expect[256];
+	struct lb_batch_response *r = calloc(1, sizeof(*r)), *d = calloc(1, sizeof(*d));
+	struct lb_buf out, in;
+	uint8_t sig[LB_SIG_BYTES];
+	size_t n, body_len;
+	uint8_t i;
+
+	(void)state;
+	assert_non_null(r);
+	assert_non_null(d);
+	n = unhex(golden_batch_resp_body_hex, expect, sizeof(expect));
+	r->version = LB_WIRE_VERSION_BATCH;
+	r->type = LB_MSG_BATCH_RESPONSE;
+	for (i = 0; i < LB_NONCE_BYTES; i++)
+		r->nonce[i] = i;
+	r->n = 2;
+	r->r[0] = (struct lb_batch_result){ 0, LB_VERDICT_ALLOW, "r1", 2, "ok", 2 };
+	r->r[1] = (struct lb_batch_result){ LB_E_DENIED, LB_VERDICT_DENY, "", 0, "no rule", 7 };
+	lb_buf_init(&out, LB_FRAME_MAX);
+	lb_buf_init(&in, 0);
+	assert_int_equal(lb_batch_response_encode_body(r, &out), LB_OK);
+	assert_int_equal(out.len, n);
+	assert_memory_equal(out.data, expect, n);
+	assert_int_equal(lb_batch_response_signed_input(out.data, out.len, &in), LB_OK);
+	assert_int_equal(lb_sign_prepared(K.service_sk, in.data, in.len, sig), LB_OK);
+	assert_int_equal(lb_buf_put(&out, sig, sizeof(sig)), LB_OK);
+	assert_int_equal(lb_batch_response_decode(out.data, out.len, d, &body_len), LB_OK);
+	assert_int_equal(body_len, n);
+	assert_int_equal(d->r[1].status, LB_E_DENIED);
+	assert_int_equal(lb_batch_response_verify(d, out.data, body_len, K.service_pk), LB_OK);
+	out.data[30] ^= 1;   /* a result's status */
+	assert_true(lb_batch_response_decode(out.data, out.len, d, &body_len) != LB_OK ||
+	    lb_batch_response_verify(d, out.data, body_len, K.service_pk) != LB_OK);
+	lb_buf_free(&out);
+	lb_buf_free(&in);
+	free(r);
+	free(d);
+}
+
+/* A hostile batch: every shape rule, judged before anything is used. */
+static void
+test_batch_decoder_refuses_what_the_encoder_would_not_make(void **state)
+{
+	uint8_t good[256], m[256];
+	struct lb_batch *d = calloc(1, sizeof(*d)), *b = calloc(1, sizeof(*b));
+	struct lb_buf out;
+	size_t n, body_len;
+	struct { size_t off; uint8_t v; int want; } edits[] = {
+		{ 0, 0x03, LB_E_VERSION },      /* version 3 */
+		{ 0, 0x01, LB_E_VERSION },      /* a request's version */
+		{ 1, 0x01, LB_E_MSG_TYPE },     /* type create at the batch's level */
+		{ 58, 0x00, LB_E_SHORT },       /* (special: count 3) */
+		{ 59, 0x00, LB_E_BAD_FIELD },   /* count 0 */
+		{ 60, 0x03, LB_E_MSG_TYPE },    /* an entry of type status */
+		{ 60, 0x00, LB_E_MSG_TYPE },
+		{ 61, 0x00, LB_E_BAD_FIELD },   /* kind none */
+		{ 61, 0x05, LB_E_BAD_FIELD },   /* kind past junction */
+		{ 64, 0x00, LB_E_BAD_FIELD },   /* a NUL inside the link */
+	};
+	size_t i;
+
+	(void)state;
+	assert_non_null(d);
+	assert_non_null(b);
+	n = unhex(golden_batch_hex, good, sizeof(good));
+	for (i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		memcpy(m, good, n);
+		if (edits[i].off == 58) {
+			/* count 3: the third entry is read from the signature's
+			 * bytes and refused (which field first depends on them) */
+			m[59] = 0x03;
+			assert_true(lb_batch_decode(m, n, d, &body_len) != LB_OK);
+		} else {
+			m[edits[i].off] = edits[i].v;
+			assert_int_equal(lb_batch_decode(m, n, d, &body_len), edits[i].want);
+		}
+		assert_int_equal(d->n, 0);      /* nothing half-decoded */
+		assert_int_equal(body_len, 0);
+	}
+	/* count over LB_BATCH_MAX: judged before any entry is read */
+	memcpy(m, good, n);
+	m[58] = (uint8_t)((LB_BATCH_MAX + 1) >> 8);
+	m[59] = (uint8_t)(LB_BATCH_MAX + 1);
+	assert_int_equal(lb_batch_decode(m, n, d, &body_len), LB_E_BAD_FIELD);
+	/* an empty link or target */
+	memcpy(m, good, n);
+	m[62] = 0x00; m[63] = 0x00;     /* link length 0: the bytes then misparse */
+	assert_true(lb_batch_decode(m, n, d, &body_len) != LB_OK);
+	/* cut anywhere: short; one byte more: trailing */
+	for (i = 0; i < n; i++)
+		assert_int_equal(lb_batch_decode(good, i, d, &body_len), i == 0 ? LB_E_SHORT : LB_E_SHORT);
+	memcpy(m, good, n);
+	m[n] = 0;
+	assert_int_equal(lb_batch_decode(m, n + 1, d, &body_len), LB_E_TRAILING);
+	/* the encoder refuses the same: no entry, 257 entries, a frame's worth */
+	make_batch(b);
+	lb_buf_init(&out, LB_FRAME_MAX);
+	b->n = 0;
+	assert_int_equal(lb_batch_encode_body(b, &out), LB_E_BAD_FIELD);
+	b->n = LB_BATCH_MAX + 1;
+	assert_int_equal(lb_batch_encode_body(b, &out), LB_E_BAD_FIELD);
+	b->n = LB_BATCH_MAX;
+	for (i = 0; i < LB_BATCH_MAX; i++)
+		b->e[i] = (struct lb_batch_entry){ LB_MSG_CREATE, LB_KIND_SYMLINK, "/l", 2, "t", 1 };
+	assert_int_equal(lb_batch_encode_body(b, &out), LB_OK);
+	{
+		static char big[LB_WIRE_STR_MAX];
+
+		memset(big, 'a', sizeof(big));
+		b->n = 2;
+		b->e[0].link = big;
+		b->e[0].link_len = sizeof(big);
+		b->e[1].link = big;
+		b->e[1].link_len = sizeof(big);
+		lb_buf_reset(&out);
+		assert_int_equal(lb_batch_encode_body(b, &out), LB_E_TOOBIG);
+		assert_int_equal(out.len, 0);
+	}
+	lb_buf_free(&out);
+	free(d);
+	free(b);
+}
+
+/* The broker's answer: texts past LB_BATCH_TEXT_MAX, a refusal with
+ * results, results without a refusal, are all refused. */
+static void
+test_batch_response_rules(void **state)
+{
+	struct lb_batch_response *r = calloc(1, sizeof(*r));
+	struct lb_buf out;
+	static char text[LB_BATCH_TEXT_MAX + 1];
+	size_t i;
+
+	(void)state;
+	assert_non_null(r);
+	memset(text, 'x', sizeof(text));
+	lb_buf_init(&out, LB_FRAME_MAX);
+	r->version = LB_WIRE_VERSION_BATCH;
+	r->type = LB_MSG_BATCH_RESPONSE;
+	r->status = LB_E_STALE;
+	r->n = 1;
+	assert_int_equal(lb_batch_response_encode_body(r, &out), LB_E_BAD_FIELD);
+	r->status = LB_OK;
+	r->n = 0;
+	assert_int_equal(lb_batch_response_encode_body(r, &out), LB_E_BAD_FIELD);
+	r->n = LB_BATCH_MAX;
+	for (i = 0; i < LB_BATCH_MAX; i++)
+		r->r[i] = (struct lb_batch_result){ 0, LB_VERDICT_ALLOW, text, 100, text, LB_BATCH_TEXT_MAX - 100 };
+	/* every text at its longest: still one frame */
+	assert_int_equal(lb_batch_response_encode_body(r, &out), LB_OK);
+	assert_true(out.len + LB_SIG_BYTES <= LB_FRAME_MAX);
+	lb_buf_reset(&out);
+	r->r[7].message_len++;
+	assert_int_equal(lb_batch_response_encode_body(r, &out), LB_E_BAD_FIELD);
+	r->r[7].message_len--;
+	r->r[9].verdict = 2;
+	assert_int_equal(lb_batch_response_encode_body(r, &out), LB_E_BAD_FIELD);
+	r->r[9].verdict = 1;
+	r->r[9].status = 1;
+	assert_int_equal(lb_batch_response_encode_body(r, &out), LB_E_BAD_FIELD);
+	assert_int_equal(out.len, 0);
+	lb_buf_free(&out);
+	free(r);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request_encodes_to_golden_bytes),
+		cmocka_unit_test(test_batch_encodes_to_golden_bytes),
+		cmocka_unit_test(test_batch_response_encodes_to_golden_bytes),
+		cmocka_unit_test(test_batch_decoder_refuses_what_the_encoder_would_not_make),
+		cmocka_unit_test(test_batch_response_rules),
 		cmocka_unit_test(test_busy_encodes_to_its_layout_and_rejects_bad_fields),
 		cmocka_unit_test(test_busy_frame_is_framed_and_clamped),
 		cmocka_unit_test(test_response_encodes_to_golden_bytes),

@@ -25,7 +25,7 @@
 #include "lb_sig.h"
 #include "lb_wire.h"
 
-#define SEEN_MAX 512
+#define SEEN_MAX 2048
 
 /* What the fake broker received. */
 struct seen {
@@ -744,6 +744,85 @@ test_batch_one_by_one_stops_at_a_forged_answer(void **state)
 	batch_forged(1);
 }
 
+/* Results in order, counted. */
+struct tally {
+	size_t n, out_of_order, bad;
+};
+
+static void
+tally(void *arg, size_t index, const struct linkbroker_result *r)
+{
+	struct tally *t = arg;
+
+	if (index != t->n)
+		t->out_of_order++;
+	if (r->state != LINKBROKER_ANSWERED || (r->status != LINKBROKER_OK && r->status != LINKBROKER_E_DENIED))
+		t->bad++;
+	t->n++;
+}
+
+/* 700 lines: three batch messages, two of them in flight at a time; the
+ * second answered "busy" once while the third is on the wire: every
+ * result once, in order, none lost or doubled. */
+static void
+test_batch_pipeline_with_a_busy_message(void **state)
+{
+	struct linkbroker *h = open_handle();
+	static struct linkbroker_request rq[700];
+	static char names[700][32];
+	struct tally t = { 0 };
+	unsigned batches = fk.batches;
+	size_t i, before = seen_count();
+
+	(void)state;
+	for (i = 0; i < 700; i++) {
+		snprintf(names[i], sizeof(names[i]), "/x/%s%zu", i == 400 ? "rate" : i % 50 == 7 ? "deny" : "p", i);
+		rq[i].kind = LINKBROKER_SYMLINK;
+		rq[i].check = 0;
+		rq[i].link = names[i];
+		rq[i].target = "t";
+	}
+	fk.rate_left = 1;
+	assert_int_equal(linkbroker_batch(h, rq, 700, tally, &t), LINKBROKER_OK);
+	assert_int_equal(t.n, 700);
+	assert_int_equal(t.out_of_order, 0);
+	assert_int_equal(t.bad, 0);
+	assert_int_equal(fk.batches - batches, 4);          /* 256 + 256 + 188, one again */
+	assert_int_equal(seen_count() - before, 700);       /* each line decided once */
+	/* the first message in order; the third was decided before the busy
+	 * second was sent again (it needs nothing of it), then the second */
+	for (i = 0; i < 256; i++)
+		assert_string_equal(fk.seen[before + i].link, names[i]);
+	for (i = 0; i < 188; i++)
+		assert_string_equal(fk.seen[before + 256 + i].link, names[512 + i]);
+	for (i = 0; i < 256; i++)
+		assert_string_equal(fk.seen[before + 444 + i].link, names[256 + i]);
+	linkbroker_close(h);
+}
+
+/* A line inside a link made earlier in the same batch starts the next
+ * message (decided after that link exists, as one by one). */
+static void
+test_batch_splits_where_a_line_needs_an_earlier_link(void **state)
+{
+	struct linkbroker *h = open_handle();
+	struct linkbroker_request rq[4] = {
+		{ LINKBROKER_DIRSYMLINK, 0, "/x/pd", "/x/real" },
+		{ LINKBROKER_SYMLINK, 0, "/x/p1", "t" },
+		{ LINKBROKER_SYMLINK, 0, "/x/pd/inside", "t" },   /* needs /x/pd */
+		{ LINKBROKER_SYMLINK, 0, "/x/p2", "/x/pd/f" },    /* its target does too */
+	};
+	struct tally t = { 0 };
+	unsigned batches = fk.batches;
+
+	(void)state;
+	assert_int_equal(linkbroker_batch(h, rq, 4, tally, &t), LINKBROKER_OK);
+	assert_int_equal(t.n, 4);
+	assert_int_equal(t.out_of_order, 0);
+	assert_int_equal(fk.batches - batches, 2);   /* [pd, p1] then [pd/inside, p2] */
+	linkbroker_close(h);
+}
+
 static void
 test_status_and_public_key(void **state)
 {
@@ -844,6 +923,8 @@ main(void)
 		cmocka_unit_test(test_batch_stops_at_a_forged_answer),
 		cmocka_unit_test(test_batch_to_an_older_broker_goes_one_by_one),
 		cmocka_unit_test(test_batch_one_by_one_stops_at_a_forged_answer),
+		cmocka_unit_test(test_batch_pipeline_with_a_busy_message),
+		cmocka_unit_test(test_batch_splits_where_a_line_needs_an_earlier_link),
 		cmocka_unit_test(test_status_and_public_key),
 		cmocka_unit_test(test_one_handle_shared_by_threads),
 		cmocka_unit_test(test_version),
