@@ -91,12 +91,21 @@ struct lb_job {
  * comes back (its opens only read: nothing is lost). */
 #define LB_TASK_JOBS LB_JOBS_PER_CONN
 #define LB_TASKS_MAX 256            /* tasks at once, and so workers at most */
-#define LB_TASKS_PER_UID 4          /* one uid's, stuck ones included */
+/* One uid's tasks: at most LB_TASKS_PER_UID that are slow (out for
+ * LB_TASK_SLOW_MS or more: a file system that may hang), at most
+ * LB_TASKS_PER_UID_MAX in all. A uid with many connections is served in
+ * parallel while its file system answers (with 4 in all, 64 clients of one
+ * uid offering 2,000 creates a second waited 48 ms at p99 for a turn);
+ * once its tasks stall it gets no more than before. */
+#define LB_TASKS_PER_UID 4
+#define LB_TASKS_PER_UID_MAX 16
+#define LB_TASK_SLOW_MS 20
 struct lb_ftask {
 	struct lb_task t;           /* first: what the pool hands back */
 	struct lb_ftask *prev, *next;   /* the daemon's, until back */
 	struct lb_conn *c;          /* NULL once its connection went on without it */
 	uid_t uid;
+	int64_t started;            /* monotonic ms: submitted */
 	int make;
 	size_t n;
 	struct lb_job *job[LB_TASK_JOBS];            /* the loop's; NULL: gone on */
@@ -983,15 +992,20 @@ lb_ftask_check(struct lb_daemon *d, struct lb_ftask *t, int64_t now)
 	t->c = NULL;
 }
 
-static size_t
-lb_uid_tasks(const struct lb_daemon *d, uid_t uid)
+/* Whether UID may have one more task at NOW (LB_TASKS_PER_UID*). */
+static int
+lb_uid_may_submit(const struct lb_daemon *d, uid_t uid, int64_t now)
 {
 	const struct lb_ftask *t;
-	size_t n = 0;
+	size_t n = 0, slow = 0;
 
-	for (t = d->tasks; t != NULL; t = t->next)
-		n += t->uid == uid;
-	return n;
+	for (t = d->tasks; t != NULL; t = t->next) {
+		if (t->uid != uid)
+			continue;
+		n++;
+		slow += now - t->started >= LB_TASK_SLOW_MS;
+	}
+	return n < LB_TASKS_PER_UID_MAX && slow < LB_TASKS_PER_UID;
 }
 
 /* C's next file-system work, on a worker: its first requests waiting for
@@ -1009,7 +1023,7 @@ lb_conn_submit(struct lb_daemon *d, struct lb_conn *c)
 	for (j = c->head; j != NULL && want == LB_JS_DEAD; j = j->next)
 		if (j->st == LB_JS_WAIT_FS || j->st == LB_JS_WAIT_MAKE)
 			want = j->st;
-	if (want == LB_JS_DEAD || lb_uid_tasks(d, c->uid) >= LB_TASKS_PER_UID)
+	if (want == LB_JS_DEAD || !lb_uid_may_submit(d, c->uid, lb_now_ms()))
 		return;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return;   /* tried again next turn; the deadlines still hold */
@@ -1017,6 +1031,7 @@ lb_conn_submit(struct lb_daemon *d, struct lb_conn *c)
 	t->t.fn = lb_ftask_run;
 	t->c = c;
 	t->uid = c->uid;
+	t->started = lb_now_ms();
 	t->make = want == LB_JS_WAIT_MAKE;
 	for (j = c->head; j != NULL && t->n < LB_TASK_JOBS; j = j->next) {
 		if (j->st == LB_JS_WAIT_FS || j->st == LB_JS_WAIT_MAKE) {

@@ -26,6 +26,7 @@ struct mem_log {
 
 struct fake_fs {
 	const char *parent_override;   /* resolved parent reported by open_parent */
+	int opens;                     /* open_parent calls */
 	int creates, removes;
 	char last_name[256], last_target[256];
 	enum lb_kind last_kind;
@@ -44,6 +45,7 @@ fake_open_parent(const struct lb_peer *peer, const struct lb_path *link, void **
 {
 	(void)peer;
 	*dir = &fs_state;
+	fs_state.opens++;
 	if (fs_state.parent_override != NULL)
 		return lb_path_canon(link->flavor, fs_state.parent_override,
 		    strlen(fs_state.parent_override), resolved);
@@ -1488,11 +1490,300 @@ test_junction_gets_absolute_target_and_relative_is_floored(void **state)
 	lb_buf_free(&req);
 }
 
+/* ---- batches ---- */
+
+struct bentry {
+	uint8_t type;
+	enum lb_kind kind;
+	const char *link, *target;
+};
+
+/* A batch of the N entries E, signed by SK (its key PK), stamped TS. */
+static void
+make_batch(struct lb_buf *out, const struct bentry *e, size_t n, uint64_t ts,
+    const uint8_t pk[LB_PK_BYTES], const uint8_t sk[LB_SK_BYTES], uint8_t nonce_out[LB_NONCE_BYTES])
+{
+	struct lb_batch *b = calloc(1, sizeof(*b));
+	size_t i;
+
+	assert_non_null(b);
+	b->version = LB_WIRE_VERSION_BATCH;
+	b->type = LB_MSG_BATCH;
+	b->timestamp = ts;
+	lb_random(b->nonce, sizeof(b->nonce));
+	memcpy(b->key, pk, LB_PK_BYTES);
+	b->n = n;
+	for (i = 0; i < n; i++)
+		b->e[i] = (struct lb_batch_entry){ e[i].type, (uint8_t)e[i].kind, e[i].link,
+		    strlen(e[i].link), e[i].target, strlen(e[i].target) };
+	lb_buf_init(out, LB_FRAME_MAX);
+	assert_int_equal(lb_batch_sign_encode(b, sk, out), LB_OK);
+	if (nonce_out != NULL)
+		memcpy(nonce_out, b->nonce, LB_NONCE_BYTES);
+	free(b);
+}
+
+struct banswer {
+	int busy;
+	int status;                 /* the whole batch's */
+	size_t n;
+	int st[LB_BATCH_MAX], verdict[LB_BATCH_MAX];
+	char msg[LB_BATCH_MAX][64];
+};
+
+/* REQ (a batch) as PEER: the answer, signed by the service, for NONCE. */
+static void
+ask_batch(struct fx *f, const struct lb_peer *peer, const struct lb_buf *req,
+    const uint8_t nonce[LB_NONCE_BYTES], struct banswer *a)
+{
+	struct lb_batch_response *rs = calloc(1, sizeof(*rs));
+	struct lb_buf out;
+	const uint8_t *msg;
+	size_t mlen, used, blen, i;
+
+	assert_non_null(rs);
+	memset(a, 0, sizeof(*a));
+	lb_buf_init(&out, LB_FRAME_MAX + 4);
+	assert_int_equal(lb_broker_handle(f->b, peer, req->data, req->len, ask_now, &out), LB_OK);
+	assert_int_equal(lb_frame_parse(out.data, out.len, &msg, &mlen, &used), LB_OK);
+	assert_int_equal(used, out.len);
+	if (lb_msg_is_busy(msg, mlen)) {
+		struct lb_busy busy;
+
+		assert_int_equal(lb_busy_decode(msg, mlen, &busy), LB_OK);
+		assert_memory_equal(busy.nonce, nonce, LB_NONCE_BYTES);
+		a->busy = 1;
+		a->status = busy.status;
+	} else {
+		assert_true(lb_msg_is_batch(msg, mlen));
+		assert_int_equal(lb_batch_response_decode(msg, mlen, rs, &blen), LB_OK);
+		assert_int_equal(lb_batch_response_verify(rs, msg, blen, f->svc_pk), LB_OK);
+		assert_memory_equal(rs->nonce, nonce, LB_NONCE_BYTES);
+		a->status = rs->status;
+		a->n = rs->n;
+		for (i = 0; i < rs->n; i++) {
+			a->st[i] = rs->r[i].status;
+			a->verdict[i] = rs->r[i].verdict;
+			snprintf(a->msg[i], sizeof(a->msg[i]), "%.*s", (int)rs->r[i].message_len,
+			    rs->r[i].message);
+		}
+	}
+	lb_buf_free(&out);
+	free(rs);
+}
+
+static int
+log_count(const struct fx *f, const char *needle)
+{
+	size_t i, k = strlen(needle);
+	int n = 0;
+
+	for (i = 0; i + k <= f->log.buf.len; i++)
+		n += memcmp(f->log.buf.data + i, needle, k) == 0;
+	return n;
+}
+
+/* The in-memory log, verified as verify-audit would with the policy. */
+static void
+assert_log_verifies(const struct fx *f)
+{
+	char path[80];
+	struct lb_buf msg;
+	FILE *fp;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s.v", f->logname);
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(f->log.buf.data, 1, f->log.buf.len, fp), f->log.buf.len);
+	assert_int_equal(fclose(fp), 0);
+	lb_buf_init(&msg, 4096);
+	rc = lb_audit_verify(path, lb_broker_policy(f->b), &msg, NULL);
+	if (rc != LB_OK)
+		fail_msg("the log does not verify: %.*s", (int)msg.len, (const char *)msg.data);
+	lb_buf_free(&msg);
+	remove(path);
+}
+
+static void
+test_batch_decides_each_entry_signs_once_and_records_each(void **state)
+{
+	struct fx *f = *state;
+	static const struct bentry e[] = {
+		{ LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/a", "/srv/alice/t" },
+		{ LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/b", "/etc/passwd" },   /* no rule */
+		{ LB_MSG_CHECK, LB_KIND_SYMLINK, "/srv/alice/c", "/opt/x" },
+		{ LB_MSG_CREATE, LB_KIND_DIRSYMLINK, "/srv/alice/d", "/srv/alice/t" },
+		{ LB_MSG_CREATE, LB_KIND_SYMLINK, "rel", "/srv/alice/t" },           /* bad input */
+	};
+	uint8_t nonce[LB_NONCE_BYTES];
+	struct banswer *a = malloc(sizeof(*a));
+	struct lb_buf req;
+
+	(void)state;
+	assert_non_null(a);
+	make_batch(&req, e, 5, NOW, f->alice_pk, f->alice_sk, nonce);
+	g_holds = 0;
+	ask_batch(f, &alice, &req, nonce, a);
+	assert_int_equal(a->busy, 0);
+	assert_int_equal(a->status, LB_OK);
+	assert_int_equal(a->n, 5);
+	assert_int_equal(a->st[0], LB_OK);
+	assert_int_equal(a->verdict[0], LB_VERDICT_ALLOW);
+	assert_int_equal(a->st[1], LB_E_DENIED);
+	assert_int_equal(a->verdict[1], LB_VERDICT_DENY);
+	assert_int_equal(a->st[2], LB_OK);
+	assert_int_equal(a->st[3], LB_OK);
+	assert_int_equal(lb_exit_code(a->st[4]), LB_EXIT_BAD_INPUT);   /* it spoils nothing else */
+	assert_int_equal(fs_state.creates, 2);       /* the dry run made nothing */
+	assert_int_equal(fs_state.opens, 1);         /* one folder, opened once */
+	assert_int_equal(g_holds, 2);                /* one switch for the opens, one for the creates */
+	assert_false(g_held);
+	/* one "batch" record with the signed batch, one record per entry */
+	assert_int_equal(log_lines(f), 6);
+	assert_int_equal(log_count(f, "\"event\":\"batch\""), 1);
+	assert_int_equal(log_count(f, "\"batch\":\""), 5);
+	assert_true(log_has(f, "\"index\":4,"));
+	assert_true(log_has(f, "\"event\":\"check\""));
+	assert_false(g_create_before_durable);       /* always: the decisions synced first */
+	assert_log_verifies(f);
+	/* the same batch again: a replay, refused whole, nothing made */
+	ask_batch(f, &alice, &req, nonce, a);
+	assert_int_equal(a->status, LB_E_REPLAY);
+	assert_int_equal(a->n, 0);
+	assert_int_equal(fs_state.creates, 2);
+	assert_log_verifies(f);
+	lb_buf_free(&req);
+	free(a);
+}
+
+static void
+test_batch_is_refused_whole_for_key_clock_signature_and_audit(void **state)
+{
+	struct fx *f = *state;
+	static const struct bentry e[] = {
+		{ LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/a", "/srv/alice/t" },
+	};
+	uint8_t nonce[LB_NONCE_BYTES];
+	struct banswer *a = malloc(sizeof(*a));
+	struct lb_buf req;
+
+	(void)state;
+	assert_non_null(a);
+	/* bob's key, alice's connection */
+	make_batch(&req, e, 1, NOW, f->bob_pk, f->bob_sk, nonce);
+	ask_batch(f, &alice, &req, nonce, a);
+	assert_int_equal(a->status, LB_E_KEY_UNKNOWN);
+	assert_int_equal(a->n, 0);
+	lb_buf_free(&req);
+	/* stale */
+	make_batch(&req, e, 1, NOW - 3600, f->alice_pk, f->alice_sk, nonce);
+	ask_batch(f, &alice, &req, nonce, a);
+	assert_int_equal(a->status, LB_E_STALE);
+	lb_buf_free(&req);
+	/* a flipped signature bit */
+	make_batch(&req, e, 1, NOW, f->alice_pk, f->alice_sk, nonce);
+	req.data[req.len - 1] ^= 1;
+	ask_batch(f, &alice, &req, nonce, a);
+	assert_int_equal(a->status, LB_E_SIG);
+	lb_buf_free(&req);
+	assert_int_equal(fs_state.creates, 0);
+	assert_log_verifies(f);
+	/* the log cannot be written: refused, nothing made */
+	f->log.fail = 1;
+	make_batch(&req, e, 1, NOW, f->alice_pk, f->alice_sk, nonce);
+	ask_batch(f, &alice, &req, nonce, a);
+	assert_int_equal(a->status, LB_E_AUDIT);
+	assert_int_equal(a->n, 0);
+	assert_int_equal(fs_state.creates, 0);
+	f->log.fail = 0;
+	lb_buf_free(&req);
+	free(a);
+}
+
+/* requests_per_sec 200, burst 400: every link counts; a batch is
+ * admitted whole while a token is left, and owes the rest. */
+static void
+test_batch_counts_every_link_against_the_rate(void **state)
+{
+	struct fx *f = *state;
+	static struct bentry e[LB_BATCH_MAX];
+	static char links[LB_BATCH_MAX][32];
+	uint8_t nonce[LB_NONCE_BYTES];
+	struct banswer *a = malloc(sizeof(*a));
+	struct lb_buf req;
+	struct answer one;
+	size_t i;
+	int k;
+
+	(void)state;
+	assert_non_null(a);
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < LB_BATCH_MAX; i++) {
+			snprintf(links[i], sizeof(links[i]), "/srv/alice/r%d-%zu", k, i);
+			e[i] = (struct bentry){ LB_MSG_CHECK, LB_KIND_SYMLINK, links[i], "/srv/alice/t" };
+		}
+		make_batch(&req, e, LB_BATCH_MAX, NOW, f->alice_pk, f->alice_sk, nonce);
+		ask_batch(f, &alice, &req, nonce, a);
+		if (k < 2) {
+			/* 400 tokens: 256, then 144 left (256 taken, 112 owed) */
+			assert_int_equal(a->busy, 0);
+			assert_int_equal(a->n, LB_BATCH_MAX);
+		} else {
+			assert_int_equal(a->busy, 1);
+			assert_int_equal(a->status, LB_E_RATE);
+		}
+		lb_buf_free(&req);
+	}
+	/* the debt holds the next single request back too */
+	make_req(&req, LB_MSG_STATUS, LB_KIND_NONE, "", "", NOW, f->alice_pk, f->alice_sk, nonce);
+	assert_int_equal(ask(f, &alice, &req, nonce, &one), LB_OK);
+	assert_int_equal(one.status, LB_E_RATE);
+	assert_true(one.retry_ms > 500);   /* 113 tokens at 200 a second */
+	lb_buf_free(&req);
+	free(a);
+}
+
+/* Creates that fail: their second records in one write, each answered
+ * with its failure; the log proves the rest. */
+static void
+test_batch_failed_creates_are_recorded_and_answered(void **state)
+{
+	struct fx *f = *state;
+	static const struct bentry e[] = {
+		{ LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/x1", "/srv/alice/t" },
+		{ LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/x2", "/srv/alice/t" },
+	};
+	uint8_t nonce[LB_NONCE_BYTES];
+	struct banswer *a = malloc(sizeof(*a));
+	struct lb_buf req;
+
+	(void)state;
+	assert_non_null(a);
+	fs_state.create_rc = LB_E_EXISTS;
+	make_batch(&req, e, 2, NOW, f->alice_pk, f->alice_sk, nonce);
+	ask_batch(f, &alice, &req, nonce, a);
+	assert_int_equal(a->status, LB_OK);
+	assert_int_equal(a->st[0], LB_E_EXISTS);
+	assert_int_equal(a->st[1], LB_E_EXISTS);
+	assert_int_equal(a->verdict[0], LB_VERDICT_DENY);
+	assert_int_equal(log_lines(f), 5);   /* batch, 2 decisions, 2 failures */
+	assert_int_equal(log_count(f, "\"verdict\":\"failed\""), 2);
+	assert_log_verifies(f);
+	fs_state.create_rc = LB_OK;
+	lb_buf_free(&req);
+	free(a);
+}
+
 int
 main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
+		T(test_batch_decides_each_entry_signs_once_and_records_each),
+		T(test_batch_is_refused_whole_for_key_clock_signature_and_audit),
+		T(test_batch_counts_every_link_against_the_rate),
+		T(test_batch_failed_creates_are_recorded_and_answered),
 		T(test_allowed_create_makes_the_link_audits_and_answers),
 		T(test_relative_target_is_decided_where_it_leads),
 		T(test_check_decides_without_creating),

@@ -294,8 +294,13 @@ for n in $(seq 1 255); do
 	name=$(printf '%*s' "$n" '' | tr ' ' "$(printf "\\$(printf '%03o' $((97 + n % 26)))")")
 	printf '/H %s %s\r\n' "$W\\links\\len\\$name" "$W\\targets\\t.txt" >> "$T/len.batch"
 done
+nb0=$(grep -c '"event":"batch"' "$PD/audit.log")
 out=$(w "$LB" batch "$W\\len.batch")
 rc=$?
+nb1=$(grep -c '"event":"batch"' "$PD/audit.log")
+check "the service took them as one signed batch message ($((nb1 - nb0)) batch records)" test $((nb1 - nb0)) -eq 1
+check "one record per line names its batch" \
+	test "$(tail -n 300 "$PD/audit.log" | grep -c '"kind":"hardlink".*"batch":"')" -eq 255
 made=0
 for n in $(seq 1 255); do
 	name=$(printf '%*s' "$n" '' | tr ' ' "$(printf "\\$(printf '%03o' $((97 + n % 26)))")")
