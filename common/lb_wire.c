@@ -734,6 +734,34 @@ out:
 	return rc;
 }
 
+/* A version-2 message's first two bytes: VERSION and TYPE must be these. */
+static int
+lb_read_head(struct lb_reader *rd, uint8_t *version, uint8_t *type, uint8_t want_type)
+{
+	int rc;
+
+	if ((rc = lb_reader_get_u8(rd, version)) != LB_OK)
+		return rc;
+	if (*version != LB_WIRE_VERSION_BATCH)
+		return LB_E_VERSION;
+	if ((rc = lb_reader_get_u8(rd, type)) != LB_OK)
+		return rc;
+	return *type == want_type ? LB_OK : LB_E_MSG_TYPE;
+}
+
+/* The signature that ends a message, and nothing after it; *BLEN := the
+ * length of the signed part before it. */
+static int
+lb_read_sig(struct lb_reader *rd, uint8_t sig[LB_SIG_BYTES], size_t *blen)
+{
+	int rc;
+
+	*blen = rd->off;
+	if ((rc = lb_reader_get_bytes(rd, sig, LB_SIG_BYTES)) != LB_OK)
+		return rc;
+	return lb_reader_end(rd);
+}
+
 int
 lb_batch_decode(const uint8_t *in, size_t len, struct lb_batch *b, size_t *body_len)
 {
@@ -746,19 +774,8 @@ lb_batch_decode(const uint8_t *in, size_t len, struct lb_batch *b, size_t *body_
 	if (body_len != NULL)
 		*body_len = 0;
 	lb_reader_init(&rd, in, len);
-	if ((rc = lb_reader_get_u8(&rd, &b->version)) != LB_OK)
-		goto out;
-	if (b->version != LB_WIRE_VERSION_BATCH) {
-		rc = LB_E_VERSION;
-		goto out;
-	}
-	if ((rc = lb_reader_get_u8(&rd, &b->type)) != LB_OK)
-		goto out;
-	if (b->type != LB_MSG_BATCH) {
-		rc = LB_E_MSG_TYPE;
-		goto out;
-	}
-	if ((rc = lb_reader_get_u64(&rd, &b->timestamp)) != LB_OK ||
+	if ((rc = lb_read_head(&rd, &b->version, &b->type, LB_MSG_BATCH)) != LB_OK ||
+	    (rc = lb_reader_get_u64(&rd, &b->timestamp)) != LB_OK ||
 	    (rc = lb_reader_get_bytes(&rd, b->nonce, LB_NONCE_BYTES)) != LB_OK ||
 	    (rc = lb_reader_get_bytes(&rd, b->key, LB_PK_BYTES)) != LB_OK ||
 	    (rc = lb_reader_get_u16(&rd, &n)) != LB_OK)
@@ -780,10 +797,7 @@ lb_batch_decode(const uint8_t *in, size_t len, struct lb_batch *b, size_t *body_
 		if ((rc = lb_batch_entry_ok(e)) != LB_OK)
 			goto out;
 	}
-	blen = rd.off;
-	if ((rc = lb_reader_get_bytes(&rd, b->sig, LB_SIG_BYTES)) != LB_OK ||
-	    (rc = lb_reader_end(&rd)) != LB_OK ||
-	    (rc = lb_batch_check(b)) != LB_OK)
+	if ((rc = lb_read_sig(&rd, b->sig, &blen)) != LB_OK || (rc = lb_batch_check(b)) != LB_OK)
 		goto out;
 	if (body_len != NULL)
 		*body_len = blen;
@@ -826,16 +840,9 @@ int
 lb_batch_verify(const struct lb_batch *b, const uint8_t *body, size_t body_len,
     const uint8_t pk[LB_PK_BYTES])
 {
-	struct lb_buf in;
-	int rc;
-
 	if (b == NULL || body == NULL || pk == NULL || !lb_ct_equal(b->key, pk, LB_PK_BYTES))
 		return LB_E_SIG;
-	lb_buf_init(&in, 0);
-	if ((rc = lb_batch_signed_input(body, body_len, &in)) == LB_OK)
-		rc = lb_verify_prepared(pk, in.data, in.len, b->sig);
-	lb_buf_free(&in);
-	return rc;
+	return lb_verify(pk, LB_CTX_BATCH, body, body_len, b->sig);
 }
 
 static int
@@ -918,19 +925,8 @@ lb_batch_response_decode(const uint8_t *in, size_t len, struct lb_batch_response
 	if (body_len != NULL)
 		*body_len = 0;
 	lb_reader_init(&rd, in, len);
-	if ((rc = lb_reader_get_u8(&rd, &r->version)) != LB_OK)
-		goto out;
-	if (r->version != LB_WIRE_VERSION_BATCH) {
-		rc = LB_E_VERSION;
-		goto out;
-	}
-	if ((rc = lb_reader_get_u8(&rd, &r->type)) != LB_OK)
-		goto out;
-	if (r->type != LB_MSG_BATCH_RESPONSE) {
-		rc = LB_E_MSG_TYPE;
-		goto out;
-	}
-	if ((rc = lb_reader_get_bytes(&rd, r->nonce, LB_NONCE_BYTES)) != LB_OK ||
+	if ((rc = lb_read_head(&rd, &r->version, &r->type, LB_MSG_BATCH_RESPONSE)) != LB_OK ||
+	    (rc = lb_reader_get_bytes(&rd, r->nonce, LB_NONCE_BYTES)) != LB_OK ||
 	    (rc = lb_reader_get_u32(&rd, &u)) != LB_OK ||
 	    (rc = lb_wire_get_str(&rd, &r->message, &r->message_len)) != LB_OK ||
 	    (rc = lb_reader_get_u16(&rd, &n)) != LB_OK)
@@ -951,9 +947,7 @@ lb_batch_response_decode(const uint8_t *in, size_t len, struct lb_batch_response
 			goto out;
 		x->status = lb_i32_from_u32(u);
 	}
-	blen = rd.off;
-	if ((rc = lb_reader_get_bytes(&rd, r->sig, LB_SIG_BYTES)) != LB_OK ||
-	    (rc = lb_reader_end(&rd)) != LB_OK ||
+	if ((rc = lb_read_sig(&rd, r->sig, &blen)) != LB_OK ||
 	    (rc = lb_batch_response_check(r)) != LB_OK)
 		goto out;
 	if (body_len != NULL)
@@ -974,14 +968,7 @@ int
 lb_batch_response_verify(const struct lb_batch_response *r, const uint8_t *in,
     size_t body_len, const uint8_t pk[LB_PK_BYTES])
 {
-	struct lb_buf sin;
-	int rc;
-
 	if (r == NULL || in == NULL || pk == NULL)
 		return LB_E_SIG;
-	lb_buf_init(&sin, 0);
-	if ((rc = lb_batch_response_signed_input(in, body_len, &sin)) == LB_OK)
-		rc = lb_verify_prepared(pk, sin.data, sin.len, r->sig);
-	lb_buf_free(&sin);
-	return rc;
+	return lb_verify(pk, LB_CTX_BATCH_RESPONSE, in, body_len, r->sig);
 }

@@ -177,20 +177,18 @@ lb_put_hex(struct lb_buf *b, const uint8_t *p, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	char x[2 * LB_HASH_BYTES];
-	size_t i, k;
+	size_t i, j = 0;
 	int rc;
 
 	/* in pieces of a hash's length: one append each */
-	while (n > 0) {
-		k = n < LB_HASH_BYTES ? n : LB_HASH_BYTES;
-		for (i = 0; i < k; i++) {
-			x[2 * i] = hex[p[i] >> 4];
-			x[2 * i + 1] = hex[p[i] & 0xF];
+	for (i = 0; i < n; i++) {
+		x[j++] = hex[p[i] >> 4];
+		x[j++] = hex[p[i] & 0xF];
+		if (j == sizeof(x) || i + 1 == n) {
+			if ((rc = lb_buf_put(b, x, j)) != LB_OK)
+				return rc;
+			j = 0;
 		}
-		if ((rc = lb_buf_put(b, x, 2 * k)) != LB_OK)
-			return rc;
-		p += k;
-		n -= k;
 	}
 	return LB_OK;
 }

@@ -1852,7 +1852,8 @@ lb_batch_record(struct lb_broker *b, struct lb_pending *p)
 	int r = LB_E_AUDIT;
 
 	lb_buf_init(&reason, 512);
-	if ((recs = calloc(n + 1, sizeof(*recs))) == NULL || (mem = calloc(n, sizeof(*mem))) == NULL)
+	if (n == 0 || (recs = calloc(n + 1, sizeof(*recs))) == NULL ||
+	    (mem = calloc(n, sizeof(*mem))) == NULL)
 		goto out;
 	for (i = 0; i < n; i++)
 		lb_recmem_init(&mem[i]);

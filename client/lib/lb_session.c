@@ -267,7 +267,7 @@ lb_send_body(struct lb_session *s)
  * is make us wait and resend, within LB_CLIENT_BUSY_MS. Any other error
  * leaves the connection unusable. */
 static int lb_recv_frame(struct lb_session *s, const uint8_t nonce[LB_NONCE_BYTES], int last,
-    const uint8_t **msg, size_t *msg_len);
+    const uint8_t **out, size_t *out_len);
 
 static int
 lb_take_answer(struct lb_session *s, const uint8_t nonce[LB_NONCE_BYTES], int last,
@@ -1250,6 +1250,22 @@ lb_chunk_deliver(struct lb_session *s, const struct lb_chunk *c, const struct lb
 	}
 }
 
+/* The answered messages at the head of Q[0..QN), delivered in request
+ * order and taken off; the new QN. */
+static size_t
+lb_queue_deliver(struct lb_session *s, struct lb_chunk *q[2], size_t qn,
+    const struct lb_result *rq)
+{
+	while (qn > 0 && q[0]->state == LB_CH_DONE) {
+		lb_chunk_deliver(s, q[0], rq, LB_OK);
+		lb_chunk_clear(q[0]);
+		q[0] = q[1];
+		q[1] = NULL;
+		qn--;
+	}
+	return qn;
+}
+
 /* Up to two batch messages in flight: the broker works on one while the
  * next is made and signed. The second goes out only if none of its lines
  * needs a link of the first (else once the first is answered); results
@@ -1259,7 +1275,7 @@ lb_chunk_deliver(struct lb_session *s, const struct lb_chunk *c, const struct lb
 int
 lb_session_batch(struct lb_session *s, const struct lb_result *rq, size_t n)
 {
-	struct lb_chunk *slot[2] = { NULL, NULL }, *q[2], *c;
+	struct lb_chunk *slot[2] = { NULL, NULL }, *q[2] = { NULL, NULL }, *c;
 	size_t i = 0, qn = 0, k;
 	int r = LB_OK, busy;
 
@@ -1340,29 +1356,18 @@ lb_session_batch(struct lb_session *s, const struct lb_result *rq, size_t n)
 			}
 		}
 		/* deliver in request order */
-		while (qn > 0 && q[0]->state == LB_CH_DONE) {
-			lb_chunk_deliver(s, q[0], rq, LB_OK);
-			lb_chunk_clear(q[0]);
-			q[0] = q[1];
-			qn--;
-		}
+		qn = lb_queue_deliver(s, q, qn, rq);
 	}
 	goto out;
 stop_at:
 	/* Q[K] could not be asked; those before it are answered */
-	while (qn > 0 && q[0]->state == LB_CH_DONE) {
-		lb_chunk_deliver(s, q[0], rq, LB_OK);
-		lb_chunk_clear(q[0]);
-		q[0] = q[1];
-		qn--;
-	}
+	qn = lb_queue_deliver(s, q, qn, rq);
 stop:
 	/* R stopped the batch: what is left in the queue, then the rest */
 	for (k = 0; k < qn; k++) {
 		lb_chunk_deliver(s, q[k], rq, q[k]->state == LB_CH_DONE ? LB_OK : r);
 		lb_chunk_clear(q[k]);
 	}
-	qn = 0;
 	for (; i < n; i++)
 		lb_deliver_left(s, &rq[i], r, LB_RES_NOT_SENT);
 	lb_session_drop(s);
