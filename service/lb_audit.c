@@ -1428,6 +1428,11 @@ lb_audit_sync(struct lb_audit *a)
 {
 	if (a == NULL || a->unsure)
 		return LB_E_AUDIT;
+	/* Nothing appended since the last good sync: nothing to make
+	 * durable (audit_sync = always syncs before answering, and the timer
+	 * would only sync the same bytes again). */
+	if (a->durable == a->seq)
+		return LB_OK;
 	if (a->io.sync != NULL && a->io.sync(a->io.ctx) != LB_OK) {
 		/* After a failed fsync the kernel may have dropped the data and
 		 * a later fsync may still succeed: nothing more is written

@@ -1722,6 +1722,37 @@ test_failed_append_keeps_seq_and_chain(void **state)
 	lb_buf_free(&m.buf);
 }
 
+/* A sync with nothing appended since the last good one asks the disk
+ * for nothing: audit_sync = always has synced before answering, and the
+ * 100 ms timer's sync of the same bytes could only fail (a failing disk)
+ * and refuse the next request before its decision is written. */
+static void
+test_sync_with_nothing_new_is_no_sync(void **state)
+{
+	struct lb_audit *a = NULL;
+	struct lb_audit_rec rec;
+	struct memio m;
+
+	(void)state;
+	memio_init(&m);
+	assert_int_equal(lb_audit_open(NULL, mem_io(&m), 0, NULL, NULL, &a), LB_OK);
+	sample_rec(&rec, "/home/alice/src/1");
+	assert_int_equal(lb_audit_append(a, &rec, T0, 1), LB_OK);
+	assert_int_equal(m.syncs, 1);
+	m.fail_syncs = 1;               /* the disk would fail the next sync */
+	assert_int_equal(lb_audit_sync(a), LB_OK);
+	assert_int_equal(m.syncs, 1);
+	assert_true(lb_audit_durable(a, 1));
+	/* The next record still gets its sync, and its failure is seen. */
+	sample_rec(&rec, "/home/alice/src/2");
+	assert_int_equal(lb_audit_append(a, &rec, T0 + 1, 1), LB_E_AUDIT);
+	assert_int_equal(m.syncs, 2);
+	assert_false(lb_audit_durable(a, 2));
+	assert_int_equal(count_lines(&m.buf), 2);
+	lb_audit_close(a);
+	lb_buf_free(&m.buf);
+}
+
 /* lb_audit_io.rewrite for the in-memory file: the bytes at OFF must be
  * the ones given (they are what was appended there), the file is cut to
  * their end; fails while fail_rewrites > 0. */
@@ -2755,6 +2786,7 @@ main(void)
 		cmocka_unit_test(test_round_trip_verifies),
 		cmocka_unit_test(test_batch_records_prove_each_entry),
 		cmocka_unit_test(test_append_n_is_one_write),
+		cmocka_unit_test(test_sync_with_nothing_new_is_no_sync),
 		cmocka_unit_test(test_every_byte_change_names_its_line),
 		cmocka_unit_test(test_removed_middle_line_fails_at_the_next),
 		cmocka_unit_test(test_removed_line_renumbered_breaks_prev),
