@@ -828,20 +828,19 @@ lb_resolve_via(struct lb_fswork *w, int at, const char *text, const struct lb_pa
 
 static void lb_fswork_run_one(struct lb_fswork *w);
 
-/* A batch's entries in order, as the client for all of them at once
- * where the platform can hold its credentials (one switch per batch). */
+/* A request's paths, or a batch's entries in order, as the client for
+ * all of them at once where the platform can hold its credentials: one
+ * switch per task, not one per open. */
 void
 lb_fswork_run(struct lb_fswork *w)
 {
 	size_t i;
 	int held;
 
-	if (w->sub == NULL) {
-		lb_fswork_run_one(w);
-		return;
-	}
 	held = w->fs->hold != NULL && w->fs->hold(w->peer) == LB_OK;
-	for (i = 0; i < w->n_sub; i++)
+	if (w->sub == NULL)
+		lb_fswork_run_one(w);
+	for (i = 0; w->sub != NULL && i < w->n_sub; i++)
 		lb_fswork_run_one(w->sub[i]);
 	if (held)
 		w->fs->release();
