@@ -91,8 +91,10 @@ struct lb_job {
  * comes back (its opens only read: nothing is lost). */
 #define LB_TASK_JOBS LB_JOBS_PER_CONN
 #define LB_TASKS_MAX 256            /* tasks at once, and so workers at most */
-/* One uid's tasks: at most LB_TASKS_PER_UID that are slow (out for
- * LB_TASK_SLOW_MS or more: a file system that may hang), at most
+/* One uid's tasks: at most LB_TASKS_PER_UID that are slow (a worker in
+ * one of its items for LB_TASK_SLOW_MS or more: a file system that may
+ * hang; a task still queued for a worker, or done and not yet taken back
+ * by the loop, waits for CPU, not for the file system), at most
  * LB_TASKS_PER_UID_MAX in all. A uid with many connections is served in
  * parallel while its file system answers (with 4 in all, 64 clients of one
  * uid offering 2,000 creates a second waited 48 ms at p99 for a turn);
@@ -105,7 +107,7 @@ struct lb_ftask {
 	struct lb_ftask *prev, *next;   /* the daemon's, until back */
 	struct lb_conn *c;          /* NULL once its connection went on without it */
 	uid_t uid;
-	int64_t started;            /* monotonic ms: submitted */
+	int64_t item_since;         /* monotonic ms: its worker began the running item; 0: none runs (MU) */
 	int make;
 	size_t n;
 	struct lb_job *job[LB_TASK_JOBS];            /* the loop's; NULL: gone on */
@@ -879,6 +881,7 @@ lb_ftask_run(struct lb_task *tk)
 			pthread_mutex_unlock(&t->mu);
 			break;
 		}
+		t->item_since = lb_now_ms();
 		pthread_mutex_unlock(&t->mu);
 		if (t->make)
 			lb_broker_make_run(t->p[i]);
@@ -886,6 +889,7 @@ lb_ftask_run(struct lb_task *tk)
 			lb_fswork_run(t->w[i]);
 		pthread_mutex_lock(&t->mu);
 		t->done = i + 1;
+		t->item_since = 0;
 		pthread_mutex_unlock(&t->mu);
 	}
 }
@@ -996,14 +1000,18 @@ lb_ftask_check(struct lb_daemon *d, struct lb_ftask *t, int64_t now)
 static int
 lb_uid_may_submit(const struct lb_daemon *d, uid_t uid, int64_t now)
 {
-	const struct lb_ftask *t;
+	struct lb_ftask *t;
 	size_t n = 0, slow = 0;
+	int64_t since;
 
 	for (t = d->tasks; t != NULL; t = t->next) {
 		if (t->uid != uid)
 			continue;
 		n++;
-		slow += now - t->started >= LB_TASK_SLOW_MS;
+		pthread_mutex_lock(&t->mu);
+		since = t->item_since;
+		pthread_mutex_unlock(&t->mu);
+		slow += since != 0 && now - since >= LB_TASK_SLOW_MS;
 	}
 	return n < LB_TASKS_PER_UID_MAX && slow < LB_TASKS_PER_UID;
 }
@@ -1031,7 +1039,6 @@ lb_conn_submit(struct lb_daemon *d, struct lb_conn *c)
 	t->t.fn = lb_ftask_run;
 	t->c = c;
 	t->uid = c->uid;
-	t->started = lb_now_ms();
 	t->make = want == LB_JS_WAIT_MAKE;
 	for (j = c->head; j != NULL && t->n < LB_TASK_JOBS; j = j->next) {
 		if (j->st == LB_JS_WAIT_FS || j->st == LB_JS_WAIT_MAKE) {
