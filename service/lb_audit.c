@@ -14,6 +14,7 @@
 #include "lb_json.h"
 
 #define LB_AUDIT_TIME_LEN 20                  /* 2026-11-25T20:31:07Z */
+typedef char lb_audit_time_buf_fits[LB_AUDIT_TIME_BUF == LB_AUDIT_TIME_LEN + 1 ? 1 : -1];
 #define LB_AUDIT_TIME_MAX 253402300799ULL     /* 9999-12-31T23:59:59Z */
 #define LB_AUDIT_HEX_LEN (2 * LB_HASH_BYTES)
 /* Base64 text of the largest request (LB_FRAME_MAX bytes). */
@@ -2271,5 +2272,56 @@ out:
 	free(v);
 	lb_buf_free(&one);
 	lb_buf_free(&scratch);
+	return rc;
+}
+
+/* ---- reading records, for queries ---- */
+
+int
+lb_audit_time_parse(const char *s, uint64_t *t)
+{
+	if (s == NULL || t == NULL)
+		return LB_E_INVAL;
+	return lb_audit_parse_time(s, strlen(s), t);
+}
+
+int
+lb_audit_time_format(uint64_t t, char out[LB_AUDIT_TIME_BUF])
+{
+	return lb_audit_fmt_time(t, out);
+}
+
+int
+lb_audit_each(const char *path, lb_audit_each_fn fn, void *ctx, size_t *skipped)
+{
+	struct lb_line_reader rd;
+	struct lb_audit_line l;
+	struct lb_buf line;
+	uint64_t lineno = 0;
+	int complete = 0, rc, stop = 0;
+
+	if (skipped != NULL)
+		*skipped = 0;
+	if (path == NULL || fn == NULL)
+		return LB_E_INVAL;
+	if ((rc = lb_line_open(&rd, path)) != LB_OK)
+		return rc;
+	lb_buf_init(&line, LB_AUDIT_LINE_MAX - 1);
+	lb_audit_line_init(&l);
+	while (!stop && (rc = lb_line_next(&rd, &line, &complete)) == LB_OK) {
+		lineno++;
+		/* A torn or foreign line is no record: verify-audit judges it. */
+		if (!complete || lb_audit_line_parse(&l, (const char *)line.data, line.len, NULL) != LB_OK) {
+			if (skipped != NULL)
+				(*skipped)++;
+			continue;
+		}
+		stop = fn(ctx, &l, (const char *)line.data, line.len, lineno);
+	}
+	if (rc == LB_LINE_END || rc == LB_OK)
+		rc = stop < 0 ? LB_E_IO : LB_OK;
+	lb_audit_line_free(&l);
+	lb_buf_free(&line);
+	lb_line_close(&rd);
 	return rc;
 }

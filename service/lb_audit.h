@@ -291,4 +291,20 @@ int lb_audit_line_batch(const struct lb_audit_line *l, struct lb_batch *b) LB_WU
 int lb_audit_line_origin(const struct lb_audit_line *l, uint8_t key[LB_PK_BYTES],
     uint8_t nonce[LB_NONCE_BYTES], uint64_t *timestamp) LB_WUR;
 
+/* ---- reading records, for queries (linkbrokerd audit) ---- */
+
+/* "YYYY-MM-DDTHH:MM:SSZ" <-> Unix seconds, as records write it. */
+#define LB_AUDIT_TIME_BUF 21
+int lb_audit_time_parse(const char *s, uint64_t *t) LB_WUR;
+int lb_audit_time_format(uint64_t t, char out[LB_AUDIT_TIME_BUF]) LB_WUR;
+/* Called for each record of a file in order: L parsed, LINE its bytes
+ * (LEN, no newline), LINENO from 1. Returns 0 to go on, 1 to stop, -1 to
+ * stop with an error (lb_audit_each then returns LB_E_IO). */
+typedef int (*lb_audit_each_fn)(void *ctx, const struct lb_audit_line *l,
+    const char *line, size_t len, uint64_t lineno);
+/* Every record of PATH to FN, lines that are not records (a torn write,
+ * a foreign line) counted in *SKIPPED (may be NULL) and left out: no
+ * verification here (lb_audit_verify_set). LB_OK, LB_E_NOENT, LB_E_IO. */
+int lb_audit_each(const char *path, lb_audit_each_fn fn, void *ctx, size_t *skipped) LB_WUR;
+
 #endif

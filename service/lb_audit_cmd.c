@@ -14,22 +14,28 @@
 
 /* The path flavour policies default to, decided by the build (this file
  * is portable and does not ask the OS). */
-#ifndef LB_NATIVE_FLAVOR
-#define LB_NATIVE_FLAVOR LB_FLAVOR_POSIX
-#endif
 
-/* Exit codes: 0 intact, 1 broken, 2 (LB_EXIT_BAD_INPUT) cannot tell, 3 a
- * file of the set is missing, 4 the set's names contradict its chain. */
-#define LB_VERIFY_BROKEN 1
-#define LB_VERIFY_MISSING 3
-#define LB_VERIFY_REORDERED 4
+int
+lb_verify_exit(enum lb_audit_set_verdict verdict)
+{
+	switch (verdict) {
+	case LB_AUDIT_SET_INTACT:
+		return LB_EXIT_OK;
+	case LB_AUDIT_SET_MISSING:
+		return LB_VERIFY_MISSING;
+	case LB_AUDIT_SET_REORDERED:
+		return LB_VERIFY_REORDERED;
+	default:
+		return LB_VERIFY_BROKEN;
+	}
+}
 
 #define LB_VERIFY_USAGE \
     "usage: linkbrokerd verify-audit FILE... [--config FILE] [--flavor windows|posix]\n" \
     "       (several files: a rotated log, e.g. audit.log.2 audit.log.1 audit.log or\n" \
     "       audit.log*, checked in the order of their chain whatever their order here)\n"
 
-static void
+void
 lb_put_display_cstr(FILE *f, const char *s)
 {
 	lb_cli_put_display(f, s, strlen(s));
@@ -43,7 +49,7 @@ lb_verify_usage(const char *what)
 	return LB_EXIT_BAD_INPUT;
 }
 
-static int
+int
 lb_verify_load_policy(const char *file, enum lb_flavor flavor, struct lb_policy **out)
 {
 	struct lb_buf err;
@@ -65,8 +71,7 @@ lb_verify_load_policy(const char *file, enum lb_flavor flavor, struct lb_policy 
 	return r;
 }
 
-/* Print TEXT (lines) to F, each made safe for a terminal. */
-static void
+void
 lb_put_lines(FILE *f, const char *text)
 {
 	const char *nl;
@@ -150,8 +155,7 @@ lb_cmd_verify_audit(int argc, char **argv)
 		rc = LB_EXIT_OK;
 	} else {
 		lb_put_lines(stderr, text);
-		rc = verdict == LB_AUDIT_SET_MISSING ? LB_VERIFY_MISSING :
-		    verdict == LB_AUDIT_SET_REORDERED ? LB_VERIFY_REORDERED : LB_VERIFY_BROKEN;
+		rc = lb_verify_exit(verdict);
 	}
 	lb_buf_free(&msg);
 	lb_policy_free(policy);

@@ -9,4 +9,30 @@
  * log or bad policy. */
 int lb_cmd_verify_audit(int argc, char **argv);
 
+/* ARGV[0] is "audit": the records of a log (or rotated set) chosen by
+ * filters, as a table or JSON lines (lb_audit_query.c, docs/audit.md). */
+int lb_cmd_audit(int argc, char **argv);
+
+/* Shared by both. */
+#include <stdio.h>
+#include "lb_audit.h"
+#include "lb_path.h"
+#include "lb_policy.h"
+
+/* The path flavour policies default to, decided by the build (these
+ * files are portable and do not ask the OS). */
+#ifndef LB_NATIVE_FLAVOR
+#define LB_NATIVE_FLAVOR LB_FLAVOR_POSIX
+#endif
+/* Exit codes: 0 intact, 1 broken, 2 (LB_EXIT_BAD_INPUT) cannot tell, 3 a
+ * file of the set is missing, 4 the set's names contradict its chain. */
+#define LB_VERIFY_BROKEN 1
+#define LB_VERIFY_MISSING 3
+#define LB_VERIFY_REORDERED 4
+int lb_verify_exit(enum lb_audit_set_verdict verdict);
+int lb_verify_load_policy(const char *file, enum lb_flavor flavor, struct lb_policy **out);
+/* Print TEXT (lines) to F, each made safe for a terminal. */
+void lb_put_lines(FILE *f, const char *text);
+void lb_put_display_cstr(FILE *f, const char *s);
+
 #endif

@@ -13,6 +13,9 @@ static const struct lb_command lb_commands[] = {
 	{ "explain", lb_cmd_explain,
 	  "explain --config FILE --user NAME [--group NAME]... [--sid SID] [--home DIR]\n"
 	  "          [--kind symlink|dirsymlink|hardlink|junction] [--flavor windows|posix] LINK TARGET" },
+	{ "audit", lb_cmd_audit,
+	  "audit FILE... [--user NAME] [--kind KIND] [--verdict V] [--event E] [--rule NAME]\n"
+	  "          [--since TIME] [--until TIME] [--json] [--verify [--config FILE]]" },
 	{ "verify-audit", lb_cmd_verify_audit, "verify-audit FILE... [--config FILE] [--flavor windows|posix]" },
 };
 

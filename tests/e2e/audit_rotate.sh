@@ -150,6 +150,44 @@ verify "$LOG" "$LOG.1" "$LOG.2" "$LOG.3" --config "$R/etc/policy.ini"
 verify $LOG*
 check "verify-audit with a shell glob ($vrc)" test "$vrc" -eq 0
 
+# --- linkbrokerd audit over the set, given in any order (issue 16, item 3) ---
+all=$(cat "$LOG.3" "$LOG.2" "$LOG.1" "$LOG")
+out=$("$LBD" audit "$LOG" "$LOG.2" "$LOG.3" "$LOG.1" --json 2>&1); rc=$?
+check "audit --json over the set, names out of order: exit 0 ($rc)" test "$rc" -eq 0
+check "audit --json with no filter prints the set's lines, in chain order, byte for byte" \
+	test "$out" = "$all"
+out=$("$LBD" audit "$LOG.1" "$LOG" "$LOG.3" "$LOG.2" --json --verify --config "$R/etc/policy.ini" \
+	--user "$UA" --event create --verdict allowed --kind symlink 2>&1); rc=$?
+n=$(grep -c . <<<"$out")
+check "audit --verify --user --event --verdict --kind: exit 0, the $allowed allowed creates ($rc, $n lines)" \
+	test "$rc" -eq 0 -a "$n" -eq "$allowed"
+check "each of those lines is the user's allowed symlink create" \
+	test "$(grep -c "\"event\":\"create\",\"verdict\":\"allowed\",\"user\":\"$UA\"" <<<"$out")" -eq "$n"
+table=$("$LBD" audit "$LOG.3" "$LOG.2" "$LOG.1" "$LOG" --event create --verdict allowed 2>"$R/audit.err")
+check "the table has one line per allowed create ($(grep -c . <<<"$table") of $allowed)" \
+	test "$(grep -c . <<<"$table")" -eq "$allowed"
+rec=$(grep -m1 '"event":"create","verdict":"allowed"' <<<"$all")
+want="$(field "$rec" time)  allowed  create  $UA  symlink  $(field "$rec" link) -> $(field "$rec" target)  rule links"
+line1=$(head -n 1 <<<"$table")
+check "its first line: time, verdict, event, user, kind, link -> target, rule ($line1)" \
+	test "${line1:0:${#want}}" = "$want"
+t0=$(field "$rec" time)
+"$LBD" audit "$LOG.3" "$LOG.2" "$LOG.1" "$LOG" --json --until "$t0" > "$R/until.out" 2>"$R/audit.err"
+check "--until TIME is inclusive and stops there (all lines at or before $t0, the first create among them)" \
+	python3 -c 'import json,sys; t=sys.argv[2]; ls=[json.loads(l) for l in open(sys.argv[1])]; sys.exit(0 if any(l["event"] == "create" for l in ls) and all(l["time"] <= t for l in ls) else 1)' "$R/until.out" "$t0"
+out=$("$LBD" audit "$LOG" --since 2999-01-01 --json 2>&1); rc=$?
+check "nothing after --since in the future: exit 0, empty ($rc, '$out')" test "$rc" -eq 0 -a -z "$out"
+cp "$LOG.2" "$R/tampered.2"
+sed -i '2s/"verdict":"allowed"/"verdict":"denied"/' "$R/tampered.2"
+out=$("$LBD" audit "$LOG.3" "$R/tampered.2" "$LOG.1" "$LOG" --verify 2>"$R/audit.err"); rc=$?
+check "audit --verify on a changed record: exit 1, nothing listed ($rc)" test "$rc" -eq 1 -a -z "$out"
+check "and says why ($(head -c 200 "$R/audit.err"))" grep -q "does not verify" "$R/audit.err"
+for bad_args in "--kind pipe" "--verdict maybe" "--since yesterday" "--until 2026-02-30" "--config $R/etc/policy.ini" "--bogus"; do
+	# shellcheck disable=SC2086
+	"$LBD" audit "$LOG" $bad_args >/dev/null 2>"$R/audit.err"; rc=$?
+	check "audit $bad_args: usage, exit 2 ($rc: $(head -n 1 "$R/audit.err"))" test "$rc" -eq 2
+done
+
 # --- a set with a file missing, reordered, or without its newest ---
 verify "$LOG.3" "$LOG.1" "$LOG"
 { [ "$vrc" -eq 3 ] && grep -q "a file is missing between $LOG.3 (ends at seq" <<<"$vout"; } && ok || bad "missing middle file: $vrc $vout"
