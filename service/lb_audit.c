@@ -2297,7 +2297,6 @@ lb_audit_each(const char *path, lb_audit_each_fn fn, void *ctx, size_t *skipped)
 	struct lb_line_reader rd;
 	struct lb_audit_line l;
 	struct lb_buf line;
-	uint64_t lineno = 0;
 	int complete = 0, rc, stop = 0;
 
 	if (skipped != NULL)
@@ -2309,19 +2308,56 @@ lb_audit_each(const char *path, lb_audit_each_fn fn, void *ctx, size_t *skipped)
 	lb_buf_init(&line, LB_AUDIT_LINE_MAX - 1);
 	lb_audit_line_init(&l);
 	while (!stop && (rc = lb_line_next(&rd, &line, &complete)) == LB_OK) {
-		lineno++;
 		/* A torn or foreign line is no record: verify-audit judges it. */
 		if (!complete || lb_audit_line_parse(&l, (const char *)line.data, line.len, NULL) != LB_OK) {
 			if (skipped != NULL)
 				(*skipped)++;
 			continue;
 		}
-		stop = fn(ctx, &l, (const char *)line.data, line.len, lineno);
+		stop = fn(ctx, &l, (const char *)line.data, line.len);
 	}
 	if (rc == LB_LINE_END || rc == LB_OK)
 		rc = stop < 0 ? LB_E_IO : LB_OK;
 	lb_audit_line_free(&l);
 	lb_buf_free(&line);
 	lb_line_close(&rd);
+	return rc;
+}
+
+static int
+lb_first_seq(void *ctx, const struct lb_audit_line *l, const char *line, size_t len)
+{
+	(void)line;
+	(void)len;
+	*(uint64_t *)ctx = l->seq;
+	return 1;
+}
+
+int
+lb_audit_set_order(const char **paths, size_t n, size_t *bad)
+{
+	struct lb_span *v;
+	size_t i;
+	int rc = LB_OK;
+
+	if (paths == NULL || n > LB_AUDIT_SET_MAX)
+		return LB_E_INVAL;
+	if (n == 0)
+		return LB_OK;
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return LB_E_NOMEM;
+	for (i = 0; i < n && rc == LB_OK; i++) {
+		v[i].path = paths[i];
+		v[i].first_seq = UINT64_MAX;
+		if ((rc = lb_audit_each(paths[i], lb_first_seq, &v[i].first_seq, NULL)) != LB_OK &&
+		    bad != NULL)
+			*bad = i;
+	}
+	if (rc == LB_OK) {
+		qsort(v, n, sizeof(*v), lb_span_cmp);
+		for (i = 0; i < n; i++)
+			paths[i] = v[i].path;
+	}
+	free(v);
 	return rc;
 }

@@ -298,13 +298,20 @@ int lb_audit_line_origin(const struct lb_audit_line *l, uint8_t key[LB_PK_BYTES]
 int lb_audit_time_parse(const char *s, uint64_t *t) LB_WUR;
 int lb_audit_time_format(uint64_t t, char out[LB_AUDIT_TIME_BUF]) LB_WUR;
 /* Called for each record of a file in order: L parsed, LINE its bytes
- * (LEN, no newline), LINENO from 1. Returns 0 to go on, 1 to stop, -1 to
- * stop with an error (lb_audit_each then returns LB_E_IO). */
+ * (LEN, no newline). Returns 0 to go on, 1 to stop, -1 to stop with an
+ * error (lb_audit_each then returns LB_E_IO). */
 typedef int (*lb_audit_each_fn)(void *ctx, const struct lb_audit_line *l,
-    const char *line, size_t len, uint64_t lineno);
+    const char *line, size_t len);
 /* Every record of PATH to FN, lines that are not records (a torn write,
  * a foreign line) counted in *SKIPPED (may be NULL) and left out: no
- * verification here (lb_audit_verify_set). LB_OK, LB_E_NOENT, LB_E_IO. */
+ * verification here (lb_audit_verify_set). LB_OK; LB_E_NOENT or LB_E_IO
+ * for the file, LB_E_TOOBIG for a line longer than a record may be,
+ * LB_E_NOMEM. */
 int lb_audit_each(const char *path, lb_audit_each_fn fn, void *ctx, size_t *skipped) LB_WUR;
+/* PATHS (a rotated set, any order) put in the order of their chain, as
+ * lb_audit_verify_set orders them: by the seq of each file's first record
+ * (files without one last). No verification. An error of lb_audit_each
+ * for the file at *BAD (may be NULL); PATHS is then as it was. */
+int lb_audit_set_order(const char **paths, size_t n, size_t *bad) LB_WUR;
 
 #endif

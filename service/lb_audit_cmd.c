@@ -12,10 +12,7 @@
 #include "lb_path.h"
 #include "lb_policy.h"
 
-/* The path flavour policies default to, decided by the build (this file
- * is portable and does not ask the OS). */
-
-int
+static int
 lb_verify_exit(enum lb_audit_set_verdict verdict)
 {
 	switch (verdict) {
@@ -49,7 +46,7 @@ lb_verify_usage(const char *what)
 	return LB_EXIT_BAD_INPUT;
 }
 
-int
+static int
 lb_verify_load_policy(const char *file, enum lb_flavor flavor, struct lb_policy **out)
 {
 	struct lb_buf err;
@@ -71,7 +68,8 @@ lb_verify_load_policy(const char *file, enum lb_flavor flavor, struct lb_policy 
 	return r;
 }
 
-void
+/* Print TEXT (lines) to F, each made safe for a terminal. */
+static void
 lb_put_lines(FILE *f, const char *text)
 {
 	const char *nl;
@@ -87,16 +85,46 @@ lb_put_lines(FILE *f, const char *text)
 }
 
 int
+lb_verify_run(const char *const *files, size_t n, const char *config, enum lb_flavor flavor,
+    FILE *ok_out, const char *fail_intro)
+{
+	enum lb_audit_set_verdict verdict = LB_AUDIT_SET_BROKEN;
+	struct lb_policy *policy = NULL;
+	const char *text;
+	struct lb_buf msg;
+	int r, rc;
+
+	if (config != NULL && lb_verify_load_policy(config, flavor, &policy) != LB_OK)
+		return LB_EXIT_BAD_INPUT;
+	lb_buf_init(&msg, 4 * 1024 * 1024);
+	r = lb_audit_verify_set(files, n, policy, &msg, NULL, &verdict);
+	if (msg.len == 0 || lb_buf_cstr(&msg, &text) != LB_OK)
+		text = r == LB_OK ? "" : lb_strerror(r);
+	rc = r != LB_OK ? LB_EXIT_BAD_INPUT : lb_verify_exit(verdict);
+	if (rc == LB_EXIT_OK) {
+		/* Also one "recovered crash at line N (...)" line per torn
+		 * write a recovery record seals: not a break, but the auditor
+		 * should know. */
+		if (ok_out != NULL)
+			lb_put_lines(ok_out, text);
+	} else {
+		if (fail_intro != NULL)
+			fprintf(stderr, "%s\n", fail_intro);
+		lb_put_lines(stderr, text);
+	}
+	lb_buf_free(&msg);
+	lb_policy_free(policy);
+	return rc;
+}
+
+int
 lb_cmd_verify_audit(int argc, char **argv)
 {
 	enum lb_flavor flavor = LB_NATIVE_FLAVOR;
-	enum lb_audit_set_verdict verdict = LB_AUDIT_SET_BROKEN;
-	struct lb_policy *policy = NULL;
-	const char *config = NULL, *val, *text;
+	const char *config = NULL, *val;
 	const char **files = NULL;
-	struct lb_buf msg;
-	size_t records = 0, n_files = 0;
-	int i, o, only_pos = 0, r, rc;
+	size_t n_files = 0;
+	int i, o, only_pos = 0, rc;
 
 	if (argc > 0 && (files = calloc((size_t)argc, sizeof(*files))) == NULL) {
 		fprintf(stderr, "linkbrokerd verify-audit: out of memory\n");
@@ -135,30 +163,7 @@ lb_cmd_verify_audit(int argc, char **argv)
 		free(files);
 		return lb_verify_usage("too many files");
 	}
-	if (config != NULL && lb_verify_load_policy(config, flavor, &policy) != LB_OK) {
-		free(files);
-		return LB_EXIT_BAD_INPUT;
-	}
-
-	lb_buf_init(&msg, 4 * 1024 * 1024);
-	r = lb_audit_verify_set(files, n_files, policy, &msg, &records, &verdict);
-	if (msg.len == 0 || lb_buf_cstr(&msg, &text) != LB_OK)
-		text = r == LB_OK ? "" : lb_strerror(r);
-	if (r != LB_OK) {
-		lb_put_lines(stderr, text);
-		rc = LB_EXIT_BAD_INPUT;
-	} else if (verdict == LB_AUDIT_SET_INTACT) {
-		/* Also one "recovered crash at line N (...)" line per torn
-		 * write a recovery record seals: not a break, but the auditor
-		 * should know. */
-		lb_put_lines(stdout, text);
-		rc = LB_EXIT_OK;
-	} else {
-		lb_put_lines(stderr, text);
-		rc = lb_verify_exit(verdict);
-	}
-	lb_buf_free(&msg);
-	lb_policy_free(policy);
+	rc = lb_verify_run(files, n_files, config, flavor, stdout, NULL);
 	free(files);
 	return rc;
 }

@@ -1,7 +1,25 @@
 /* lb_audit_cmd: `linkbrokerd verify-audit`, the auditor's offline check of
- * an audit log's hash chain and (with a policy) its request signatures. */
+ * an audit log's hash chain and (with a policy) its request signatures,
+ * and `linkbrokerd audit` (lb_audit_query.c), which reads the records. */
 #ifndef LB_AUDIT_CMD_H
 #define LB_AUDIT_CMD_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "lb_path.h"
+
+/* The path flavour policies default to, decided by the build (these
+ * files are portable and do not ask the OS). */
+#ifndef LB_NATIVE_FLAVOR
+#define LB_NATIVE_FLAVOR LB_FLAVOR_POSIX
+#endif
+
+/* Exit codes: 0 intact, 1 broken, 2 (LB_EXIT_BAD_INPUT) cannot tell, 3 a
+ * file of the set is missing, 4 the set's names contradict its chain. */
+#define LB_VERIFY_BROKEN 1
+#define LB_VERIFY_MISSING 3
+#define LB_VERIFY_REORDERED 4
 
 /* ARGV[0] is "verify-audit"; then FILE [--config FILE] [--flavor windows|posix].
  * Returns the exit code: 0 intact ("FILE: intact, N records" on stdout),
@@ -13,26 +31,12 @@ int lb_cmd_verify_audit(int argc, char **argv);
  * filters, as a table or JSON lines (lb_audit_query.c, docs/audit.md). */
 int lb_cmd_audit(int argc, char **argv);
 
-/* Shared by both. */
-#include <stdio.h>
-#include "lb_audit.h"
-#include "lb_path.h"
-#include "lb_policy.h"
-
-/* The path flavour policies default to, decided by the build (these
- * files are portable and do not ask the OS). */
-#ifndef LB_NATIVE_FLAVOR
-#define LB_NATIVE_FLAVOR LB_FLAVOR_POSIX
-#endif
-/* Exit codes: 0 intact, 1 broken, 2 (LB_EXIT_BAD_INPUT) cannot tell, 3 a
- * file of the set is missing, 4 the set's names contradict its chain. */
-#define LB_VERIFY_BROKEN 1
-#define LB_VERIFY_MISSING 3
-#define LB_VERIFY_REORDERED 4
-int lb_verify_exit(enum lb_audit_set_verdict verdict);
-int lb_verify_load_policy(const char *file, enum lb_flavor flavor, struct lb_policy **out);
-/* Print TEXT (lines) to F, each made safe for a terminal. */
-void lb_put_lines(FILE *f, const char *text);
+/* The set FILES verified as verify-audit does, signatures too with the
+ * policy CONFIG (may be NULL); returns verify-audit's exit code. What the
+ * check says goes to OK_OUT when intact (NULL: nowhere), to stderr after
+ * the line FAIL_INTRO (may be NULL) when not. */
+int lb_verify_run(const char *const *files, size_t n, const char *config, enum lb_flavor flavor,
+    FILE *ok_out, const char *fail_intro);
 void lb_put_display_cstr(FILE *f, const char *s);
 
 #endif

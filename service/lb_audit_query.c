@@ -12,7 +12,6 @@
 #include "lb_buf.h"
 #include "lb_cli.h"
 #include "lb_json.h"
-#include "lb_policy.h"
 #include "lb_wire.h"
 
 #define LB_AUDIT_USAGE \
@@ -28,13 +27,7 @@ struct lb_query {
 	enum lb_kind kind;
 	uint64_t since, until;
 	int json;
-	size_t shown;
 	struct lb_buf tmp;         /* one unescaped field */
-};
-
-struct lb_qfile {
-	const char *path;
-	uint64_t first_seq;        /* UINT64_MAX: no record */
 };
 
 static int
@@ -109,16 +102,13 @@ lb_query_match(struct lb_query *q, const struct lb_audit_line *l)
  * rule R" and, where there is one, ": REASON"; every string through
  * lb_cli_put_display (a log may hold any bytes a client sent). */
 static int
-lb_query_each(void *ctx, const struct lb_audit_line *l, const char *line, size_t len,
-    uint64_t lineno)
+lb_query_each(void *ctx, const struct lb_audit_line *l, const char *line, size_t len)
 {
 	struct lb_query *q = ctx;
 	char when[LB_AUDIT_TIME_BUF];
 
-	(void)lineno;
 	if (!lb_query_match(q, l))
 		return 0;
-	q->shown++;
 	if (q->json) {
 		fwrite(line, 1, len, stdout);
 		fputc('\n', stdout);
@@ -148,53 +138,12 @@ lb_query_each(void *ctx, const struct lb_audit_line *l, const char *line, size_t
 	return ferror(stdout) ? -1 : 0;
 }
 
-static int
-lb_first_seq(void *ctx, const struct lb_audit_line *l, const char *line, size_t len,
-    uint64_t lineno)
+static void
+lb_audit_file_error(const char *path, int r)
 {
-	(void)line;
-	(void)len;
-	(void)lineno;
-	*(uint64_t *)ctx = l->seq;
-	return 1;
-}
-
-static int
-lb_qfile_cmp(const void *a, const void *b)
-{
-	const struct lb_qfile *x = a, *y = b;
-
-	return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
-}
-
-/* --verify: the set as verify-audit checks it; nothing is listed from a
- * log that is not intact. 0, or verify-audit's exit code. */
-static int
-lb_query_verify(const char **files, size_t n, const char *config, enum lb_flavor flavor)
-{
-	enum lb_audit_set_verdict verdict = LB_AUDIT_SET_BROKEN;
-	struct lb_policy *policy = NULL;
-	struct lb_buf msg;
-	const char *text;
-	int r, rc;
-
-	if (config != NULL && lb_verify_load_policy(config, flavor, &policy) != LB_OK)
-		return LB_EXIT_BAD_INPUT;
-	lb_buf_init(&msg, 4 * 1024 * 1024);
-	r = lb_audit_verify_set(files, n, policy, &msg, NULL, &verdict);
-	if (msg.len == 0 || lb_buf_cstr(&msg, &text) != LB_OK)
-		text = r == LB_OK ? "" : lb_strerror(r);
-	if (r != LB_OK)
-		rc = LB_EXIT_BAD_INPUT;
-	else
-		rc = lb_verify_exit(verdict);
-	if (rc != LB_EXIT_OK) {
-		fputs("linkbrokerd audit: the log does not verify; nothing listed:\n", stderr);
-		lb_put_lines(stderr, text);
-	}
-	lb_buf_free(&msg);
-	lb_policy_free(policy);
-	return rc;
+	fprintf(stderr, "linkbrokerd audit: ");
+	lb_put_display_cstr(stderr, path);
+	fprintf(stderr, ": %s\n", lb_strerror(r));
 }
 
 int
@@ -202,16 +151,13 @@ lb_cmd_audit(int argc, char **argv)
 {
 	enum lb_flavor flavor = LB_NATIVE_FLAVOR;
 	struct lb_query q;
-	struct lb_qfile *qf = NULL;
 	const char **files = NULL, *config = NULL, *val;
-	size_t n_files = 0, i, skipped, skipped_all = 0;
+	size_t n_files = 0, i, bad = 0, skipped, skipped_all = 0;
 	int a, o, only_pos = 0, verify = 0, r, rc = LB_EXIT_OK;
 
 	memset(&q, 0, sizeof(q));
 	q.until = UINT64_MAX;
-	if (argc > 0 && ((files = calloc((size_t)argc, sizeof(*files))) == NULL ||
-	    (qf = calloc((size_t)argc, sizeof(*qf))) == NULL)) {
-		free(files);
+	if (argc > 0 && (files = calloc((size_t)argc, sizeof(*files))) == NULL) {
 		fprintf(stderr, "linkbrokerd audit: out of memory\n");
 		return LB_EXIT_BAD_INPUT;
 	}
@@ -223,7 +169,6 @@ lb_cmd_audit(int argc, char **argv)
 		} else if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
 			fputs(LB_AUDIT_USAGE, stdout);
 			free(files);
-			free(qf);
 			return LB_EXIT_OK;
 		} else if (strcmp(argv[a], "--json") == 0) {
 			q.json = 1;
@@ -273,27 +218,19 @@ lb_cmd_audit(int argc, char **argv)
 		rc = lb_audit_usage("--config is for --verify (the keys to check signatures with)");
 	if (rc == LB_EXIT_OK && q.since > q.until)
 		rc = lb_audit_usage("--since is after --until");
+	/* Verified with the names as given: their order is part of the check. */
 	if (rc == LB_EXIT_OK && verify)
-		rc = lb_query_verify(files, n_files, config, flavor);
-	/* A rotated set in the order of its chain: by each file's first seq. */
-	for (i = 0; rc == LB_EXIT_OK && i < n_files; i++) {
-		qf[i].path = files[i];
-		qf[i].first_seq = UINT64_MAX;
-		if ((r = lb_audit_each(files[i], lb_first_seq, &qf[i].first_seq, NULL)) != LB_OK) {
-			fprintf(stderr, "linkbrokerd audit: ");
-			lb_put_display_cstr(stderr, files[i]);
-			fprintf(stderr, ": %s\n", lb_strerror(r));
-			rc = LB_EXIT_BAD_INPUT;
-		}
+		rc = lb_verify_run(files, n_files, config, flavor, NULL,
+		    "linkbrokerd audit: the log does not verify; nothing listed:");
+	/* A rotated set in the order of its chain. */
+	if (rc == LB_EXIT_OK && (r = lb_audit_set_order(files, n_files, &bad)) != LB_OK) {
+		lb_audit_file_error(files[bad], r);
+		rc = LB_EXIT_BAD_INPUT;
 	}
-	if (rc == LB_EXIT_OK)
-		qsort(qf, n_files, sizeof(*qf), lb_qfile_cmp);
 	lb_buf_init(&q.tmp, LB_AUDIT_LINE_MAX);
 	for (i = 0; rc == LB_EXIT_OK && i < n_files; i++) {
-		if ((r = lb_audit_each(qf[i].path, lb_query_each, &q, &skipped)) != LB_OK) {
-			fprintf(stderr, "linkbrokerd audit: ");
-			lb_put_display_cstr(stderr, qf[i].path);
-			fprintf(stderr, ": %s\n", lb_strerror(r));
+		if ((r = lb_audit_each(files[i], lb_query_each, &q, &skipped)) != LB_OK) {
+			lb_audit_file_error(files[i], r);
 			rc = LB_EXIT_BAD_INPUT;
 		}
 		skipped_all += skipped;
@@ -308,6 +245,5 @@ lb_cmd_audit(int argc, char **argv)
 		    skipped_all == 1 ? "it is" : "they are");
 	lb_buf_free(&q.tmp);
 	free(files);
-	free(qf);
 	return rc;
 }
