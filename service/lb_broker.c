@@ -840,8 +840,9 @@ lb_fswork_run(struct lb_fswork *w)
 	held = w->fs->hold != NULL && w->fs->hold(w->peer) == LB_OK;
 	if (w->sub == NULL)
 		lb_fswork_run_one(w);
-	for (i = 0; w->sub != NULL && i < w->n_sub; i++)
-		lb_fswork_run_one(w->sub[i]);
+	else
+		for (i = 0; i < w->n_sub; i++)
+			lb_fswork_run_one(w->sub[i]);
 	if (held)
 		w->fs->release();
 }
