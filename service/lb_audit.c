@@ -1898,35 +1898,190 @@ lb_audit_verify(const char *path, const struct lb_policy *policy,
 	return lb_verify_file(path, policy, msg, records, &sp);
 }
 
+/* The verifier between two lines: lb_verify_file feeds it the lines of a
+ * file, `linkbrokerd audit --follow --verify` the lines a live log gains
+ * (lb_audit_verifier_*), so both check with the very same rules. */
+struct lb_audit_verifier {
+	const struct lb_policy *policy;
+	struct lb_audit_line l;
+	struct lb_torn torn;
+	struct lb_vbatch vb;
+	struct lb_buf why, tmp, notes, first_bad;
+	uint8_t last[LB_HASH_BYTES];
+	uint64_t seq, lineno;
+	size_t good;
+	struct lb_span sp;
+};
+
+static void
+lb_verifier_init(struct lb_audit_verifier *v, const struct lb_policy *policy)
+{
+	memset(v, 0, sizeof(*v));
+	v->policy = policy;
+	lb_buf_init(&v->vb.body, LB_FRAME_MAX + LB_SIG_BYTES);
+	lb_audit_line_init(&v->l);
+	lb_buf_init(&v->why, 1024);
+	lb_buf_init(&v->tmp, LB_AUDIT_LINE_MAX);
+	lb_buf_init(&v->notes, 1024 * 1024);
+	lb_buf_init(&v->first_bad, 4096);
+}
+
+static void
+lb_verifier_fini(struct lb_audit_verifier *v)
+{
+	lb_vbatch_close(&v->vb);
+	lb_buf_free(&v->vb.body);
+	lb_audit_line_free(&v->l);
+	lb_buf_free(&v->why);
+	lb_buf_free(&v->tmp);
+	lb_buf_free(&v->notes);
+	lb_buf_free(&v->first_bad);
+}
+
+/*
+ * One line: LINE (LEN bytes, without its newline; COMPLETE if a newline
+ * ended it) starting at byte START of its file. LB_OK to go on; LB_E_AUDIT
+ * with what is wrong in MSG; LB_E_NOMEM.
+ */
+static int
+lb_verifier_step(struct lb_audit_verifier *v, const uint8_t *line, size_t len,
+    int complete, uint64_t start, struct lb_buf *msg)
+{
+	struct lb_audit_line *l = &v->l;
+	uint8_t h[LB_HASH_BYTES];
+	const char *text;
+	uint64_t lineno = ++v->lineno;
+	int is_rec, rc;
+
+	if (!complete && !v->torn.active) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the last line has no newline: "
+		    "a write torn by a crash; the %" PRIu64 " records before it end at byte %" PRIu64,
+		    lineno, (uint64_t)v->good, start));
+		return LB_E_AUDIT;
+	}
+	lb_buf_reset(&v->why);
+	if (!complete || lb_audit_line_parse(l, (const char *)line, len, &v->why) != LB_OK) {
+		/* Not a record: only a recovery record right after this (and
+		 * any more such lines) may make it evidence of a crash; else
+		 * this first one is the bad line. */
+		if (!v->torn.active) {
+			if (lb_buf_cstr(&v->why, &text) != LB_OK)
+				text = "?";
+			lb_buf_reset(&v->first_bad);
+			lb_best_effort(lb_buf_printf(&v->first_bad, "%" PRIu64 ": not a valid audit "
+			    "record: %s", lineno, text));
+		}
+		return lb_torn_add(&v->torn, lineno, start, line, len);
+	}
+	is_rec = lb_field_is(&l->event, "recovery");
+	if (v->torn.active && !is_rec) {
+		/* Damage in the middle of the log. */
+		lb_best_effort(lb_buf_put(msg, v->first_bad.data, v->first_bad.len));
+		return LB_E_AUDIT;
+	}
+	if ((rc = lb_hash(h, line, l->hashed_len)) != LB_OK)
+		return rc;
+	if (sodium_memcmp(h, l->hash, LB_HASH_BYTES) != 0) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the hash does not match the record: "
+		    "the line was changed", lineno));
+		return LB_E_AUDIT;
+	}
+	if (is_rec && (rc = lb_verify_recovery(l, &v->torn, &v->first_bad, lineno, msg,
+	    &v->tmp)) != LB_OK)
+		return rc;
+	if (lb_field_is(&l->event, "reopen")) {
+		if (!lb_reopen_names_prev(l, &v->tmp)) {
+			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a reopen record that does "
+			    "not name the record before it", lineno));
+			return LB_E_AUDIT;
+		}
+		if (v->good == 0 && v->seq == 0) {
+			/* A rotated file: its chain starts in the file before,
+			 * which the reason names. */
+			v->seq = l->seq - 1;
+			memcpy(v->last, l->prev, LB_HASH_BYTES);
+			v->sp.continued = 1;
+		}
+	}
+	if (l->seq != v->seq + 1) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": seq is %" PRIu64 ", expected %" PRIu64
+		    ": a record is missing, repeated or out of order", lineno, l->seq, v->seq + 1));
+		return LB_E_AUDIT;
+	}
+	if (sodium_memcmp(l->prev, v->last, LB_HASH_BYTES) != 0) {
+		lb_best_effort(lb_buf_printf(msg, lineno == 1 && v->seq == 0 ?
+		    "%" PRIu64 ": prev is not 64 zeros, as the first record's must be" :
+		    "%" PRIu64 ": prev is not the hash of the record before it", lineno));
+		return LB_E_AUDIT;
+	}
+	if ((rc = lb_verify_request(l, v->policy, lineno, msg, &v->tmp)) != LB_OK)
+		return rc;
+	if (l->in_batch) {
+		if ((rc = lb_verify_entry(&v->vb, l, lineno, msg, &v->tmp)) != LB_OK)
+			return rc;
+	} else if (is_rec) {
+		/* a crash cut the batch's one append short: its client was
+		 * never answered, and none of its links made */
+		lb_vbatch_close(&v->vb);
+	} else if (lb_vbatch_missing(&v->vb, lineno, msg)) {
+		return LB_E_AUDIT;
+	}
+	if (lb_field_is(&l->event, "batch") && (rc = lb_vbatch_open(&v->vb, l, lineno)) != LB_OK)
+		return rc;
+	if (is_rec) {
+		lb_best_effort(lb_buf_printf(&v->notes, "recovered crash at line %" PRIu64
+		    " (%" PRIu64 " bytes kept as evidence)\n", v->torn.lineno, v->torn.len));
+		v->torn.active = 0;
+	}
+	if (v->good == 0) {
+		v->sp.first_seq = l->seq;
+		memcpy(v->sp.first_prev, l->prev, LB_HASH_BYTES);
+	}
+	v->sp.last_seq = l->seq;
+	memcpy(v->sp.last_hash, l->hash, LB_HASH_BYTES);
+	v->sp.ends_rotated = lb_field_is(&l->event, "rotate");
+	v->seq = l->seq;
+	memcpy(v->last, l->hash, LB_HASH_BYTES);
+	v->good++;
+	return LB_OK;
+}
+
+/* The end of the file: a torn write nothing sealed, or a batch cut short. */
+static int
+lb_verifier_end(struct lb_audit_verifier *v, struct lb_buf *msg)
+{
+	if (v->torn.active) {
+		/* Not sealed: at the log's end, a crash the broker seals when
+		 * it starts again. */
+		lb_best_effort(lb_buf_put(msg, v->first_bad.data, v->first_bad.len));
+		lb_best_effort(lb_buf_printf(msg, "; the log ends here: a write torn by a crash, "
+		    "sealed when the broker starts; the %" PRIu64 " records before it end at byte "
+		    "%" PRIu64, (uint64_t)v->good, v->torn.start));
+		return LB_E_AUDIT;
+	}
+	if (v->vb.b != NULL) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the batch at line %" PRIu64 " has %zu "
+		    "entries and the log ends after %zu records of them", v->lineno, v->vb.lineno,
+		    v->vb.b->n, v->vb.next));
+		return LB_E_AUDIT;
+	}
+	lb_best_effort(lb_buf_put(msg, v->notes.data, v->notes.len));
+	return LB_OK;
+}
+
 static int
 lb_verify_file(const char *path, const struct lb_policy *policy,
     struct lb_buf *msg, size_t *records, struct lb_span *sp)
 {
+	struct lb_audit_verifier v;
 	struct lb_line_reader rd;
-	struct lb_audit_line l;
-	struct lb_torn torn;
-	struct lb_vbatch vb;
-	struct lb_buf line, why, tmp, scratch, notes, first_bad;
-	uint8_t last[LB_HASH_BYTES], h[LB_HASH_BYTES];
-	uint64_t seq = 0, line_start = 0;
-	uint64_t lineno = 0;
-	size_t good = 0;
-	const char *text;
-	int complete, is_rec, at_end = 0, rc;
+	struct lb_buf line, scratch;
+	uint64_t line_start;
+	int complete, rc;
 
-	memset(last, 0, sizeof(last));
 	memset(&rd, 0, sizeof(rd));
-	memset(&torn, 0, sizeof(torn));
-	memset(&vb, 0, sizeof(vb));
-	lb_buf_init(&vb.body, LB_FRAME_MAX + LB_SIG_BYTES);
-	memset(sp, 0, sizeof(*sp));
-	sp->path = path;
-	lb_audit_line_init(&l);
+	lb_verifier_init(&v, policy);
 	lb_buf_init(&line, LB_AUDIT_LINE_MAX - 1);
-	lb_buf_init(&why, 1024);
-	lb_buf_init(&tmp, LB_AUDIT_LINE_MAX);
-	lb_buf_init(&notes, 1024 * 1024);
-	lb_buf_init(&first_bad, 4096);
 	/* Callers may pass no MSG; messages then go to a scratch buffer. */
 	lb_buf_init(&scratch, 4096);
 	if (msg == NULL)
@@ -1946,159 +2101,70 @@ lb_verify_file(const char *path, const struct lb_policy *policy,
 		line_start = rd.pos;
 		rc = lb_line_next(&rd, &line, &complete);
 		if (rc == LB_LINE_END) {
-			rc = LB_OK;
-			at_end = 1;
+			rc = lb_verifier_end(&v, msg);
 			break;
 		}
-		lineno++;
 		if (rc == LB_E_TOOBIG) {
 			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": line longer than %u bytes, "
-			    "more than any record", lineno, LB_AUDIT_LINE_MAX));
+			    "more than any record", v.lineno + 1, LB_AUDIT_LINE_MAX));
 			rc = LB_E_AUDIT;
-			goto out;
+			break;
 		}
 		if (rc != LB_OK) {
 			lb_best_effort(lb_buf_printf(msg, "cannot read the file at line %" PRIu64 ": %s",
-			    lineno, lb_strerror(rc)));
+			    v.lineno + 1, lb_strerror(rc)));
 			rc = rc == LB_E_NOMEM ? rc : LB_E_IO;
-			goto out;
-		}
-		if (!complete && !torn.active) {
-			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the last line has no newline: "
-			    "a write torn by a crash; the %" PRIu64 " records before it end at byte %" PRIu64,
-			    lineno, (uint64_t)good, line_start));
-			rc = LB_E_AUDIT;
-			goto out;
-		}
-		lb_buf_reset(&why);
-		if (!complete || lb_audit_line_parse(&l, (const char *)line.data, line.len,
-		    &why) != LB_OK) {
-			/* Not a record: only a recovery record right after
-			 * this (and any more such lines) may make it evidence
-			 * of a crash; else this first one is the bad line. */
-			if (!torn.active) {
-				if (lb_buf_cstr(&why, &text) != LB_OK)
-					text = "?";
-				lb_buf_reset(&first_bad);
-				lb_best_effort(lb_buf_printf(&first_bad, "%" PRIu64 ": not a valid audit "
-				    "record: %s", lineno, text));
-			}
-			if ((rc = lb_torn_add(&torn, lineno, line_start, line.data, line.len)) != LB_OK)
-				goto out;
-			if (!complete) {
-				at_end = 1;
-				break;
-			}
-			continue;
-		}
-		is_rec = lb_field_is(&l.event, "recovery");
-		if (torn.active && !is_rec)
 			break;
-		if ((rc = lb_hash(h, line.data, l.hashed_len)) != LB_OK)
-			goto out;
-		if (sodium_memcmp(h, l.hash, LB_HASH_BYTES) != 0) {
-			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the hash does not match the record: "
-			    "the line was changed", lineno));
-			rc = LB_E_AUDIT;
-			goto out;
 		}
-		if (is_rec && (rc = lb_verify_recovery(&l, &torn, &first_bad, lineno, msg,
-		    &tmp)) != LB_OK)
-			goto out;
-		if (lb_field_is(&l.event, "reopen")) {
-			if (!lb_reopen_names_prev(&l, &tmp)) {
-				lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a reopen record that does "
-				    "not name the record before it", lineno));
-				rc = LB_E_AUDIT;
-				goto out;
-			}
-			if (good == 0 && seq == 0) {
-				/* A rotated file: its chain starts in the file
-				 * before, which the reason names. */
-				seq = l.seq - 1;
-				memcpy(last, l.prev, LB_HASH_BYTES);
-				sp->continued = 1;
-			}
-		}
-		if (l.seq != seq + 1) {
-			lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": seq is %" PRIu64 ", expected %" PRIu64
-			    ": a record is missing, repeated or out of order",
-			    lineno, l.seq, seq + 1));
-			rc = LB_E_AUDIT;
-			goto out;
-		}
-		if (sodium_memcmp(l.prev, last, LB_HASH_BYTES) != 0) {
-			lb_best_effort(lb_buf_printf(msg, lineno == 1 ?
-			    "%" PRIu64 ": prev is not 64 zeros, as the first record's must be" :
-			    "%" PRIu64 ": prev is not the hash of the record before it", lineno));
-			rc = LB_E_AUDIT;
-			goto out;
-		}
-		if ((rc = lb_verify_request(&l, policy, lineno, msg, &tmp)) != LB_OK)
-			goto out;
-		if (l.in_batch) {
-			if ((rc = lb_verify_entry(&vb, &l, lineno, msg, &tmp)) != LB_OK)
-				goto out;
-		} else if (is_rec) {
-			/* a crash cut the batch's one append short: its client
-			 * was never answered, and none of its links made */
-			lb_vbatch_close(&vb);
-		} else if (lb_vbatch_missing(&vb, lineno, msg)) {
-			rc = LB_E_AUDIT;
-			goto out;
-		}
-		if (lb_field_is(&l.event, "batch") && (rc = lb_vbatch_open(&vb, &l, lineno)) != LB_OK)
-			goto out;
-		if (is_rec) {
-			lb_best_effort(lb_buf_printf(&notes, "recovered crash at line %" PRIu64
-			    " (%" PRIu64 " bytes kept as evidence)\n", torn.lineno, torn.len));
-			torn.active = 0;
-		}
-		if (good == 0) {
-			sp->first_seq = l.seq;
-			memcpy(sp->first_prev, l.prev, LB_HASH_BYTES);
-		}
-		sp->last_seq = l.seq;
-		memcpy(sp->last_hash, l.hash, LB_HASH_BYTES);
-		sp->ends_rotated = lb_field_is(&l.event, "rotate");
-		seq = l.seq;
-		memcpy(last, l.hash, LB_HASH_BYTES);
-		good++;
+		if ((rc = lb_verifier_step(&v, line.data, line.len, complete, line_start,
+		    msg)) != LB_OK)
+			break;
 	}
-	if (torn.active) {
-		/* Not sealed: in the middle of the log, damage; at its end, a
-		 * crash the broker seals when it starts again. */
-		lb_best_effort(lb_buf_put(msg, first_bad.data, first_bad.len));
-		if (at_end)
-			lb_best_effort(lb_buf_printf(msg, "; the log ends here: a write torn by a crash, "
-			    "sealed when the broker starts; the %" PRIu64 " records before it end at byte "
-			    "%" PRIu64, (uint64_t)good, torn.start));
-		rc = LB_E_AUDIT;
-		goto out;
-	}
-	if (vb.b != NULL) {
-		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": the batch at line %" PRIu64 " has %zu "
-		    "entries and the log ends after %zu records of them", lineno, vb.lineno, vb.b->n,
-		    vb.next));
-		rc = LB_E_AUDIT;
-		goto out;
-	}
-	lb_best_effort(lb_buf_put(msg, notes.data, notes.len));
 out:
-	lb_vbatch_close(&vb);
-	lb_buf_free(&vb.body);
-	sp->records = good;
+	*sp = v.sp;
+	sp->path = path;
+	sp->records = v.good;
 	if (records != NULL)
-		*records = good;
+		*records = v.good;
+	lb_verifier_fini(&v);
 	lb_line_close(&rd);
-	lb_audit_line_free(&l);
 	lb_buf_free(&line);
-	lb_buf_free(&why);
-	lb_buf_free(&tmp);
-	lb_buf_free(&notes);
-	lb_buf_free(&first_bad);
 	lb_buf_free(&scratch);
 	return rc;
+}
+
+int
+lb_audit_verifier_new(const struct lb_policy *policy, uint64_t seq,
+    const uint8_t hash[LB_HASH_BYTES], struct lb_audit_verifier **out)
+{
+	struct lb_audit_verifier *v;
+
+	*out = NULL;
+	if ((v = malloc(sizeof(*v))) == NULL)
+		return LB_E_NOMEM;
+	lb_verifier_init(v, policy);
+	v->seq = seq;
+	memcpy(v->last, hash, LB_HASH_BYTES);
+	*out = v;
+	return LB_OK;
+}
+
+int
+lb_audit_verifier_feed(struct lb_audit_verifier *v, const char *line, size_t len,
+    struct lb_buf *msg)
+{
+	if (v == NULL || line == NULL || msg == NULL)
+		return LB_E_INVAL;
+	return lb_verifier_step(v, (const uint8_t *)line, len, 1, 0, msg);
+}
+
+void
+lb_audit_verifier_free(struct lb_audit_verifier *v)
+{
+	if (v == NULL)
+		return;
+	lb_verifier_fini(v);
+	free(v);
 }
 
 /* ---- several files of one log ---- */

@@ -235,6 +235,20 @@ enum lb_audit_set_verdict {
 int lb_audit_verify_set(const char *const *paths, size_t n, const struct lb_policy *policy,
     struct lb_buf *msg, size_t *records, enum lb_audit_set_verdict *verdict) LB_WUR;
 
+/* The same checks one line at a time, for a log still being written
+ * (linkbrokerd audit --follow --verify): a verifier that continues the
+ * chain after record SEQ whose hash is HASH (seq 0 and zeros: from the
+ * start of a log), fed each complete line (without its newline) as it
+ * comes. LB_OK; LB_E_AUDIT with "N: what is wrong" appended to MSG (N
+ * counts the lines fed); LB_E_NOMEM. A line that is no record is accepted
+ * only if a recovery record follows, as in a file. */
+struct lb_audit_verifier;
+int lb_audit_verifier_new(const struct lb_policy *policy, uint64_t seq,
+    const uint8_t hash[LB_HASH_BYTES], struct lb_audit_verifier **out) LB_WUR;
+int lb_audit_verifier_feed(struct lb_audit_verifier *v, const char *line, size_t len,
+    struct lb_buf *msg) LB_WUR;
+void lb_audit_verifier_free(struct lb_audit_verifier *v);
+
 /* ---- one line, for the verifier, tests and the fuzzer ---- */
 
 /* Append the whole line for REC (its newline included) to OUT, chained to
