@@ -2427,3 +2427,124 @@ lb_audit_set_order(const char **paths, size_t n, size_t *bad)
 	free(v);
 	return rc;
 }
+
+/* ---- following a log as it is written ---- */
+
+/* The first record of the file at PATH: its seq and hash (seq 0: none
+ * yet, e.g. an empty file just made by logrotate). */
+static int
+lb_follow_first(const char *path, uint64_t *seq, uint8_t hash[LB_HASH_BYTES])
+{
+	struct lb_line_reader rd;
+	struct lb_audit_line l;
+	struct lb_buf line;
+	int complete = 0, rc;
+
+	*seq = 0;
+	memset(hash, 0, LB_HASH_BYTES);
+	if ((rc = lb_line_open(&rd, path)) != LB_OK)
+		return rc;
+	lb_buf_init(&line, LB_AUDIT_LINE_MAX - 1);
+	lb_audit_line_init(&l);
+	rc = lb_line_next(&rd, &line, &complete);
+	if (rc == LB_OK && complete &&
+	    lb_audit_line_parse(&l, (const char *)line.data, line.len, NULL) == LB_OK) {
+		*seq = l.seq;
+		memcpy(hash, l.hash, LB_HASH_BYTES);
+	}
+	rc = rc == LB_OK || rc == LB_LINE_END ? LB_OK : rc;
+	lb_audit_line_free(&l);
+	lb_buf_free(&line);
+	lb_line_close(&rd);
+	return rc;
+}
+
+/* The complete lines of PATH from byte F->pos to FN; a record at or
+ * before F->last_seq is not handed on again. Stops after a rotate record
+ * or before a line still being written. */
+static int
+lb_follow_read(struct lb_audit_follow *f, const char *path, lb_audit_each_fn fn, void *ctx)
+{
+	struct lb_line_reader rd;
+	struct lb_audit_line l;
+	struct lb_buf line;
+	int complete = 0, rc, stop = 0, is_rec;
+
+	if ((rc = lb_line_open_at(&rd, path, f->pos)) != LB_OK)
+		return rc;
+	lb_buf_init(&line, LB_AUDIT_LINE_MAX - 1);
+	lb_audit_line_init(&l);
+	while (!stop && !f->rotated && (rc = lb_line_next(&rd, &line, &complete)) == LB_OK &&
+	    complete) {
+		f->pos = rd.pos;
+		is_rec = lb_audit_line_parse(&l, (const char *)line.data, line.len, NULL) == LB_OK;
+		if (is_rec && l.seq <= f->last_seq) {
+			f->repeated++;
+			continue;
+		}
+		if (is_rec) {
+			f->last_seq = l.seq;
+			f->rotated = lb_field_is(&l.event, "rotate");
+		}
+		stop = fn(ctx, is_rec ? &l : NULL, (const char *)line.data, line.len);
+	}
+	if (rc == LB_LINE_END || rc == LB_OK)
+		rc = stop < 0 ? LB_E_IO : LB_OK;
+	lb_audit_line_free(&l);
+	lb_buf_free(&line);
+	lb_line_close(&rd);
+	return rc;
+}
+
+int
+lb_audit_follow_poll(struct lb_audit_follow *f, lb_audit_each_fn fn, void *ctx,
+    struct lb_buf *note)
+{
+	uint8_t hash[LB_HASH_BYTES];
+	uint64_t seq;
+	char *old = NULL;
+	size_t n;
+	int rc;
+
+	if (f == NULL || f->path == NULL || fn == NULL || note == NULL)
+		return LB_E_INVAL;
+	if ((rc = lb_follow_first(f->path, &seq, hash)) == LB_E_NOENT)
+		return LB_OK;   /* renamed away, its successor not made yet */
+	if (rc != LB_OK)
+		return rc;
+	if (f->first_seq != 0 && (seq != f->first_seq ||
+	    sodium_memcmp(hash, f->first_hash, LB_HASH_BYTES) != 0)) {
+		/* Another file at PATH: rotated (the records after F->pos
+		 * and the rotate record went on in the old file, which both
+		 * logrotate and `linkbrokerd rotate` name PATH.1), or copied
+		 * and truncated (the copy is PATH.1 too). */
+		if (!f->rotated) {
+			n = strlen(f->path) + 3;
+			if ((old = malloc(n)) == NULL)
+				return LB_E_NOMEM;
+			snprintf(old, n, "%s.1", f->path);
+			if (lb_follow_first(old, &seq, hash) == LB_OK && seq == f->first_seq &&
+			    sodium_memcmp(hash, f->first_hash, LB_HASH_BYTES) == 0)
+				rc = lb_follow_read(f, old, fn, ctx);
+			else
+				lb_best_effort(lb_buf_printf(note, "another file is at the path, and "
+				    "the one read up to seq %" PRIu64 " is not at %s: records after "
+				    "it may be missing", f->last_seq, old));
+			free(old);
+			if (rc != LB_OK)
+				return rc;
+		}
+		f->first_seq = 0;
+		f->pos = 0;
+		f->rotated = 0;
+		if ((rc = lb_follow_first(f->path, &seq, hash)) != LB_OK)
+			return rc == LB_E_NOENT ? LB_OK : rc;
+	}
+	if (f->first_seq == 0) {
+		if (seq == 0)
+			return LB_OK;   /* nothing in it yet */
+		f->first_seq = seq;
+		memcpy(f->first_hash, hash, LB_HASH_BYTES);
+	}
+	return lb_follow_read(f, f->path, fn, ctx);
+}

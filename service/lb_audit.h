@@ -322,6 +322,28 @@ typedef int (*lb_audit_each_fn)(void *ctx, const struct lb_audit_line *l,
  * for the file, LB_E_TOOBIG for a line longer than a record may be,
  * LB_E_NOMEM. */
 int lb_audit_each(const char *path, lb_audit_each_fn fn, void *ctx, size_t *skipped) LB_WUR;
+/* Following a log as the broker writes it (linkbrokerd audit --follow).
+ * Start with everything zero but PATH. Each lb_audit_follow_poll hands the
+ * complete lines the file at PATH gained since the last call to FN (L NULL
+ * for a line that is no record; a line still being written waits for the
+ * next call). A file is known by its first record: when another file is
+ * at PATH (rotated by logrotate or linkbrokerd rotate, or copied and
+ * truncated), the rest of the old one is read from PATH.1 first if it is
+ * there, else NOTE says records may be missing; records at or before
+ * LAST_SEQ are never handed on twice. The file is opened only for each
+ * poll (on Windows an open handle would stop the service's rename). LB_OK
+ * (also while PATH is missing), or an error of lb_audit_each's. */
+struct lb_audit_follow {
+	const char *path;
+	uint64_t pos;                 /* where the next line starts */
+	uint64_t first_seq;           /* the file's first record (0: none read yet) */
+	uint8_t first_hash[LB_HASH_BYTES];
+	uint64_t last_seq;            /* the last record handed on */
+	int rotated;                  /* it was a rotate record: a new file comes */
+	size_t repeated;              /* records at or before last_seq, not handed on */
+};
+int lb_audit_follow_poll(struct lb_audit_follow *f, lb_audit_each_fn fn, void *ctx,
+    struct lb_buf *note) LB_WUR;
 /* PATHS (a rotated set, any order) put in the order of their chain, as
  * lb_audit_verify_set orders them: by the seq of each file's first record
  * (files without one last). No verification. An error of lb_audit_each

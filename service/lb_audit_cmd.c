@@ -86,7 +86,7 @@ lb_put_lines(FILE *f, const char *text)
 
 int
 lb_verify_run(const char *const *files, size_t n, const char *config, enum lb_flavor flavor,
-    FILE *ok_out, const char *fail_intro)
+    FILE *ok_out, const char *fail_intro, struct lb_policy **keep)
 {
 	enum lb_audit_set_verdict verdict = LB_AUDIT_SET_BROKEN;
 	struct lb_policy *policy = NULL;
@@ -113,7 +113,10 @@ lb_verify_run(const char *const *files, size_t n, const char *config, enum lb_fl
 		lb_put_lines(stderr, text);
 	}
 	lb_buf_free(&msg);
-	lb_policy_free(policy);
+	if (keep != NULL && rc == LB_EXIT_OK)
+		*keep = policy;
+	else
+		lb_policy_free(policy);
 	return rc;
 }
 
@@ -163,7 +166,7 @@ lb_cmd_verify_audit(int argc, char **argv)
 		free(files);
 		return lb_verify_usage("too many files");
 	}
-	rc = lb_verify_run(files, n_files, config, flavor, stdout, NULL);
+	rc = lb_verify_run(files, n_files, config, flavor, stdout, NULL, NULL);
 	free(files);
 	return rc;
 }

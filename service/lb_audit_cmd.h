@@ -34,9 +34,12 @@ int lb_cmd_audit(int argc, char **argv);
 /* The set FILES verified as verify-audit does, signatures too with the
  * policy CONFIG (may be NULL); returns verify-audit's exit code. What the
  * check says goes to OK_OUT when intact (NULL: nowhere), to stderr after
- * the line FAIL_INTRO (may be NULL) when not. */
+ * the line FAIL_INTRO (may be NULL) when not. KEEP (may be NULL): when
+ * intact, the policy loaded from CONFIG (NULL without one), the caller's
+ * to free. */
+struct lb_policy;
 int lb_verify_run(const char *const *files, size_t n, const char *config, enum lb_flavor flavor,
-    FILE *ok_out, const char *fail_intro);
+    FILE *ok_out, const char *fail_intro, struct lb_policy **keep);
 void lb_put_display_cstr(FILE *f, const char *s);
 
 #endif

@@ -12,14 +12,19 @@
 #include "lb_buf.h"
 #include "lb_cli.h"
 #include "lb_json.h"
+#include "lb_plat.h"
 #include "lb_wire.h"
+
+/* How often --follow looks at the file. */
+#define LB_FOLLOW_POLL_MS 200
 
 #define LB_AUDIT_USAGE \
     "usage: linkbrokerd audit FILE... [--user NAME] [--kind KIND] [--verdict allowed|denied|failed]\n" \
     "          [--event EVENT] [--rule NAME] [--since TIME] [--until TIME] [--json]\n" \
-    "          [--verify [--config FILE] [--flavor windows|posix]]\n" \
+    "          [--verify [--config FILE] [--flavor windows|posix]] [--follow]\n" \
     "       TIME: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC); --until is inclusive\n" \
-    "       (several files: a rotated log, read in the order of their chain)\n"
+    "       (several files: a rotated log, read in the order of their chain)\n" \
+    "       --follow: then the records the newest file gains, across rotations\n"
 
 struct lb_query {
 	const char *user, *verdict, *event, *rule;
@@ -28,6 +33,13 @@ struct lb_query {
 	uint64_t since, until;
 	int json;
 	struct lb_buf tmp;         /* one unescaped field */
+	/* --follow */
+	uint64_t last_seq;         /* the last record read, matched or not */
+	uint8_t last_hash[LB_HASH_BYTES];
+	size_t skipped;            /* lines that are no record */
+	int verifying;             /* --verify */
+	struct lb_audit_verifier *v; /* --verify: checks each line as it comes */
+	struct lb_buf why;
 };
 
 static int
@@ -146,6 +158,80 @@ lb_audit_file_error(const char *path, int r)
 	fprintf(stderr, ": %s\n", lb_strerror(r));
 }
 
+/* Every record of the files before the newest: listed, and the last one
+ * kept for --follow, which goes on from it. */
+static int
+lb_query_last(void *ctx, const struct lb_audit_line *l, const char *line, size_t len)
+{
+	struct lb_query *q = ctx;
+
+	q->last_seq = l->seq;
+	memcpy(q->last_hash, l->hash, LB_HASH_BYTES);
+	return lb_query_each(ctx, l, line, len);
+}
+
+/* Every line --follow reads: verified first (--verify), then listed. */
+static int
+lb_follow_each(void *ctx, const struct lb_audit_line *l, const char *line, size_t len)
+{
+	struct lb_query *q = ctx;
+
+	if (q->v != NULL && lb_audit_verifier_feed(q->v, line, len, &q->why) != LB_OK)
+		return 1;
+	if (l == NULL) {
+		q->skipped++;
+		return 0;
+	}
+	return lb_query_last(ctx, l, line, len);
+}
+
+/* The records of the set's newest file PATH, then those it gains, for as
+ * long as the command runs (it ends on a signal, a closed output, or with
+ * --verify a line that does not verify). */
+static int
+lb_follow(struct lb_query *q, const char *path, const struct lb_policy *policy)
+{
+	struct lb_audit_follow f;
+	struct lb_buf note;
+	const char *text;
+	int r, rc = LB_EXIT_OK;
+
+	memset(&f, 0, sizeof(f));
+	f.path = path;
+	f.last_seq = q->last_seq;
+	lb_buf_init(&q->why, 4096);
+	lb_buf_init(&note, 4096);
+	if (q->verifying) {
+		if (lb_audit_verifier_new(policy, q->last_seq, q->last_hash, &q->v) != LB_OK) {
+			fprintf(stderr, "linkbrokerd audit: out of memory\n");
+			rc = LB_EXIT_BAD_INPUT;
+		}
+	}
+	while (rc == LB_EXIT_OK) {
+		lb_buf_reset(&note);
+		if ((r = lb_audit_follow_poll(&f, lb_follow_each, q, &note)) != LB_OK) {
+			lb_audit_file_error(path, r);
+			rc = LB_EXIT_BAD_INPUT;
+		} else if (q->why.len > 0 || (q->v != NULL && f.repeated > 0)) {
+			if (q->why.len == 0 || lb_buf_cstr(&q->why, &text) != LB_OK)
+				text = "a record already read came again";
+			fprintf(stderr, "linkbrokerd audit: the log does not verify: %s\n", text);
+			rc = LB_VERIFY_BROKEN;
+		}
+		if (note.len > 0 && lb_buf_cstr(&note, &text) == LB_OK)
+			fprintf(stderr, "linkbrokerd audit: %s\n", text);
+		if (fflush(stdout) != 0 || ferror(stdout))
+			break;
+		if (rc == LB_EXIT_OK)
+			lb_plat_sleep_ms(LB_FOLLOW_POLL_MS);
+	}
+	lb_audit_verifier_free(q->v);
+	q->v = NULL;
+	lb_buf_free(&note);
+	lb_buf_free(&q->why);
+	return rc;
+}
+
 int
 lb_cmd_audit(int argc, char **argv)
 {
@@ -153,7 +239,8 @@ lb_cmd_audit(int argc, char **argv)
 	struct lb_query q;
 	const char **files = NULL, *config = NULL, *val;
 	size_t n_files = 0, i, bad = 0, skipped, skipped_all = 0;
-	int a, o, only_pos = 0, verify = 0, r, rc = LB_EXIT_OK;
+	struct lb_policy *policy = NULL;
+	int a, o, only_pos = 0, verify = 0, follow = 0, r, rc = LB_EXIT_OK;
 
 	memset(&q, 0, sizeof(q));
 	q.until = UINT64_MAX;
@@ -174,6 +261,8 @@ lb_cmd_audit(int argc, char **argv)
 			q.json = 1;
 		} else if (strcmp(argv[a], "--verify") == 0) {
 			verify = 1;
+		} else if (strcmp(argv[a], "--follow") == 0 || strcmp(argv[a], "-f") == 0) {
+			follow = 1;
 		} else if ((o = lb_cli_opt(argc, argv, &a, "--user", &val)) != 0) {
 			rc = o < 0 ? lb_audit_usage("--user needs a name") : rc;
 			q.user = val;
@@ -221,19 +310,25 @@ lb_cmd_audit(int argc, char **argv)
 	/* Verified with the names as given: their order is part of the check. */
 	if (rc == LB_EXIT_OK && verify)
 		rc = lb_verify_run(files, n_files, config, flavor, NULL,
-		    "linkbrokerd audit: the log does not verify; nothing listed:");
+		    "linkbrokerd audit: the log does not verify; nothing listed:", &policy);
 	/* A rotated set in the order of its chain. */
 	if (rc == LB_EXIT_OK && (r = lb_audit_set_order(files, n_files, &bad)) != LB_OK) {
 		lb_audit_file_error(files[bad], r);
 		rc = LB_EXIT_BAD_INPUT;
 	}
 	lb_buf_init(&q.tmp, LB_AUDIT_LINE_MAX);
-	for (i = 0; rc == LB_EXIT_OK && i < n_files; i++) {
-		if ((r = lb_audit_each(files[i], lb_query_each, &q, &skipped)) != LB_OK) {
+	/* --follow: the newest file is read by lb_follow, from its start. */
+	for (i = 0; rc == LB_EXIT_OK && i + follow < n_files; i++) {
+		if ((r = lb_audit_each(files[i], lb_query_last, &q, &skipped)) != LB_OK) {
 			lb_audit_file_error(files[i], r);
 			rc = LB_EXIT_BAD_INPUT;
 		}
 		skipped_all += skipped;
+	}
+	if (rc == LB_EXIT_OK && follow) {
+		q.verifying = verify;
+		rc = lb_follow(&q, files[n_files - 1], policy);
+		skipped_all += q.skipped;
 	}
 	if (fflush(stdout) != 0 && rc == LB_EXIT_OK)
 		rc = LB_EXIT_FAILED;
@@ -244,6 +339,7 @@ lb_cmd_audit(int argc, char **argv)
 		    skipped_all == 1 ? "" : "s", skipped_all == 1 ? "is" : "are",
 		    skipped_all == 1 ? "it is" : "they are");
 	lb_buf_free(&q.tmp);
+	lb_policy_free(policy);
 	free(files);
 	return rc;
 }

@@ -22,6 +22,9 @@ int lb_plat_init(int argc, char **argv, int *argc_out, char ***argv_out) LB_WUR;
 int lb_plat_read_file(const char *path, size_t max, char **data, size_t *len,
     char *errbuf, size_t errlen) LB_WUR;
 
+/* Wait MS milliseconds (linkbrokerd audit --follow between two looks). */
+void lb_plat_sleep_ms(unsigned ms);
+
 /* The commands only this platform has (run, install, uninstall), as a
  * table; linkbrokerd.c serves them next to the portable ones. */
 struct lb_command {

@@ -15,7 +15,7 @@ static const struct lb_command lb_commands[] = {
 	  "          [--kind symlink|dirsymlink|hardlink|junction] [--flavor windows|posix] LINK TARGET" },
 	{ "audit", lb_cmd_audit,
 	  "audit FILE... [--user NAME] [--kind KIND] [--verdict V] [--event E] [--rule NAME]\n"
-	  "          [--since TIME] [--until TIME] [--json] [--verify [--config FILE]]" },
+	  "          [--since TIME] [--until TIME] [--json] [--verify [--config FILE]] [--follow]" },
 	{ "verify-audit", lb_cmd_verify_audit, "verify-audit FILE... [--config FILE] [--flavor windows|posix]" },
 };
 

@@ -7,6 +7,12 @@
 #include "lb_plat.h"
 #include "lb_win.h"
 
+void
+lb_plat_sleep_ms(unsigned ms)
+{
+	Sleep(ms);
+}
+
 enum lb_flavor
 lb_plat_flavor(void)
 {

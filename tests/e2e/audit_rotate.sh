@@ -20,9 +20,10 @@ sfx=$(printf '%05d' $(( $$ % 100000 )))
 UA=lb${sfx}r
 R=$(mktemp -d /tmp/lbrot.XXXXXX)
 chmod 0755 "$R"
-DPID= CPID=
+DPID= CPID= F1= F2=
 
 cleanup() {
+	for p in $F1 $F2; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
 	[ -n "$CPID" ] && kill "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
 	getent passwd "$UA" >/dev/null && userdel "$UA" 2>/dev/null
@@ -97,6 +98,23 @@ field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]
 
 start || { echo "FAIL: the broker did not start:"; cat "$R/daemon.log"; exit 1; }
 
+# `linkbrokerd audit --follow` through everything below (issue 16, item 3):
+# one verifying and printing JSON lines, one printing the table of allowed
+# creates; both are compared with the rotated set at the end.
+"$LBD" audit "$LOG" --follow --json --verify --config "$R/etc/policy.ini" \
+	> "$R/follow.json" 2> "$R/follow.err" &
+F1=$!
+"$LBD" audit "$LOG" --follow --event create --verdict allowed > "$R/follow.table" 2>&1 &
+F2=$!
+# wait_lines FILE N: until FILE has N lines (5 s at most)
+wait_lines() {
+	for _ in $(seq 100); do
+		[ "$(wc -l < "$1")" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # --- rotation while a client creates links: `linkbrokerd rotate`, then the
 # real logrotate with the shipped file (paths adapted) twice ---
 sed -e "s|/var/log/linkbroker/audit.log|$LOG|" \
@@ -152,6 +170,33 @@ check "verify-audit with a shell glob ($vrc)" test "$vrc" -eq 0
 
 # --- linkbrokerd audit over the set, given in any order (issue 16, item 3) ---
 all=$(cat "$LOG.3" "$LOG.2" "$LOG.1" "$LOG")
+n_all=$(grep -c . <<<"$all")
+wait_lines "$R/follow.json" "$n_all"
+check "audit --follow --json --verify, running through three rotations: still running, silent on stderr ($(head -c 300 "$R/follow.err"))" \
+	kill -0 "$F1"
+check "it printed the whole set, in order, byte for byte ($(wc -l < "$R/follow.json") of $n_all lines)" \
+	test "$(cat "$R/follow.json")" = "$all"
+wait_lines "$R/follow.table" "$allowed"
+check "audit --follow --event create --verdict allowed: one table line per allowed create ($(wc -l < "$R/follow.table") of $allowed)" \
+	test "$(grep -c '  allowed  create  ' "$R/follow.table")" -eq "$allowed" -a "$(wc -l < "$R/follow.table")" -eq "$allowed"
+kill "$F1" "$F2"; wait "$F1" "$F2" 2>/dev/null; F1= F2=
+# Records forged as the log is written: copies of the newest file, each
+# followed with --verify, gain the next record with a changed verdict (its
+# seq and prev right, its hash not), or the last record once more.
+forge_next() { python3 -c 'import json,sys; l=json.loads(sys.argv[1]); l["seq"]+=1; l["prev"]=l["hash"]; l["verdict"]="denied"; print(json.dumps(l,separators=(",",":")))' "$1"; }
+for how in next again; do
+	cp "$LOG" "$R/live.log"
+	"$LBD" audit "$R/live.log" --follow --json --verify > "$R/live.out" 2> "$R/live.err" &
+	F1=$!
+	wait_lines "$R/live.out" "$(wc -l < "$R/live.log")"
+	if [ "$how" = next ]; then forge_next "$(tail -n 1 "$LOG")"; else tail -n 1 "$LOG"; fi >> "$R/live.log"
+	for _ in $(seq 100); do kill -0 "$F1" 2>/dev/null || break; sleep 0.05; done
+	wait "$F1"; rc=$?; F1=
+	check "audit --follow --verify stops on a forged line ($how): exit 1 ($rc)" test "$rc" -eq 1
+	want="the hash does not match"; [ "$how" = next ] || want="a record already read came again"
+	check "and says why ($(head -c 200 "$R/live.err"))" grep -q "does not verify: .*$want" "$R/live.err"
+	check "the forged line was not printed" test "$(wc -l < "$R/live.out")" -eq "$(wc -l < "$LOG")"
+done
 out=$("$LBD" audit "$LOG" "$LOG.2" "$LOG.3" "$LOG.1" --json 2>&1); rc=$?
 check "audit --json over the set, names out of order: exit 0 ($rc)" test "$rc" -eq 0
 check "audit --json with no filter prints the set's lines, in chain order, byte for byte" \
