@@ -1028,11 +1028,18 @@ lb_preauth(const struct lb_outcome *o, int decoded)
 	    (o->status == LB_E_KEY_UNKNOWN && o->key == NULL);
 }
 
+/* One of the broker's own events (no record's fields). */
 static void
-lb_event(const struct lb_broker *b, int allowed, const char *line)
+lb_event(const struct lb_broker *b, enum lb_event_id id, const char *text)
 {
-	if (b->fs->event != NULL)
-		b->fs->event(allowed, line);
+	struct lb_event ev;
+
+	if (b->fs->event == NULL)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.id = id;
+	ev.text = text;
+	b->fs->event(&ev);
 }
 
 /* ---- the audit log cannot be written: refuse, and say so rarely ---- */
@@ -1051,7 +1058,7 @@ lb_down_note(struct lb_broker *b, uint64_t now, int request)
 		dn->refused = dn->total = (uint64_t)request;
 		snprintf(line, sizeof(line), "audit log cannot be written (%s): refusing every request "
 		    "until it can (said again once a minute)", lb_audit_why(b->audit));
-		lb_event(b, 0, line);
+		lb_event(b, LB_EVENT_AUDIT_FAILED, line);
 		return;
 	}
 	dn->refused += (uint64_t)request;
@@ -1060,7 +1067,7 @@ lb_down_note(struct lb_broker *b, uint64_t now, int request)
 		snprintf(line, sizeof(line), "audit log still cannot be written (%s): %llu requests "
 		    "refused in the last %llu s", lb_audit_why(b->audit), (unsigned long long)dn->refused,
 		    (unsigned long long)(now > dn->reported ? now - dn->reported : 0));
-		lb_event(b, 0, line);
+		lb_event(b, LB_EVENT_AUDIT_FAILED, line);
 		dn->reported = now;
 		dn->refused = 0;
 	}
@@ -1078,9 +1085,12 @@ lb_down_over(struct lb_broker *b, uint64_t now)
 	snprintf(line, sizeof(line), "audit log can be written again after %llu s: %llu requests "
 	    "were refused meanwhile", (unsigned long long)(now > dn->since ? now - dn->since : 0),
 	    (unsigned long long)dn->total);
-	lb_event(b, 0, line);
+	lb_event(b, LB_EVENT_AUDIT_RESTORED, line);
 	dn->down = 0;
 }
+
+static void lb_event_rec(const struct lb_broker *b, const char *id,
+    const struct lb_audit_rec *rec, uint64_t seq, enum lb_event_id eid, const char *text);
 
 /* ---- per-identity audit budget for refused requests ---- */
 
@@ -1089,6 +1099,7 @@ static void
 lb_budget_report(struct lb_broker *b, struct lb_budget *g, uint64_t now)
 {
 	struct lb_audit_rec rec;
+	uint64_t seq;
 	char reason[512];
 
 	if (g->held == 0)
@@ -1108,7 +1119,8 @@ lb_budget_report(struct lb_broker *b, struct lb_budget *g, uint64_t now)
 	if (lb_audit_append(b->audit, &rec, now, 0) != LB_OK)
 		return;   /* kept: the next tick tries again */
 	lb_down_over(b, now);
-	lb_event(b, 0, reason);   /* it names the identity */
+	lb_audit_head(b->audit, &seq, NULL);
+	lb_event_rec(b, g->id, &rec, seq, LB_EVENT_DENIED, reason);
 	g->held = 0;
 }
 
@@ -1288,21 +1300,50 @@ lb_rec_fill(const struct lb_peer *peer, const struct lb_request *rq, int decoded
 	return LB_OK;
 }
 
-/* One line to syslog / the Event Log for a record of PEER's. */
+/* The event of record REC (SEQ, 0 if unknown) of the identity ID: ID,
+ * the record's event and verdict, then TEXT, as one line for people. */
 static void
-lb_event_line(const struct lb_broker *b, const struct lb_peer *peer, const char *event,
-    const char *verdict, const char *text, int allowed)
+lb_event_rec(const struct lb_broker *b, const char *id, const struct lb_audit_rec *rec,
+    uint64_t seq, enum lb_event_id eid, const char *text)
 {
+	struct lb_event ev;
 	struct lb_buf line;
 	const char *l;
 
 	if (b->fs->event == NULL)
 		return;
 	lb_buf_init(&line, 4096);
-	if (lb_buf_printf(&line, "%s %s %s: %s", peer->id, event, verdict, text) == LB_OK &&
-	    lb_buf_cstr(&line, &l) == LB_OK)
-		b->fs->event(allowed, l);
+	if (lb_buf_printf(&line, "%s %s %s: %s", id, rec->event, rec->verdict, text) == LB_OK &&
+	    lb_buf_cstr(&line, &l) == LB_OK) {
+		memset(&ev, 0, sizeof(ev));
+		ev.id = eid;
+		ev.text = l;
+		ev.event = rec->event;
+		ev.verdict = rec->verdict;
+		ev.user = rec->user;
+		ev.sid = rec->sid;
+		ev.kind = rec->kind != LB_KIND_NONE ? lb_kind_name(rec->kind) : NULL;
+		ev.link = rec->link;
+		ev.link_len = rec->link_len;
+		ev.target = rec->target;
+		ev.target_len = rec->target_len;
+		ev.rule = rec->rule;
+		ev.error = rec->error;
+		ev.seq = seq;
+		b->fs->event(&ev);
+	}
 	lb_buf_free(&line);
+}
+
+/* Which event a decision record is. */
+static enum lb_event_id
+lb_event_id_of(const struct lb_audit_rec *rec)
+{
+	if (strcmp(rec->verdict, "failed") == 0)
+		return LB_EVENT_FAILED;
+	if (strcmp(rec->verdict, "allowed") != 0)
+		return LB_EVENT_DENIED;
+	return strcmp(rec->event, "create") == 0 ? LB_EVENT_CREATED : LB_EVENT_ANSWERED;
 }
 
 /* The audit record of O (WITH_REQUEST: the signed request stored too; it
@@ -1350,8 +1391,7 @@ lb_record(struct lb_broker *b, const struct lb_peer *peer, const struct lb_reque
 		g->used += lb_audit_bytes(b->audit) - before;
 	/* Nor are they sent to syslog / the Event Log one by one: a flood
 	 * would drown the broker's other messages (journald rate limits). */
-	lb_event_line(b, peer, o->event, rec.verdict, lb_text_of(o),
-	    o->status == LB_OK && o->d.verdict == LB_VERDICT_ALLOW);
+	lb_event_rec(b, peer->id, &rec, *seq, lb_event_id_of(&rec), lb_text_of(o));
 	r = LB_OK;
 out:
 	lb_recmem_free(&m);
@@ -1896,7 +1936,7 @@ lb_batch_record(struct lb_broker *b, struct lb_pending *p)
 	if (refused > 0 && (g = lb_budget_get(b, p->peer, p->now)) != NULL)
 		g->used += (lb_audit_bytes(b->audit) - before) * refused / (n + 1);
 	/* one line for the batch in syslog / the Event Log, not one per link */
-	lb_event_line(b, p->peer, "batch", "decided", text, allowed > 0);
+	lb_event_rec(b, p->peer->id, &recs[0], first, LB_EVENT_BATCH, text);
 	r = LB_OK;
 out:
 	if (mem != NULL)

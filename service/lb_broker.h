@@ -22,6 +22,36 @@ struct lb_peer {
 	void *plat;                  /* platform data: credentials / impersonation token */
 };
 
+/* What the broker reports to the system's log beside its audit log:
+ * syslog or journald, the Windows Event Log (docs/audit.md, "In the
+ * system's logs"). The numbers are the Windows Event IDs and journald's
+ * LINKBROKER_EVENT_ID; they never change meaning. */
+enum lb_event_id {
+	LB_EVENT_CREATED = 1000,        /* a create allowed: the link is made next
+	                                 * (a FAILED with the same user and link follows if not) */
+	LB_EVENT_ANSWERED = 1001,       /* a dry run or status question answered yes */
+	LB_EVENT_BATCH = 1002,          /* a batch decided: one event per batch */
+	LB_EVENT_DENIED = 2000,         /* a request refused (policy, key, signature, clock, replay, ...) */
+	LB_EVENT_FAILED = 3000,         /* allowed, but not made: the file system said no */
+	LB_EVENT_POLICY_RELOADED = 4000,
+	LB_EVENT_POLICY_REFUSED = 4001, /* a reload refused: the previous policy stays */
+	LB_EVENT_AUDIT_FAILED = 5000,   /* the audit log cannot be written: every request refused */
+	LB_EVENT_AUDIT_RESTORED = 5001, /* it can again */
+};
+
+/* One event: TEXT the line for people (may hold client bytes: the
+ * platform shows control characters escaped); for an audit record's
+ * event, its fields (NULL where the record has none) and SEQ (0: none). */
+struct lb_event {
+	enum lb_event_id id;
+	const char *text;
+	const char *event, *verdict, *user, *sid, *kind, *rule;
+	const char *link; size_t link_len;       /* as asked (may be cut, as in the record) */
+	const char *target; size_t target_len;
+	int error;
+	uint64_t seq;
+};
+
 /* File-system work, done by the platform on behalf of the client. Handles
  * are opaque. Every call returns LB_OK or an LB_E_* code. */
 struct lb_fs_ops {
@@ -47,8 +77,8 @@ struct lb_fs_ops {
 	 * and tools). */
 	int (*remove)(const struct lb_peer *peer, void *dir, const char *name);
 	void (*close)(void *handle);
-	/* One-line summary to syslog / the Event Log (may be NULL). */
-	void (*event)(int allowed, const char *line);
+	/* To syslog or journald / the Event Log (may be NULL). */
+	void (*event)(const struct lb_event *ev);
 	/* Symbolic links and junctions (may be NULL: the target is then
 	 * decided as written): TARGET (canonical, absolute) as the client's
 	 * file system has it: where it exists, the final path of TARGET

@@ -1366,7 +1366,8 @@ lb_reload(struct lb_daemon *d, const char *why)
 			d->reload_refused_n++;
 			goto out;
 		}
-		syslog(LOG_ERR, "policy reload (%s) failed, the previous policy stays in force: %s", why, msg);
+		lb_posix_log(LB_EVENT_POLICY_REFUSED, "policy reload (%s) failed, the previous policy "
+		    "stays in force: %s", why, msg);
 		snprintf(d->reload_refused, sizeof(d->reload_refused), "%s", msg);
 		d->reload_refused_n = 0;
 		goto out;
@@ -1376,20 +1377,21 @@ lb_reload(struct lb_daemon *d, const char *why)
 	d->reload_refused[0] = '\0';
 	d->reload_refused_n = 0;
 	if (lb_serve_keep_floors(np, old, &moved) != LB_OK) {
-		syslog(LOG_ERR, "policy reload failed (cannot keep the floors of the files in use), "
-		    "the previous policy stays in force");
+		lb_posix_log(LB_EVENT_POLICY_REFUSED, "policy reload failed (cannot keep the floors "
+		    "of the files in use), the previous policy stays in force");
 		lb_policy_free(np);
 		goto out;
 	}
 	if (moved)
 		syslog(LOG_WARNING, "policy reload: endpoint, audit_log and service keys change only at restart");
 	if (lb_broker_set_policy(d->b, np) != LB_OK) {
-		syslog(LOG_ERR, "policy reload failed (out of memory), the previous policy stays in force");
+		lb_posix_log(LB_EVENT_POLICY_REFUSED, "policy reload failed (out of memory), the "
+		    "previous policy stays in force");
 		lb_policy_free(np);
 		goto out;
 	}
 	lb_posix_peer_cache_clear(&d->peers);   /* and account lookups afresh */
-	syslog(LOG_NOTICE, "policy reloaded (%s): %s", why, d->config);
+	lb_posix_log(LB_EVENT_POLICY_RELOADED, "policy reloaded (%s): %s", why, d->config);
 out:
 	lb_buf_free(&err);
 }
@@ -1999,7 +2001,7 @@ lb_cmd_run(int argc, char **argv)
 	d.audit_file.fd = -1;
 	d.exit_code = LB_EXIT_OK;
 	/* Start-up problems go to stderr as well, whoever started us. */
-	openlog("linkbrokerd", LOG_PID | LOG_NDELAY | LOG_PERROR, LOG_AUTHPRIV);
+	lb_posix_log_open(1);
 	umask(077);
 	lb_raise_nofile();
 	if ((d.config = lb_absolute(config)) == NULL) {
@@ -2018,7 +2020,7 @@ lb_cmd_run(int argc, char **argv)
 	if (!d.foreground) {
 		/* systemd (Type=simple) keeps us in the foreground; log to syslog only. */
 		closelog();
-		openlog("linkbrokerd", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+		lb_posix_log_open(0);
 	}
 	d.next_stat = lb_now_ms() + LB_STAT_MS;
 	lb_loop(&d);

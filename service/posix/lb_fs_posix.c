@@ -703,22 +703,6 @@ lb_posix_close(void *handle)
 	free(h);
 }
 
-/* One line per decision; the broker's text may carry client bytes, so
- * control characters are shown escaped. */
-static void
-lb_posix_event(int allowed, const char *line)
-{
-	struct lb_buf b;
-	const char *s;
-
-	lb_buf_init(&b, 8192);
-	if (line == NULL || lb_buf_put_display(&b, line, strlen(line)) != LB_OK ||
-	    lb_buf_cstr(&b, &s) != LB_OK)
-		s = "(event text unavailable)";
-	syslog(allowed ? LOG_INFO : LOG_NOTICE, "%s", s);
-	lb_buf_free(&b);
-}
-
 /* The rate limits' clock: monotonic, so that a clock step neither stalls
  * nor refills a bucket. */
 static uint64_t
@@ -737,7 +721,7 @@ const struct lb_fs_ops lb_posix_fs_ops = {
 	.create = lb_posix_create,
 	.remove = lb_posix_remove,
 	.close = lb_posix_close,
-	.event = lb_posix_event,
+	.event = lb_posix_log_event,   /* journald or syslog (lb_log_posix.c) */
 	.resolve_target_at = lb_posix_resolve_target_at,
 	.clock_ms = lb_posix_clock_ms,
 	.hold = lb_posix_hold,

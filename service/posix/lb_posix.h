@@ -73,6 +73,17 @@ extern const struct lb_fs_ops lb_posix_fs_ops;
 /* errno -> LB_E_* as the fs ops report it (docs/linux-daemon.md). */
 int lb_posix_errno(int e);
 
+/* ---- the system's log (lb_log_posix.c) ---- */
+
+/* openlog as linkbrokerd (LOG_AUTHPRIV); FOREGROUND: every line to stderr too. */
+void lb_posix_log_open(int foreground);
+/* EV to journald with its fields (built with libsystemd, journald there),
+ * else to syslog; its priority from its id (docs/audit.md). */
+void lb_posix_log_event(const struct lb_event *ev);
+/* The daemon's own event ID, its text from FMT. */
+void lb_posix_log(enum lb_event_id id, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* ---- admin files (lb_files_posix.c) ---- */
 
 /* PATH must be a regular file owned by root that only root can write, in a

@@ -1351,12 +1351,14 @@ lb_reload(struct lb_win_daemon *d, const char *why)
 	if ((r = lb_win_load_policy(d->config, &np, &err)) != LB_OK) {
 		if (lb_buf_cstr(&err, &msg) != LB_OK || msg[0] == '\0')
 			msg = lb_strerror(r);
-		lb_win_log(LB_WIN_ERR, "policy reload (%s) failed, the previous policy stays in force: %s",
+		lb_win_log_id(LB_WIN_ERR, LB_EVENT_POLICY_REFUSED, NULL, 0,
+		    "policy reload (%s) failed, the previous policy stays in force: %s",
 		    why, msg);
 		goto out;
 	}
 	if (lb_serve_keep_floors(np, lb_cfg(d), &moved) != LB_OK) {
-		lb_win_log(LB_WIN_ERR, "policy reload failed (cannot keep the floors of the files in use), "
+		lb_win_log_id(LB_WIN_ERR, LB_EVENT_POLICY_REFUSED, NULL, 0,
+		    "policy reload failed (cannot keep the floors of the files in use), "
 		    "the previous policy stays in force");
 		lb_policy_free(np);
 		goto out;
@@ -1364,11 +1366,13 @@ lb_reload(struct lb_win_daemon *d, const char *why)
 	if (moved)
 		lb_win_log(LB_WIN_WARN, "policy reload: endpoint, audit_log and service keys change only at restart");
 	if (lb_broker_set_policy(d->b, np) != LB_OK) {
-		lb_win_log(LB_WIN_ERR, "policy reload failed (out of memory), the previous policy stays in force");
+		lb_win_log_id(LB_WIN_ERR, LB_EVENT_POLICY_REFUSED, NULL, 0,
+		    "policy reload failed (out of memory), the previous policy stays in force");
 		lb_policy_free(np);
 		goto out;
 	}
-	lb_win_log(LB_WIN_INFO, "policy reloaded (%s): %s", why, d->config);
+	lb_win_log_id(LB_WIN_INFO, LB_EVENT_POLICY_RELOADED, NULL, 0, "policy reloaded (%s): %s",
+	    why, d->config);
 out:
 	lb_buf_free(&err);
 }

@@ -19,6 +19,7 @@
 #include <aclapi.h>
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -966,11 +967,66 @@ lb_win_close(void *handle)
 	free(f);
 }
 
-/* The broker's text may carry client bytes: control characters escaped. */
-static void
-lb_win_event(int allowed, const char *line)
+/* The Event Log level of each event. */
+static enum lb_win_level
+lb_win_event_level(enum lb_event_id id)
 {
-	lb_log_path(allowed ? LB_WIN_INFO : LB_WIN_WARN, "", line, "");
+	switch (id) {
+	case LB_EVENT_DENIED:
+	case LB_EVENT_FAILED:
+		return LB_WIN_WARN;
+	case LB_EVENT_POLICY_REFUSED:
+	case LB_EVENT_AUDIT_FAILED:
+		return LB_WIN_ERR;
+	default:
+		return LB_WIN_INFO;
+	}
+}
+
+/* EV as its own event ID: the text, then its fields as more insertion
+ * strings (docs/audit.md, "In the system's logs"); all may carry client
+ * bytes, so control characters are shown escaped. */
+static void
+lb_win_event(const struct lb_event *ev)
+{
+	const char *v[LB_WIN_EVENT_EXTRA + 1];
+	size_t len[LB_WIN_EVENT_EXTRA + 1], off[LB_WIN_EVENT_EXTRA + 1], i, n = 0;
+	char err[24], seq[24];
+	struct lb_buf b;
+	const char *extra[LB_WIN_EVENT_EXTRA];
+	int rc = LB_OK;
+
+	snprintf(err, sizeof(err), "%d", ev->error);
+	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)ev->seq);
+	v[n] = ev->text; len[n++] = ev->text != NULL ? strlen(ev->text) : 0;
+	v[n] = ev->event; len[n++] = ev->event != NULL ? strlen(ev->event) : 0;
+	v[n] = ev->verdict; len[n++] = ev->verdict != NULL ? strlen(ev->verdict) : 0;
+	v[n] = ev->user; len[n++] = ev->user != NULL ? strlen(ev->user) : 0;
+	v[n] = ev->sid; len[n++] = ev->sid != NULL ? strlen(ev->sid) : 0;
+	v[n] = ev->kind; len[n++] = ev->kind != NULL ? strlen(ev->kind) : 0;
+	v[n] = ev->link; len[n++] = ev->link_len;
+	v[n] = ev->target; len[n++] = ev->target_len;
+	v[n] = ev->rule; len[n++] = ev->rule != NULL ? strlen(ev->rule) : 0;
+	v[n] = ev->event != NULL ? err : NULL; len[n++] = strlen(err);
+	v[n] = ev->seq != 0 ? seq : NULL; len[n++] = strlen(seq);
+	lb_buf_init(&b, 8 * LB_PATH_BUF_MAX);
+	for (i = 0; i < n && rc == LB_OK; i++) {
+		off[i] = b.len;
+		if (v[i] != NULL)
+			rc = lb_buf_put_display(&b, v[i], len[i]);
+		if (rc == LB_OK)
+			rc = lb_buf_put_u8(&b, 0);
+	}
+	if (rc != LB_OK) {
+		lb_win_log_id(lb_win_event_level(ev->id), (DWORD)ev->id, NULL, 0,
+		    "(event text unavailable)");
+	} else {
+		for (i = 1; i < n; i++)
+			extra[i - 1] = (const char *)b.data + off[i];
+		lb_win_log_id(lb_win_event_level(ev->id), (DWORD)ev->id, extra, n - 1, "%s",
+		    (const char *)b.data + off[0]);
+	}
+	lb_buf_free(&b);
 }
 
 /* The rate limits' clock: monotonic milliseconds. */

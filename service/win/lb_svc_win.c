@@ -73,54 +73,94 @@ lb_win_event_escape(wchar_t *s)
 			*s = 0xFF05;   /* FULLWIDTH PERCENT SIGN */
 }
 
-void
-lb_win_log(enum lb_win_level level, const char *fmt, ...)
+/* MSG (formatted, UTF-8) and the EXTRA insertion strings (N, UTF-8, may
+ * be NULL) as event ID of LEVEL. The message table shows only %1 (MSG);
+ * the others are kept in the event's EventData, where Event Forwarding
+ * queries and scripts can select on them. */
+static void
+lb_win_report(enum lb_win_level level, DWORD id, char *msg, const char *const *extra, size_t n)
 {
 	static const char *const prefix[] = { "", "warning: ", "error: " };
 	static const WORD type[] = { EVENTLOG_INFORMATION_TYPE, EVENTLOG_WARNING_TYPE, EVENTLOG_ERROR_TYPE };
-	static const DWORD id[] = { LB_EVT_INFO, LB_EVT_WARN, LB_EVT_ERR };
-	char msg[2048];
-	size_t i = level <= LB_WIN_ERR ? (size_t)level : (size_t)LB_WIN_ERR;
-	va_list ap;
-	int n;
+	LPCWSTR strings[1 + LB_WIN_EVENT_EXTRA];
+	wchar_t *w[1 + LB_WIN_EVENT_EXTRA];
+	size_t i = level <= LB_WIN_ERR ? (size_t)level : (size_t)LB_WIN_ERR, k, m = 0;
 
-	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+	if (InterlockedCompareExchange(&lb_log_stderr, 0, 0) != 0) {
+		fprintf(stderr, "linkbrokerd: %s%s\n", prefix[i], msg);
+		fflush(stderr);
+	}
+	if (lb_evt == NULL)
+		return;
+	/* Each string is an insertion string of a "%1" message, but the
+	 * viewer expands what looks like an insertion code in it (a client's
+	 * path with "%%5" would read "Access is denied"): hence the escape.
+	 * Wine: ReportEventW returns TRUE and records nothing. */
+	n = n > LB_WIN_EVENT_EXTRA ? LB_WIN_EVENT_EXTRA : n;
+	for (k = 0; k <= n; k++) {
+		if ((w[m] = lb_log_wide(k == 0 ? msg : extra[k - 1] != NULL ? extra[k - 1] : "")) == NULL)
+			break;
+		lb_win_event_escape(w[m]);
+		strings[m] = w[m];
+		m++;
+	}
+	if (m == n + 1 && !ReportEventW(lb_evt, type[i], 0, id, NULL, (WORD)m, 0, strings, NULL) &&
+	    InterlockedCompareExchange(&lb_log_stderr, 0, 0) != 0)
+		fprintf(stderr, "linkbrokerd: ReportEventW failed (Windows error %lu)\n", GetLastError());
+	for (k = 0; k < m; k++)
+		free(w[k]);
+}
+
+/* FMT formatted into MSG, cut on a character boundary if too long. */
+static void
+lb_win_format(char *msg, size_t cap, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(msg, cap, fmt, ap);
+
 	if (n < 0) {
-		snprintf(msg, sizeof(msg), "(a log message could not be formatted)");
-	} else if ((size_t)n >= sizeof(msg)) {
-		/* Cut on a character boundary and say so. */
-		size_t end = sizeof(msg) - 4;
+		snprintf(msg, cap, "(a log message could not be formatted)");
+	} else if ((size_t)n >= cap) {
+		size_t end = cap - 4;
 
 		while (end > 0 && ((unsigned char)msg[end] & 0xc0) == 0x80)
 			end--;
 		memcpy(msg + end, "...", 4);
 	}
-	if (InterlockedCompareExchange(&lb_log_stderr, 0, 0) != 0) {
-		fprintf(stderr, "linkbrokerd: %s%s\n", prefix[i], msg);
-		fflush(stderr);
-	}
-	if (lb_evt != NULL) {
-		/* The text is the one insertion string of a "%1" message, but
-		 * the viewer expands what looks like an insertion code in it
-		 * (a client's path with "%%5" would read "Access is denied"):
-		 * hence the escape. Wine: ReportEventW returns TRUE and records
-		 * nothing. */
-		wchar_t *w = lb_log_wide(msg);
-		LPCWSTR strings[1];
-
-		if (w != NULL) {
-			lb_win_event_escape(w);
-			strings[0] = w;
-			if (!ReportEventW(lb_evt, type[i], 0, id[i], NULL, 1, 0, strings, NULL) &&
-			    InterlockedCompareExchange(&lb_log_stderr, 0, 0) != 0)
-				fprintf(stderr, "linkbrokerd: ReportEventW failed (Windows error %lu)\n",
-				    GetLastError());
-			free(w);
-		}
-	}
 }
+
+void
+lb_win_log(enum lb_win_level level, const char *fmt, ...)
+{
+	static const DWORD id[] = { LB_EVT_INFO, LB_EVT_WARN, LB_EVT_ERR };
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	lb_win_format(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	lb_win_report(level, id[level <= LB_WIN_ERR ? level : LB_WIN_ERR], msg, NULL, 0);
+}
+
+void
+lb_win_log_id(enum lb_win_level level, DWORD id, const char *const *extra, size_t n,
+    const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	lb_win_format(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	lb_win_report(level, id, msg, extra, n);
+}
+
+/* The message table's ids are the broker's event numbers. */
+_Static_assert(LB_EVT_CREATED == LB_EVENT_CREATED && LB_EVT_ANSWERED == LB_EVENT_ANSWERED &&
+    LB_EVT_BATCH == LB_EVENT_BATCH && LB_EVT_DENIED == LB_EVENT_DENIED &&
+    LB_EVT_FAILED == LB_EVENT_FAILED && LB_EVT_POLICY_RELOADED == LB_EVENT_POLICY_RELOADED &&
+    LB_EVT_POLICY_REFUSED == LB_EVENT_POLICY_REFUSED &&
+    LB_EVT_AUDIT_FAILED == LB_EVENT_AUDIT_FAILED &&
+    LB_EVT_AUDIT_RESTORED == LB_EVENT_AUDIT_RESTORED, "lb_events.mc and enum lb_event_id differ");
 
 /* ---- helpers for the commands ---- */
 

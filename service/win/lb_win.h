@@ -38,6 +38,16 @@ void lb_win_log(enum lb_win_level level, const char *fmt, ...)
     __attribute__((format(gnu_printf, 2, 3)))   /* __USE_MINGW_ANSI_STDIO formats */
 #endif
     ;
+/* The same as event ID (enum lb_event_id, lb_events.mc) with up to
+ * LB_WIN_EVENT_EXTRA more insertion strings EXTRA (N; NULL ones empty),
+ * kept in the event's EventData after the text (docs/audit.md). */
+#define LB_WIN_EVENT_EXTRA 10
+void lb_win_log_id(enum lb_win_level level, DWORD id, const char *const *extra, size_t n,
+    const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(gnu_printf, 5, 6)))
+#endif
+    ;
 /* Where lb_win_log writes: FOREGROUND adds stderr. */
 void lb_win_log_open(int foreground);
 void lb_win_log_close(void);

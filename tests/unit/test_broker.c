@@ -108,14 +108,51 @@ fake_close(void *h)
 static int g_audit_events;
 static char g_last_audit_event[512];
 
+/* Every event's fields, copied (the strings are the broker's). */
+struct ev_copy {
+	enum lb_event_id id;
+	char text[512], event[16], verdict[16], user[32], sid[16], kind[16];
+	char link[128], target[128], rule[32];
+	int error;
+	unsigned long long seq;
+};
+#define EV_MAX 16
+static struct ev_copy g_ev[EV_MAX];
+static int g_n_ev;
+
 static void
-fake_event(int allowed, const char *line)
+ev_str(char *dst, size_t cap, const char *s, size_t n)
 {
-	(void)allowed;
-	if (strstr(line, "audit log") != NULL) {
-		g_audit_events++;
-		snprintf(g_last_audit_event, sizeof(g_last_audit_event), "%s", line);
+	if (s == NULL) {
+		snprintf(dst, cap, "(null)");
+		return;
 	}
+	snprintf(dst, cap, "%.*s", (int)n, s);
+}
+
+static void
+fake_event(const struct lb_event *ev)
+{
+	struct ev_copy *c = &g_ev[g_n_ev % EV_MAX];
+
+	if (strstr(ev->text, "audit log") != NULL) {
+		g_audit_events++;
+		snprintf(g_last_audit_event, sizeof(g_last_audit_event), "%s", ev->text);
+	}
+	memset(c, 0, sizeof(*c));
+	c->id = ev->id;
+	ev_str(c->text, sizeof(c->text), ev->text, strlen(ev->text));
+	ev_str(c->event, sizeof(c->event), ev->event, ev->event != NULL ? strlen(ev->event) : 0);
+	ev_str(c->verdict, sizeof(c->verdict), ev->verdict, ev->verdict != NULL ? strlen(ev->verdict) : 0);
+	ev_str(c->user, sizeof(c->user), ev->user, ev->user != NULL ? strlen(ev->user) : 0);
+	ev_str(c->sid, sizeof(c->sid), ev->sid, ev->sid != NULL ? strlen(ev->sid) : 0);
+	ev_str(c->kind, sizeof(c->kind), ev->kind, ev->kind != NULL ? strlen(ev->kind) : 0);
+	ev_str(c->link, sizeof(c->link), ev->link, ev->link_len);
+	ev_str(c->target, sizeof(c->target), ev->target, ev->target_len);
+	ev_str(c->rule, sizeof(c->rule), ev->rule, ev->rule != NULL ? strlen(ev->rule) : 0);
+	c->error = ev->error;
+	c->seq = (unsigned long long)ev->seq;
+	g_n_ev++;
 }
 
 /* Credential holds of a batch's work (lb_fs_ops.hold): counted. */
@@ -1775,6 +1812,97 @@ test_batch_failed_creates_are_recorded_and_answered(void **state)
 	free(a);
 }
 
+/* What syslog / journald / the Event Log get: one event per record, its
+ * id from the verdict and event, the record's own fields and seq. */
+static void
+test_events_carry_each_records_id_and_fields(void **state)
+{
+	struct fx *f = *state;
+	struct lb_buf req;
+	struct answer a;
+	const struct ev_copy *e;
+
+	g_n_ev = 0;
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/sub/l", "../t", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	lb_buf_free(&req);
+	assert_int_equal(g_n_ev, 1);
+	e = &g_ev[0];
+	assert_int_equal(e->id, LB_EVENT_CREATED);
+	assert_int_equal(e->id, 1000);   /* the Windows Event ID: never renumbered */
+	assert_string_equal(e->event, "create");
+	assert_string_equal(e->verdict, "allowed");
+	assert_string_equal(e->user, "alice");
+	assert_string_equal(e->sid, "1000");
+	assert_string_equal(e->kind, "symlink");
+	assert_string_equal(e->link, "/srv/alice/sub/l");
+	assert_string_equal(e->target, "../t");
+	assert_string_equal(e->rule, "dev");
+	assert_int_equal(e->error, 0);
+	assert_int_equal(e->seq, 1);
+	assert_non_null(strstr(e->text, "uid:1000 create allowed: "));
+
+	/* Allowed, then the file system says no: CREATED, then FAILED. */
+	fs_state.create_rc = LB_E_EXISTS;
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/alice/l2", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	lb_buf_free(&req);
+	fs_state.create_rc = LB_OK;
+	assert_int_equal(g_n_ev, 3);
+	assert_int_equal(g_ev[1].id, LB_EVENT_CREATED);
+	assert_int_equal(g_ev[1].seq, 2);
+	e = &g_ev[2];
+	assert_int_equal(e->id, LB_EVENT_FAILED);
+	assert_string_equal(e->verdict, "failed");
+	assert_string_equal(e->link, "/srv/alice/l2");
+	assert_int_equal(e->error, LB_E_EXISTS);
+	assert_int_equal(e->seq, 3);
+
+	/* Denied by the policy: no rule lets alice link there. */
+	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/bob/l", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	lb_buf_free(&req);
+	assert_int_equal(g_n_ev, 4);
+	e = &g_ev[3];
+	assert_int_equal(e->id, LB_EVENT_DENIED);
+	assert_int_equal(e->id, 2000);
+	assert_string_equal(e->verdict, "denied");
+	assert_string_equal(e->link, "/srv/bob/l");
+	assert_int_equal(e->error, LB_E_DENIED);
+	assert_int_equal(e->seq, 4);
+
+	/* A dry run answered yes. */
+	make_req(&req, LB_MSG_CHECK, LB_KIND_SYMLINK, "/srv/alice/l3", "/opt/x", NOW,
+	    f->alice_pk, f->alice_sk, NULL);
+	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
+	lb_buf_free(&req);
+	assert_int_equal(g_n_ev, 5);
+	assert_int_equal(g_ev[4].id, LB_EVENT_ANSWERED);
+	assert_string_equal(g_ev[4].event, "check");
+}
+
+/* The broker's own events: the audit log failing and working again. */
+static void
+test_audit_failure_events_have_their_ids(void **state)
+{
+	struct fx *f = *state;
+
+	g_n_ev = 0;
+	f->log.fail = 1;
+	ask_each_second(f, NOW, 1, LB_E_AUDIT);
+	assert_int_equal(g_n_ev, 1);
+	assert_int_equal(g_ev[0].id, LB_EVENT_AUDIT_FAILED);
+	assert_int_equal(g_ev[0].id, 5000);
+	assert_string_equal(g_ev[0].event, "(null)");   /* no record of its own */
+	f->log.fail = 0;
+	ask_each_second(f, NOW + 1, 1, LB_OK);
+	assert_int_equal(g_ev[1].id, LB_EVENT_AUDIT_RESTORED);
+	assert_int_equal(g_ev[2].id, LB_EVENT_CREATED);
+}
+
 int
 main(void)
 {
@@ -1784,6 +1912,8 @@ main(void)
 		T(test_batch_is_refused_whole_for_key_clock_signature_and_audit),
 		T(test_batch_counts_every_link_against_the_rate),
 		T(test_batch_failed_creates_are_recorded_and_answered),
+		T(test_events_carry_each_records_id_and_fields),
+		T(test_audit_failure_events_have_their_ids),
 		T(test_allowed_create_makes_the_link_audits_and_answers),
 		T(test_relative_target_is_decided_where_it_leads),
 		T(test_check_decides_without_creating),

@@ -34,6 +34,7 @@ main(void)
 /* The file-system and peer modules are compiled into this test directly:
  * the unit-test target links only lb_common and lb_config. */
 #include "../../service/posix/lb_fs_posix.c"
+#include "../../service/posix/lb_log_posix.c"
 #include "../../service/posix/lb_peer_posix.c"
 
 static const struct lb_fs_ops *fs = &lb_posix_fs_ops;
