@@ -10,7 +10,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Generated from packaging/ (service/CMakeLists.txt): the very files the
+ * Debian package installs. */
+#include "lb_deny_all_policy.h"
 #include "lb_logrotate_conf.h"
+#include "lb_unit_text.h"
 #include "lb_plat.h"
 #include "lb_posix.h"
 
@@ -20,27 +24,9 @@
 #define LB_POLICY_PATH LB_ETC_DIR "/policy.ini"
 #define LB_LOGROTATE_DIR "/etc/logrotate.d"
 #define LB_LOGROTATE_PATH LB_LOGROTATE_DIR "/linkbroker"
-/* The program packaging/logrotate.d/linkbroker names in its postrotate. */
-#define LB_LOGROTATE_EXE "/usr/sbin/linkbrokerd"
-
-/* Written when there is no policy yet and none was given: valid, and it
- * allows nothing until an administrator adds rules. */
-static const char lb_deny_all_policy[] =
-    "; LinkBroker policy, written by 'linkbrokerd install'. It allows nothing:\n"
-    "; every request is denied until you add [key:NAME] and [rule:NAME] sections\n"
-    "; (see config/examples/posix.ini and docs/linux-daemon.md). Check it with\n"
-    ";   linkbrokerd check-config --flavor posix " LB_POLICY_PATH "\n"
-    "; The broker reloads it on change or 'systemctl reload linkbroker'.\n"
-    "\n"
-    "[broker]\n"
-    "endpoint = /run/linkbroker/broker.sock\n"
-    "audit_log = /var/log/linkbroker/audit.log\n"
-    "audit_sync = batch\n"
-    "service_key = /etc/linkbroker/service.key\n"
-    "service_public_key = /etc/linkbroker/service.pub\n"
-    "max_clients = 64\n"
-    "io_timeout_ms = 2000\n"
-    "max_clock_skew_s = 60\n";
+/* The program the unit's ExecStart and the logrotate file's postrotate name
+ * (where the package installs it); `install` puts its own path there. */
+#define LB_PACKAGE_EXE "/usr/sbin/linkbrokerd"
 
 /* systemd would split or expand anything else in ExecStart=. */
 static int
@@ -107,98 +93,47 @@ lb_systemctl(const char *a1, const char *a2, const char *a3)
 	return 0;
 }
 
+/* Write TEXT (LEN bytes, one of the files from packaging/) to PATH with
+ * EXE in place of the one LB_PACKAGE_EXE it names. */
 static int
-lb_write_unit(const char *exe, char *err, size_t errlen)
+lb_write_with_exe(const char *path, const unsigned char *text, size_t len,
+    const char *exe, char *err, size_t errlen)
 {
+	const char *t = (const char *)text, *at, *end = t + len;
+	size_t n = strlen(LB_PACKAGE_EXE);
 	struct lb_buf b;
 	int r;
 
-	lb_buf_init(&b, 16 * 1024);
-	r = lb_buf_printf(&b,
-	    "# Written by 'linkbrokerd install'; 'linkbrokerd uninstall' removes it.\n"
-	    "[Unit]\n"
-	    "Description=LinkBroker: creates links for users where the policy allows\n"
-	    "After=local-fs.target nss-user-lookup.target\n"
-	    "\n"
-	    "[Service]\n"
-	    "Type=simple\n"
-	    "ExecStart=%s run --config " LB_POLICY_PATH "\n"
-	    "ExecReload=/bin/kill -HUP $MAINPID\n"
-	    "Restart=on-failure\n"
-	    "RestartSec=1s\n"
-	    "RuntimeDirectory=linkbroker\n"
-	    "RuntimeDirectoryMode=0755\n"
-	    "UMask=0077\n"
-	    "# Links are made in users' homes and shared trees: those stay visible\n"
-	    "# and writable (ProtectHome=no, PrivateTmp=no, no ProtectSystem=strict).\n"
-	    "ProtectHome=no\n"
-	    "PrivateTmp=no\n"
-	    "# /usr, /boot, /efi and /etc read-only (links there fail with EROFS) but\n"
-	    "# the broker's own directory, where it makes its key on first start.\n"
-	    "ProtectSystem=full\n"
-	    "ReadWritePaths=" LB_ETC_DIR "\n"
-	    "NoNewPrivileges=yes\n"
-	    "# setfsuid/setfsgid/setgroups to act as the client; DAC, owner and chown\n"
-	    "# for its own root files. Nothing else (no CAP_SYS_PTRACE, CAP_SYS_ADMIN).\n"
-	    "CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_DAC_OVERRIDE CAP_FOWNER CAP_CHOWN\n"
-	    "# syslog and NSS (sssd, nslcd, systemd-userdb) are Unix sockets; add\n"
-	    "# AF_INET AF_INET6 if an NSS module talks to a directory server itself.\n"
-	    "RestrictAddressFamilies=AF_UNIX\n"
-	    "ProtectKernelTunables=yes\n"
-	    "ProtectKernelModules=yes\n"
-	    "ProtectKernelLogs=yes\n"
-	    "ProtectControlGroups=yes\n"
-	    "ProtectClock=yes\n"
-	    "ProtectHostname=yes\n"
-	    "RestrictNamespaces=yes\n"
-	    "RestrictRealtime=yes\n"
-	    "RestrictSUIDSGID=yes\n"
-	    "LockPersonality=yes\n"
-	    "MemoryDenyWriteExecute=yes\n"
-	    "SystemCallArchitectures=native\n"
-	    "LimitNOFILE=8192\n"
-	    "\n"
-	    "[Install]\n"
-	    "WantedBy=multi-user.target\n", exe);
-	if (r == LB_OK)
-		r = lb_posix_write_file(LB_UNIT_PATH, b.data, b.len, 0644, err, errlen);
+	/* memmem, not strstr: the arrays are not NUL-ended. Exactly one, or the
+	 * file changed in a way this code does not know. */
+	at = memmem(t, len, LB_PACKAGE_EXE, n);
+	if (at == NULL || memmem(at + n, (size_t)(end - at) - n, LB_PACKAGE_EXE, n) != NULL) {
+		snprintf(err, errlen, "%s: the text from packaging/ does not name %s once", path,
+		    LB_PACKAGE_EXE);
+		return LB_E_INVAL;
+	}
+	lb_buf_init(&b, 64 * 1024);
+	if ((r = lb_buf_put(&b, t, (size_t)(at - t))) != LB_OK ||
+	    (r = lb_buf_put_cstr(&b, exe)) != LB_OK ||
+	    (r = lb_buf_put(&b, at + n, (size_t)(end - at) - n)) != LB_OK)
+		snprintf(err, errlen, "%s: %s", path, lb_strerror(r));
 	else
-		snprintf(err, errlen, "unit text: %s", lb_strerror(r));
+		r = lb_posix_write_file(path, b.data, b.len, 0644, err, errlen);
 	lb_buf_free(&b);
 	return r;
 }
 
-/* packaging/logrotate.d/linkbroker with EXE in its postrotate, where
- * logrotate is installed (its directory is there): 0 written, 1 no
- * logrotate, -1 an error (in ERR). */
+/* The logrotate file where logrotate is installed (its directory is
+ * there): 0 written, 1 no logrotate, -1 an error (in ERR). */
 static int
 lb_write_logrotate(const char *exe, char *err, size_t errlen)
 {
-	const char *text = (const char *)lb_logrotate_conf, *at;
-	size_t len = sizeof(lb_logrotate_conf);
-	struct lb_buf b;
 	struct stat st;
-	int r;
 
 	if (stat(LB_LOGROTATE_DIR, &st) != 0 || !S_ISDIR(st.st_mode))
 		return 1;
-	lb_buf_init(&b, 64 * 1024);
-	/* The file is ours and names the program once; that it is not NUL-ended
-	 * is why memmem and not strstr. */
-	at = memmem(text, len, LB_LOGROTATE_EXE, strlen(LB_LOGROTATE_EXE));
-	if (at == NULL) {
-		snprintf(err, errlen, "the logrotate file does not name %s", LB_LOGROTATE_EXE);
-		r = LB_E_INVAL;
-	} else if ((r = lb_buf_put(&b, text, (size_t)(at - text))) != LB_OK ||
-	    (r = lb_buf_put_cstr(&b, exe)) != LB_OK ||
-	    (r = lb_buf_put(&b, at + strlen(LB_LOGROTATE_EXE),
-	        len - (size_t)(at - text) - strlen(LB_LOGROTATE_EXE))) != LB_OK) {
-		snprintf(err, errlen, "logrotate file: %s", lb_strerror(r));
-	} else {
-		r = lb_posix_write_file(LB_LOGROTATE_PATH, b.data, b.len, 0644, err, errlen);
-	}
-	lb_buf_free(&b);
-	return r == LB_OK ? 0 : -1;
+	return lb_write_with_exe(LB_LOGROTATE_PATH, lb_logrotate_conf, sizeof(lb_logrotate_conf),
+	    exe, err, errlen) == LB_OK ? 0 : -1;
 }
 
 /* Copy FILE to the policy path after it loads cleanly. */
@@ -276,13 +211,14 @@ lb_cmd_install(int argc, char **argv)
 		printf("policy %s copied to %s\n", policy, LB_POLICY_PATH);
 	} else {
 		if (lb_posix_write_file(LB_POLICY_PATH, lb_deny_all_policy,
-		    sizeof(lb_deny_all_policy) - 1, 0644, err, sizeof(err)) != LB_OK) {
+		    sizeof(lb_deny_all_policy), 0644, err, sizeof(err)) != LB_OK) {
 			fprintf(stderr, "linkbrokerd install: %s\n", err);
 			return LB_EXIT_FAILED;
 		}
 		printf("wrote a deny-all policy to %s: add rules to allow links\n", LB_POLICY_PATH);
 	}
-	if (lb_write_unit(exe, err, sizeof(err)) != LB_OK) {
+	if (lb_write_with_exe(LB_UNIT_PATH, lb_unit_text, sizeof(lb_unit_text), exe,
+	    err, sizeof(err)) != LB_OK) {
 		fprintf(stderr, "linkbrokerd install: %s\n", err);
 		return LB_EXIT_FAILED;
 	}

@@ -2,9 +2,11 @@
 # linkbrokerd install / uninstall on this machine: the unit file, the policy
 # directory and what is said about systemd. Skips (exit 77, with the reason)
 # when not root or when a real installation is present, which it never touches.
-#   install.sh LINKBROKERD
+# The unit, logrotate file and deny-all policy written are the files in
+# packaging/ that the Debian package installs, but for this binary's path.
+#   install.sh LINKBROKERD SOURCE_DIR
 set -u
-LBD=$1
+LBD=$1 SRC=$2
 UNIT=/etc/systemd/system/linkbroker.service ETC=/etc/linkbroker
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
@@ -37,6 +39,16 @@ if [ -d /etc/logrotate.d ]; then
 	fi
 fi
 grep -q "^ExecStart=$(readlink -f "$LBD") run --config $ETC/policy.ini" "$UNIT" && ok || bad "ExecStart names this binary: $(grep ExecStart "$UNIT")"
+# with_exe FILE: FILE from packaging/ with this binary where it names /usr/sbin/linkbrokerd.
+with_exe() { sed "s|/usr/sbin/linkbrokerd|$(readlink -f "$LBD")|" "$1"; }
+diff <(with_exe "$SRC/packaging/systemd/linkbroker.service") "$UNIT" >/dev/null \
+	&& ok || bad "unit is packaging/systemd/linkbroker.service but for ExecStart: $(diff <(with_exe "$SRC/packaging/systemd/linkbroker.service") "$UNIT" | head -5)"
+[ "$(stat -c '%U %a' "$UNIT" 2>/dev/null)" = "root 644" ] && ok || bad "unit root 0644"
+if [ -d /etc/logrotate.d ]; then
+	diff <(with_exe "$SRC/packaging/logrotate.d/linkbroker") "$LR" >/dev/null \
+		&& ok || bad "logrotate file is packaging/logrotate.d/linkbroker but for postrotate"
+fi
+cmp -s "$SRC/packaging/linkbroker/policy.ini" "$ETC/policy.ini" && ok || bad "policy is packaging/linkbroker/policy.ini"
 [ "$(stat -c '%U %a' "$ETC/policy.ini" 2>/dev/null)" = "root 644" ] && ok || bad "policy root 0644"
 "$LBD" check-config "$ETC/policy.ini" >/dev/null 2>&1 && ok || bad "installed policy is valid"
 out=$("$LBD" install 2>&1); rc=$?
