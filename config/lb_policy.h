@@ -143,6 +143,16 @@ int lb_policy_load_buffer(const char *name, const char *data, size_t len,
 int lb_policy_load_file(const char *file, enum lb_flavor flavor,
     struct lb_policy **out, struct lb_buf *err) LB_WUR;
 void lb_policy_free(struct lb_policy *p);
+/* Set the [broker] setting KEY to VALUE (text, as the INI would write it)
+ * in the loaded policy P, checked exactly as the loader checks that key
+ * (same ranges, same messages): for settings from another source, such as
+ * Windows Group Policy. Only keys that name no file (audit_sync,
+ * max_clients, io_timeout_ms, max_clock_skew_s, requests_per_sec,
+ * requests_burst): the floors made at load depend on the others. LB_OK,
+ * or LB_E_CONFIG with "NAME: KEY: message" appended to ERR (if not NULL)
+ * and P unchanged. */
+int lb_policy_set_broker(struct lb_policy *p, const char *name, const char *key,
+    const char *value, struct lb_buf *err) LB_WUR;
 
 /* Add a floor directory (an absolute path in the policy's flavour), e.g. the
  * real %SystemRoot% or the directory the policy file was read from. */

@@ -522,6 +522,39 @@ lb_broker_key(struct lb_loader *L, unsigned line, const char *key, const char *v
 	return lb_fail(L, line, "unknown key '%s' in [broker]", key);
 }
 
+/* [broker] keys that another source may set on a loaded policy: the ones
+ * that name no file, so no floor depends on them. */
+static const char *const lb_broker_settable[] = {
+	"audit_sync", "max_clients", "io_timeout_ms", "max_clock_skew_s",
+	"requests_per_sec", "requests_burst",
+};
+
+int
+lb_policy_set_broker(struct lb_policy *p, const char *name, const char *key,
+    const char *value, struct lb_buf *err)
+{
+	struct lb_loader L;
+	size_t i;
+
+	if (p == NULL || name == NULL || key == NULL || value == NULL)
+		return LB_E_INVAL;
+	memset(&L, 0, sizeof(L));
+	L.name = name;
+	L.p = p;
+	L.err = err;
+	L.sec = LB_SEC_BROKER;
+	for (i = 0; i < sizeof(lb_broker_settable) / sizeof(lb_broker_settable[0]); i++)
+		if (strcmp(key, lb_broker_settable[i]) == 0)
+			break;
+	if (i == sizeof(lb_broker_settable) / sizeof(lb_broker_settable[0]))
+		(void)lb_fail(&L, 0, "%s: cannot be set here, only in the policy file's [broker]", key);
+	else if (value[0] == '\0')
+		(void)lb_fail(&L, 0, "%s: empty value", key);
+	else
+		(void)lb_broker_key(&L, 0, key, value);
+	return L.rc;
+}
+
 /* Windows flavour: what is wrong with NAME as a user or group name, or
  * NULL. A name is NAME or DOMAIN\NAME (one backslash, something on each
  * side); the DOMAIN is what LookupAccountSidW reports: the domain's NetBIOS

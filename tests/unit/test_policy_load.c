@@ -458,6 +458,85 @@ test_warnings_are_bounded_and_counted(void **state)
 	lb_buf_free(&text);
 }
 
+/* Set KEY = VALUE on a freshly loaded TEXT; returns the code, the message
+ * in MSG, and the policy (caller frees) in *OUT. */
+static int
+set_broker(const char *text, const char *key, const char *value, char *msg, size_t n,
+    struct lb_policy **out)
+{
+	struct lb_buf err;
+	const char *s;
+	int r;
+
+	lb_buf_init(&err, 4096);
+	assert_int_equal(lb_policy_load_buffer("p.ini", text, strlen(text), LB_FLAVOR_WINDOWS, out, &err), LB_OK);
+	r = lb_policy_set_broker(*out, "GPO\\Value", key, value, &err);
+	msg[0] = '\0';
+	if (r != LB_OK) {
+		assert_int_equal(lb_buf_cstr(&err, &s), LB_OK);
+		snprintf(msg, n, "%s", s);
+	}
+	lb_buf_free(&err);
+	return r;
+}
+
+static void
+test_broker_setting_from_elsewhere_replaces_the_files(void **state)
+{
+	struct lb_policy *p = NULL;
+	char msg[512];
+
+	(void)state;
+	assert_int_equal(set_broker("[broker]\nmax_clients = 8\naudit_sync = batch\n", "max_clients", "4096",
+	    msg, sizeof(msg), &p), LB_OK);
+	assert_int_equal(p->broker.max_clients, 4096);
+	assert_int_equal(lb_policy_set_broker(p, "x", "audit_sync", "always", NULL), LB_OK);
+	assert_int_equal(p->broker.audit_sync, LB_AUDIT_SYNC_ALWAYS);
+	assert_int_equal(lb_policy_set_broker(p, "x", "requests_per_sec", "1", NULL), LB_OK);
+	assert_int_equal(lb_policy_set_broker(p, "x", "requests_burst", "1000000", NULL), LB_OK);
+	assert_int_equal(p->broker.requests_per_sec, 1);
+	assert_int_equal(p->broker.requests_burst, 1000000);
+	lb_policy_free(p);
+}
+
+/* The loader's own ranges and messages, prefixed by the source's name;
+ * a refused value leaves the file's setting in force. */
+static void
+test_broker_setting_from_elsewhere_is_checked_as_the_loader_checks(void **state)
+{
+	static const struct { const char *key, *value, *msg; } bad[] = {
+		{ "max_clients", "0", "GPO\\Value: max_clients: expected a whole number from 1 to 4096" },
+		{ "max_clients", "4097", "GPO\\Value: max_clients: expected a whole number from 1 to 4096" },
+		{ "max_clients", "4294967295", "GPO\\Value: max_clients: expected a whole number from 1 to 4096" },
+		{ "max_clients", " 5", "GPO\\Value: max_clients: expected a whole number from 1 to 4096" },
+		{ "requests_per_sec", "100001", "GPO\\Value: requests_per_sec: expected a whole number from 1 to 100000" },
+		{ "requests_burst", "0", "GPO\\Value: requests_burst: expected a whole number from 1 to 1000000" },
+		{ "audit_sync", "Always", "GPO\\Value: audit_sync: expected batch or always, not 'Always'" },
+		{ "audit_sync", "", "GPO\\Value: audit_sync: empty value" },
+		{ "audit_log", "C:\\x\\audit.log", "GPO\\Value: audit_log: cannot be set here, only in the policy file's [broker]" },
+		{ "endpoint", "\\\\.\\pipe\\x", "GPO\\Value: endpoint: cannot be set here" },
+		{ "no_such_key", "1", "GPO\\Value: no_such_key: cannot be set here" },
+	};
+	struct lb_policy *p = NULL;
+	char msg[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(set_broker("[broker]\nmax_clients = 8\naudit_sync = batch\n"
+		    "requests_per_sec = 7\nrequests_burst = 9\n", bad[i].key, bad[i].value, msg, sizeof(msg), &p),
+		    LB_E_CONFIG);
+		if (strncmp(msg, bad[i].msg, strlen(bad[i].msg)) != 0)
+			fail_msg("%s = '%s': expected '%s', got '%s'", bad[i].key, bad[i].value, bad[i].msg, msg);
+		assert_int_equal(p->broker.max_clients, 8);
+		assert_int_equal(p->broker.audit_sync, LB_AUDIT_SYNC_BATCH);
+		assert_int_equal(p->broker.requests_per_sec, 7);
+		assert_int_equal(p->broker.requests_burst, 9);
+		assert_string_equal(p->broker.audit_log, "C:\\ProgramData\\LinkBroker\\audit.log");
+		lb_policy_free(p);
+	}
+}
+
 int
 main(void)
 {
@@ -483,6 +562,8 @@ main(void)
 		cmocka_unit_test(test_malformed_qualified_names_are_errors),
 		cmocka_unit_test(test_bare_group_in_windows_policy_is_a_warning),
 		cmocka_unit_test(test_warnings_are_bounded_and_counted),
+		cmocka_unit_test(test_broker_setting_from_elsewhere_replaces_the_files),
+		cmocka_unit_test(test_broker_setting_from_elsewhere_is_checked_as_the_loader_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
