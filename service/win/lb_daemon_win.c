@@ -148,8 +148,13 @@ struct lb_audit_file {
 };
 
 struct lb_win_daemon {
-	char *config;
-	wchar_t *wconfig;
+	char *config;                   /* --config or the default policy.ini */
+	char *policy;                   /* the file in force: Group Policy's PolicyFile or CONFIG */
+	wchar_t *wpolicy;
+	HKEY gpo_root;                  /* Group Policy's key: HKLM\SOFTWARE\Policies\LinkBroker */
+	wchar_t *gpo_subkey;
+	char *gpo_where;
+	struct lb_watch gpo_watch;      /* the key: a change reloads as a file change does */
 	wchar_t *pipe_name;
 	PSECURITY_DESCRIPTOR pipe_sd;
 	HANDLE iocp;
@@ -1319,7 +1324,7 @@ lb_policy_fp(const struct lb_win_daemon *d, struct lb_fp *fp)
 {
 	WIN32_FILE_ATTRIBUTE_DATA st;
 
-	if (!GetFileAttributesExW(d->wconfig, GetFileExInfoStandard, &st))
+	if (!GetFileAttributesExW(d->wpolicy, GetFileExInfoStandard, &st))
 		return NULL;
 	memset(fp, 0, sizeof(*fp));
 	fp->size = (uint64_t)st.nFileSizeHigh << 32 | st.nFileSizeLow;
@@ -1328,27 +1333,76 @@ lb_policy_fp(const struct lb_win_daemon *d, struct lb_fp *fp)
 	return fp;
 }
 
+/* Group Policy's key: always a fingerprint, so that its removal (the
+ * policy no longer applies) reloads too. NULL only if it cannot be read. */
+static const struct lb_gpo_stamp *
+lb_gpo_fp(const struct lb_win_daemon *d, struct lb_gpo_stamp *st)
+{
+	return lb_win_gpo_stamp(d->gpo_root, d->gpo_subkey, st) == LB_OK ? st : NULL;
+}
+
 static void
 lb_stat_policy(struct lb_win_daemon *d)
 {
 	struct lb_fp fp;
+	struct lb_gpo_stamp st;
 
 	lb_watch_loaded(&d->watch, lb_policy_fp(d, &fp), sizeof(fp));
+	lb_watch_loaded(&d->gpo_watch, lb_gpo_fp(d, &st), sizeof(st));
+}
+
+/* Group Policy's values, then the file they name (or --config), checked
+ * and loaded, their settings over the file's (lb_win_load_fleet_policy).
+ * The file chosen is watched from now on, even when it failed to load,
+ * so that fixing it is seen. NOTE gets what Group Policy set. */
+static int
+lb_load(struct lb_win_daemon *d, struct lb_policy **out, struct lb_buf *note, struct lb_buf *err)
+{
+	char *path = NULL;
+	wchar_t *w;
+	int r;
+
+	r = lb_win_load_fleet_policy(d->gpo_root, d->gpo_subkey, d->gpo_where, d->config, out,
+	    &path, note, err);
+	if (path != NULL && (d->policy == NULL || strcmp(path, d->policy) != 0) &&
+	    (w = lb_win_wide(path)) != NULL) {
+		free(d->policy);
+		free(d->wpolicy);
+		d->policy = path;
+		d->wpolicy = w;
+		path = NULL;
+	}
+	free(path);
+	lb_stat_policy(d);
+	return r;
+}
+
+/* " (Group Policy: PolicyFile = ..., MaxClients = ...)" or "". */
+static const char *
+lb_gpo_note(struct lb_buf *note, char *out, size_t n)
+{
+	const char *s;
+
+	if (lb_buf_cstr(note, &s) != LB_OK || s[0] == '\0')
+		return "";
+	snprintf(out, n, " (Group Policy: %s)", s);
+	return out;
 }
 
 static void
 lb_reload(struct lb_win_daemon *d, const char *why)
 {
 	struct lb_policy *np = NULL;
-	struct lb_buf err;
+	struct lb_buf err, note;
 	const char *msg;
+	char gp[1200];
 	int r, moved;
 
 	/* At once: requests in flight keep the policy they were admitted
 	 * under (the broker holds it for them until they are freed). */
-	lb_stat_policy(d);
 	lb_buf_init(&err, 64 * 1024);
-	if ((r = lb_win_load_policy(d->config, &np, &err)) != LB_OK) {
+	lb_buf_init(&note, 1024);
+	if ((r = lb_load(d, &np, &note, &err)) != LB_OK) {
 		if (lb_buf_cstr(&err, &msg) != LB_OK || msg[0] == '\0')
 			msg = lb_strerror(r);
 		lb_win_log_id(LB_WIN_ERR, LB_EVENT_POLICY_REFUSED, NULL, 0,
@@ -1371,23 +1425,27 @@ lb_reload(struct lb_win_daemon *d, const char *why)
 		lb_policy_free(np);
 		goto out;
 	}
-	lb_win_log_id(LB_WIN_INFO, LB_EVENT_POLICY_RELOADED, NULL, 0, "policy reloaded (%s): %s",
-	    why, d->config);
+	lb_win_log_id(LB_WIN_INFO, LB_EVENT_POLICY_RELOADED, NULL, 0, "policy reloaded (%s): %s%s",
+	    why, d->policy, lb_gpo_note(&note, gp, sizeof(gp)));
 out:
 	lb_buf_free(&err);
+	lb_buf_free(&note);
 }
 
 static void
 lb_watch_policy(struct lb_win_daemon *d)
 {
 	struct lb_fp fp;
+	struct lb_gpo_stamp st;
 	const struct lb_fp *now = lb_policy_fp(d, &fp);
 
 	if (now == NULL && lb_watch_present(&d->watch))
 		lb_win_log(LB_WIN_WARN, "policy file %s: Windows error %lu; the current policy stays in force",
-		    d->config, GetLastError());
+		    d->policy, GetLastError());
 	if (lb_watch_seen(&d->watch, now, sizeof(fp)))
 		lb_reload(d, "file changed");
+	else if (lb_watch_seen(&d->gpo_watch, lb_gpo_fp(d, &st), sizeof(st)))
+		lb_reload(d, "Group Policy changed");
 }
 
 static void
@@ -1553,21 +1611,29 @@ int
 lb_win_daemon_start_fs(const char *config, const struct lb_fs_ops *fs,
     struct lb_win_daemon **out)
 {
+	return lb_win_daemon_start_gpo(config, fs, HKEY_LOCAL_MACHINE, LB_GPO_SUBKEY, LB_GPO_WHERE, out);
+}
+
+int
+lb_win_daemon_start_gpo(const char *config, const struct lb_fs_ops *fs, HKEY gpo_root,
+    const wchar_t *gpo_subkey, const char *gpo_where, struct lb_win_daemon **out)
+{
 	struct lb_win_daemon *d;
 	SYSTEM_INFO si;
 	struct lb_policy *p = NULL;
 	size_t remembered = 0;
 	struct lb_audit_io io;
 	uint8_t sk[LB_SK_BYTES];
-	struct lb_buf err;
+	struct lb_buf err, note;
 	const char *msg;
-	char ebuf[512];
+	char ebuf[512], gp[1200];
 	uint64_t now = (uint64_t)time(NULL);
 	int r;
 
 	*out = NULL;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return LB_E_NOMEM;
+	lb_buf_init(&note, 1024);
 	d->audit_file.h = INVALID_HANDLE_VALUE;
 	d->exit_code = LB_EXIT_OK;
 	d->fs = fs;
@@ -1580,7 +1646,11 @@ lb_win_daemon_start_fs(const char *config, const struct lb_fs_ops *fs,
 		goto out;
 	}
 	r = LB_E_NOMEM;
-	if ((d->config = lb_strdup(config)) == NULL || (d->wconfig = lb_win_wide(config)) == NULL) {
+	d->gpo_root = gpo_root;
+	if ((d->gpo_subkey = _wcsdup(gpo_subkey)) == NULL || (d->gpo_where = lb_strdup(gpo_where)) == NULL)
+		goto out;
+	if ((d->config = lb_strdup(config)) == NULL || (d->policy = lb_strdup(config)) == NULL ||
+	    (d->wpolicy = lb_win_wide(config)) == NULL) {
 		lb_win_log(LB_WIN_ERR, "%s: not a valid file name", config);
 		goto out;
 	}
@@ -1597,8 +1667,7 @@ lb_win_daemon_start_fs(const char *config, const struct lb_fs_ops *fs,
 		r = LB_E_IO;
 		goto out;
 	}
-	lb_stat_policy(d);
-	if ((r = lb_win_load_policy(d->config, &p, &err)) != LB_OK) {
+	if ((r = lb_load(d, &p, &note, &err)) != LB_OK) {
 		if (lb_buf_cstr(&err, &msg) != LB_OK || msg[0] == '\0')
 			msg = lb_strerror(r);
 		lb_win_log(LB_WIN_ERR, "%s", msg);
@@ -1650,9 +1719,10 @@ lb_win_daemon_start_fs(const char *config, const struct lb_fs_ops *fs,
 	}
 	if ((r = lb_listen(d, 1)) != LB_OK)
 		goto out;
-	lb_win_log(LB_WIN_INFO, "started: policy %s, pipe %s, audit log %s (%zu recent requests remembered; "
+	lb_win_log(LB_WIN_INFO, "started: policy %s%s, pipe %s, audit log %s (%zu recent requests remembered; "
 	    "file-system work on up to %d worker threads, signatures on %zu more)",
-	    d->config, lb_cfg(d)->endpoint, lb_cfg(d)->audit_log, remembered, LB_WORKERS_MAX, d->helpers);
+	    d->policy, lb_gpo_note(&note, gp, sizeof(gp)), lb_cfg(d)->endpoint, lb_cfg(d)->audit_log,
+	    remembered, LB_WORKERS_MAX, d->helpers);
 	lb_audit_anchor(d, "at start");
 	*out = d;
 	d = NULL;
@@ -1661,6 +1731,7 @@ out:
 	lb_wipe(sk, sizeof(sk));
 	lb_policy_free(p);
 	lb_buf_free(&err);
+	lb_buf_free(&note);
 	lb_win_daemon_free(d);
 	return r;
 }
@@ -1759,7 +1830,10 @@ lb_win_daemon_free(struct lb_win_daemon *d)
 	LocalFree(d->pipe_sd);
 	free(d->round);
 	free(d->pipe_name);
-	free(d->wconfig);
+	free(d->wpolicy);
+	free(d->policy);
+	free(d->gpo_subkey);
+	free(d->gpo_where);
 	free(d->config);
 	free(d);
 }

@@ -163,6 +163,64 @@ int lb_win_load_policy(const char *path, struct lb_policy **out, struct lb_buf *
 int lb_win_service_key(const char *sk_path, const char *pk_path,
     uint8_t sk[LB_SK_BYTES], char *err, size_t errlen) LB_WUR;
 
+/* ---- fleet policy: Group Policy's values (lb_gpo_win.c) ---- */
+
+/* Where Group Policy (packaging/admx/linkbroker.admx) and MDM write the
+ * service's settings, in the 64-bit view of HKEY_LOCAL_MACHINE. */
+#define LB_GPO_SUBKEY L"SOFTWARE\\Policies\\LinkBroker"
+#define LB_GPO_WHERE "HKLM\\SOFTWARE\\Policies\\LinkBroker"
+/* A string value's longest text, in UTF-16 units, before and after
+ * expansion: the ADMX text element's limit. */
+#define LB_GPO_TEXT_MAX 1023
+
+enum lb_gpo_index {
+	LB_GPO_POLICY_FILE = 0,    /* PolicyFile, REG_SZ / REG_EXPAND_SZ: the policy file */
+	LB_GPO_AUDIT_SYNC,         /* AuditSync, REG_SZ: [broker] audit_sync */
+	LB_GPO_MAX_CLIENTS,        /* MaxClients, REG_DWORD: max_clients */
+	LB_GPO_REQUESTS_PER_SEC,   /* RequestsPerSec, REG_DWORD: requests_per_sec */
+	LB_GPO_REQUESTS_BURST,     /* RequestsBurst, REG_DWORD: requests_burst */
+	LB_GPO_N
+};
+
+/* What the key holds. Each value as text (a DWORD in decimal, as the INI
+ * would write it; PolicyFile expanded and canonical), NULL when absent. */
+struct lb_win_gpo {
+	int present;                /* the key exists */
+	char where[200];            /* the key, for messages */
+	char *value[LB_GPO_N];
+};
+
+/* Read ROOT\SUBKEY (LB_GPO_SUBKEY under HKEY_LOCAL_MACHINE; tests: a key
+ * of their own), named WHERE in messages. A missing key or value is not
+ * set; a value of the wrong type or size, too long, with a NUL inside,
+ * not valid UTF-16, empty, or a PolicyFile that is not an absolute path
+ * on a local drive is LB_E_CONFIG with "WHERE\NAME: why" in ERR (ranges
+ * are lb_win_gpo_apply's). *OUT is all NULL on error. */
+int lb_win_gpo_read(HKEY root, const wchar_t *subkey, const char *where,
+    struct lb_win_gpo *out, struct lb_buf *err) LB_WUR;
+void lb_win_gpo_free(struct lb_win_gpo *g);
+/* Set G's [broker] settings in P with the INI loader's checks
+ * (lb_policy_set_broker): LB_E_CONFIG at the first one out of range. */
+int lb_win_gpo_apply(const struct lb_win_gpo *g, struct lb_policy *p, struct lb_buf *err) LB_WUR;
+/* "PolicyFile = C:\x, MaxClients = 8" for the values G sets ("" if none). */
+int lb_win_gpo_describe(const struct lb_win_gpo *g, struct lb_buf *out) LB_WUR;
+/* The policy the service runs by, at start and at every reload: ROOT\SUBKEY
+ * read, then the file its PolicyFile names (else CONFIG) loaded as
+ * lb_win_load_policy loads it (admin-file checks, floors), then its
+ * settings over the file's [broker]. Any invalid value fails it all
+ * (never a silent fall-back to the file or CONFIG). *PATH (malloc'd) is
+ * the file chosen, set also when only its load failed; NOTE (optional)
+ * gets lb_win_gpo_describe's text. */
+int lb_win_load_fleet_policy(HKEY root, const wchar_t *subkey, const char *where,
+    const char *config, struct lb_policy **out, char **path, struct lb_buf *note,
+    struct lb_buf *err) LB_WUR;
+/* What says the key changed: whether it exists and its last write time
+ * (any value set or deleted changes it). For the service's reload watch. */
+struct lb_gpo_stamp {
+	uint64_t present, write_time;
+};
+int lb_win_gpo_stamp(HKEY root, const wchar_t *subkey, struct lb_gpo_stamp *out) LB_WUR;
+
 /* ---- work off the loop (lb_work_win.c) ---- */
 
 /* A job for the file-system workers: FN runs on a worker thread; when it
@@ -193,13 +251,19 @@ void lb_win_parallel(void (*fn)(void *ctx, size_t i), void *ctx, size_t n, size_
 /* ---- the broker loop (lb_daemon_win.c) ---- */
 
 struct lb_win_daemon;
-/* Load the policy CONFIG, the service key and the audit log, and create
- * the pipe. Problems are logged; LB_OK or an LB_E_* code. */
+/* Load the policy (CONFIG, or the file Group Policy names, with Group
+ * Policy's settings over its own: lb_win_load_fleet_policy), the service
+ * key and the audit log, and create the pipe. Problems are logged; LB_OK or an LB_E_* code. */
 int lb_win_daemon_start(const char *config, struct lb_win_daemon **out) LB_WUR;
 /* The same with file-system operations FS (tests: a file system that
  * stalls where Wine cannot). */
 int lb_win_daemon_start_fs(const char *config, const struct lb_fs_ops *fs,
     struct lb_win_daemon **out) LB_WUR;
+/* The same with Group Policy's values read from GPO_ROOT\GPO_SUBKEY
+ * (named GPO_WHERE in messages) instead of LB_GPO_SUBKEY under HKLM
+ * (tests: a key of their own under HKCU). */
+int lb_win_daemon_start_gpo(const char *config, const struct lb_fs_ops *fs, HKEY gpo_root,
+    const wchar_t *gpo_subkey, const char *gpo_where, struct lb_win_daemon **out) LB_WUR;
 /* Tests: the function that describes a new client from its token
  * (lb_win_peer_from_token unless set), before the loop runs. */
 void lb_win_daemon_set_identify(struct lb_win_daemon *d,
