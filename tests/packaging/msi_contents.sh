@@ -6,12 +6,14 @@
 # version. Then the same checks must FAIL on copies of the MSI with one thing
 # broken (a file, an action, a flag, a sequence number), so the checks cannot
 # pass vacuously.
-# usage: msi_contents.sh MSI LINKBROKERD.EXE LINKBROKER.EXE VERSION SHIM.DLL LIBRARY.DLL
-# (the shim for linkbroker run and the client library ride along: four files)
+# usage: msi_contents.sh MSI LINKBROKERD.EXE LINKBROKER.EXE VERSION SHIM.DLL LIBRARY.DLL ADMX ADML
+# (the shim for linkbroker run and the client library ride along, and the
+# Group Policy template in PolicyDefinitions\ and PolicyDefinitions\en-US\
+# under the install folder: six files)
 #   msiinfo, msiextract and msibuild (msitools) from PATH or LB_MSIINFO,
 #   LB_MSIEXTRACT, LB_MSIBUILD.
 set -u
-msi=$1 daemon=$2 client=$3 version=$4 shim=$5 library=$6
+msi=$1 daemon=$2 client=$3 version=$4 shim=$5 library=$6 admx=${7:-} adml=${8:-}
 MSIINFO=${LB_MSIINFO:-msiinfo}
 MSIEXTRACT=${LB_MSIEXTRACT:-msiextract}
 MSIBUILD=${LB_MSIBUILD:-msibuild}
@@ -34,7 +36,7 @@ trap 'rm -rf "$tmp"' EXIT
 for tool in "$MSIINFO" "$MSIEXTRACT" "$MSIBUILD"; do
 	command -v "$tool" >/dev/null || { echo "FAIL: $tool not found (msitools)"; exit 1; }
 done
-for f in "$msi" "$daemon" "$client"; do
+for f in "$msi" "$daemon" "$client" "$admx" "$adml"; do
 	[ -f "$f" ] || { echo "FAIL: $f does not exist"; exit 1; }
 done
 msi=$(realpath "$msi") daemon=$(realpath "$daemon") client=$(realpath "$client")
@@ -69,11 +71,12 @@ want_between() {
 	fi
 }
 
-# check_file MSI NAME BUILT: NAME is in the File table of a 64-bit component
-# in [ProgramFiles64Folder]LinkBroker, with BUILT's size. Sets FILE_KEY to
-# its File key (empty if missing). No subshell: bad() counts in ours.
+# check_file MSI NAME BUILT [DIR]: NAME is in the File table of a 64-bit
+# component in directory DIR (default INSTALLDIR, [ProgramFiles64Folder]LinkBroker),
+# with BUILT's size. Sets FILE_KEY to its File key (empty if missing). No
+# subshell: bad() counts in ours.
 check_file() {
-	local m=$1 name=$2 built=$3 row key comp size want attr dir
+	local m=$1 name=$2 built=$3 want_dir=${4:-INSTALLDIR} row key comp size want attr dir
 	FILE_KEY=
 	row=$(rows "$m" File | awk -F'\t' -v n="$name" '{ f = $3; sub(/^[^|]*\|/, "", f) } f == n')
 	if [ -z "$row" ] || [ "$(wc -l <<<"$row")" -ne 1 ]; then
@@ -86,7 +89,7 @@ check_file() {
 	attr=$(rows "$m" Component | awk -F'\t' -v c="$comp" '$1 == c { print $4 }')
 	dir=$(rows "$m" Component | awk -F'\t' -v c="$comp" '$1 == c { print $3 }')
 	[ -n "$attr" ] && (( attr & 0x100 )) || bad "Component $comp ($name): not 64-bit (Attributes '$attr')"
-	[ "$dir" = INSTALLDIR ] || bad "Component $comp ($name): in directory '$dir', not INSTALLDIR"
+	[ "$dir" = "$want_dir" ] || bad "Component $comp ($name): in directory '$dir', not $want_dir"
 	FILE_KEY=$key
 }
 
@@ -133,7 +136,15 @@ check_msi() {
 	check_file "$m" linkbroker.exe "$client"
 	check_file "$m" linkbroker-shim.dll "$shim"
 	check_file "$m" linkbroker.dll "$library"
-	[ "$(rows "$m" File | wc -l)" -eq 4 ] || bad "File table: $(rows "$m" File | wc -l) files, want 4"
+	# The Group Policy template, laid out as PolicyDefinitions is: the
+	# folder can be copied whole to %SystemRoot% or the Central Store.
+	check_file "$m" linkbroker.admx "$admx" ADMXDIR
+	check_file "$m" linkbroker.adml "$adml" ADMLDIR
+	rows "$m" Directory | grep -qP '^ADMXDIR\tINSTALLDIR\t([^|\t]*\|)?PolicyDefinitions$' \
+		|| bad "Directory: ADMXDIR is not [INSTALLDIR]PolicyDefinitions"
+	rows "$m" Directory | grep -qP '^ADMLDIR\tADMXDIR\t([^|\t]*\|)?en-US$' \
+		|| bad "Directory: ADMLDIR is not [ADMXDIR]en-US"
+	[ "$(rows "$m" File | wc -l)" -eq 6 ] || bad "File table: $(rows "$m" File | wc -l) files, want 6"
 
 	# The cabinet really holds the built programs, byte for byte.
 	x="$tmp/extract.$RANDOM"
@@ -145,6 +156,10 @@ check_msi() {
 		cmp -s "$x/LinkBroker/linkbroker.exe" "$client" || bad "extracted LinkBroker/linkbroker.exe differs from $client"
 		cmp -s "$x/LinkBroker/linkbroker-shim.dll" "$shim" || bad "extracted LinkBroker/linkbroker-shim.dll differs from $shim"
 		cmp -s "$x/LinkBroker/linkbroker.dll" "$library" || bad "extracted LinkBroker/linkbroker.dll differs from $library"
+		cmp -s "$x/LinkBroker/PolicyDefinitions/linkbroker.admx" "$admx" \
+			|| bad "extracted LinkBroker/PolicyDefinitions/linkbroker.admx differs from $admx"
+		cmp -s "$x/LinkBroker/PolicyDefinitions/en-US/linkbroker.adml" "$adml" \
+			|| bad "extracted LinkBroker/PolicyDefinitions/en-US/linkbroker.adml differs from $adml"
 	fi
 
 	if [ -n "$dkey" ]; then
@@ -175,7 +190,7 @@ if ! check_msi "$msi"; then
 	echo "FAIL: $msi"
 	exit 1
 fi
-echo "ok: $msi: linkbrokerd.exe, linkbroker.exe, linkbroker-shim.dll, linkbroker.dll ($(stat -c %s "$daemon"), $(stat -c %s "$client"), $(stat -c %s "$shim"), $(stat -c %s "$library") bytes), install/uninstall actions deferred as LocalSystem, UpgradeCode $UPGRADE_CODE, version $version"
+echo "ok: $msi: linkbrokerd.exe, linkbroker.exe, linkbroker-shim.dll, linkbroker.dll, PolicyDefinitions\\linkbroker.admx and en-US\\linkbroker.adml ($(stat -c %s "$daemon"), $(stat -c %s "$client"), $(stat -c %s "$shim"), $(stat -c %s "$library") bytes), install/uninstall actions deferred as LocalSystem, UpgradeCode $UPGRADE_CODE, version $version"
 
 # Broken copies: each must be caught. (Names from packaging/linkbroker.wxs;
 # if they change, the mutation changes nothing and this part fails.)
@@ -184,6 +199,10 @@ mutations=(
 	"lost daemon|DELETE FROM \`File\` WHERE \`FileName\`='linkbrokerd.exe'"
 	"lost shim|DELETE FROM \`File\` WHERE \`FileName\`='linkbroker-shim.dll'"
 	"lost library|DELETE FROM \`File\` WHERE \`FileName\`='linkbroker.dll'"
+	"lost ADMX|DELETE FROM \`File\` WHERE \`File\`='LinkBrokerAdmx'"
+	"lost ADML|DELETE FROM \`File\` WHERE \`File\`='LinkBrokerAdml'"
+	"ADML beside the ADMX|UPDATE \`Component\` SET \`Directory_\`='ADMXDIR' WHERE \`Component\`='CompAdml'"
+	"template not under the install folder|UPDATE \`Directory\` SET \`Directory_Parent\`='TARGETDIR' WHERE \`Directory\`='ADMXDIR'"
 	"wrong size|UPDATE \`File\` SET \`FileSize\`=1 WHERE \`FileName\`='linkbrokerd.exe'"
 	"lost install action|DELETE FROM \`CustomAction\` WHERE \`Target\`='install'"
 	"lost uninstall action|DELETE FROM \`CustomAction\` WHERE \`Target\`='uninstall'"
