@@ -2,7 +2,7 @@
 # package.deb: the Debian packages scripts/package built, read back and
 # installed for real into a root of their own:
 # 1. dpkg-deb -I: names, version, architecture, Depends from dpkg-shlibdeps
-#    (libc6, libsodium23; no sanitizer runtime, no libinih: it is compiled
+#    (libc6, libsodium23, libsystemd0; no sanitizer runtime, no libinih: it is compiled
 #    in), conffiles, maintainer scripts 0755, shlibs and the ldconfig trigger;
 # 2. dpkg-deb -c: exactly the expected files, root-owned, with their modes;
 #    the unit, policy, logrotate and completion files byte for byte those in
@@ -52,6 +52,8 @@ depends=$(field "$deb" Depends)
 check "Depends names libc6 and libsodium23 with versions ($depends)" \
 	grep -qE '(^|, )libc6 \(>= [0-9.]+\)(, |$)' <<<"$depends"
 check "Depends names libsodium23 ($depends)" grep -qE '(^|, )libsodium23 \(>= [0-9.]+\)(, |$)' <<<"$depends"
+check "Depends names libsystemd0: the daemon logs to journald with its fields ($depends)" \
+	grep -qE '(^|, )libsystemd0( \(>= [0-9.]+\))?(, |$)' <<<"$depends"
 check "Depends has no sanitizer runtime or libinih ($depends)" \
 	bash -c '! grep -qE "libasan|libubsan|libinih" <<<"$1"' _ "$depends"
 check "dev: Package liblinkbroker-dev" [ "$(field "$dev" Package)" = liblinkbroker-dev ]
