@@ -92,6 +92,31 @@ lb_cli_command(const char *s, enum lb_cli_cmd *cmd)
 	return 0;
 }
 
+/* Not -h: it must not quietly mean "help" where a user meant -H (hard). */
+static int
+lb_cli_is_help(const char *s)
+{
+	return strcmp(s, "--help") == 0 || strcmp(s, "/?") == 0;
+}
+
+/* The command named before ARGV[END] (a help option), CREATE if none. */
+static enum lb_cli_cmd
+lb_cli_help_for(int end, char **argv)
+{
+	enum lb_cli_cmd cmd;
+	int i;
+
+	for (i = 1; i < end; i++) {
+		if (strcmp(argv[i], "--endpoint") == 0 || strcmp(argv[i], "--service-key") == 0) {
+			i++;
+			continue;
+		}
+		if (lb_cli_command(argv[i], &cmd))
+			return cmd;
+	}
+	return LB_CLI_CREATE;
+}
+
 /* The index of "run" if it is the command word, else 0: everything after
  * it belongs to the command being run, --help included. */
 static int
@@ -133,10 +158,17 @@ lb_cli_parse(int argc, char **argv, struct lb_cli_args *a,
 	 * than complains. */
 	run_at = lb_cli_run_at(argc, argv);
 	for (i = 1; i < (run_at > 0 ? run_at : argc) && strcmp(argv[i], "--") != 0; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "/?") == 0) {
+		if (lb_cli_is_help(argv[i])) {
 			a->cmd = LB_CLI_HELP;
+			a->help_for = lb_cli_help_for(i, argv);
 			return LB_OK;
 		}
+	/* "run --help": no program is called --help ("run -- --help" runs one). */
+	if (run_at > 0 && run_at + 1 < argc && lb_cli_is_help(argv[run_at + 1])) {
+		a->cmd = LB_CLI_HELP;
+		a->help_for = LB_CLI_RUN;
+		return LB_OK;
+	}
 	for (i = 1; i < argc; i++) {
 		const char *s = argv[i];
 

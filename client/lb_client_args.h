@@ -14,7 +14,8 @@ enum lb_cli_cmd {
 	LB_CLI_KEYGEN,
 	LB_CLI_STATUS,
 	LB_CLI_BATCH,
-	LB_CLI_HELP,          /* --help or /? anywhere before "--" (or "run") */
+	LB_CLI_HELP,          /* --help or /? anywhere before "--" (or "run"), or
+	                       * right after "run" */
 	LB_CLI_RUN,           /* linkbroker run [--] COMMAND [ARGS...] */
 };
 
@@ -30,6 +31,7 @@ struct lb_cli_args {
 	int force;                  /* KEYGEN only */
 	int run_argc;               /* RUN: the command and its arguments, as given */
 	char **run_argv;
+	enum lb_cli_cmd help_for;   /* HELP: the command it is about (CREATE: none named) */
 };
 
 /* Parse ARGV (ARGV[0] is the program). LB_OK, or LB_E_USAGE with a short

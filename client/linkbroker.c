@@ -28,7 +28,7 @@ static const char lb_synopsis[] =
     "       linkbroker status                            is the broker there and genuine, is my key enrolled?\n"
     "       linkbroker batch [FILE | -]                  one request per line: [/D|/H|/J] Link Target\n"
     "       linkbroker run [--] COMMAND [ARGS...]        run COMMAND; links it may not make go to the broker\n"
-    "options: --json  --endpoint PATH  --service-key FILE  --help\n";
+    "options: --json  --endpoint PATH  --service-key FILE  --help (COMMAND --help: more on one)\n";
 
 static const char lb_help_more[] =
     "\n"
@@ -52,6 +52,50 @@ static const char lb_help_more[] =
     "            run: COMMAND's own, or 125 (no shim), 126 (cannot run), 127 (not found).\n"
     "            LINKBROKER_DEBUG=1: run's shim prints each call it takes to the broker.\n"
     "See docs/client.md and docs/integration.md.\n";
+
+/* `linkbroker COMMAND --help`: that command alone. */
+static const char *
+lb_help_text(enum lb_cli_cmd cmd)
+{
+	switch (cmd) {
+	case LB_CLI_CHECK:
+		return "usage: linkbroker check [/D | /H | /J] [--json] Link Target\n\n"
+		    "Ask the broker whether it would make this link for you, without making it:\n"
+		    "\"allowed: RULE\" on stdout (exit 0) or the reason on stderr (exit 1).\n"
+		    "Kinds as for creating (linkbroker --help).\n";
+	case LB_CLI_KEYGEN:
+		return "usage: linkbroker keygen [--force]\n\n"
+		    "Create your signing key (${XDG_CONFIG_HOME:-~/.config}/linkbroker/key, mode\n"
+		    "0600) and print its enrollment block: send it to the broker's administrator,\n"
+		    "who adds it to the policy. An existing key is never replaced without --force\n"
+		    "(exit 4). Exit 0, 4 the key could not be written.\n";
+	case LB_CLI_STATUS:
+		return "usage: linkbroker status [--json]\n\n"
+		    "Is the broker there and genuine (its answer signed by the service key), who\n"
+		    "does it say you are, and is your key enrolled for you? Exit 0 enrolled,\n"
+		    "1 not enrolled, 3 no broker or not genuine.\n";
+	case LB_CLI_BATCH:
+		return "usage: linkbroker batch [--json] [FILE | -]\n\n"
+		    "One request per line of FILE (standard input without one or with -):\n"
+		    "[/D | /H | /J] [--] Link Target. Fields are separated by blanks; \"...\"\n"
+		    "quotes a field, with \\\" and \\\\ inside quotes only; blank lines and lines\n"
+		    "starting with # are skipped. Sent as messages of up to 256 lines, each signed\n"
+		    "once; one result per line, in input order. The exit code is the worst\n"
+		    "(highest) of all results; 3 stops the batch there.\n";
+	case LB_CLI_RUN:
+		return "usage: linkbroker run [--] COMMAND [ARGS...]\n\n"
+		    "Run COMMAND unchanged with the broker's shim: the links it may not make\n"
+		    "itself (symlink, link; CreateSymbolicLinkW, CreateHardLinkW and junctions\n"
+		    "on Windows) go to the broker, as the real calls would report them. Exit:\n"
+		    "COMMAND's own, or 125 no shim, 126 cannot run, 127 not found.\n"
+		    "LINKBROKER_DEBUG=1: the shim prints each call it takes to the broker.\n"
+		    "See docs/integration.md.\n";
+	case LB_CLI_CREATE:
+	case LB_CLI_HELP:
+		break;
+	}
+	return NULL;
+}
 
 static int
 lb_usage_error(const char *why, const char *bad)
@@ -672,6 +716,10 @@ main(int argc, char **argv)
 		return lb_usage_error(why, bad);
 	switch (a.cmd) {
 	case LB_CLI_HELP:
+		if (lb_help_text(a.help_for) != NULL) {
+			fputs(lb_help_text(a.help_for), stdout);
+			break;
+		}
 		fputs(lb_synopsis, stdout);
 		printf(lb_help_more, lb_client_default_endpoint(), lb_client_default_service_key());
 		break;

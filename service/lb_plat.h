@@ -30,7 +30,8 @@ void lb_plat_sleep_ms(unsigned ms);
 struct lb_command {
 	const char *name;
 	int (*fn)(int argc, char **argv);   /* argv[0] is the command name */
-	const char *summary;
+	const char *summary;                /* its usage, after "linkbrokerd " */
+	const char *help;                   /* what `linkbrokerd NAME --help` adds */
 };
 const struct lb_command *lb_plat_commands(size_t *n);
 

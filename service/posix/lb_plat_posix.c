@@ -88,10 +88,25 @@ out:
 }
 
 static const struct lb_command lb_posix_commands[] = {
-	{ "run", lb_cmd_run, "run [--config FILE] [--foreground]" },
-	{ "install", lb_cmd_install, "install [--policy FILE]" },
-	{ "uninstall", lb_cmd_uninstall, "uninstall" },
-	{ "rotate", lb_cmd_rotate, "rotate [--reopen] [--config FILE]" },
+	{ "run", lb_cmd_run, "run [--config FILE] [--foreground]",
+	  "Run the broker on the policy FILE (default /etc/linkbroker/policy.ini) until\n"
+	  "SIGTERM or SIGINT; SIGHUP rereads the policy. --foreground: every log line on\n"
+	  "stderr too (systemd runs it without). Exit 0 stopped, 2 a bad policy or key,\n"
+	  "4 it could not start (not root, the socket, the audit log), 70 restoring\n"
+	  "root's file-system credentials failed.\n" },
+	{ "install", lb_cmd_install, "install [--policy FILE]",
+	  "Install from a source build: the systemd unit (this program's path), the\n"
+	  "logrotate file, /etc/linkbroker and a policy (FILE, or one that allows\n"
+	  "nothing), then enable and start the unit if systemd runs. Not needed after\n"
+	  "the Debian package. Exit 0, 2 a bad policy, 4 a step failed.\n" },
+	{ "uninstall", lb_cmd_uninstall, "uninstall",
+	  "Stop and disable the unit `install` wrote and remove it; the policy, the\n"
+	  "service key and the audit log stay.\n" },
+	{ "rotate", lb_cmd_rotate, "rotate [--reopen] [--config FILE]",
+	  "Rotate the running broker's audit log: it ends the file with a rotate record\n"
+	  "and goes on in a new one chained to it. Without --reopen the broker renames\n"
+	  "the log to LOG.1 itself (never over one); --reopen: logrotate renamed it.\n"
+	  "Exit 0, 3 no broker answers on the socket, 4 it did not rotate.\n" },
 };
 
 const struct lb_command *

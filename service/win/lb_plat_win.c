@@ -100,11 +100,25 @@ out:
 }
 
 static const struct lb_command lb_win_commands[] = {
-	{ "install", lb_win_cmd_install, "install [--config FILE]" },
-	{ "uninstall", lb_win_cmd_uninstall, "uninstall" },
-	{ "reload", lb_win_cmd_reload, "reload                (the running service rereads its policy)" },
-	{ "rotate", lb_win_cmd_rotate, "rotate                (the running service rotates its audit log)" },
-	{ "run", lb_win_cmd_run, "run [--config FILE] [--foreground]" },
+	{ "install", lb_win_cmd_install, "install [--config FILE]",
+	  "Register the LinkBroker service (LocalSystem, automatic start), create\n"
+	  "%ProgramData%\\LinkBroker, the service key, the Event Log source and, if\n"
+	  "there is none, the example policy; administrators only. Exit 0, 2 a bad\n"
+	  "policy, 4 a step failed.\n" },
+	{ "uninstall", lb_win_cmd_uninstall, "uninstall",
+	  "Stop and remove the service and its Event Log source; the policy, the keys\n"
+	  "and the audit log stay.\n" },
+	{ "reload", lb_win_cmd_reload, "reload                (the running service rereads its policy)",
+	  "Ask the running service to reread its policy (and the fleet settings in\n"
+	  "HKLM\\SOFTWARE\\Policies\\LinkBroker); a bad one is refused and the current\n"
+	  "policy stays (see the Event Log). Exit 0, 3 the service is not running.\n" },
+	{ "rotate", lb_win_cmd_rotate, "rotate                (the running service rotates its audit log)",
+	  "Ask the running service to rename its audit log to audit.log.1 (never over\n"
+	  "one), end it with a rotate record and go on in a new audit.log chained to\n"
+	  "it. Exit 0, 3 the service is not running, 4 it did not rotate.\n" },
+	{ "run", lb_win_cmd_run, "run [--config FILE] [--foreground]",
+	  "Run the broker: as the service when the service manager starts it, else in\n"
+	  "this console until Ctrl+C (--foreground: log lines on stderr too).\n" },
 };
 
 const struct lb_command *

@@ -76,6 +76,7 @@ expect 2 err '--endpoint needs a PATH' -- a b --endpoint
 expect 2 err 'too many arguments: now' -- status now
 expect 2 err 'a kind flag goes with Link Target' -- batch /D list.txt
 expect 0 out 'usage: linkbroker' -- --help
+expect 0 out 'COMMAND --help: more on one' -- --help
 expect 0 out 'exit codes: 0 created/allowed, 1 denied' -- /?
 run /D /H a b
 ok "usage errors print nothing on stdout" test -z "$out"

@@ -291,6 +291,47 @@ test_run_takes_the_rest_as_the_command(void **state)
 	assert_int_equal(a.cmd, LB_CLI_HELP);
 }
 
+/* COMMAND --help is about that command; "run --help" is run's help, but
+ * "run -- --help" and "run git --help" run a program. */
+static void
+test_help_names_its_command(void **state)
+{
+	char *check[] = { "linkbroker", "check", "/D", "--help", NULL };
+	char *batch[] = { "linkbroker", "--endpoint", "keygen", "batch", "--help", NULL };
+	char *bare[] = { "linkbroker", "/D", "--help", NULL };
+	char *after[] = { "linkbroker", "--help", "status", NULL };
+	char *run[] = { "linkbroker", "run", "--help", NULL };
+	char *run_dashes[] = { "linkbroker", "run", "--", "--help", NULL };
+	char *run_git[] = { "linkbroker", "run", "git", "--help", NULL };
+	char *run_h[] = { "linkbroker", "-h", "a", "b", NULL };
+	struct lb_cli_args a;
+	const char *why, *bad;
+
+	(void)state;
+	assert_int_equal(lb_cli_parse(4, check, &a, &why, &bad), LB_OK);
+	assert_int_equal(a.cmd, LB_CLI_HELP);
+	assert_int_equal(a.help_for, LB_CLI_CHECK);
+	/* "keygen" is --endpoint's value, not the command */
+	assert_int_equal(lb_cli_parse(5, batch, &a, &why, &bad), LB_OK);
+	assert_int_equal(a.help_for, LB_CLI_BATCH);
+	assert_int_equal(lb_cli_parse(3, bare, &a, &why, &bad), LB_OK);
+	assert_int_equal(a.help_for, LB_CLI_CREATE);
+	/* only what comes before --help names it */
+	assert_int_equal(lb_cli_parse(3, after, &a, &why, &bad), LB_OK);
+	assert_int_equal(a.help_for, LB_CLI_CREATE);
+	assert_int_equal(lb_cli_parse(3, run, &a, &why, &bad), LB_OK);
+	assert_int_equal(a.cmd, LB_CLI_HELP);
+	assert_int_equal(a.help_for, LB_CLI_RUN);
+	assert_int_equal(lb_cli_parse(4, run_dashes, &a, &why, &bad), LB_OK);
+	assert_int_equal(a.cmd, LB_CLI_RUN);
+	assert_string_equal(a.run_argv[0], "--help");
+	assert_int_equal(lb_cli_parse(4, run_git, &a, &why, &bad), LB_OK);
+	assert_int_equal(a.cmd, LB_CLI_RUN);
+	assert_string_equal(a.run_argv[1], "--help");
+	/* -h is not help (nor -H) */
+	assert_int_equal(lb_cli_parse(4, run_h, &a, &why, &bad), LB_E_USAGE);
+}
+
 static void
 test_batch_tokenizer_table(void **state)
 {
@@ -386,6 +427,7 @@ main(void)
 		cmocka_unit_test(test_command_line_table),
 		cmocka_unit_test(test_options_are_recorded),
 		cmocka_unit_test(test_run_takes_the_rest_as_the_command),
+		cmocka_unit_test(test_help_names_its_command),
 		cmocka_unit_test(test_batch_tokenizer_table),
 		cmocka_unit_test(test_batch_line_table),
 	};
