@@ -69,12 +69,13 @@ lb_usage(FILE *f)
 	const struct lb_command *plat;
 	size_t i, n;
 
-	fprintf(f, "usage (linkbrokerd COMMAND --help: more on one):\n");
+	fprintf(f, "usage:\n");
 	plat = lb_plat_commands(&n);
 	for (i = 0; i < n; i++)
 		fprintf(f, "  linkbrokerd %s\n", plat[i].summary);
 	for (i = 0; i < sizeof(lb_commands) / sizeof(lb_commands[0]); i++)
 		fprintf(f, "  linkbrokerd %s\n", lb_commands[i].summary);
+	fprintf(f, "(linkbrokerd COMMAND --help: more on one)\n");
 	return LB_EXIT_BAD_INPUT;
 }
 
