@@ -815,6 +815,15 @@ lb_line_open(struct lb_line_reader *rd, const char *path)
 	return LB_OK;
 }
 
+static void
+lb_line_close(struct lb_line_reader *rd)
+{
+	if (rd->f != NULL)
+		fclose(rd->f);
+	free(rd->blk);
+	memset(rd, 0, sizeof(*rd));
+}
+
 /* Open PATH for lines from the first line that starts at or after FROM
  * (the bytes of a line FROM cuts are skipped). */
 static int
@@ -825,27 +834,22 @@ lb_line_open_at(struct lb_line_reader *rd, const char *path, uint64_t from)
 	if ((rc = lb_line_open(rd, path)) != LB_OK || from == 0)
 		return rc;
 	/* From the byte before FROM: if that is a newline, FROM starts a line. */
-	if (LB_FSEEK64(rd->f, from - 1) != 0)
+	if (LB_FSEEK64(rd->f, from - 1) != 0) {
+		lb_line_close(rd);   /* the caller owes nothing on a failed open */
 		return LB_E_IO;
+	}
 	rd->pos = from - 1;
 	while ((ch = getc(rd->f)) != EOF) {
 		rd->pos++;
 		if (ch == '\n')
 			return LB_OK;
 	}
-	if (ferror(rd->f))
+	if (ferror(rd->f)) {
+		lb_line_close(rd);
 		return LB_E_IO;
+	}
 	rd->eof = 1;
 	return LB_OK;
-}
-
-static void
-lb_line_close(struct lb_line_reader *rd)
-{
-	if (rd->f != NULL)
-		fclose(rd->f);
-	free(rd->blk);
-	memset(rd, 0, sizeof(*rd));
 }
 
 /* ---- torn writes ---- */

@@ -88,6 +88,13 @@ lb_log_field(struct lb_buf *b, size_t at[2], const char *key, const char *v, siz
 	return LB_OK;
 }
 
+/* The same for a C string V (NULL: nothing). */
+static int
+lb_log_str(struct lb_buf *b, size_t at[2], const char *key, const char *v)
+{
+	return lb_log_field(b, at, key, v, v != NULL ? strlen(v) : 0);
+}
+
 static int lb_log_fieldf(struct lb_buf *b, size_t at[2], const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -114,31 +121,37 @@ lb_log_journal(const struct lb_event *ev, int prio)
 
 	memset(at, 0, sizeof(at));
 	lb_buf_init(&b, 1024 * 1024);
-#define LB_F(key, v, len) \
-	do { if (rc == LB_OK) rc = lb_log_field(&b, at[n++], (key), (v), (len)); } while (0)
-#define LB_S(key, v) LB_F((key), (v), (v) != NULL ? strlen(v) : 0)
-	LB_S("MESSAGE", ev->text != NULL ? ev->text : "");
+	rc = lb_log_str(&b, at[n++], "MESSAGE", ev->text != NULL ? ev->text : "");
 	if (rc == LB_OK)
 		rc = lb_log_fieldf(&b, at[n++], "PRIORITY", "%d", prio);
-	LB_S("SYSLOG_IDENTIFIER", "linkbrokerd");
-	LB_S("SYSLOG_FACILITY", "10");   /* LOG_AUTHPRIV, as the syslog lines */
-	LB_S("MESSAGE_ID", lb_log_message_id(ev->id));
+	if (rc == LB_OK)
+		rc = lb_log_str(&b, at[n++], "SYSLOG_IDENTIFIER", "linkbrokerd");
+	if (rc == LB_OK)   /* LOG_AUTHPRIV, as the syslog lines */
+		rc = lb_log_fieldf(&b, at[n++], "SYSLOG_FACILITY", "%d", LOG_AUTHPRIV >> 3);
+	if (rc == LB_OK)
+		rc = lb_log_str(&b, at[n++], "MESSAGE_ID", lb_log_message_id(ev->id));
 	if (rc == LB_OK)
 		rc = lb_log_fieldf(&b, at[n++], "LINKBROKER_EVENT_ID", "%d", (int)ev->id);
-	LB_S("LINKBROKER_EVENT", ev->event);
-	LB_S("LINKBROKER_VERDICT", ev->verdict);
-	LB_S("LINKBROKER_USER", ev->user);
-	LB_S("LINKBROKER_UID", ev->sid);
-	LB_S("LINKBROKER_KIND", ev->kind);
-	LB_F("LINKBROKER_LINK", ev->link, ev->link_len);
-	LB_F("LINKBROKER_TARGET", ev->target, ev->target_len);
-	LB_S("LINKBROKER_RULE", ev->rule);
+	if (rc == LB_OK)
+		rc = lb_log_str(&b, at[n++], "LINKBROKER_EVENT", ev->event);
+	if (rc == LB_OK)
+		rc = lb_log_str(&b, at[n++], "LINKBROKER_VERDICT", ev->verdict);
+	if (rc == LB_OK)
+		rc = lb_log_str(&b, at[n++], "LINKBROKER_USER", ev->user);
+	if (rc == LB_OK)
+		rc = lb_log_str(&b, at[n++], "LINKBROKER_UID", ev->sid);
+	if (rc == LB_OK)
+		rc = lb_log_str(&b, at[n++], "LINKBROKER_KIND", ev->kind);
+	if (rc == LB_OK)
+		rc = lb_log_field(&b, at[n++], "LINKBROKER_LINK", ev->link, ev->link_len);
+	if (rc == LB_OK)
+		rc = lb_log_field(&b, at[n++], "LINKBROKER_TARGET", ev->target, ev->target_len);
+	if (rc == LB_OK)
+		rc = lb_log_str(&b, at[n++], "LINKBROKER_RULE", ev->rule);
 	if (rc == LB_OK && ev->event != NULL)
 		rc = lb_log_fieldf(&b, at[n++], "LINKBROKER_ERROR", "%d", ev->error);
 	if (rc == LB_OK && ev->seq != 0)
 		rc = lb_log_fieldf(&b, at[n++], "LINKBROKER_SEQ", "%llu", (unsigned long long)ev->seq);
-#undef LB_S
-#undef LB_F
 	if (rc == LB_OK) {
 		size_t k = 0;
 
