@@ -401,6 +401,10 @@ lb_audit_format_line(struct lb_buf *out, const struct lb_audit_rec *rec,
 	    (rc = lb_buf_put_cstr(out, "\",\"index\":")) != LB_OK ||
 	    (rc = lb_put_udec(out, rec->index)) != LB_OK))
 		goto out;
+	if (rc == LB_OK && rec->file != NULL) {
+		rc = lb_file_id_ok(rec->file, strlen(rec->file)) ? lb_put_cfield(out, "file", rec->file) :
+		    LB_E_INVAL;
+	}
 	if (rc != LB_OK ||
 	    (rc = lb_buf_put_cstr(out, ",\"prev\":\"")) != LB_OK ||
 	    (rc = lb_put_hex(out, prev, LB_HASH_BYTES)) != LB_OK ||
@@ -634,6 +638,20 @@ lb_p_body(struct lb_audit_parse *ps, struct lb_audit_line *l)
 		l->in_batch = 1;
 		l->index = (uint32_t)index;
 	}
+	/* A "made" record: the link's identity. */
+	if (lb_json_peek(in, ",\"file\":")) {
+		struct lb_json_str f;
+
+		if ((rc = lb_p_str(ps, "file", &f)) != LB_OK)
+			return rc;
+		if (f.null || !lb_file_id_ok(f.raw, f.raw_len)) {
+			ps->why = "not a file identity";
+			return LB_E_INVAL;
+		}
+		memcpy(l->file, f.raw, f.raw_len);
+		l->file[f.raw_len] = '\0';
+		l->has_file = 1;
+	}
 	if ((rc = lb_p_hash(ps, "prev", l->prev)) != LB_OK)
 		return rc;
 	l->hashed_len = in->off;
@@ -739,6 +757,24 @@ lb_audit_line_origin(const struct lb_audit_line *l, uint8_t key[LB_PK_BYTES],
 	memcpy(nonce, r.nonce, LB_NONCE_BYTES);
 	*timestamp = r.timestamp;
 	return LB_OK;
+}
+
+int
+lb_file_id_ok(const char *s, size_t n)
+{
+	size_t i, colon = 0, at = 0;
+
+	if (s == NULL || n == 0 || n >= LB_FILE_ID_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] == ':') {
+			colon++;
+			at = i;
+		} else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+			return 0;
+		}
+	}
+	return colon == 1 && at > 0 && at < n - 1;
 }
 
 /* ---- reading the file line by line ---- */
@@ -1753,6 +1789,21 @@ lb_verify_request(const struct lb_audit_line *l, const struct lb_policy *policy,
 	struct lb_request r;
 	int rc, skip;
 
+	if (lb_field_is(&l->event, "made")) {
+		/* What an allowed create made (its decision and signed
+		 * request are in an earlier record): no request of its own. */
+		if (l->request == NULL && l->sig == NULL && !l->in_batch && l->kind != LB_KIND_NONE &&
+		    !l->link.null && lb_field_is(&l->verdict, "allowed"))
+			return LB_OK;
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a made record must be allowed, name "
+		    "its kind and link, and carry no request", lineno));
+		return LB_E_AUDIT;
+	}
+	if (l->has_file) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a file identity outside a made record",
+		    lineno));
+		return LB_E_AUDIT;
+	}
 	if (lb_field_is(&l->event, "rotate") || lb_field_is(&l->event, "reopen")) {
 		/* The log's own records: nothing was asked or decided. */
 		if (l->request == NULL && l->sig == NULL && l->kind == LB_KIND_NONE)

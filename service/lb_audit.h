@@ -86,7 +86,19 @@ struct lb_audit_rec {
 	 * written as "batch" and "index" after "sig". NULL: not in a batch. */
 	const uint8_t *batch;       /* LB_HASH_BYTES, or NULL */
 	uint32_t index;
+	/* A "made" record: the identity of the link just made, as the file
+	 * system reports it (lb_file_id_ok), written as "file" after "sig"
+	 * (and "batch"/"index"). NULL: none, the key is left out. */
+	const char *file;
 };
+
+/* A file's identity: POSIX "DEV:INO" in decimal, Windows
+ * "VOLUME:FILEINDEX" in lower-case hex (the volume serial number and the
+ * 64-bit file index of GetFileInformationByHandle). At most
+ * LB_FILE_ID_MAX - 1 characters, digits, a-f and one ':' between two
+ * non-empty parts. */
+#define LB_FILE_ID_MAX 48
+int lb_file_id_ok(const char *s, size_t n);
 
 struct lb_audit;
 
@@ -277,6 +289,8 @@ struct lb_audit_line {
 	int in_batch;                  /* "batch" and "index" are there */
 	uint8_t batch[LB_HASH_BYTES];
 	uint32_t index;
+	int has_file;                  /* "file" is there (a "made" record) */
+	char file[LB_FILE_ID_MAX];
 	uint8_t prev[LB_HASH_BYTES];
 	uint8_t hash[LB_HASH_BYTES];   /* as written, not recomputed */
 	size_t hashed_len;             /* the hash covers the first hashed_len bytes */

@@ -428,6 +428,9 @@ struct lb_broker {
 	struct lb_budget *budgets;      /* LB_AUDIT_BUDGET_IDS of them */
 	size_t n_budgets;
 	struct lb_audit_down down;
+	/* The log's last records are "made" ones from MADE_FROM to MADE_TO
+	 * (0: not so): lb_broker_flush need not sync for them. */
+	uint64_t made_from, made_to;
 	uint64_t last_now;              /* the latest request's time */
 };
 
@@ -557,6 +560,7 @@ struct lb_outcome {
 	char *name;                       /* link name in DIR */
 	char *made;                       /* what the link points at */
 	void *file;                       /* hard links: the open target */
+	char file_id[LB_FILE_ID_MAX];     /* once made: its identity ("" unknown) */
 };
 
 /* Messages are best effort: one that does not fit is cut; the status code
@@ -1404,6 +1408,7 @@ struct lb_bentry {
 	uint64_t seq;                     /* its decision record */
 	int make_rc;
 	int second;                       /* its create failed: a second record */
+	int made_rec;                     /* made: its "made" record is due */
 };
 
 /* A batch (version 2) between its arrival and its answer. */
@@ -1600,12 +1605,25 @@ lb_broker_tick(struct lb_broker *b, uint64_t now)
 	}
 }
 
+/* "made" records FROM..TO were just appended at the log's head. */
+static void
+lb_made_tail(struct lb_broker *b, uint64_t from, uint64_t to)
+{
+	if (b->made_to == 0 || b->made_to + 1 != from)
+		b->made_from = from;   /* else the run goes on */
+	b->made_to = to;
+}
+
 int
 lb_broker_flush(struct lb_broker *b)
 {
 	uint64_t seq;
 
+	/* Up to the last record an answer waits for: not the "made" ones
+	 * after it (one sync per round also with audit_sync = always). */
 	lb_audit_head(b->audit, &seq, NULL);
+	if (b->made_to != 0 && seq == b->made_to)
+		seq = b->made_from - 1;
 	return lb_durable(b, seq);
 }
 
@@ -2080,10 +2098,20 @@ lb_broker_make_begin(struct lb_broker *b, struct lb_pending *p)
 	return 1;
 }
 
+/* O's link made: its identity for the "made" record. */
+static void
+lb_identify(struct lb_pending *p, struct lb_outcome *o)
+{
+	if (p->fs->identify == NULL ||
+	    p->fs->identify(p->peer, o->dir, o->name, o->file_id) != LB_OK ||
+	    !lb_file_id_ok(o->file_id, strnlen(o->file_id, LB_FILE_ID_MAX)))
+		o->file_id[0] = '\0';
+}
+
 void
 lb_broker_make_run(struct lb_pending *p)
 {
-	const struct lb_outcome *o = &p->o;
+	struct lb_outcome *o = &p->o;
 	struct lb_bpend *bt = p->bt;
 	size_t i;
 	int held;
@@ -2094,9 +2122,9 @@ lb_broker_make_run(struct lb_pending *p)
 		held = p->fs->hold != NULL && p->fs->hold(p->peer) == LB_OK;
 		for (i = 0; i < bt->req.n; i++) {
 			o = &bt->e[i].o;
-			if (o->pending)
-				bt->e[i].make_rc = p->fs->create(p->peer, o->dir, o->name,
-				    (enum lb_kind)bt->req.e[i].kind, o->made, o->file);
+			if (o->pending && (bt->e[i].make_rc = p->fs->create(p->peer, o->dir, o->name,
+			    (enum lb_kind)bt->req.e[i].kind, o->made, o->file)) == LB_OK)
+				lb_identify(p, o);
 		}
 		if (held)
 			p->fs->release();
@@ -2105,6 +2133,8 @@ lb_broker_make_run(struct lb_pending *p)
 
 	p->make_rc = p->fs->create(p->peer, o->dir, o->name, (enum lb_kind)p->rq.kind,
 	    o->made, o->file);
+	if (p->make_rc == LB_OK)
+		lb_identify(p, o);
 }
 
 void
@@ -2137,6 +2167,26 @@ lb_batch_refuse_seconds(struct lb_broker *b, struct lb_pending *p)
 	}
 }
 
+/* REC := the "made" record of O, the allowed create decided in record
+ * SEQ (REQUEST its request): what was made and, if the file system said,
+ * its identity. */
+static int
+lb_made_fill(const struct lb_peer *peer, const struct lb_request *rq, struct lb_outcome *o,
+    uint64_t seq, struct lb_audit_rec *rec, struct lb_recmem *m)
+{
+	int r;
+
+	if ((r = lb_rec_fill(peer, rq, 1, NULL, 0, o, 0, seq, rec, m)) != LB_OK)
+		return r;
+	rec->event = "made";
+	rec->file = o->file_id[0] != '\0' ? o->file_id : NULL;
+	lb_buf_reset(&m->note);
+	if (lb_buf_printf(&m->note, "made as decided in record %llu", (unsigned long long)seq) != LB_OK ||
+	    lb_buf_cstr(&m->note, &rec->reason) != LB_OK)
+		rec->reason = "made";
+	return LB_OK;
+}
+
 /* The batch's creates that failed: their second records, in one append. */
 static int
 lb_batch_make_end(struct lb_broker *b, struct lb_pending *p)
@@ -2146,50 +2196,88 @@ lb_batch_make_end(struct lb_broker *b, struct lb_pending *p)
 	struct lb_audit_rec *recs;
 	struct lb_recmem *mem;
 	struct lb_request rq;
-	size_t i, k = 0;
+	size_t i, k = 0, last_fail = 0;
 	uint64_t first = 0;
 
 	if (bt->e == NULL)
 		return LB_E_INVAL;
+	/* One record per entry made or not: "made" (with its identity) or
+	 * its failure, in entry order. */
 	for (i = 0; i < n; i++) {
 		struct lb_bentry *e = &bt->e[i];
 
 		if (!e->o.pending)
 			continue;
 		e->o.pending = 0;
-		if (e->make_rc == LB_OK)
+		e->made_rec = e->make_rc == LB_OK;
+		k++;
+		if (e->made_rec)
 			continue;
 		lb_fail_op(&e->o, "", e->make_rc);
 		e->o.d.verdict = LB_VERDICT_DENY;
 		e->second = 1;
-		k++;
 	}
 	if (k == 0)
 		return LB_OK;
 	recs = calloc(k, sizeof(*recs));
 	mem = calloc(k, sizeof(*mem));
 	for (i = 0, k = 0; recs != NULL && mem != NULL && i < n; i++) {
-		if (!bt->e[i].second)
+		if (!bt->e[i].second && !bt->e[i].made_rec)
 			continue;
 		lb_recmem_init(&mem[k]);
 		lb_bentry_request(bt, i, &rq);
-		if (lb_rec_fill(p->peer, &rq, 1, NULL, 0, &bt->e[i].o, 0, bt->e[i].seq, &recs[k],
-		    &mem[k]) != LB_OK) {
+		if ((bt->e[i].made_rec ? lb_made_fill(p->peer, &rq, &bt->e[i].o, bt->e[i].seq, &recs[k],
+		    &mem[k]) : lb_rec_fill(p->peer, &rq, 1, NULL, 0, &bt->e[i].o, 0, bt->e[i].seq,
+		    &recs[k], &mem[k])) != LB_OK) {
 			lb_recmem_free(&mem[k]);
 			break;
 		}
 		k++;
+		if (!bt->e[i].made_rec)
+			last_fail = k;
 	}
+	/* A made record that cannot be written leaves its link made (its
+	 * decision is durable): only the failures are refused for it. */
 	if (recs == NULL || mem == NULL || i < n ||
 	    lb_audit_append_n(b->audit, recs, k, p->now, &first) != LB_OK)
 		lb_batch_refuse_seconds(b, p);
-	else
-		p->seq = first + k - 1;
+	else {
+		if (last_fail > 0)
+			p->seq = first + last_fail - 1;   /* the answer waits for the failures only */
+		if (last_fail < k)
+			lb_made_tail(b, last_fail > 0 ? first + last_fail : first, first + k - 1);
+	}
 	if (mem != NULL)
 		for (i = 0; i < k; i++)
 			lb_recmem_free(&mem[i]);
 	free(mem);
 	free(recs);
+	return LB_OK;
+}
+
+/* P's link was made: its "made" record after its decision. If it cannot
+ * be written the link still stands (its decision is durable): the answer
+ * says created, the event log says the log failed. */
+static int
+lb_record_made(struct lb_broker *b, struct lb_pending *p)
+{
+	struct lb_audit_rec rec;
+	struct lb_recmem m;
+
+	lb_recmem_init(&m);
+	if (lb_made_fill(p->peer, &p->rq, &p->o, p->seq, &rec, &m) != LB_OK ||
+	    lb_audit_append(b->audit, &rec, p->now, 0) != LB_OK) {
+		lb_down_note(b, p->now, 0);
+	} else {
+		/* Not waited for: P's answer needs no sync of its own for it
+		 * (a crash now loses only the identity, not a decision). */
+		uint64_t seq;
+
+		lb_audit_head(b->audit, &seq, NULL);
+		lb_made_tail(b, seq, seq);
+		lb_down_over(b, p->now);
+	}
+	lb_recmem_free(&m);
 	return LB_OK;
 }
 
@@ -2203,15 +2291,15 @@ lb_broker_make_end(struct lb_broker *b, struct lb_pending *p)
 	if (!p->made || !o->pending)
 		return LB_E_INVAL;
 	o->pending = 0;
-	if (p->make_rc != LB_OK) {
-		/* Allowed but not made: the outcome as a second record of the
-		 * same request (stored once, in the first). */
-		lb_fail_op(o, "", p->make_rc);
-		o->d.verdict = LB_VERDICT_DENY;
-		if (lb_record(b, p->peer, &p->rq, p->decoded, p->msg, p->body_len, o, 0,
-		    p->now, &p->seq) != LB_OK)
-			lb_refuse_unaudited(b, p);
-	}
+	if (p->make_rc == LB_OK)
+		return lb_record_made(b, p);
+	/* Allowed but not made: the outcome as a second record of the
+	 * same request (stored once, in the first). */
+	lb_fail_op(o, "", p->make_rc);
+	o->d.verdict = LB_VERDICT_DENY;
+	if (lb_record(b, p->peer, &p->rq, p->decoded, p->msg, p->body_len, o, 0,
+	    p->now, &p->seq) != LB_OK)
+		lb_refuse_unaudited(b, p);
 	return LB_OK;
 }
 

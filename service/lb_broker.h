@@ -104,6 +104,12 @@ struct lb_fs_ops {
 	 * instead of one per call). LB_OK, or the calls switch as usual. */
 	int (*hold)(const struct lb_peer *peer);
 	void (*release)(void);
+	/* After a create that worked (may be NULL): the identity of NAME in
+	 * DIR, the link itself and not what it points at, as lb_file_id_ok
+	 * wants it (POSIX "DEV:INO", Windows "VOLUME:FILEINDEX"); it goes in
+	 * the "made" record (docs/audit.md). LB_OK, or the record has none. */
+	int (*identify)(const struct lb_peer *peer, void *dir, const char *name,
+	    char id[LB_FILE_ID_MAX]);
 };
 
 /* Requests per identity: a token bucket of the policy's requests_per_sec

@@ -675,6 +675,26 @@ lb_posix_create(const struct lb_peer *peer, void *dir, const char *name,
 	return rc == 0 ? LB_OK : lb_posix_errno(e);
 }
 
+/* The link just made: its device and inode, not its target's
+ * (AT_SYMLINK_NOFOLLOW). An fstatat on the open folder needs no search
+ * permission of anyone, so it runs with the broker's own credentials. */
+static int
+lb_posix_identify(const struct lb_peer *peer, void *dir, const char *name,
+    char id[LB_FILE_ID_MAX])
+{
+	const struct lb_posix_handle *d = dir;
+	struct stat st;
+
+	(void)peer;
+	if (d == NULL || !lb_name_ok(name))
+		return LB_E_INVAL;
+	if (fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return lb_posix_errno(errno);
+	snprintf(id, LB_FILE_ID_MAX, "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	return LB_OK;
+}
+
 static int
 lb_posix_remove(const struct lb_peer *peer, void *dir, const char *name)
 {
@@ -726,4 +746,5 @@ const struct lb_fs_ops lb_posix_fs_ops = {
 	.clock_ms = lb_posix_clock_ms,
 	.hold = lb_posix_hold,
 	.release = lb_posix_release,
+	.identify = lb_posix_identify,
 };

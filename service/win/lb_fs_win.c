@@ -954,6 +954,45 @@ out:
 	return rc;
 }
 
+/* The link just made: its volume serial number and file index, opened
+ * relative to the folder's handle with FILE_OPEN_REPARSE_POINT (the link
+ * itself, not its target) and no access but its attributes. */
+static int
+lb_win_identify(const struct lb_peer *peer, void *dir, const char *name,
+    char id[LB_FILE_ID_MAX])
+{
+	const struct lb_win_fsh *d = dir;
+	BY_HANDLE_FILE_INFORMATION bi;
+	struct lb_nt_name nt = { 0 };
+	HANDLE h = NULL;
+	NTSTATUS st;
+	int rc;
+
+	(void)peer;
+	if (d == NULL)
+		return LB_E_INVAL;
+	if ((rc = lb_nt_name_component(name, &nt)) != LB_OK)
+		return rc;
+	st = lb_nt_open(&h, FILE_READ_ATTRIBUTES | SYNCHRONIZE, d->h, &nt,
+	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, FILE_OPEN,
+	    FILE_OPEN_REPARSE_POINT | FILE_SYNCHRONOUS_IO_NONALERT);
+	if (!NT_SUCCESS(st)) {
+		rc = lb_nt_error(st);
+		goto out;
+	}
+	if (GetFileInformationByHandle(h, &bi)) {
+		snprintf(id, LB_FILE_ID_MAX, "%08lx:%08lx%08lx", (unsigned long)bi.dwVolumeSerialNumber,
+		    (unsigned long)bi.nFileIndexHigh, (unsigned long)bi.nFileIndexLow);
+		rc = LB_OK;
+	} else {
+		rc = LB_E_IO;
+	}
+	CloseHandle(h);
+out:
+	lb_nt_name_free(&nt);
+	return rc;
+}
+
 static void
 lb_win_close(void *handle)
 {
@@ -1045,6 +1084,7 @@ const struct lb_fs_ops lb_win_fs_ops = {
 	.event = lb_win_event,
 	.resolve_target = lb_win_resolve_target,
 	.clock_ms = lb_win_clock_ms,
+	.identify = lb_win_identify,
 };
 
 /* ---- RedirectionGuard ---------------------------------------------------- */

@@ -122,7 +122,8 @@ S=$R/run/broker.sock
 H=$R/home/$UA
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$DPID/status"; }
 fds() { ls "/proc/$DPID/fd" | wc -l; }
-lines_of() { grep -c "\"user\":\"$1\"" "$R/log/audit.log"; }
+# decision records of user $1 (not the "made" record after each link made)
+lines_of() { lb_e2e_decisions "$R/log/audit.log" | grep -c "\"user\":\"$1\""; }
 
 # Warm up (first requests allocate the caches), then the baseline.
 for i in 1 2 3 4 5; do

@@ -203,15 +203,18 @@ start_daemon "$R/etc/policy.ini" "$R/run/broker.sock" "$R/daemon.log"
 DPID=$started
 S=$R/run/broker.sock
 LOG=$R/log/audit.log
-lines() { wc -l < "${1:-$LOG}"; }
+# Decisions only: the "made" record after each link made is not one.
+lines() { lb_e2e_decisions "${1:-$LOG}" | wc -l; }
+# last N: the last N decision records
+last() { lb_e2e_decisions "$LOG" | tail -n "$1"; }
 # records_ok N0 N1: the request left one record, or two when an allowed
 # create then failed on the file system (the decision is logged before the
 # link is made, the outcome after: docs/audit.md).
 records_ok() {
 	local d=$(( $2 - $1 ))
 	[ "$d" -eq 1 ] && return 0
-	[ "$d" -eq 2 ] && tail -n 2 "$LOG" | head -n 1 | grep -qF '"verdict":"allowed"' &&
-		tail -n 1 "$LOG" | grep -qF '"verdict":"failed"'
+	[ "$d" -eq 2 ] && last 2 | head -n 1 | grep -qF '"verdict":"allowed"' &&
+		last 1 | grep -qF '"verdict":"failed"'
 }
 
 # want_split WANT: wexit (first word) and wtext (the rest).
@@ -277,7 +280,7 @@ while IFS=$'\037' read -r id class kind link target _w _p want; do
 	n1=$(lines)
 	if [ "$wexit" -eq 0 ]; then
 		check "paths $id: the link is there ($(adv_show "$l"))" present "$l"
-		check "paths $id: one 'allowed' record" test "$((n1 - n0))" -eq 1 -a -n "$(tail -n 1 "$LOG" | grep -F '"verdict":"allowed"')"
+		check "paths $id: one 'allowed' record" test "$((n1 - n0))" -eq 1 -a -n "$(last 1 | grep -F '"verdict":"allowed"')"
 		as "$UA" rm -f -- "$(realpath -ms -- "$l")"
 	else
 		if [ -n "$l" ] && [ "${#l}" -lt 4096 ] && [ "$l" != "$HA/links" ] && [ "$l" != / ]; then
@@ -285,7 +288,7 @@ while IFS=$'\037' read -r id class kind link target _w _p want; do
 		fi
 		if [ "$wexit" -ne 2 ]; then
 			check "paths $id: one record, not 'allowed' (or 'allowed' then 'failed')" records_ok "$n0" "$n1"
-			check "paths $id: the last record is not 'allowed'" test -z "$(tail -n 1 "$LOG" | grep -F '"verdict":"allowed"')"
+			check "paths $id: the last record is not 'allowed'" test -z "$(last 1 | grep -F '"verdict":"allowed"')"
 		elif [ -z "$l" ] || [ "${#l}" -gt 32767 ] || [ "${#t}" -gt 32767 ]; then
 			echo "SKIP paths $id (daemon): the wire cannot carry this path (empty or over 32767 bytes); the client refused it"
 			skipped=$((skipped + 1))
@@ -485,7 +488,7 @@ while IFS=$'\037' read -r id class recipe expect records; do
 	# Created if and only if a new record says allowed (w-two-frames: the
 	# request before the bad frame is done, recorded and answered; then the
 	# connection is closed).
-	if [ "$((n1 - n0))" -gt 0 ] && tail -n "$((n1 - n0))" "$LOG" | grep -F "\"link\":\"$HA/links/$id\"" |
+	if [ "$((n1 - n0))" -gt 0 ] && last "$((n1 - n0))" | grep -F "\"link\":\"$HA/links/$id\"" |
 		grep -qF '"verdict":"allowed"'; then
 		check "protocol $id: allowed, so created" present "$HA/links/$id"
 	else
@@ -510,7 +513,7 @@ while IFS=$'\037' read -r id class key link target status frag; do
 	n1=$(lines)
 	check "log $id: status $status: $(adv_show "$out")" grep -q "^status $status " <<<"$out"
 	check "log $id: one record" test "$((n1 - n0))" -eq 1
-	rec=$(tail -n 1 "$LOG")
+	rec=$(last 1)
 	check "log $id: the record holds '$frag': $(adv_show "$rec")" grep -qF -- "$frag" <<<"$rec"
 	check "log $id: no control byte in the record" test -z "$(tr -d '\040-\176\200-\377' <<<"$rec")"
 	check "log $id: no C1 control in the record" test -z "$(grep -P '\xc2[\x80-\x9f]' <<<"$rec")"

@@ -3,7 +3,12 @@
 #   check MESSAGE CMD...    CMD must succeed
 #   lb_e2e_need_root TOOL...  exit 77 (ctest: skipped) with the reason unless
 #                           root and every TOOL is there
+#   lb_e2e_decisions FILE     the audit log FILE without its "made" records (each
+#                           allowed create that made its link adds one after its
+#                           decision: docs/audit.md), for counting decisions
 pass=0 fail=0
+
+lb_e2e_decisions() { grep -v '^{"seq":[0-9]*,"time":"[^"]*","event":"made",' "$1"; }
 
 ok() { pass=$((pass + 1)); }
 bad() {

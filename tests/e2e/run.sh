@@ -123,7 +123,8 @@ if [ ! -S "$R/run/broker.sock" ]; then
 	exit 1
 fi
 audit() { cat "$R/log/audit.log"; }
-lines() { wc -l < "$R/log/audit.log"; }
+# decision records (not the "made" record after each link made)
+lines() { lb_e2e_decisions "$R/log/audit.log" | wc -l; }
 
 # expect WANT_EXIT TEXT USER ARGS...: the client's exit code and a phrase of its output.
 expect() {
@@ -154,6 +155,13 @@ as "$UA" sh -c "echo mine > $R/srv/proj/data"
 expect 0 "Hardlink created for $R/srv/proj/h <<===>> $R/srv/proj/data" "$UA" /H "$R/srv/proj/h" "$R/srv/proj/data"
 check "hard link shares the inode" test "$(stat -c %i "$R/srv/proj/h")" = "$(stat -c %i "$R/srv/proj/data")"
 check "four allowed decisions audited" test "$(( $(lines) - n0 ))" -eq 4
+# Each link made has its "made" record after its decision, with the link's
+# own device and inode (a hard link: the file's, which both names share).
+for l in "$H/links/f" "$H/links/d" "$H/links/j" "$R/srv/proj/h"; do
+	rec=$(grep '"event":"made",' "$R/log/audit.log" | grep -F "\"link_resolved\":\"$l\"" | tail -n 1)
+	check "made record of $l: its identity $(stat -c %d:%i "$l") (${rec:0:60}...)" \
+		grep -qF "\"file\":\"$(stat -c %d:%i "$l")\"" <<<"$rec"
+done
 
 # --- denials: exit 1 or 4 with a reason, nothing created, an audit record ---
 as "$UA" sh -c "echo t > t; mkdir -p links/secret"
@@ -184,9 +192,9 @@ check "existing file untouched" test "$(cat "$H/links/exists")" = keep
 # attempt) and then failed (logged after it).
 check "every denial audited" test "$(( $(lines) - n0 ))" -eq 12
 check "denials audited as denied or failed, but the decision before the existing file" \
-	test "$(tail -n 12 "$R/log/audit.log" | grep -c '"verdict":"allowed"')" -eq 1
+	test "$(lb_e2e_decisions "$R/log/audit.log" | tail -n 12 | grep -c '"verdict":"allowed"')" -eq 1
 check "the existing file: allowed, then failed with EXISTS" \
-	test "$(tail -n 2 "$R/log/audit.log" | grep -c '"verdict":"allowed"\|"verdict":"failed".*"error":-61')" -eq 2
+	test "$(lb_e2e_decisions "$R/log/audit.log" | tail -n 2 | grep -c '"verdict":"allowed"\|"verdict":"failed".*"error":-61')" -eq 2
 
 # The broker reuses account lookups for 2 s, but never past a change of
 # /etc/group: a member just removed is refused at once, and back at once.
@@ -329,7 +337,7 @@ check "the replayed request made nothing" test ! -L "$H/links/cap"
 
 # --- the audit log verifies, and any change is found ---
 kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
-check "syslog anchors the log's head at stop (seq $(lines))" grep -q "audit log head at stop: seq $(lines) hash $(tail -n 1 "$R/log/audit.log" | sed 's/.*"hash":"\([0-9a-f]*\)".*/\1/')" "$R/daemon.log"
+check "syslog anchors the log's head at stop (seq $(wc -l < "$R/log/audit.log"))" grep -q "audit log head at stop: seq $(wc -l < "$R/log/audit.log") hash $(tail -n 1 "$R/log/audit.log" | sed 's/.*"hash":"\([0-9a-f]*\)".*/\1/')" "$R/daemon.log"
 out=$("$LBD" verify-audit "$R/log/audit.log" --config "$R/etc/policy.ini" 2>&1); rc=$?
 check "verify-audit passes on the real log: $out" test "$rc" -eq 0
 size=$(stat -c %s "$R/log/audit.log")

@@ -158,8 +158,10 @@ check "that refusal is audited" grep -q "\"verdict\":\"failed\".*\"link\":\"$R/s
 	check "git status is clean ($out)" test "$rc" -eq 0 -a -z "$out"
 	# (git also probes .git for symlink support, and tries to hard-link the
 	# read-only objects: refused, "cannot open the target for writing", it copies)
-	n=$(audit | grep -c "\"verdict\":\"allowed\".*\"kind\":\"symlink\",\"link\":\"$H/work/clone/[^.\"][^\"]*\"")
-	check "the three checked-out links were made by the broker ($n audited)" test "$n" -eq 3
+	n=$(audit | grep -c "\"event\":\"create\",\"verdict\":\"allowed\".*\"kind\":\"symlink\",\"link\":\"$H/work/clone/[^.\"][^\"]*\"")
+	check "the three checked-out links were decided by the broker ($n audited)" test "$n" -eq 3
+	n=$(audit | grep -c "\"event\":\"made\",\"verdict\":\"allowed\".*\"kind\":\"symlink\",\"link\":\"$H/work/clone/[^.\"][^\"]*\"")
+	check "and made by it ($n made records)" test "$n" -eq 3
 	run "$NOLINK" git clone -q "$H/repo" "$H/work/clone2"
 	check "without run, git clone under lb_nolink fails to make the links ($rc)" \
 		test ! -L "$H/work/clone2/flink"

@@ -93,6 +93,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rec.batch = l.batch;
 		rec.index = l.index;
 	}
+	if (l.has_file)
+		rec.file = l.file;
 	/* An empty byte string has no data pointer to give. */
 	if (rec.link == NULL && !l.link.null)
 		rec.link = "";

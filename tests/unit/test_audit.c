@@ -2097,6 +2097,79 @@ test_allowed_without_a_request_fails_with_a_policy(void **state)
 	lb_buf_free(&m.buf);
 }
 
+/* A "made" record: the link's identity in "file" (after "sig"), no request
+ * of its own; "file" anywhere else, or a made record with a request, is
+ * refused; identities are checked character by character. */
+static void
+test_made_record_carries_the_file_identity(void **state)
+{
+	struct lb_audit *a = NULL;
+	struct lb_audit_rec rec;
+	struct lb_audit_line l;
+	struct memio m;
+	char text[512];
+	size_t off, len;
+	static const uint8_t fake[LB_SIG_BYTES] = { 1 };
+
+	(void)state;
+	assert_true(lb_file_id_ok("2049:1234567", 12));
+	assert_true(lb_file_id_ok("a1b2c3d4:00000000000000ff", 25));
+	assert_false(lb_file_id_ok(":1", 2));
+	assert_false(lb_file_id_ok("1:", 2));
+	assert_false(lb_file_id_ok("1:2:3", 5));
+	assert_false(lb_file_id_ok("12", 2));
+	assert_false(lb_file_id_ok("1:A", 3));            /* lower-case hex only */
+	assert_false(lb_file_id_ok("1:\"", 3));
+	assert_false(lb_file_id_ok("1:2", 0));
+	assert_false(lb_file_id_ok("1111111111111111111111111:11111111111111111111111", 48));
+
+	memio_init(&m);
+	assert_int_equal(lb_audit_open(NULL, mem_io(&m), 0, NULL, NULL, &a), LB_OK);
+	sample_rec(&rec, "/home/alice/src/l1");
+	assert_int_equal(lb_audit_append(a, &rec, T0, 0), LB_OK);
+	rec.event = "made";
+	rec.reason = "made as decided in record 1";
+	rec.file = "2049:1234567";
+	assert_int_equal(lb_audit_append(a, &rec, T0, 0), LB_OK);
+	rec.file = "2049:x";                              /* not an identity: not written */
+	assert_int_not_equal(lb_audit_append(a, &rec, T0, 0), LB_OK);
+	lb_audit_close(a);
+	assert_int_equal(count_lines(&m.buf), 2);
+	off = line_at(&m.buf, 2, &len);
+	assert_non_null(find_last(m.buf.data + off, len,
+	    "\"request\":null,\"sig\":null,\"file\":\"2049:1234567\",\"prev\":\""));
+	lb_audit_line_init(&l);
+	assert_int_equal(lb_audit_line_parse(&l, (const char *)m.buf.data + off, len - 1, NULL), LB_OK);
+	assert_true(l.has_file);
+	assert_string_equal(l.file, "2049:1234567");
+	lb_audit_line_free(&l);
+	assert_int_equal(verify_buf(&m.buf, NULL, text, sizeof(text), NULL), LB_OK);
+
+	/* "file" on a record that is not a made one */
+	lb_buf_free(&m.buf);
+	memio_init(&m);
+	assert_int_equal(lb_audit_open(NULL, mem_io(&m), 0, NULL, NULL, &a), LB_OK);
+	sample_rec(&rec, "/home/alice/src/l1");
+	rec.file = "2049:1";
+	assert_int_equal(lb_audit_append(a, &rec, T0, 0), LB_OK);
+	lb_audit_close(a);
+	assert_int_equal(verify_buf(&m.buf, NULL, text, sizeof(text), NULL), LB_E_AUDIT);
+	assert_string_equal(text, "1: a file identity outside a made record");
+
+	/* a made record with a request of its own */
+	lb_buf_free(&m.buf);
+	memio_init(&m);
+	assert_int_equal(lb_audit_open(NULL, mem_io(&m), 0, NULL, NULL, &a), LB_OK);
+	sample_rec(&rec, "/home/alice/src/l1");
+	rec.event = "made";
+	rec.sig = fake;
+	assert_int_equal(lb_audit_append(a, &rec, T0, 0), LB_OK);
+	lb_audit_close(a);
+	assert_int_equal(verify_buf(&m.buf, NULL, text, sizeof(text), NULL), LB_E_AUDIT);
+	assert_string_equal(text, "1: a made record must be allowed, name its kind and link, and carry no request");
+	lb_buf_free(&m.buf);
+}
+
 /* ---- the command ---- */
 
 static void
@@ -2813,6 +2886,7 @@ main(void)
 		cmocka_unit_test(test_readable_fields_must_match_the_signed_request),
 		cmocka_unit_test(test_unenrolled_keys),
 		cmocka_unit_test(test_allowed_without_a_request_fails_with_a_policy),
+		cmocka_unit_test(test_made_record_carries_the_file_identity),
 		cmocka_unit_test(test_verify_audit_command_exit_codes),
 		cmocka_unit_test(test_rotation_records_end_and_begin_a_file),
 		cmocka_unit_test(test_verify_set_orders_by_chain_and_reports_gaps),

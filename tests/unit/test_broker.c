@@ -173,9 +173,20 @@ fake_release(void)
 	g_held = 0;
 }
 
+/* The made link's identity: "2049:N" for the Nth create. */
+static int
+fake_identify(const struct lb_peer *peer, void *dir, const char *name, char id[LB_FILE_ID_MAX])
+{
+	(void)peer;
+	(void)dir;
+	(void)name;
+	snprintf(id, LB_FILE_ID_MAX, "2049:%d", fs_state.creates);
+	return LB_OK;
+}
+
 static const struct lb_fs_ops fake_ops = {
 	fake_open_parent, fake_open_target, fake_create, fake_remove, fake_close, fake_event, NULL, NULL,
-	NULL, fake_hold, fake_release,
+	NULL, fake_hold, fake_release, fake_identify,
 };
 
 
@@ -401,6 +412,10 @@ log_has(const struct fx *f, const char *needle)
 	return hit;
 }
 
+static void assert_log_verifies(const struct fx *f);
+static int count_in_log(const struct fx *f, const char *needle);
+static size_t durable_needed(const struct fx *f);
+
 /* ---- tests ---- */
 
 static void
@@ -420,8 +435,14 @@ test_allowed_create_makes_the_link_audits_and_answers(void **state)
 	assert_int_equal(fs_state.creates, 1);
 	assert_string_equal(fs_state.last_name, "l");
 	assert_string_equal(fs_state.last_target, "../t");       /* as typed */
-	assert_int_equal(log_lines(f), 1);
-	assert_true(log_has(f, "\"verdict\":\"allowed\""));
+	/* the decision, then what was made: the link's identity */
+	assert_int_equal(log_lines(f), 2);
+	assert_true(log_has(f, "\"seq\":1,") && log_has(f, "\"verdict\":\"allowed\""));
+	assert_true(log_has(f, "\"event\":\"made\",\"verdict\":\"allowed\""));
+	assert_true(log_has(f, "\"reason\":\"made as decided in record 1\""));
+	assert_true(log_has(f, "\"request\":null,\"sig\":null,\"file\":\"2049:1\",\"prev\":"));
+	assert_int_equal(count_in_log(f, "\"request\":\""), 1);   /* stored once, in the decision */
+	assert_log_verifies(f);
 	assert_true(log_has(f, "\"target_resolved\":\"/srv/alice/t\""));
 	assert_true(f->log.syncs >= 1);                         /* audit_sync = always */
 	lb_buf_free(&req);
@@ -722,14 +743,45 @@ round_of_creates(struct fx *f, int flush, struct answer *a)
 	for (i = 0; i < ROUND; i++) {
 		lb_buf_init(&out[i], LB_FRAME_MAX + 4);
 		assert_int_equal(lb_broker_answer(f->b, p[i], &out[i]), LB_OK);
-		/* an answer only once every record so far is durable */
-		assert_int_equal(f->log.synced_len, f->log.buf.len);
+		/* an answer only once every decision and failure so far is
+		 * durable ("made" records after them need not be) */
+		assert_true(f->log.synced_len >= durable_needed(f));
 		read_answer(f, &out[i], nonce[i], &a[i]);
 		lb_buf_free(&out[i]);
 		lb_broker_pending_free(f->b, p[i]);
 	}
 	assert_int_equal(g_create_calls, ROUND);
 	assert_false(g_create_before_durable);      /* decisions durable before links */
+}
+
+/* Whether the N bytes at P hold TEXT (memmem is not in MinGW's C library). */
+static int
+has_text(const char *p, size_t n, const char *text)
+{
+	size_t k = strlen(text), i;
+
+	for (i = 0; i + k <= n; i++)
+		if (memcmp(p + i, text, k) == 0)
+			return 1;
+	return 0;
+}
+
+/* The end of the log's last record that is not a "made" one. */
+static size_t
+durable_needed(const struct fx *f)
+{
+	const char *d = (const char *)f->log.buf.data;
+	size_t end = f->log.buf.len, start;
+
+	while (end > 0) {
+		start = end - 1;
+		while (start > 0 && d[start - 1] != '\n')
+			start--;
+		if (!has_text(d + start, end - start, "\"event\":\"made\""))
+			return end;
+		end = start;
+	}
+	return 0;
 }
 
 static void
@@ -742,7 +794,7 @@ test_group_commit_one_sync_per_round(void **state)
 	round_of_creates(f, 1, a);
 	assert_int_equal(fs_state.creates, ROUND);
 	assert_int_equal(f->log.syncs, 1);
-	assert_int_equal(log_lines(f), ROUND);
+	assert_int_equal(log_lines(f), 2 * ROUND);   /* each decision and its "made" record */
 	for (i = 0; i < ROUND; i++)
 		assert_int_equal(a[i].status, LB_OK);
 }
@@ -899,7 +951,7 @@ test_steps_out_of_order_are_refused(void **state)
 	assert_int_equal(out.len, 0);
 	assert_int_equal(lb_broker_answer(f->b, p, &out), LB_OK);
 	assert_int_equal(fs_state.creates, 1);
-	assert_int_equal(log_lines(f), 1);
+	assert_int_equal(log_lines(f), 2);   /* the decision and the "made" record */
 	lb_broker_pending_free(f->b, p);
 	lb_buf_free(&out);
 	lb_buf_free(&req);
@@ -1270,7 +1322,7 @@ test_audit_failure_said_once_a_minute_with_a_count(void **state)
 	assert_int_equal(fs_state.creates, 1);
 	assert_int_equal(g_audit_events, 4);
 	assert_non_null(strstr(g_last_audit_event, "can be written again after 150 s: 150 requests"));
-	assert_int_equal(log_lines(f), 1);
+	assert_int_equal(log_lines(f), 2);   /* the decision and the "made" record */
 }
 
 static void
@@ -1369,7 +1421,9 @@ test_refused_long_paths_are_recorded_compactly(void **state)
 	    f->alice_pk, f->alice_sk, NULL);
 	assert_int_equal(ask(f, &alice, &req, NULL, &a), LB_OK);
 	assert_int_equal(a.status, LB_OK);
-	assert_false(log_has(f, "\"request\":null"));
+	/* the decision keeps its whole request; only the "made" record has none */
+	assert_int_equal(count_in_log(f, "\"request\":null"), 1);
+	assert_int_equal(count_in_log(f, "\"event\":\"made\""), 1);
 	assert_false(log_has(f, "paths cut"));
 	lb_buf_free(&req);
 	free(link);
@@ -1676,8 +1730,12 @@ test_batch_decides_each_entry_signs_once_and_records_each(void **state)
 	assert_int_equal(fs_state.opens, 1);         /* one folder, opened once */
 	assert_int_equal(g_holds, 2);                /* one switch for the opens, one for the creates */
 	assert_false(g_held);
-	/* one "batch" record with the signed batch, one record per entry */
-	assert_int_equal(log_lines(f), 6);
+	/* one "batch" record with the signed batch, one record per entry,
+	 * then one "made" record per link made */
+	assert_int_equal(log_lines(f), 8);
+	assert_int_equal(log_count(f, "\"event\":\"made\""), 2);
+	assert_int_equal(log_count(f, "\"file\":\"2049:1\""), 1);
+	assert_int_equal(log_count(f, "\"file\":\"2049:2\""), 1);
 	assert_int_equal(log_count(f, "\"event\":\"batch\""), 1);
 	assert_int_equal(log_count(f, "\"batch\":\""), 5);
 	assert_true(log_has(f, "\"index\":4,"));
@@ -1852,13 +1910,13 @@ test_events_carry_each_records_id_and_fields(void **state)
 	fs_state.create_rc = LB_OK;
 	assert_int_equal(g_n_ev, 3);
 	assert_int_equal(g_ev[1].id, LB_EVENT_CREATED);
-	assert_int_equal(g_ev[1].seq, 2);
+	assert_int_equal(g_ev[1].seq, 3);   /* 2 is the first link's "made" record: no event */
 	e = &g_ev[2];
 	assert_int_equal(e->id, LB_EVENT_FAILED);
 	assert_string_equal(e->verdict, "failed");
 	assert_string_equal(e->link, "/srv/alice/l2");
 	assert_int_equal(e->error, LB_E_EXISTS);
-	assert_int_equal(e->seq, 3);
+	assert_int_equal(e->seq, 4);
 
 	/* Denied by the policy: no rule lets alice link there. */
 	make_req(&req, LB_MSG_CREATE, LB_KIND_SYMLINK, "/srv/bob/l", "/opt/x", NOW,
@@ -1872,7 +1930,7 @@ test_events_carry_each_records_id_and_fields(void **state)
 	assert_string_equal(e->verdict, "denied");
 	assert_string_equal(e->link, "/srv/bob/l");
 	assert_int_equal(e->error, LB_E_DENIED);
-	assert_int_equal(e->seq, 4);
+	assert_int_equal(e->seq, 5);
 
 	/* A dry run answered yes. */
 	make_req(&req, LB_MSG_CHECK, LB_KIND_SYMLINK, "/srv/alice/l3", "/opt/x", NOW,

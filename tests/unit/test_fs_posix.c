@@ -233,6 +233,18 @@ test_symlink_created_as_client_and_owned_by_client(void **state)
 	assert_true(S_ISLNK(st.st_mode));
 	assert_int_equal(st.st_uid, g_nobody->cred.uid);
 	assert_int_equal(st.st_gid, g_nobody->cred.gid);
+	/* its identity: the link's own device and inode, not its target's */
+	{
+		char id[LB_FILE_ID_MAX], want[LB_FILE_ID_MAX];
+
+		assert_int_equal(fs->identify(&g_nobody->peer, dir, "l1", id), LB_OK);
+		snprintf(want, sizeof(want), "%llu:%llu", (unsigned long long)st.st_dev,
+		    (unsigned long long)st.st_ino);
+		assert_string_equal(id, want);
+		assert_true(lb_file_id_ok(id, strlen(id)));
+		assert_int_equal(fs->identify(&g_nobody->peer, dir, "nothing-here", id), LB_E_NOENT);
+		assert_int_equal(fs->identify(&g_nobody->peer, dir, "../l1", id), LB_E_INVAL);
+	}
 	fs->close(dir);
 	lb_path_free(&res);
 }
@@ -485,6 +497,15 @@ test_hardlink_to_own_file_shares_inode(void **state)
 	assert_int_equal(a.st_ino, b.st_ino);
 	assert_int_equal(a.st_dev, b.st_dev);
 	assert_int_equal(b.st_nlink, 2);
+	{
+		char id[LB_FILE_ID_MAX], want[LB_FILE_ID_MAX];
+
+		/* a hard link's identity is the file's: the inode both names share */
+		snprintf(want, sizeof(want), "%llu:%llu", (unsigned long long)a.st_dev,
+		    (unsigned long long)a.st_ino);
+		assert_int_equal(fs->identify(&g_nobody->peer, dir, "hard", id), LB_OK);
+		assert_string_equal(id, want);
+	}
 	/* Never replaces, hard links included. */
 	assert_int_equal(fs->create(&g_nobody->peer, dir, "hard", LB_KIND_HARDLINK, NULL, file), LB_E_EXISTS);
 	assert_root_creds();

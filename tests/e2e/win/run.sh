@@ -183,7 +183,8 @@ expect() {
 		bad "linkbroker $* => exit $rc (want $want, '$text'): $out"
 	fi
 }
-lines() { wc -l < "$PD/audit.log"; }
+# decision records (not the "made" record after each link made)
+lines() { lb_e2e_decisions "$PD/audit.log" | wc -l; }
 
 expect 0 "enrolled: yes" status
 out=$(w "$LB" status)
@@ -300,7 +301,9 @@ rc=$?
 nb1=$(grep -c '"event":"batch"' "$PD/audit.log")
 check "the service took them as one signed batch message ($((nb1 - nb0)) batch records)" test $((nb1 - nb0)) -eq 1
 check "one record per line names its batch" \
-	test "$(tail -n 300 "$PD/audit.log" | grep -c '"kind":"hardlink".*"batch":"')" -eq 255
+	test "$(lb_e2e_decisions "$PD/audit.log" | tail -n 300 | grep -c '"kind":"hardlink".*"batch":"')" -eq 255
+check "and each link made has its made record with the file's identity" \
+	test "$(tail -n 300 "$PD/audit.log" | grep -c '"event":"made",.*"kind":"hardlink".*"file":"[0-9a-f]\{8\}:[0-9a-f]\{16\}"')" -eq 255
 made=0
 for n in $(seq 1 255); do
 	name=$(printf '%*s' "$n" '' | tr ' ' "$(printf "\\$(printf '%03o' $((97 + n % 26)))")")

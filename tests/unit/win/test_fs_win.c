@@ -116,6 +116,24 @@ link_count(const char *rest)
 	return bi.nNumberOfLinks;
 }
 
+/* "VOLUME:FILEINDEX" of REST as the identify op writes it. */
+static void
+file_id_of(const char *rest, char id[LB_FILE_ID_MAX])
+{
+	wchar_t *w = wpath_in(rest);
+	BY_HANDLE_FILE_INFORMATION bi;
+	HANDLE h = CreateFileW(w, FILE_READ_ATTRIBUTES,
+	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+	    OPEN_EXISTING, FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+
+	free(w);
+	assert_true(h != INVALID_HANDLE_VALUE);
+	assert_true(GetFileInformationByHandle(h, &bi));
+	CloseHandle(h);
+	snprintf(id, LB_FILE_ID_MAX, "%08lx:%08lx%08lx", (unsigned long)bi.dwVolumeSerialNumber,
+	    (unsigned long)bi.nFileIndexHigh, (unsigned long)bi.nFileIndexLow);
+}
+
 /* The final path of an existing file or directory, without "\\?\". */
 static char *
 final_of(const wchar_t *w)
@@ -336,6 +354,16 @@ test_hardlink_is_made_counted_refused_twice_and_removed(void **state)
 	assert_true(exists("hl"));
 	assert_int_equal(link_count("target.txt"), 2);
 	assert_int_equal(link_count("hl"), 2);
+	/* Its identity for the "made" record: the file's, which both names share. */
+	{
+		char id[LB_FILE_ID_MAX], want_id[LB_FILE_ID_MAX];
+
+		assert_int_equal(lb_win_fs_ops.identify(&fx.wp.peer, d, "hl", id), LB_OK);
+		file_id_of("target.txt", want_id);
+		assert_string_equal(id, want_id);
+		assert_true(lb_file_id_ok(id, strlen(id)));
+		assert_int_equal(lb_win_fs_ops.identify(&fx.wp.peer, d, "none", id), LB_E_NOENT);
+	}
 	/* Never replaces anything. */
 	assert_int_equal(lb_win_fs_ops.create(&fx.wp.peer, d, "hl", LB_KIND_HARDLINK,
 	    NULL, f), LB_E_EXISTS);
