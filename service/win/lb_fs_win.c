@@ -924,34 +924,40 @@ lb_win_create(const struct lb_peer *peer, void *dir, const char *name,
 
 /* ---- removing, closing, events ------------------------------------------ */
 
+/* NAME in the folder DIR opened for ACCESS with FILE_OPEN_REPARSE_POINT:
+ * the link itself, never what it points at. */
 static int
-lb_win_remove(const struct lb_peer *peer, void *dir, const char *name)
+lb_open_link(const struct lb_win_fsh *d, const char *name, ACCESS_MASK access, HANDLE *h)
 {
-	const struct lb_win_fsh *d = dir;
 	struct lb_nt_name nt = { 0 };
-	HANDLE h = NULL;
 	NTSTATUS st;
 	int rc;
 
-	(void)peer;
+	*h = NULL;
 	if (d == NULL)
 		return LB_E_INVAL;
 	if ((rc = lb_nt_name_component(name, &nt)) != LB_OK)
 		return rc;
-	/* FILE_OPEN_REPARSE_POINT: the link itself, never what it points at. */
-	st = lb_nt_open(&h, DELETE | SYNCHRONIZE, d->h, &nt,
+	st = lb_nt_open(h, access | SYNCHRONIZE, d->h, &nt,
 	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, FILE_OPEN,
 	    FILE_OPEN_REPARSE_POINT | FILE_SYNCHRONOUS_IO_NONALERT);
-	if (!NT_SUCCESS(st)) {
-		rc = lb_nt_error(st);
-		goto out;
-	}
-	st = lb_delete_handle(h);
-	rc = NT_SUCCESS(st) ? LB_OK : lb_nt_error(st);
-	CloseHandle(h);
-out:
 	lb_nt_name_free(&nt);
-	return rc;
+	return NT_SUCCESS(st) ? LB_OK : lb_nt_error(st);
+}
+
+static int
+lb_win_remove(const struct lb_peer *peer, void *dir, const char *name)
+{
+	NTSTATUS st;
+	HANDLE h;
+	int rc;
+
+	(void)peer;
+	if ((rc = lb_open_link(dir, name, DELETE, &h)) != LB_OK)
+		return rc;
+	st = lb_delete_handle(h);
+	CloseHandle(h);
+	return NT_SUCCESS(st) ? LB_OK : lb_nt_error(st);
 }
 
 /* The link just made: its volume serial number and file index, opened
@@ -961,35 +967,20 @@ static int
 lb_win_identify(const struct lb_peer *peer, void *dir, const char *name,
     char id[LB_FILE_ID_MAX])
 {
-	const struct lb_win_fsh *d = dir;
 	BY_HANDLE_FILE_INFORMATION bi;
-	struct lb_nt_name nt = { 0 };
-	HANDLE h = NULL;
-	NTSTATUS st;
+	HANDLE h;
 	int rc;
 
 	(void)peer;
-	if (d == NULL)
-		return LB_E_INVAL;
-	if ((rc = lb_nt_name_component(name, &nt)) != LB_OK)
+	if ((rc = lb_open_link(dir, name, FILE_READ_ATTRIBUTES, &h)) != LB_OK)
 		return rc;
-	st = lb_nt_open(&h, FILE_READ_ATTRIBUTES | SYNCHRONIZE, d->h, &nt,
-	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, FILE_OPEN,
-	    FILE_OPEN_REPARSE_POINT | FILE_SYNCHRONOUS_IO_NONALERT);
-	if (!NT_SUCCESS(st)) {
-		rc = lb_nt_error(st);
-		goto out;
-	}
+	rc = LB_E_IO;
 	if (GetFileInformationByHandle(h, &bi)) {
 		snprintf(id, LB_FILE_ID_MAX, "%08lx:%08lx%08lx", (unsigned long)bi.dwVolumeSerialNumber,
 		    (unsigned long)bi.nFileIndexHigh, (unsigned long)bi.nFileIndexLow);
 		rc = LB_OK;
-	} else {
-		rc = LB_E_IO;
 	}
 	CloseHandle(h);
-out:
-	lb_nt_name_free(&nt);
 	return rc;
 }
 
