@@ -1956,6 +1956,16 @@ lb_audit_verify(const char *path, const struct lb_policy *policy,
 /* The verifier between two lines: lb_verify_file feeds it the lines of a
  * file, `linkbrokerd audit --follow --verify` the lines a live log gains
  * (lb_audit_verifier_*), so both check with the very same rules. */
+/* The allowed creates seen and not yet made (by seq modulo the size): a
+ * made record must name one of them, of the same user, kind and link. A
+ * decision further back than this is not checked (the broker writes the
+ * made record within a round or two of its decision). */
+#define LB_VERIFY_MADE_RING 16384
+struct lb_made_slot {
+	uint64_t seq;                 /* 0: empty */
+	uint64_t what;                /* BLAKE2b-64 of user, kind and link as written */
+};
+
 struct lb_audit_verifier {
 	const struct lb_policy *policy;
 	struct lb_audit_line l;
@@ -1964,8 +1974,11 @@ struct lb_audit_verifier {
 	struct lb_buf why, tmp, notes, first_bad;
 	uint8_t last[LB_HASH_BYTES];
 	uint64_t seq, lineno;
+	uint64_t start;               /* the first seq this verifier saw (0: none yet) */
 	size_t good;
 	struct lb_span sp;
+	struct lb_made_slot *made;    /* LB_VERIFY_MADE_RING of them, from the first allowed create */
+	int made_nomem;               /* calloc failed: made records are not checked */
 };
 
 static void
@@ -1991,6 +2004,87 @@ lb_verifier_fini(struct lb_audit_verifier *v)
 	lb_buf_free(&v->tmp);
 	lb_buf_free(&v->notes);
 	lb_buf_free(&v->first_bad);
+	free(v->made);
+}
+
+/* What a create decision and its made record share: user, kind, link
+ * as written (the broker escapes the same bytes the same way). */
+static int
+lb_made_what(const struct lb_audit_line *l, uint64_t *what)
+{
+	crypto_generichash_state st;
+	const uint8_t sep = 0, kind = (uint8_t)l->kind;
+	uint8_t out[8];
+
+	if (crypto_generichash_init(&st, NULL, 0, sizeof(out)) != 0 ||
+	    crypto_generichash_update(&st, (const uint8_t *)l->user.raw, l->user.null ? 0 : l->user.raw_len) != 0 ||
+	    crypto_generichash_update(&st, &sep, 1) != 0 ||
+	    crypto_generichash_update(&st, &kind, 1) != 0 ||
+	    crypto_generichash_update(&st, (const uint8_t *)l->link.raw, l->link.null ? 0 : l->link.raw_len) != 0 ||
+	    crypto_generichash_final(&st, out, sizeof(out)) != 0)
+		return LB_E_INVAL;
+	memcpy(what, out, sizeof(out));
+	return LB_OK;
+}
+
+/* An allowed create (a decision the broker may make a link for) is
+ * remembered; a made record must name a remembered one, which it then
+ * uses up. */
+static int
+lb_verify_made(struct lb_audit_verifier *v, const struct lb_audit_line *l, uint64_t lineno,
+    struct lb_buf *msg)
+{
+	static const char prefix[] = "made as decided in record ";
+	struct lb_made_slot *slot;
+	uint64_t n = 0, what;
+	size_t i;
+	int rc;
+
+	if (lb_field_is(&l->event, "create") && lb_field_is(&l->verdict, "allowed")) {
+		/* made on first need: most logs a test or a tool reads are small */
+		if (v->made == NULL && (v->made = calloc(LB_VERIFY_MADE_RING, sizeof(*v->made))) == NULL) {
+			v->made_nomem = 1;   /* unchecked, not broken */
+			return LB_OK;
+		}
+		slot = &v->made[l->seq % LB_VERIFY_MADE_RING];
+		slot->seq = l->seq;
+		return lb_made_what(l, &slot->what);
+	}
+	if (!lb_field_is(&l->event, "made"))
+		return LB_OK;
+	/* "made as decided in record N", N a canonical decimal before this one */
+	if (l->reason.null || l->reason.raw_len <= sizeof(prefix) - 1 || l->reason.raw_len > sizeof(prefix) + 19 ||
+	    memcmp(l->reason.raw, prefix, sizeof(prefix) - 1) != 0 ||
+	    l->reason.raw[sizeof(prefix) - 1] == '0')
+		goto bad;
+	for (i = sizeof(prefix) - 1; i < l->reason.raw_len; i++) {
+		if (l->reason.raw[i] < '0' || l->reason.raw[i] > '9' || n > (UINT64_MAX - 9) / 10)
+			goto bad;
+		n = n * 10 + (uint64_t)(l->reason.raw[i] - '0');
+	}
+	if (n >= l->seq)
+		goto bad;
+	/* Its decision is in an earlier file of the set, or too far back. */
+	if (n < v->start || l->seq - n > LB_VERIFY_MADE_RING)
+		return LB_OK;
+	if (v->made == NULL && v->made_nomem)
+		return LB_OK;
+	if ((rc = lb_made_what(l, &what)) != LB_OK)
+		return rc;
+	/* none at all (no allowed create in this stream), or not this one */
+	slot = v->made != NULL ? &v->made[n % LB_VERIFY_MADE_RING] : NULL;
+	if (slot == NULL || slot->seq != n || slot->what != what) {
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a made record whose record %" PRIu64
+		    " is not an allowed create of the same user, kind and link (or was made already)",
+		    lineno, n));
+		return LB_E_AUDIT;
+	}
+	slot->seq = 0;   /* one link per decision */
+	return LB_OK;
+bad:
+	lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a made record that does not name the "
+	    "decision before it", lineno));
+	return LB_E_AUDIT;
 }
 
 /*
@@ -2070,6 +2164,10 @@ lb_verifier_step(struct lb_audit_verifier *v, const uint8_t *line, size_t len,
 		return LB_E_AUDIT;
 	}
 	if ((rc = lb_verify_request(l, v->policy, lineno, msg, &v->tmp)) != LB_OK)
+		return rc;
+	if (v->start == 0)
+		v->start = l->seq;
+	if ((rc = lb_verify_made(v, l, lineno, msg)) != LB_OK)
 		return rc;
 	if (l->in_batch) {
 		if ((rc = lb_verify_entry(&v->vb, l, lineno, msg, &v->tmp)) != LB_OK)

@@ -2145,6 +2145,52 @@ test_made_record_carries_the_file_identity(void **state)
 	lb_audit_line_free(&l);
 	assert_int_equal(verify_buf(&m.buf, NULL, text, sizeof(text), NULL), LB_OK);
 
+	/* A made record must name an allowed create of the same user, kind
+	 * and link that no other made record named. */
+	{
+		static const struct {
+			const char *reason, *link, *want;
+		} bad[] = {
+			{ "made as decided in record 1", "/home/alice/src/l1",
+			  "3: a made record whose record 1 is not an allowed create of the same user, kind and link (or was made already)" },
+			{ "made as decided in record 2", "/home/alice/src/l1",
+			  "3: a made record whose record 2 is not an allowed create of the same user, kind and link (or was made already)" },
+			{ "made as decided in record 1", "/home/alice/src/other",
+			  "3: a made record whose record 1 is not an allowed create of the same user, kind and link (or was made already)" },
+			{ "made as decided in record 3", "/home/alice/src/l1",
+			  "3: a made record that does not name the decision before it" },
+			{ "made as decided in record 01", "/home/alice/src/l1",
+			  "3: a made record that does not name the decision before it" },
+			{ "made", "/home/alice/src/l1", "3: a made record that does not name the decision before it" },
+		};
+		size_t b;
+
+		for (b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+			struct memio m2;
+
+			memio_init(&m2);
+			assert_int_equal(lb_audit_open(NULL, mem_io(&m2), 0, NULL, NULL, &a), LB_OK);
+			sample_rec(&rec, "/home/alice/src/l1");
+			assert_int_equal(lb_audit_append(a, &rec, T0, 0), LB_OK);   /* 1: allowed */
+			/* 2: made of 1 (first case: 1 is then used up), or denied */
+			if (b == 0) {
+				rec.event = "made";
+				rec.reason = "made as decided in record 1";
+			} else {
+				rec.verdict = "denied";
+			}
+			assert_int_equal(lb_audit_append(a, &rec, T0, 0), LB_OK);
+			sample_rec(&rec, bad[b].link);
+			rec.event = "made";
+			rec.reason = bad[b].reason;
+			assert_int_equal(lb_audit_append(a, &rec, T0, 0), LB_OK);    /* 3 */
+			lb_audit_close(a);
+			assert_int_equal(verify_buf(&m2.buf, NULL, text, sizeof(text), NULL), LB_E_AUDIT);
+			assert_string_equal(text, bad[b].want);
+			lb_buf_free(&m2.buf);
+		}
+	}
+
 	/* "file" on a record that is not a made one */
 	lb_buf_free(&m.buf);
 	memio_init(&m);
