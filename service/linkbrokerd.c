@@ -21,7 +21,7 @@ static const struct lb_command lb_commands[] = {
 	  "file system: exit 0 allowed, 1 denied, 2 usage or a bad policy.\n" },
 	{ "audit", lb_cmd_audit,
 	  "audit FILE... [--user NAME] [--kind KIND] [--verdict V] [--event E] [--rule NAME]\n"
-	  "          [--since TIME] [--until TIME] [--json] [--verify [--config FILE]] [--follow]",
+	  "          [--since TIME] [--until TIME] [--json] [--verify [--config FILE] [--flavor F]] [--follow]",
 	  "The records of an audit log (or a rotated set, in any order) that match every\n"
 	  "filter: a table, or with --json the log's own lines. TIME: YYYY-MM-DD or\n"
 	  "YYYY-MM-DDTHH:MM:SSZ (UTC), both ends inclusive. --verify: check the set as\n"
