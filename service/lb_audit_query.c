@@ -111,7 +111,8 @@ lb_query_match(struct lb_query *q, const struct lb_audit_line *l)
 }
 
 /* One record, for people: "TIME  VERDICT  EVENT  USER  KIND  LINK -> TARGET
- * rule R" and, where there is one, ": REASON"; every string through
+ * rule R" and, where there is one, ": REASON" (and a made record's
+ * " [file ID]"); every string through
  * lb_cli_put_display (a log may hold any bytes a client sent). */
 static int
 lb_query_each(void *ctx, const struct lb_audit_line *l, const char *line, size_t len)
@@ -146,6 +147,8 @@ lb_query_each(void *ctx, const struct lb_audit_line *l, const char *line, size_t
 		fputs(": ", stdout);
 		lb_query_put(q, &l->reason);
 	}
+	if (l->has_file)   /* a made record: the link's identity (digits, a-f, ':') */
+		printf(" [file %s]", l->file);
 	fputc('\n', stdout);
 	return ferror(stdout) ? -1 : 0;
 }

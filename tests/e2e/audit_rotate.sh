@@ -216,6 +216,10 @@ want="$(field "$rec" time)  allowed  create  $UA  symlink  $(field "$rec" link) 
 line1=$(head -n 1 <<<"$table")
 check "its first line: time, verdict, event, user, kind, link -> target, rule ($line1)" \
 	test "${line1:0:${#want}}" = "$want"
+made=$(grep -m1 '"event":"made"' <<<"$all")
+line=$("$LBD" audit "$LOG.3" "$LOG.2" "$LOG.1" "$LOG" --event made 2>/dev/null | head -n 1)
+check "a made record's table line ends with the link's identity [file $(field "$made" file)] ($line)" \
+	test "${line% \[file *}" != "$line" -a "${line##* \[file }" = "$(field "$made" file)]"
 t0=$(field "$rec" time)
 "$LBD" audit "$LOG.3" "$LOG.2" "$LOG.1" "$LOG" --json --until "$t0" > "$R/until.out" 2>"$R/audit.err"
 check "--until TIME is inclusive and stops there (all lines at or before $t0, the first create among them)" \
