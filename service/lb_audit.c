@@ -2543,12 +2543,22 @@ lb_audit_each(const char *path, lb_audit_each_fn fn, void *ctx, size_t *skipped)
 	return rc;
 }
 
+/* A file's first record: what orders a rotated set, and what --follow
+ * knows a file by. */
+struct lb_first {
+	uint64_t seq;                  /* 0: none */
+	uint8_t hash[LB_HASH_BYTES];
+};
+
 static int
-lb_first_seq(void *ctx, const struct lb_audit_line *l, const char *line, size_t len)
+lb_first_rec(void *ctx, const struct lb_audit_line *l, const char *line, size_t len)
 {
+	struct lb_first *f = ctx;
+
 	(void)line;
 	(void)len;
-	*(uint64_t *)ctx = l->seq;
+	f->seq = l->seq;
+	memcpy(f->hash, l->hash, LB_HASH_BYTES);
 	return 1;
 }
 
@@ -2566,10 +2576,12 @@ lb_audit_set_order(const char **paths, size_t n, size_t *bad)
 	if ((v = calloc(n, sizeof(*v))) == NULL)
 		return LB_E_NOMEM;
 	for (i = 0; i < n && rc == LB_OK; i++) {
+		struct lb_first first = { UINT64_MAX, { 0 } };   /* files without one last */
+
 		v[i].path = paths[i];
-		v[i].first_seq = UINT64_MAX;
-		if ((rc = lb_audit_each(paths[i], lb_first_seq, &v[i].first_seq, NULL)) != LB_OK &&
-		    bad != NULL)
+		rc = lb_audit_each(paths[i], lb_first_rec, &first, NULL);
+		v[i].first_seq = first.seq;
+		if (rc != LB_OK && bad != NULL)
 			*bad = i;
 	}
 	if (rc == LB_OK) {
@@ -2588,27 +2600,13 @@ lb_audit_set_order(const char **paths, size_t n, size_t *bad)
 static int
 lb_follow_first(const char *path, uint64_t *seq, uint8_t hash[LB_HASH_BYTES])
 {
-	struct lb_line_reader rd;
-	struct lb_audit_line l;
-	struct lb_buf line;
-	int complete = 0, rc;
+	struct lb_first first;
+	int rc;
 
-	*seq = 0;
-	memset(hash, 0, LB_HASH_BYTES);
-	if ((rc = lb_line_open(&rd, path)) != LB_OK)
-		return rc;
-	lb_buf_init(&line, LB_AUDIT_LINE_MAX - 1);
-	lb_audit_line_init(&l);
-	rc = lb_line_next(&rd, &line, &complete);
-	if (rc == LB_OK && complete &&
-	    lb_audit_line_parse(&l, (const char *)line.data, line.len, NULL) == LB_OK) {
-		*seq = l.seq;
-		memcpy(hash, l.hash, LB_HASH_BYTES);
-	}
-	rc = rc == LB_OK || rc == LB_LINE_END ? LB_OK : rc;
-	lb_audit_line_free(&l);
-	lb_buf_free(&line);
-	lb_line_close(&rd);
+	memset(&first, 0, sizeof(first));
+	rc = lb_audit_each(path, lb_first_rec, &first, NULL);
+	*seq = first.seq;
+	memcpy(hash, first.hash, LB_HASH_BYTES);
 	return rc;
 }
 
