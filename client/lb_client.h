@@ -73,6 +73,14 @@ int lb_client_user_name(struct lb_buf *out, struct lb_buf *why) LB_WUR;
  * bounds it (LB_E_TOOBIG beyond). LB_E_IO otherwise. */
 int lb_client_read_file(const char *path, struct lb_buf *out, struct lb_buf *why) LB_WUR;
 
+/* `linkbroker list`: the identity of the file at PATH (absolute, UTF-8)
+ * itself, not what a link there points at, in the broker's format
+ * (POSIX "DEV:INO" in decimal, Windows "VOLUME:FILEINDEX" in lower-case
+ * hex, lb_file_id_ok), into ID; *IS_LINK := 1 for a symbolic link or a
+ * junction. LB_OK; LB_E_NOENT nothing there; else why not. */
+#define LB_CLIENT_FILE_ID_MAX 48
+int lb_client_file_id(const char *path, char id[LB_CLIENT_FILE_ID_MAX], int *is_link) LB_WUR;
+
 /* The user's secret key. Where it lives, appended to OUT. */
 int lb_client_key_location(struct lb_buf *out) LB_WUR;
 /* Load it: LB_OK; LB_E_NOENT if there is none; LB_E_PERM if the file is

@@ -67,6 +67,9 @@ enum lb_err {
 	LB_E_OPLOCK = -78,          /* another program's oplock is being broken */
 	LB_E_MOVED = -79,           /* the link's folder moved between decision and creation */
 	LB_E_REMOTE = -88,          /* a remote file system where only local ones are allowed */
+	LB_E_CHANGED = -89,         /* rm: the name is no longer the link the broker made */
+	LB_E_LAST_NAME = -90,       /* rm: a hard link that is its file's last name */
+	LB_E_NOT_MADE = -91,        /* rm: the broker made no link there for this user */
 	/* pipe client identity (Windows token checks, service/lb_identity.c) */
 	LB_E_ID_LEVEL = -80,        /* anonymous or identification-level token */
 	LB_E_ID_ANONYMOUS = -81,

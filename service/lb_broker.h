@@ -110,6 +110,17 @@ struct lb_fs_ops {
 	 * the "made" record (docs/audit.md). LB_OK, or the record has none. */
 	int (*identify)(const struct lb_peer *peer, void *dir, const char *name,
 	    char id[LB_FILE_ID_MAX]);
+	/* `linkbroker rm` (may be NULL: removal unsupported): remove NAME
+	 * from DIR as the client, only if it is still the link the broker
+	 * made, that is of KIND (symlink, dirsymlink: a symbolic link;
+	 * junction: a mount point; hardlink: a file that is not a directory
+	 * nor a reparse point) and with the identity FILE_ID (as identify
+	 * gives it). The link itself, never what it points at. LB_OK removed;
+	 * LB_E_NOENT nothing by that name; LB_E_CHANGED something else now;
+	 * LB_E_LAST_NAME a hard link that is its file's only name left (it
+	 * would delete the file); else the file system's refusal. */
+	int (*unlink_made)(const struct lb_peer *peer, void *dir, const char *name,
+	    enum lb_kind kind, const char *file_id);
 };
 
 /* Requests per identity: a token bucket of the policy's requests_per_sec

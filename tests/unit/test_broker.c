@@ -186,7 +186,7 @@ fake_identify(const struct lb_peer *peer, void *dir, const char *name, char id[L
 
 static const struct lb_fs_ops fake_ops = {
 	fake_open_parent, fake_open_target, fake_create, fake_remove, fake_close, fake_event, NULL, NULL,
-	NULL, fake_hold, fake_release, fake_identify,
+	NULL, fake_hold, fake_release, fake_identify, NULL,
 };
 
 
