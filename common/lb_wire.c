@@ -124,6 +124,8 @@ lb_request_type_ok(uint8_t type)
 	case LB_MSG_CREATE:
 	case LB_MSG_CHECK:
 	case LB_MSG_STATUS:
+	case LB_MSG_REMOVE:
+	case LB_MSG_LIST:
 		return LB_OK;
 	default:
 		return LB_E_MSG_TYPE;
@@ -139,6 +141,13 @@ lb_request_shape_ok(const struct lb_request *r)
 	if (r->type == LB_MSG_STATUS) {
 		if (r->kind != LB_KIND_NONE || r->link_len != 0 ||
 		    r->target_len != 0)
+			return LB_E_BAD_FIELD;
+	} else if (r->type == LB_MSG_REMOVE) {
+		/* the broker knows what it made there */
+		if (r->kind != LB_KIND_NONE || r->link_len == 0 || r->target_len != 0)
+			return LB_E_BAD_FIELD;
+	} else if (r->type == LB_MSG_LIST) {
+		if (r->kind != LB_KIND_NONE)
 			return LB_E_BAD_FIELD;
 	} else {
 		if (r->kind == LB_KIND_NONE || r->link_len == 0 ||

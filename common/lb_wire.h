@@ -25,7 +25,13 @@ enum lb_msg_type {
 	LB_MSG_BUSY = 0x82,  /* unsigned "busy, retry after N ms" (never a verdict) */
 	LB_MSG_BATCH = 4,    /* version 2: many creates and checks, signed once */
 	LB_MSG_BATCH_RESPONSE = 0x83,  /* version 2: every result, signed once */
+	LB_MSG_REMOVE = 5,   /* remove a link the broker made for this user */
+	LB_MSG_LIST = 6,     /* one page of the links the broker made for this user */
 };
+/* A list answer's message: at most this many bytes of JSON lines, one
+ * per link (docs/protocol.md, "Lists"); its rule field is the cursor of
+ * the next page, empty after the last. */
+#define LB_LIST_PAGE_MAX 30000
 
 enum lb_kind {
 	LB_KIND_NONE = 0,    /* status requests only */
@@ -102,7 +108,9 @@ int lb_request_encode(const struct lb_request *r, struct lb_buf *out) LB_WUR;
 /* Decode a whole request; *body_len = length of the signed part (the body
  * starts at IN). Rejects short, trailing, unknown version/type/kind, strings
  * over LB_WIRE_STR_MAX or with NUL bytes, STATUS with a kind or paths,
- * CREATE/CHECK without both paths. */
+ * CREATE/CHECK without both paths, REMOVE with a kind or a target or
+ * without a link, LIST with a kind (its link, a prefix, and its target,
+ * a cursor, may be empty). */
 int lb_request_decode(const uint8_t *in, size_t len, struct lb_request *r,
     size_t *body_len) LB_WUR;
 

@@ -579,6 +579,44 @@ test_undefined_kind_is_refused(void **state)
 	}
 }
 
+/* remove: a link, no kind (the broker knows what it made), no target;
+ * list: no kind, an optional prefix and cursor. */
+static void
+test_remove_and_list_shapes(void **state)
+{
+	static const struct {
+		uint8_t type, kind;
+		const char *link, *target;
+		int rc;
+	} c[] = {
+		{ LB_MSG_REMOVE, LB_KIND_NONE, "/l", "", LB_OK },
+		{ LB_MSG_REMOVE, LB_KIND_SYMLINK, "/l", "", LB_E_BAD_FIELD },
+		{ LB_MSG_REMOVE, LB_KIND_NONE, "", "", LB_E_BAD_FIELD },
+		{ LB_MSG_REMOVE, LB_KIND_NONE, "/l", "/t", LB_E_BAD_FIELD },
+		{ LB_MSG_LIST, LB_KIND_NONE, "", "", LB_OK },
+		{ LB_MSG_LIST, LB_KIND_NONE, "/home/a", "42", LB_OK },
+		{ LB_MSG_LIST, LB_KIND_HARDLINK, "", "", LB_E_BAD_FIELD },
+	};
+	struct lb_request rq;
+	struct lb_buf b;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		raw_request(&b, 1, c[i].type, c[i].kind, c[i].link, strlen(c[i].link), c[i].target,
+		    strlen(c[i].target));
+		assert_int_equal(decode_req(&b), c[i].rc);
+		lb_buf_free(&b);
+		make_request(&rq, c[i].type, c[i].kind, c[i].link[0] ? c[i].link : NULL,
+		    c[i].target[0] ? c[i].target : NULL);
+		lb_buf_init(&b, LB_FRAME_MAX);
+		assert_int_equal(lb_request_encode(&rq, &b), c[i].rc);
+		lb_buf_free(&b);
+	}
+	check_request_round_trip(LB_MSG_REMOVE, LB_KIND_NONE, "/home/a/l", NULL);
+	check_request_round_trip(LB_MSG_LIST, LB_KIND_NONE, "/home/a", "17");
+}
+
 static void
 test_status_with_kind_or_paths_is_refused(void **state)
 {
@@ -1491,6 +1529,7 @@ main(void)
 		cmocka_unit_test(test_request_type_in_response_is_refused),
 		cmocka_unit_test(test_undefined_kind_is_refused),
 		cmocka_unit_test(test_status_with_kind_or_paths_is_refused),
+		cmocka_unit_test(test_remove_and_list_shapes),
 		cmocka_unit_test(test_create_or_check_without_both_paths_or_kind_is_refused),
 		cmocka_unit_test(test_string_over_max_is_refused),
 		cmocka_unit_test(test_message_over_frame_max_is_refused),
