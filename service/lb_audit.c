@@ -1789,19 +1789,20 @@ lb_verify_request(const struct lb_audit_line *l, const struct lb_policy *policy,
 	struct lb_request r;
 	int rc, skip;
 
-	if (lb_field_is(&l->event, "made")) {
-		/* What an allowed create made (its decision and signed
-		 * request are in an earlier record): no request of its own. */
+	if (lb_field_is(&l->event, "made") || lb_field_is(&l->event, "removed")) {
+		/* What an allowed create made, or an allowed remove removed
+		 * (the decision and its signed request are in an earlier
+		 * record): no request of its own. */
 		if (l->request == NULL && l->sig == NULL && !l->in_batch && l->kind != LB_KIND_NONE &&
 		    !l->link.null && lb_field_is(&l->verdict, "allowed"))
 			return LB_OK;
-		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a made record must be allowed, name "
-		    "its kind and link, and carry no request", lineno));
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a made or removed record must be "
+		    "allowed, name its kind and link, and carry no request", lineno));
 		return LB_E_AUDIT;
 	}
 	if (l->has_file) {
-		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a file identity outside a made record",
-		    lineno));
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a file identity outside a made or "
+		    "removed record", lineno));
 		return LB_E_AUDIT;
 	}
 	if (lb_field_is(&l->event, "rotate") || lb_field_is(&l->event, "reopen")) {
@@ -1846,8 +1847,10 @@ lb_verify_request(const struct lb_audit_line *l, const struct lb_policy *policy,
 		return LB_E_AUDIT;
 	}
 	/* The request is the authoritative copy: the readable fields must not
-	 * tell another story than what was signed. */
-	if ((enum lb_kind)r.kind != l->kind) {
+	 * tell another story than what was signed. A remove names only its
+	 * link; the kind and target of its record are what the broker made
+	 * there (its made record's). */
+	if (r.type != LB_MSG_REMOVE && (enum lb_kind)r.kind != l->kind) {
 		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": \"kind\" differs from the signed request",
 		    lineno));
 		return LB_E_AUDIT;
@@ -1857,7 +1860,7 @@ lb_verify_request(const struct lb_audit_line *l, const struct lb_policy *policy,
 		    lineno));
 		return LB_E_AUDIT;
 	}
-	if (!lb_field_equals(&l->target, r.target, r.target_len, tmp)) {
+	if (r.type != LB_MSG_REMOVE && !lb_field_equals(&l->target, r.target, r.target_len, tmp)) {
 		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": \"target\" differs from the signed request",
 		    lineno));
 		return LB_E_AUDIT;
@@ -2010,10 +2013,10 @@ lb_verifier_fini(struct lb_audit_verifier *v)
 /* What a create decision and its made record share: user, kind, link
  * as written (the broker escapes the same bytes the same way). */
 static int
-lb_made_what(const struct lb_audit_line *l, uint64_t *what)
+lb_made_what(const struct lb_audit_line *l, uint8_t pair, uint64_t *what)
 {
 	crypto_generichash_state st;
-	const uint8_t sep = 0, kind = (uint8_t)l->kind;
+	const uint8_t sep = pair, kind = (uint8_t)l->kind;
 	uint8_t out[8];
 
 	if (crypto_generichash_init(&st, NULL, 0, sizeof(out)) != 0 ||
@@ -2034,30 +2037,41 @@ static int
 lb_verify_made(struct lb_audit_verifier *v, const struct lb_audit_line *l, uint64_t lineno,
     struct lb_buf *msg)
 {
-	static const char prefix[] = "made as decided in record ";
+	/* A decision and the record of what was done on it: pair 0 a create
+	 * and its made record, pair 1 a remove and its removed record. */
+	static const char *const decision[] = { "create", "remove" };
+	static const char *const done[] = { "made", "removed" };
+	static const char *const prefix[] = { "made as decided in record ",
+	    "removed as decided in record " };
 	struct lb_made_slot *slot;
 	uint64_t n = 0, what;
-	size_t i;
+	size_t i, pl;
+	uint8_t pair;
 	int rc;
 
-	if (lb_field_is(&l->event, "create") && lb_field_is(&l->verdict, "allowed")) {
-		/* made on first need: most logs a test or a tool reads are small */
-		if (v->made == NULL && (v->made = calloc(LB_VERIFY_MADE_RING, sizeof(*v->made))) == NULL) {
-			v->made_nomem = 1;   /* unchecked, not broken */
-			return LB_OK;
+	for (pair = 0; pair < 2; pair++) {
+		if (lb_field_is(&l->event, decision[pair]) && lb_field_is(&l->verdict, "allowed")) {
+			/* made on first need: most logs a test or a tool reads are small */
+			if (v->made == NULL &&
+			    (v->made = calloc(LB_VERIFY_MADE_RING, sizeof(*v->made))) == NULL) {
+				v->made_nomem = 1;   /* unchecked, not broken */
+				return LB_OK;
+			}
+			slot = &v->made[l->seq % LB_VERIFY_MADE_RING];
+			slot->seq = l->seq;
+			return lb_made_what(l, pair, &slot->what);
 		}
-		slot = &v->made[l->seq % LB_VERIFY_MADE_RING];
-		slot->seq = l->seq;
-		return lb_made_what(l, &slot->what);
+		if (lb_field_is(&l->event, done[pair]))
+			break;
 	}
-	if (!lb_field_is(&l->event, "made"))
+	if (pair == 2)
 		return LB_OK;
 	/* "made as decided in record N", N a canonical decimal before this one */
-	if (l->reason.null || l->reason.raw_len <= sizeof(prefix) - 1 || l->reason.raw_len > sizeof(prefix) + 19 ||
-	    memcmp(l->reason.raw, prefix, sizeof(prefix) - 1) != 0 ||
-	    l->reason.raw[sizeof(prefix) - 1] == '0')
+	pl = strlen(prefix[pair]);
+	if (l->reason.null || l->reason.raw_len <= pl || l->reason.raw_len > pl + 20 ||
+	    memcmp(l->reason.raw, prefix[pair], pl) != 0 || l->reason.raw[pl] == '0')
 		goto bad;
-	for (i = sizeof(prefix) - 1; i < l->reason.raw_len; i++) {
+	for (i = pl; i < l->reason.raw_len; i++) {
 		if (l->reason.raw[i] < '0' || l->reason.raw[i] > '9' || n > (UINT64_MAX - 9) / 10)
 			goto bad;
 		n = n * 10 + (uint64_t)(l->reason.raw[i] - '0');
@@ -2069,21 +2083,21 @@ lb_verify_made(struct lb_audit_verifier *v, const struct lb_audit_line *l, uint6
 		return LB_OK;
 	if (v->made == NULL && v->made_nomem)
 		return LB_OK;
-	if ((rc = lb_made_what(l, &what)) != LB_OK)
+	if ((rc = lb_made_what(l, pair, &what)) != LB_OK)
 		return rc;
-	/* none at all (no allowed create in this stream), or not this one */
+	/* none at all (no allowed decision in this stream), or not this one */
 	slot = v->made != NULL ? &v->made[n % LB_VERIFY_MADE_RING] : NULL;
 	if (slot == NULL || slot->seq != n || slot->what != what) {
-		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a made record whose record %" PRIu64
-		    " is not an allowed create of the same user, kind and link (or was made already)",
-		    lineno, n));
+		lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a %s record whose record %" PRIu64
+		    " is not an allowed %s of the same user, kind and link (or was %s already)",
+		    lineno, done[pair], n, decision[pair], done[pair]));
 		return LB_E_AUDIT;
 	}
 	slot->seq = 0;   /* one link per decision */
 	return LB_OK;
 bad:
-	lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a made record that does not name the "
-	    "decision before it", lineno));
+	lb_best_effort(lb_buf_printf(msg, "%" PRIu64 ": a %s record that does not name the "
+	    "decision before it", lineno, done[pair]));
 	return LB_E_AUDIT;
 }
 
@@ -2513,6 +2527,13 @@ lb_audit_time_format(uint64_t t, char out[LB_AUDIT_TIME_BUF])
 int
 lb_audit_each(const char *path, lb_audit_each_fn fn, void *ctx, size_t *skipped)
 {
+	return lb_audit_each_wanted(path, NULL, fn, ctx, skipped);
+}
+
+int
+lb_audit_each_wanted(const char *path, lb_audit_want_fn want, lb_audit_each_fn fn, void *ctx,
+    size_t *skipped)
+{
 	struct lb_line_reader rd;
 	struct lb_audit_line l;
 	struct lb_buf line;
@@ -2527,6 +2548,8 @@ lb_audit_each(const char *path, lb_audit_each_fn fn, void *ctx, size_t *skipped)
 	lb_buf_init(&line, LB_AUDIT_LINE_MAX - 1);
 	lb_audit_line_init(&l);
 	while (!stop && (rc = lb_line_next(&rd, &line, &complete)) == LB_OK) {
+		if (complete && want != NULL && !want((const char *)line.data, line.len))
+			continue;
 		/* A torn or foreign line is no record: verify-audit judges it. */
 		if (!complete || lb_audit_line_parse(&l, (const char *)line.data, line.len, NULL) != LB_OK) {
 			if (skipped != NULL)

@@ -336,6 +336,12 @@ typedef int (*lb_audit_each_fn)(void *ctx, const struct lb_audit_line *l,
  * for the file, LB_E_TOOBIG for a line longer than a record may be,
  * LB_E_NOMEM. */
 int lb_audit_each(const char *path, lb_audit_each_fn fn, void *ctx, size_t *skipped) LB_WUR;
+/* The same for the lines WANT (given a complete line's bytes) says yes
+ * to; the others are neither parsed nor counted (a reader after a few
+ * kinds of record skips the rest at the cost of a look). */
+typedef int (*lb_audit_want_fn)(const char *line, size_t len);
+int lb_audit_each_wanted(const char *path, lb_audit_want_fn want, lb_audit_each_fn fn,
+    void *ctx, size_t *skipped) LB_WUR;
 /* Following a log as the broker writes it (linkbrokerd audit --follow).
  * Start with everything zero but PATH. Each lb_audit_follow_poll hands the
  * complete lines the file at PATH gained since the last call to FN (L NULL

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lb_broker.h"
+#include "lb_index.h"
 #include "lb_str.h"
 
 /* ---- replay cache: (key, nonce) pairs seen within the clock window ----
@@ -432,6 +433,7 @@ struct lb_broker {
 	 * (0: not so): lb_broker_flush need not sync for them. */
 	uint64_t made_from, made_to;
 	uint64_t last_now;              /* the latest request's time */
+	struct lb_index *index;         /* the links made and not removed (list, rm) */
 };
 
 int
@@ -460,6 +462,13 @@ lb_broker_new(struct lb_policy *policy, const uint8_t sk[LB_SK_BYTES],
 	}
 	lb_random(b->replay.salt, sizeof(b->replay.salt));
 	if ((b->pol = calloc(1, sizeof(*b->pol))) == NULL) {
+		free(b->replay.slots);
+		free(b->budgets);
+		free(b);
+		return LB_E_NOMEM;
+	}
+	if (lb_index_new(policy->flavor, &b->index) != LB_OK) {
+		free(b->pol);
 		free(b->replay.slots);
 		free(b->budgets);
 		free(b);
@@ -541,6 +550,7 @@ lb_broker_free(struct lb_broker *b)
 		free(b->budgets[i].sid);
 	}
 	free(b->budgets);
+	lb_index_free(b->index);
 	free(b);
 }
 
@@ -561,6 +571,15 @@ struct lb_outcome {
 	char *made;                       /* what the link points at */
 	void *file;                       /* hard links: the open target */
 	char file_id[LB_FILE_ID_MAX];     /* once made: its identity ("" unknown) */
+	/* A remove: what the broker made there (kind and target go in its
+	 * records in place of the request's, which has neither). */
+	enum lb_kind rm_kind;             /* LB_KIND_NONE: not a remove decided on an entry */
+	char *rm_target;
+	uint64_t rm_seq;                  /* the link's made record */
+	/* A list: its page (the answer's message; the record says how many)
+	 * and the cursor of the next page ("" after the last). */
+	struct lb_buf *page;
+	char cursor[24];
 };
 
 /* Messages are best effort: one that does not fit is cut; the status code
@@ -596,6 +615,10 @@ lb_event_of(uint8_t type)
 		return "status";
 	case LB_MSG_BATCH:
 		return "batch";
+	case LB_MSG_REMOVE:
+		return "remove";
+	case LB_MSG_LIST:
+		return "list";
 	default:
 		return "reject";
 	}
@@ -704,6 +727,7 @@ struct lb_fswork {
 	const struct lb_peer *peer;
 	enum lb_flavor flavor;
 	enum lb_kind kind;
+	int remove;                       /* a remove: the link's folder only, no target */
 	char *link, *target;              /* as received (may hold NULs: lengths rule) */
 	size_t link_len, target_len;
 	/* results */
@@ -885,8 +909,8 @@ lb_fswork_run_one(struct lb_fswork *w)
 		lb_work_fail_input(w, "link path", r);
 		goto out;
 	}
-	if ((r = lb_path_canon(w->flavor, w->target, w->target_len, &target)) != LB_OK ||
-	    (kind == LB_KIND_HARDLINK && (r = lb_path_require_absolute(&target)) != LB_OK)) {
+	if (!w->remove && ((r = lb_path_canon(w->flavor, w->target, w->target_len, &target)) != LB_OK ||
+	    (kind == LB_KIND_HARDLINK && (r = lb_path_require_absolute(&target)) != LB_OK))) {
 		lb_work_fail_input(w, "target path", r);
 		goto out;
 	}
@@ -902,7 +926,9 @@ lb_fswork_run_one(struct lb_fswork *w)
 		lb_work_fail_input(w, "link path", r);
 		goto out;
 	}
-	if (kind == LB_KIND_HARDLINK) {
+	if (w->remove) {
+		/* what is there is judged by the broker's index, then on removal */
+	} else if (kind == LB_KIND_HARDLINK) {
 		if ((r = w->fs->open_target(w->peer, &target, &w->file, &w->target_res)) != LB_OK) {
 			lb_work_fail_op(w, "cannot open the target for writing: ", r);
 			goto out;
@@ -942,6 +968,27 @@ out:
 	lb_path_free(&lex);
 }
 
+/* W's handles and paths move into O; 0 if W failed (its failure then
+ * O's). */
+static int
+lb_outcome_take(struct lb_fswork *w, struct lb_outcome *o)
+{
+	o->dir = w->dir;
+	o->dir_borrowed = w->dir_borrowed;
+	w->dir = NULL;
+	o->link_res = w->link_res;
+	o->target_res = w->target_res;
+	memset(&w->link_res, 0, sizeof(w->link_res));
+	memset(&w->target_res, 0, sizeof(w->target_res));
+	if (w->status == LB_OK)
+		return 1;
+	lb_buf_reset(&o->msg);
+	if (w->msg.len > 0 && lb_buf_put(&o->msg, w->msg.data, w->msg.len) != LB_OK)
+		lb_buf_reset(&o->msg);
+	o->status = w->status;
+	return 0;
+}
+
 /* Decide on W's results and, for CREATE, prepare the link; W's handles
  * and paths move into O. */
 static void
@@ -952,20 +999,8 @@ lb_link_decide(const struct lb_policy *p, const struct lb_peer *peer,
 	char *made = NULL;
 	int r;
 
-	o->dir = w->dir;
-	o->dir_borrowed = w->dir_borrowed;
-	w->dir = NULL;
-	o->link_res = w->link_res;
-	o->target_res = w->target_res;
-	memset(&w->link_res, 0, sizeof(w->link_res));
-	memset(&w->target_res, 0, sizeof(w->target_res));
-	if (w->status != LB_OK) {
-		lb_buf_reset(&o->msg);
-		if (w->msg.len > 0 && lb_buf_put(&o->msg, w->msg.data, w->msg.len) != LB_OK)
-			lb_buf_reset(&o->msg);
-		o->status = w->status;
+	if (!lb_outcome_take(w, o))
 		goto out;
-	}
 	if ((r = lb_policy_decide(p, &peer->who, kind, &o->link_res, &o->target_res, &o->d)) != LB_OK) {
 		lb_fail_input(o, "target path", r);
 		goto out;
@@ -1001,6 +1036,171 @@ out:
 	if (o->status != LB_OK)
 		o->d.verdict = LB_VERDICT_DENY;
 	free(made);
+}
+
+/* A remove (W its link's folder, opened as the client): allowed only for
+ * a link the index says the broker made for this user at that resolved
+ * path, and only where the policy would allow making it now (the same
+ * kind and target, decided on the target as it was decided then). The
+ * link is removed once this decision is in the log. */
+static void
+lb_remove_decide(const struct lb_broker *b, const struct lb_policy *p,
+    const struct lb_peer *peer, struct lb_fswork *w, struct lb_outcome *o)
+{
+	const struct lb_index_entry *e;
+	struct lb_path tres = { 0 };
+	int r;
+
+	if (!lb_outcome_take(w, o))
+		goto out;
+	e = lb_index_find(b->index, peer->who.sid, o->link_res.s);
+	if (e == NULL || e->file[0] == '\0') {
+		lb_buf_reset(&o->msg);
+		lb_say(&o->msg, "%s%s", lb_strerror(LB_E_NOT_MADE), e == NULL ? "" :
+		    " (its identity was not recorded when it was made, so it cannot be told apart)");
+		o->status = LB_E_NOT_MADE;
+		goto out;
+	}
+	if ((o->rm_target = lb_strdup(e->target)) == NULL) {
+		lb_fail_op(o, "", LB_E_NOMEM);
+		goto out;
+	}
+	o->rm_kind = e->kind;
+	o->rm_seq = e->seq;
+	snprintf(o->file_id, sizeof(o->file_id), "%s", e->file);
+	if ((r = lb_path_canon(p->flavor, e->target_resolved, strlen(e->target_resolved), &tres)) != LB_OK) {
+		lb_fail_input(o, "target path", r);
+		goto out;
+	}
+	lb_path_free(&o->target_res);
+	o->target_res = tres;
+	if ((r = lb_policy_decide(p, &peer->who, e->kind, &o->link_res, &o->target_res, &o->d)) != LB_OK) {
+		lb_fail_input(o, "target path", r);
+		goto out;
+	}
+	lb_buf_reset(&o->msg);
+	if ((r = lb_decision_describe(&o->d, &o->msg)) != LB_OK) {
+		o->status = r;
+		goto out;
+	}
+	lb_say(&o->msg, " (removing the %s made in record %llu)", lb_kind_name(e->kind),
+	    (unsigned long long)e->seq);
+	if (o->d.verdict != LB_VERDICT_ALLOW) {
+		o->status = LB_E_DENIED;
+		goto out;
+	}
+	o->name = w->name;
+	w->name = NULL;
+	o->pending = 1;
+out:
+	if (o->status != LB_OK)
+		o->d.verdict = LB_VERDICT_DENY;
+}
+
+/* A list cursor: the seq of the last link of the page before, in
+ * canonical decimal. */
+static int
+lb_cursor_parse(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
+		return LB_E_BAD_FIELD;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return LB_E_BAD_FIELD;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return LB_OK;
+}
+
+/* One link of a list page (docs/protocol.md, "Lists"), or with
+ * TOO_LONG its seq, time and kind only. */
+static int
+lb_list_line(struct lb_buf *out, const struct lb_index_entry *e, int too_long)
+{
+	char t[LB_AUDIT_TIME_BUF];
+	int r;
+
+	if ((r = lb_audit_time_format(e->time, t)) != LB_OK ||
+	    (r = lb_buf_printf(out, "{\"seq\":%llu,\"time\":\"%s\",\"kind\":\"%s\"",
+	    (unsigned long long)e->seq, t, lb_kind_name(e->kind))) != LB_OK)
+		return r;
+	if (too_long)
+		return lb_buf_put_cstr(out, ",\"too_long\":true}\n");
+	if ((r = lb_buf_put_cstr(out, ",\"link\":")) != LB_OK ||
+	    (r = lb_json_put_cstr(out, e->link.s)) != LB_OK ||
+	    (r = lb_buf_put_cstr(out, ",\"target\":")) != LB_OK ||
+	    (r = lb_json_put_cstr(out, e->target)) != LB_OK ||
+	    (r = lb_buf_put_cstr(out, ",\"file\":")) != LB_OK ||
+	    (r = lb_json_put_cstr(out, e->file[0] != '\0' ? e->file : NULL)) != LB_OK)
+		return r;
+	return lb_buf_put_cstr(out, "}\n");
+}
+
+/* A list request: one page of the links the broker made for this user,
+ * from the index (no file-system work: the client looks at each link
+ * itself, with its own rights). The page goes in the answer, a count in
+ * the record. */
+static void
+lb_do_list(struct lb_broker *b, const struct lb_peer *peer, const struct lb_request *rq,
+    struct lb_outcome *o)
+{
+	const struct lb_index_entry *e;
+	struct lb_path prefix = { 0 };
+	const struct lb_path *pfx = NULL;
+	uint64_t after = 0, last;
+	size_t n = 0, before;
+	int r;
+
+	if (rq->link_len > 0) {
+		if ((r = lb_path_canon(b->pol->policy->flavor, rq->link, rq->link_len, &prefix)) != LB_OK ||
+		    (r = lb_path_require_absolute(&prefix)) != LB_OK) {
+			lb_fail_input(o, "list prefix", r);
+			goto out;
+		}
+		pfx = &prefix;
+	}
+	if (rq->target_len > 0 && lb_cursor_parse(rq->target, rq->target_len, &after) != LB_OK) {
+		lb_fail_input(o, "list cursor", LB_E_BAD_FIELD);
+		goto out;
+	}
+	if ((o->page = calloc(1, sizeof(*o->page))) == NULL) {
+		lb_fail_op(o, "", LB_E_NOMEM);
+		goto out;
+	}
+	lb_buf_init(o->page, LB_LIST_PAGE_MAX + 4096);
+	last = after;
+	for (e = lb_index_next(b->index, peer->who.sid, after, pfx); e != NULL;
+	    e = lb_index_next(b->index, peer->who.sid, e->seq, pfx)) {
+		before = o->page->len;
+		if (lb_list_line(o->page, e, 0) == LB_OK && o->page->len <= LB_LIST_PAGE_MAX) {
+			n++;
+			last = e->seq;
+			continue;
+		}
+		o->page->len = before;
+		/* a link whose paths alone fill a page: listed without them */
+		if (n == 0 && lb_list_line(o->page, e, 1) == LB_OK) {
+			n++;
+			last = e->seq;
+			e = lb_index_next(b->index, peer->who.sid, e->seq, pfx);
+		}
+		break;
+	}
+	if (e != NULL && n == 0) {   /* never a page that does not move on */
+		lb_fail_op(o, "", LB_E_NOMEM);
+		goto out;
+	}
+	if (e != NULL)   /* more: the next page starts past the last one listed */
+		snprintf(o->cursor, sizeof(o->cursor), "%llu", (unsigned long long)last);
+	lb_buf_reset(&o->msg);
+	lb_say(&o->msg, "listed %llu links%s", (unsigned long long)n, e != NULL ? "; more on the next page" : "");
+	o->d.verdict = LB_VERDICT_ALLOW;
+out:
+	lb_path_free(&prefix);
 }
 
 static void
@@ -1259,6 +1459,13 @@ lb_rec_fill(const struct lb_peer *peer, const struct lb_request *rq, int decoded
 			rec->sig = NULL;
 		}
 	}
+	if (o->rm_kind != LB_KIND_NONE) {
+		/* a remove's request names only the link: what is removed is
+		 * what the broker made there */
+		rec->kind = o->rm_kind;
+		rec->target = o->rm_target;
+		rec->target_len = strlen(o->rm_target);
+	}
 	rec->link_resolved = o->link_res.s;
 	rec->target_resolved = o->target_res.s;
 	rec->rule = o->d.rule != NULL ? o->d.rule->name : NULL;
@@ -1347,6 +1554,8 @@ lb_event_id_of(const struct lb_audit_rec *rec)
 		return LB_EVENT_FAILED;
 	if (strcmp(rec->verdict, "allowed") != 0)
 		return LB_EVENT_DENIED;
+	if (strcmp(rec->event, "remove") == 0)
+		return LB_EVENT_REMOVED;
 	return strcmp(rec->event, "create") == 0 ? LB_EVENT_CREATED : LB_EVENT_ANSWERED;
 }
 
@@ -1469,6 +1678,10 @@ lb_outcome_free(const struct lb_fs_ops *fs, struct lb_outcome *o)
 	lb_outcome_close(fs, o);
 	free(o->made);
 	free(o->name);
+	free(o->rm_target);
+	if (o->page != NULL)
+		lb_buf_free(o->page);
+	free(o->page);
 	lb_path_free(&o->link_res);
 	lb_path_free(&o->target_res);
 	lb_buf_free(&o->msg);
@@ -1730,6 +1943,7 @@ lb_fswork_new(const struct lb_broker *b, const struct lb_pending *p,
 	w->peer = p->peer;
 	w->flavor = p->pol->policy->flavor;
 	w->kind = (enum lb_kind)rq->kind;
+	w->remove = rq->type == LB_MSG_REMOVE;
 	lb_buf_init(&w->msg, 8192);
 	w->link = lb_strndup(rq->link, rq->link_len);
 	w->target = lb_strndup(rq->target, rq->target_len);
@@ -1864,6 +2078,10 @@ lb_broker_admit(struct lb_broker *b, struct lb_pending *p, struct lb_fswork **w)
 	}
 	if (rq->type == LB_MSG_STATUS) {
 		lb_do_status(b, peer, o);
+		return LB_OK;
+	}
+	if (rq->type == LB_MSG_LIST) {
+		lb_do_list(b, peer, rq, o);
 		return LB_OK;
 	}
 	if ((r = p->bt != NULL ? lb_batch_admit(b, p, w) : lb_fswork_new(b, p, rq, w)) != LB_OK)
@@ -2001,6 +2219,8 @@ lb_broker_decide(struct lb_broker *b, struct lb_pending *p, struct lb_fswork *w)
 	}
 	if (w != NULL && p->bt != NULL && p->bt->e != NULL)
 		lb_batch_decide(p, w);
+	else if (w != NULL && p->rq.type == LB_MSG_REMOVE)
+		lb_remove_decide(b, p->pol->policy, p->peer, w, &p->o);
 	else if (w != NULL)
 		lb_link_decide(p->pol->policy, p->peer, &p->rq, w, &p->o);
 	lb_fswork_free(w);
@@ -2131,6 +2351,11 @@ lb_broker_make_run(struct lb_pending *p)
 		return;
 	}
 
+	if (p->rq.type == LB_MSG_REMOVE) {
+		p->make_rc = p->fs->unlink_made == NULL ? LB_E_UNSUPPORTED :
+		    p->fs->unlink_made(p->peer, o->dir, o->name, o->rm_kind, o->file_id);
+		return;
+	}
 	p->make_rc = p->fs->create(p->peer, o->dir, o->name, (enum lb_kind)p->rq.kind,
 	    o->made, o->file);
 	if (p->make_rc == LB_OK)
@@ -2174,17 +2399,41 @@ static int
 lb_made_fill(const struct lb_peer *peer, const struct lb_request *rq, struct lb_outcome *o,
     uint64_t seq, struct lb_audit_rec *rec, struct lb_recmem *m)
 {
+	/* a remove's: "removed", with the identity of the link removed */
+	const char *ev = rq->type == LB_MSG_REMOVE ? "removed" : "made";
 	int r;
 
 	if ((r = lb_rec_fill(peer, rq, 1, NULL, 0, o, 0, seq, rec, m)) != LB_OK)
 		return r;
-	rec->event = "made";
+	rec->event = ev;
 	rec->file = o->file_id[0] != '\0' ? o->file_id : NULL;
 	lb_buf_reset(&m->note);
-	if (lb_buf_printf(&m->note, "made as decided in record %llu", (unsigned long long)seq) != LB_OK ||
+	if (lb_buf_printf(&m->note, "%s as decided in record %llu", ev, (unsigned long long)seq) != LB_OK ||
 	    lb_buf_cstr(&m->note, &rec->reason) != LB_OK)
-		rec->reason = "made";
+		rec->reason = ev;
 	return LB_OK;
+}
+
+/* The index after record SEQ, REC, was written: a link made, or removed. */
+static void
+lb_index_note(struct lb_broker *b, const struct lb_audit_rec *rec, uint64_t seq, uint64_t now)
+{
+	char *target;
+
+	if (rec->sid == NULL || rec->link_resolved == NULL)
+		return;
+	if (strcmp(rec->event, "removed") == 0) {
+		lb_index_removed(b->index, rec->sid, rec->link_resolved);
+		return;
+	}
+	/* Best effort: a link the index cannot hold is not listed (it is
+	 * in the log all the same). */
+	if ((target = lb_strndup(rec->target != NULL ? rec->target : "", rec->target_len)) == NULL)
+		return;
+	if (lb_index_made(b->index, rec->sid, seq, now, rec->kind, rec->link_resolved, target,
+	    rec->target_resolved, rec->file) != LB_OK)
+		target[0] = '\0';   /* nothing else to do: it is in the log */
+	free(target);
 }
 
 /* The batch's creates that failed: their second records, in one append. */
@@ -2246,6 +2495,9 @@ lb_batch_make_end(struct lb_broker *b, struct lb_pending *p)
 			p->seq = first + last_fail - 1;   /* the answer waits for the failures only */
 		if (last_fail < k)
 			lb_made_tail(b, last_fail > 0 ? first + last_fail : first, first + k - 1);
+		for (i = 0; i < k; i++)
+			if (strcmp(recs[i].event, "made") == 0)
+				lb_index_note(b, &recs[i], first + i, p->now);
 	}
 	if (mem != NULL)
 		for (i = 0; i < k; i++)
@@ -2276,6 +2528,15 @@ lb_record_made(struct lb_broker *b, struct lb_pending *p)
 		lb_audit_head(b->audit, &seq, NULL);
 		lb_made_tail(b, seq, seq);
 		lb_down_over(b, p->now);
+		lb_index_note(b, &rec, seq, p->now);
+	}
+	if (p->rq.type == LB_MSG_REMOVE) {
+		/* removed whether or not its record could be written */
+		lb_index_removed(b->index, p->peer->who.sid, p->o.link_res.s);
+		lb_buf_reset(&p->o.msg);
+		lb_say(&p->o.msg, "%s removed for %.*s <<===>> %s", p->o.rm_kind == LB_KIND_HARDLINK ?
+		    "Hardlink" : p->o.rm_kind == LB_KIND_JUNCTION ? "Junction" : "symbolic link",
+		    (int)p->rq.link_len, p->rq.link, p->o.rm_target);
 	}
 	lb_recmem_free(&m);
 	return LB_OK;
@@ -2437,9 +2698,16 @@ lb_broker_seal(struct lb_broker *b, struct lb_pending *p)
 		return lb_batch_seal(b, p);
 	if (lb_durable(b, p->seq) != LB_OK)
 		lb_refuse_unaudited(b, p);
-	if ((p->rule = lb_strdup(o->d.rule != NULL ? o->d.rule->name : "")) == NULL)
+	/* A list's answer: its page, and the next page's cursor in place of
+	 * a rule (docs/protocol.md, "Lists"). */
+	if ((p->rule = lb_strdup(o->page != NULL && o->status == LB_OK ? o->cursor :
+	    o->d.rule != NULL ? o->d.rule->name : "")) == NULL)
 		return LB_E_NOMEM;
 	text = lb_text_of(o);
+	if (o->page != NULL && o->status == LB_OK) {
+		if (lb_buf_cstr(o->page, &text) != LB_OK)
+			return LB_E_NOMEM;
+	}
 	memset(&p->resp, 0, sizeof(p->resp));
 	p->resp.version = LB_WIRE_VERSION;
 	p->resp.type = LB_MSG_RESPONSE;
@@ -2511,5 +2779,144 @@ lb_broker_handle(struct lb_broker *b, const struct lb_peer *peer,
 		return r;
 	r = lb_broker_answer(b, pd, out);
 	lb_broker_pending_free(b, pd);
+	return r;
+}
+
+/* ---- the index from the log at start-up ---- */
+
+/* Only made and removed records are parsed (a look at the event, which
+ * every record has at the same place, early in its line). */
+static int
+lb_index_wants(const char *line, size_t len)
+{
+	static const char ev[] = "\"event\":\"";
+	const size_t head = len < 96 ? len : 96;
+	size_t i;
+
+	for (i = 0; i + sizeof(ev) - 1 <= head; i++) {
+		if (memcmp(line + i, ev, sizeof(ev) - 1) != 0)
+			continue;
+		i += sizeof(ev) - 1;
+		return (len - i >= 5 && memcmp(line + i, "made\"", 5) == 0) ||
+		    (len - i >= 8 && memcmp(line + i, "removed\"", 8) == 0);
+	}
+	return 0;
+}
+
+static int
+lb_index_first(void *ctx, const struct lb_audit_line *l, const char *line, size_t len)
+{
+	(void)ctx;
+	(void)l;
+	(void)line;
+	(void)len;
+	return 1;   /* it is there: enough */
+}
+
+struct lb_index_load {
+	struct lb_broker *b;
+	struct lb_buf sid, link, target, tres;
+	int nomem;
+};
+
+/* S's bytes into OUT, NUL-terminated ("" for null). */
+static int
+lb_unescape_into(const struct lb_json_str *s, struct lb_buf *out)
+{
+	lb_buf_reset(out);
+	if (!s->null && lb_json_unescape(s->raw, s->raw_len, out, NULL) != LB_OK)
+		return LB_E_INVAL;
+	return lb_buf_put_u8(out, '\0');
+}
+
+static int
+lb_index_load_rec(void *ctx, const struct lb_audit_line *l, const char *line, size_t len)
+{
+	struct lb_index_load *ld = ctx;
+	int made;
+
+	(void)line;
+	(void)len;
+	if (l->verdict.null || l->verdict.raw_len != 7 || memcmp(l->verdict.raw, "allowed", 7) != 0)
+		return 0;
+	made = l->event.raw_len == 4;   /* lb_index_wants let only made and removed through */
+	if (lb_unescape_into(&l->sid, &ld->sid) != LB_OK ||
+	    lb_unescape_into(&l->link_resolved, &ld->link) != LB_OK ||
+	    lb_unescape_into(&l->target, &ld->target) != LB_OK ||
+	    lb_unescape_into(&l->target_resolved, &ld->tres) != LB_OK)
+		return 0;   /* not one the broker wrote: left out */
+	if (!made) {
+		lb_index_removed(ld->b->index, (const char *)ld->sid.data, (const char *)ld->link.data);
+		return 0;
+	}
+	if (lb_index_made(ld->b->index, (const char *)ld->sid.data, l->seq, l->time, l->kind,
+	    (const char *)ld->link.data, (const char *)ld->target.data, (const char *)ld->tres.data,
+	    l->has_file ? l->file : NULL) == LB_E_NOMEM)
+		ld->nomem = 1;
+	return 0;
+}
+
+int
+lb_broker_load_index(struct lb_broker *b, const char *path, size_t *links)
+{
+	struct lb_index_load ld;
+	const char **files = NULL;
+	char **names = NULL;
+	size_t n = 0, i, plen;
+	int r = LB_OK;
+
+	if (links != NULL)
+		*links = 0;
+	if (path == NULL)
+		return LB_OK;
+	plen = strlen(path) + 8;
+	if ((names = calloc(LB_AUDIT_SET_MAX, sizeof(*names))) == NULL ||
+	    (files = calloc(LB_AUDIT_SET_MAX, sizeof(*files))) == NULL) {
+		r = LB_E_NOMEM;
+		goto out;
+	}
+	/* PATH, then PATH.1, PATH.2, ... up to the first that is not there */
+	for (i = 0; i < LB_AUDIT_SET_MAX; i++) {
+		if ((names[i] = malloc(plen)) == NULL) {
+			r = LB_E_NOMEM;
+			goto out;
+		}
+		if (i == 0)
+			snprintf(names[i], plen, "%s", path);
+		else
+			snprintf(names[i], plen, "%s.%zu", path, i);
+		r = lb_audit_each(names[i], lb_index_first, NULL, NULL);
+		if (r == LB_E_NOENT && i > 0)
+			break;
+		if (r != LB_E_NOENT)
+			files[n++] = names[i];
+	}
+	if ((r = lb_audit_set_order(files, n, NULL)) != LB_OK)
+		goto out;
+	memset(&ld, 0, sizeof(ld));
+	ld.b = b;
+	lb_buf_init(&ld.sid, 4096);
+	lb_buf_init(&ld.link, LB_PATH_BUF_MAX + 1);
+	lb_buf_init(&ld.target, LB_PATH_BUF_MAX + 1);
+	lb_buf_init(&ld.tres, LB_PATH_BUF_MAX + 1);
+	for (i = 0; i < n && r == LB_OK; i++) {
+		r = lb_audit_each_wanted(files[i], lb_index_wants, lb_index_load_rec, &ld, NULL);
+		if (r == LB_E_NOENT)
+			r = LB_OK;   /* no log yet, or rotated away meanwhile */
+	}
+	if (r == LB_OK && ld.nomem)
+		r = LB_E_NOMEM;
+	lb_buf_free(&ld.sid);
+	lb_buf_free(&ld.link);
+	lb_buf_free(&ld.target);
+	lb_buf_free(&ld.tres);
+	if (links != NULL)
+		*links = lb_index_count(b->index);
+out:
+	if (names != NULL)
+		for (i = 0; i < LB_AUDIT_SET_MAX; i++)
+			free(names[i]);
+	free(names);
+	free(files);
 	return r;
 }

@@ -31,6 +31,8 @@ enum lb_event_id {
 	                                 * (a FAILED with the same user and link follows if not) */
 	LB_EVENT_ANSWERED = 1001,       /* a dry run or status question answered yes */
 	LB_EVENT_BATCH = 1002,          /* a batch decided: one event per batch */
+	LB_EVENT_REMOVED = 1003,        /* a remove allowed: the link is removed next
+	                                 * (a FAILED with the same user and link follows if not) */
 	LB_EVENT_DENIED = 2000,         /* a request refused (policy, key, signature, clock, replay, ...) */
 	LB_EVENT_FAILED = 3000,         /* allowed, but not made: the file system said no */
 	LB_EVENT_POLICY_RELOADED = 4000,
@@ -260,6 +262,12 @@ void lb_broker_tick(struct lb_broker *b, uint64_t now);
 /* At stop: every identity's summary record now, windows ended or not
  * (NOW Unix seconds), so no count of requests it held is lost. */
 void lb_broker_summarize(struct lb_broker *b, uint64_t now);
+
+/* The links made and not removed, from the log at PATH and its rotated
+ * files PATH.1, PATH.2, ... (read in the order of their chain; records
+ * only, nothing verified), for `linkbroker list` and `rm`. LB_OK, also
+ * when there is no log; *LINKS (may be NULL) the links indexed. */
+int lb_broker_load_index(struct lb_broker *b, const char *path, size_t *links) LB_WUR;
 
 void lb_broker_free(struct lb_broker *b);
 

@@ -33,6 +33,7 @@ lb_log_prio(enum lb_event_id id)
 	case LB_EVENT_CREATED:
 	case LB_EVENT_ANSWERED:
 	case LB_EVENT_BATCH:
+	case LB_EVENT_REMOVED:
 		return LOG_INFO;
 	case LB_EVENT_DENIED:
 	case LB_EVENT_FAILED:
@@ -55,6 +56,7 @@ lb_log_message_id(enum lb_event_id id)
 	case LB_EVENT_CREATED:         return "b557e31a35b447e9a803a131f64a6ab0";
 	case LB_EVENT_ANSWERED:        return "3b7493b4a49a4d2a937dafc9f8d6b09a";
 	case LB_EVENT_BATCH:           return "60141d1677cc4d059a5a75fd123f44b1";
+	case LB_EVENT_REMOVED:         return "13e3604cfc3a4107b8f377986266b8f8";
 	case LB_EVENT_DENIED:          return "6f3cd6c2afc94574b9cff720acd76691";
 	case LB_EVENT_FAILED:          return "e5b7545923024aed8932aebf94662808";
 	case LB_EVENT_POLICY_RELOADED: return "86a98dad8f6f47d7a708115b069a893c";

@@ -156,7 +156,7 @@ lb_win_log_id(enum lb_win_level level, DWORD id, const char *const *extra, size_
 
 /* The message table's ids are the broker's event numbers. */
 _Static_assert(LB_EVT_CREATED == LB_EVENT_CREATED && LB_EVT_ANSWERED == LB_EVENT_ANSWERED &&
-    LB_EVT_BATCH == LB_EVENT_BATCH && LB_EVT_DENIED == LB_EVENT_DENIED &&
+    LB_EVT_BATCH == LB_EVENT_BATCH && LB_EVT_REMOVED == LB_EVENT_REMOVED && LB_EVT_DENIED == LB_EVENT_DENIED &&
     LB_EVT_FAILED == LB_EVENT_FAILED && LB_EVT_POLICY_RELOADED == LB_EVENT_POLICY_RELOADED &&
     LB_EVT_POLICY_REFUSED == LB_EVENT_POLICY_REFUSED &&
     LB_EVT_AUDIT_FAILED == LB_EVENT_AUDIT_FAILED &&

@@ -2200,7 +2200,7 @@ test_made_record_carries_the_file_identity(void **state)
 	assert_int_equal(lb_audit_append(a, &rec, T0, 0), LB_OK);
 	lb_audit_close(a);
 	assert_int_equal(verify_buf(&m.buf, NULL, text, sizeof(text), NULL), LB_E_AUDIT);
-	assert_string_equal(text, "1: a file identity outside a made record");
+	assert_string_equal(text, "1: a file identity outside a made or removed record");
 
 	/* a made record with a request of its own */
 	lb_buf_free(&m.buf);
@@ -2212,7 +2212,7 @@ test_made_record_carries_the_file_identity(void **state)
 	assert_int_equal(lb_audit_append(a, &rec, T0, 0), LB_OK);
 	lb_audit_close(a);
 	assert_int_equal(verify_buf(&m.buf, NULL, text, sizeof(text), NULL), LB_E_AUDIT);
-	assert_string_equal(text, "1: a made record must be allowed, name its kind and link, and carry no request");
+	assert_string_equal(text, "1: a made or removed record must be allowed, name its kind and link, and carry no request");
 	lb_buf_free(&m.buf);
 }
 
