@@ -704,20 +704,29 @@ lb_delete_new(HANDLE h, const char *name)
 		    name, " after a failure");
 }
 
-/* Open NAME in DIR itself (never what it points at) as the client. */
+/* Who an open in a folder runs as. */
+enum lb_open_as {
+	LB_OPEN_AS_SERVICE,
+	LB_OPEN_AS_CLIENT,           /* PEER's token: Windows checks its rights */
+};
+
+/* NT, one component, in DIR itself, opened for ACCESS with
+ * FILE_OPEN_REPARSE_POINT: a link is opened as the link, never what it
+ * points at (a directory link's or junction's target is not reached). */
 static NTSTATUS
-lb_open_new(const struct lb_peer *peer, const struct lb_win_fsh *dir, struct lb_nt_name *nt,
-    ACCESS_MASK access, HANDLE *h)
+lb_open_in(const struct lb_peer *peer, enum lb_open_as as, const struct lb_win_fsh *dir,
+    struct lb_nt_name *nt, ACCESS_MASK access, HANDLE *h)
 {
 	NTSTATUS st;
 
 	*h = NULL;
-	if (lb_as_client(peer) != LB_OK)
+	if (as == LB_OPEN_AS_CLIENT && lb_as_client(peer) != LB_OK)
 		return STATUS_ACCESS_DENIED;
 	st = lb_nt_open(h, access | SYNCHRONIZE, dir->h, nt,
 	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, FILE_OPEN,
 	    FILE_OPEN_REPARSE_POINT | FILE_SYNCHRONOUS_IO_NONALERT);
-	lb_as_self();
+	if (as == LB_OPEN_AS_CLIENT)
+		lb_as_self();
 	return st;
 }
 
@@ -748,7 +757,7 @@ lb_verify_new(const struct lb_peer *peer, const struct lb_win_fsh *dir,
 	}
 	/* Whatever went wrong, a link whose place is unknown does not stay. */
 	if (h == NULL) {
-		if (!NT_SUCCESS(lb_open_new(peer, dir, nt, DELETE, &del))) {
+		if (!NT_SUCCESS(lb_open_in(peer, LB_OPEN_AS_CLIENT, dir, nt, DELETE, &del))) {
 			lb_log_path(LB_WIN_ERR, "could not remove the new link ", name,
 			    " after a failed check of where it is");
 			goto out;
@@ -924,10 +933,11 @@ lb_win_create(const struct lb_peer *peer, void *dir, const char *name,
 
 /* ---- removing, closing, events ------------------------------------------ */
 
-/* NAME in the folder DIR opened for ACCESS with FILE_OPEN_REPARSE_POINT:
- * the link itself, never what it points at. */
+/* NAME (one plain component) in the folder D opened for ACCESS as AS
+ * (lb_open_in): the link itself, never what it points at. */
 static int
-lb_open_link(const struct lb_win_fsh *d, const char *name, ACCESS_MASK access, HANDLE *h)
+lb_open_link(const struct lb_peer *peer, enum lb_open_as as, const struct lb_win_fsh *d,
+    const char *name, ACCESS_MASK access, HANDLE *h)
 {
 	struct lb_nt_name nt = { 0 };
 	NTSTATUS st;
@@ -938,9 +948,7 @@ lb_open_link(const struct lb_win_fsh *d, const char *name, ACCESS_MASK access, H
 		return LB_E_INVAL;
 	if ((rc = lb_nt_name_component(name, &nt)) != LB_OK)
 		return rc;
-	st = lb_nt_open(h, access | SYNCHRONIZE, d->h, &nt,
-	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, FILE_OPEN,
-	    FILE_OPEN_REPARSE_POINT | FILE_SYNCHRONOUS_IO_NONALERT);
+	st = lb_open_in(peer, as, d, &nt, access, h);
 	lb_nt_name_free(&nt);
 	return NT_SUCCESS(st) ? LB_OK : lb_nt_error(st);
 }
@@ -952,8 +960,7 @@ lb_win_remove(const struct lb_peer *peer, void *dir, const char *name)
 	HANDLE h;
 	int rc;
 
-	(void)peer;
-	if ((rc = lb_open_link(dir, name, DELETE, &h)) != LB_OK)
+	if ((rc = lb_open_link(peer, LB_OPEN_AS_SERVICE, dir, name, DELETE, &h)) != LB_OK)
 		return rc;
 	st = lb_delete_handle(h);
 	CloseHandle(h);
@@ -971,8 +978,8 @@ lb_win_identify(const struct lb_peer *peer, void *dir, const char *name,
 	HANDLE h;
 	int rc;
 
-	(void)peer;
-	if ((rc = lb_open_link(dir, name, FILE_READ_ATTRIBUTES, &h)) != LB_OK)
+	if ((rc = lb_open_link(peer, LB_OPEN_AS_SERVICE, dir, name, FILE_READ_ATTRIBUTES,
+	    &h)) != LB_OK)
 		return rc;
 	rc = LB_E_IO;
 	if (GetFileInformationByHandle(h, &bi)) {
