@@ -967,6 +967,18 @@ lb_win_remove(const struct lb_peer *peer, void *dir, const char *name)
 	return NT_SUCCESS(st) ? LB_OK : lb_nt_error(st);
 }
 
+/* H's identity in the "made" record's format: volume serial number and
+ * file index, lower-case hex. BI what GetFileInformationByHandle said. */
+static int
+lb_handle_id(HANDLE h, BY_HANDLE_FILE_INFORMATION *bi, char id[LB_FILE_ID_MAX])
+{
+	if (!GetFileInformationByHandle(h, bi))
+		return lb_win_error(GetLastError());
+	snprintf(id, LB_FILE_ID_MAX, "%08lx:%08lx%08lx", (unsigned long)bi->dwVolumeSerialNumber,
+	    (unsigned long)bi->nFileIndexHigh, (unsigned long)bi->nFileIndexLow);
+	return LB_OK;
+}
+
 /* The link just made: its volume serial number and file index, opened
  * relative to the folder's handle with FILE_OPEN_REPARSE_POINT (the link
  * itself, not its target) and no access but its attributes. */
@@ -981,12 +993,89 @@ lb_win_identify(const struct lb_peer *peer, void *dir, const char *name,
 	if ((rc = lb_open_link(peer, LB_OPEN_AS_SERVICE, dir, name, FILE_READ_ATTRIBUTES,
 	    &h)) != LB_OK)
 		return rc;
-	rc = LB_E_IO;
-	if (GetFileInformationByHandle(h, &bi)) {
-		snprintf(id, LB_FILE_ID_MAX, "%08lx:%08lx%08lx", (unsigned long)bi.dwVolumeSerialNumber,
-		    (unsigned long)bi.nFileIndexHigh, (unsigned long)bi.nFileIndexLow);
-		rc = LB_OK;
+	if (lb_handle_id(h, &bi, id) != LB_OK)
+		rc = LB_E_IO;
+	CloseHandle(h);
+	return rc;
+}
+
+/* Is the object with attributes and tag TI of KIND, as the broker makes
+ * it (lb_make_reparse: a directory symbolic link and a junction are made
+ * as directories, a file symbolic link not)? A hard link is any plain
+ * file. */
+static int
+lb_is_kind(const FILE_ATTRIBUTE_TAG_INFO *ti, enum lb_kind kind)
+{
+	int is_dir = (ti->FileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
+	int is_rp = (ti->FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0;
+
+	switch (kind) {
+	case LB_KIND_SYMLINK:
+		return is_rp && ti->ReparseTag == IO_REPARSE_TAG_SYMLINK && !is_dir;
+	case LB_KIND_DIRSYMLINK:
+		return is_rp && ti->ReparseTag == IO_REPARSE_TAG_SYMLINK && is_dir;
+	case LB_KIND_JUNCTION:
+		return is_rp && ti->ReparseTag == IO_REPARSE_TAG_MOUNT_POINT && is_dir;
+	case LB_KIND_HARDLINK:
+		return !is_rp && !is_dir;
+	default:
+		return 0;
 	}
+}
+
+/* lb_fs_ops.unlink_made: NAME is opened once, as the client (Windows
+ * decides whether the client may delete it: DELETE on it or
+ * FILE_DELETE_CHILD on DIR), and its kind, tag, identity and link count
+ * are checked and it is deleted through that one handle
+ * (lb_delete_handle): what is deleted is the object that was checked,
+ * never another one put at NAME meanwhile. Opened
+ * with FILE_OPEN_REPARSE_POINT, a directory link or junction is deleted
+ * as the (empty) link directory itself; its target and what is in it are
+ * never opened. */
+static int
+lb_win_unlink_made(const struct lb_peer *peer, void *dir, const char *name,
+    enum lb_kind kind, const char *file_id)
+{
+	BY_HANDLE_FILE_INFORMATION bi;
+	FILE_ATTRIBUTE_TAG_INFO ti;
+	char id[LB_FILE_ID_MAX];
+	HANDLE h = NULL;
+	NTSTATUS st;
+	int rc;
+
+	if (dir == NULL || lb_win_peer_of(peer) == NULL || file_id == NULL ||
+	    !lb_file_id_ok(file_id, strnlen(file_id, LB_FILE_ID_MAX)))
+		return LB_E_INVAL;
+	if (kind != LB_KIND_SYMLINK && kind != LB_KIND_DIRSYMLINK &&
+	    kind != LB_KIND_JUNCTION && kind != LB_KIND_HARDLINK)
+		return LB_E_INVAL;
+	if ((rc = lb_open_link(peer, LB_OPEN_AS_CLIENT, dir, name,
+	    DELETE | FILE_READ_ATTRIBUTES, &h)) != LB_OK)
+		return rc;
+	memset(&ti, 0, sizeof(ti));
+	if (!GetFileInformationByHandleEx(h, FileAttributeTagInfo, &ti, sizeof(ti))) {
+		rc = lb_win_error(GetLastError());
+		goto out;
+	}
+	if (!lb_is_kind(&ti, kind)) {
+		rc = LB_E_CHANGED;
+		goto out;
+	}
+	if ((rc = lb_handle_id(h, &bi, id)) != LB_OK)
+		goto out;
+	if (strcmp(id, file_id) != 0) {
+		rc = LB_E_CHANGED;
+		goto out;
+	}
+	/* The file's only name: removing it would delete the file. */
+	if (kind == LB_KIND_HARDLINK && bi.nNumberOfLinks < 2) {
+		rc = LB_E_LAST_NAME;
+		goto out;
+	}
+	/* The access was checked at the open, as the client: DELETE granted. */
+	st = lb_delete_handle(h);
+	rc = NT_SUCCESS(st) ? LB_OK : lb_nt_error(st);
+out:
 	CloseHandle(h);
 	return rc;
 }
@@ -1083,6 +1172,7 @@ const struct lb_fs_ops lb_win_fs_ops = {
 	.resolve_target = lb_win_resolve_target,
 	.clock_ms = lb_win_clock_ms,
 	.identify = lb_win_identify,
+	.unlink_made = lb_win_unlink_made,
 };
 
 /* ---- RedirectionGuard ---------------------------------------------------- */

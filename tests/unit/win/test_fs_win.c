@@ -100,6 +100,25 @@ write_file(const char *rest, const char *content)
 	CloseHandle(h);
 }
 
+/* REST's whole content must be WANT. */
+static void
+assert_content(const char *rest, const char *want)
+{
+	wchar_t *w = wpath_in(rest);
+	char buf[256];
+	DWORD n = 0;
+	HANDLE h = CreateFileW(w, GENERIC_READ,
+	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+	    OPEN_EXISTING, 0, NULL);
+
+	free(w);
+	assert_true(h != INVALID_HANDLE_VALUE);
+	assert_true(ReadFile(h, buf, sizeof(buf), &n, NULL));
+	CloseHandle(h);
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(buf, want, n);
+}
+
 static DWORD
 link_count(const char *rest)
 {
@@ -116,7 +135,8 @@ link_count(const char *rest)
 	return bi.nNumberOfLinks;
 }
 
-/* "VOLUME:FILEINDEX" of REST as the identify op writes it. */
+/* "VOLUME:FILEINDEX" of REST (a file or a directory) as the identify op
+ * writes it. */
 static void
 file_id_of(const char *rest, char id[LB_FILE_ID_MAX])
 {
@@ -124,7 +144,7 @@ file_id_of(const char *rest, char id[LB_FILE_ID_MAX])
 	BY_HANDLE_FILE_INFORMATION bi;
 	HANDLE h = CreateFileW(w, FILE_READ_ATTRIBUTES,
 	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-	    OPEN_EXISTING, FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+	    OPEN_EXISTING, FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_BACKUP_SEMANTICS, NULL);
 
 	free(w);
 	assert_true(h != INVALID_HANDLE_VALUE);
@@ -234,8 +254,10 @@ rm_tree_entry(const wchar_t *name)
 		DeleteFileW(p);
 }
 
+/* What the tests make in the temporary directory, gone. Also after a
+ * test that failed half-way, so the next one starts clean. */
 static int
-teardown(void **state)
+rm_test_entries(void **state)
 {
 	static const wchar_t *names[] = {
 		L"hl", L"target.txt", L"t2.txt", L"t3.txt", L"sub", L"sl", L"dl",
@@ -246,6 +268,13 @@ teardown(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		rm_tree_entry(names[i]);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)rm_test_entries(state);
 	RemoveDirectoryW(fx.dirw);
 	if (fx.wp.token != NULL)
 		CloseHandle(fx.wp.token);
@@ -746,6 +775,225 @@ test_create_refuses_names_that_are_not_one_plain_component(void **state)
 	rm_tree_entry(L"t2.txt");
 }
 
+/* ---- unlink_made (linkbroker rm) ------------------------------------------- */
+
+/* As the broker makes one: "hl" a hard link to a new "target.txt" holding
+ * CONTENT, made by create and identified by identify into ID; the
+ * target's handle closed. *D the open folder. */
+static void
+make_hardlink(const char *content, void **d, char id[LB_FILE_ID_MAX])
+{
+	struct lb_path target = { 0 }, res = { 0 };
+	void *f = NULL;
+
+	write_file("target.txt", content);
+	path_in("target.txt", &target);
+	assert_int_equal(lb_win_fs_ops.open_target(&fx.wp.peer, &target, &f, &res), LB_OK);
+	*d = open_dir("hl");
+	assert_int_equal(lb_win_fs_ops.create(&fx.wp.peer, *d, "hl", LB_KIND_HARDLINK,
+	    NULL, f), LB_OK);
+	lb_win_fs_ops.close(f);
+	assert_int_equal(lb_win_fs_ops.identify(&fx.wp.peer, *d, "hl", id), LB_OK);
+	assert_int_equal(link_count("hl"), 2);
+	lb_path_free(&target);
+	lb_path_free(&res);
+}
+
+static void
+test_unlink_made_removes_the_hard_link_it_made_and_keeps_the_file(void **state)
+{
+	char id[LB_FILE_ID_MAX];
+	void *d;
+
+	(void)state;
+	make_hardlink("hello", &d, id);
+	assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, "hl", LB_KIND_HARDLINK, id),
+	    LB_OK);
+	assert_false(exists("hl"));
+	assert_true(exists("target.txt"));
+	assert_int_equal(link_count("target.txt"), 1);
+	assert_content("target.txt", "hello");
+	/* Done once: the second time nothing is there. */
+	assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, "hl", LB_KIND_HARDLINK, id),
+	    LB_E_NOENT);
+	assert_true(exists("target.txt"));
+	lb_win_fs_ops.close(d);
+	rm_tree_entry(L"target.txt");
+}
+
+static void
+test_unlink_made_refuses_a_name_with_another_identity(void **state)
+{
+	char id[LB_FILE_ID_MAX], other[LB_FILE_ID_MAX];
+	size_t n;
+	void *d;
+
+	(void)state;
+	make_hardlink("hello", &d, id);
+	/* Replaced since: the identity of another file. */
+	write_file("t2.txt", "other");
+	file_id_of("t2.txt", other);
+	assert_string_not_equal(other, id);
+	assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, "hl", LB_KIND_HARDLINK, other),
+	    LB_E_CHANGED);
+	/* One digit off. */
+	n = strlen(id);
+	memcpy(other, id, n + 1);
+	other[n - 1] = other[n - 1] == '0' ? '1' : '0';
+	assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, "hl", LB_KIND_HARDLINK, other),
+	    LB_E_CHANGED);
+	assert_true(exists("hl"));
+	assert_int_equal(link_count("target.txt"), 2);
+	assert_content("hl", "hello");
+	lb_win_fs_ops.close(d);
+	rm_tree_entry(L"hl");
+	rm_tree_entry(L"target.txt");
+	rm_tree_entry(L"t2.txt");
+}
+
+static void
+test_unlink_made_refuses_a_hard_link_that_is_the_files_last_name(void **state)
+{
+	wchar_t *tw = wpath_in("target.txt");
+	char id[LB_FILE_ID_MAX];
+	void *d;
+
+	(void)state;
+	make_hardlink("only", &d, id);
+	assert_true(DeleteFileW(tw));
+	assert_int_equal(link_count("hl"), 1);
+	assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, "hl", LB_KIND_HARDLINK, id),
+	    LB_E_LAST_NAME);
+	assert_true(exists("hl"));
+	assert_content("hl", "only");
+	lb_win_fs_ops.close(d);
+	free(tw);
+	rm_tree_entry(L"hl");
+}
+
+static void
+test_unlink_made_refuses_a_plain_file_asked_as_a_reparse_point(void **state)
+{
+	static const enum lb_kind kinds[] = {
+		LB_KIND_SYMLINK, LB_KIND_DIRSYMLINK, LB_KIND_JUNCTION,
+	};
+	char id[LB_FILE_ID_MAX], tid[LB_FILE_ID_MAX];
+	size_t i;
+	void *d;
+
+	(void)state;
+	make_hardlink("hello", &d, id);
+	file_id_of("target.txt", tid);
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		/* Its own identity: only the kind is wrong. */
+		assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, "hl", kinds[i], id),
+		    LB_E_CHANGED);
+		assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, "target.txt",
+		    kinds[i], tid), LB_E_CHANGED);
+	}
+	assert_true(exists("hl"));
+	assert_true(exists("target.txt"));
+	assert_int_equal(link_count("target.txt"), 2);
+	lb_win_fs_ops.close(d);
+	rm_tree_entry(L"hl");
+	rm_tree_entry(L"target.txt");
+}
+
+static void
+test_unlink_made_of_a_missing_name_is_noent(void **state)
+{
+	char id[LB_FILE_ID_MAX];
+	void *d;
+
+	(void)state;
+	make_hardlink("hello", &d, id);
+	assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, "none", LB_KIND_HARDLINK, id),
+	    LB_E_NOENT);
+	assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, "none", LB_KIND_JUNCTION, id),
+	    LB_E_NOENT);
+	assert_true(exists("hl"));
+	lb_win_fs_ops.close(d);
+	rm_tree_entry(L"hl");
+	rm_tree_entry(L"target.txt");
+}
+
+static void
+test_unlink_made_refuses_a_directory_asked_as_a_hard_link(void **state)
+{
+	static const enum lb_kind kinds[] = {
+		LB_KIND_HARDLINK, LB_KIND_DIRSYMLINK, LB_KIND_JUNCTION,
+	};
+	wchar_t *w = wpath_in("sub");
+	char id[LB_FILE_ID_MAX];
+	size_t i;
+	void *d;
+
+	(void)state;
+	assert_true(CreateDirectoryW(w, NULL));
+	file_id_of("sub", id);
+	d = open_dir("sub");
+	/* A plain directory: neither a hard link nor a directory link. */
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, "sub", kinds[i], id),
+		    LB_E_CHANGED);
+	assert_true(exists("sub"));
+	lb_win_fs_ops.close(d);
+	assert_true(RemoveDirectoryW(w));
+	free(w);
+}
+
+static void
+test_unlink_made_refuses_bad_names_ids_and_kinds(void **state)
+{
+	static const char *inval_names[] = { "", ".", "..", "a\\b", "a/b", "..\\hl", "C:\\hl" };
+	static const char *other_names[] = { "con", "hl:stream", "hl.", "hl " };
+	static const char *bad_ids[] = {
+		"", "12", ":1", "1:", "1:2:3", "1:A", "x:1", "1:2 ", "1:2\n",
+		/* LB_FILE_ID_MAX characters: one too many */
+		"0000000000000000000000:0000000000000000000000000",
+	};
+	struct lb_peer nobody = { 0 };
+	char id[LB_FILE_ID_MAX];
+	size_t i;
+	void *d;
+
+	(void)state;
+	make_hardlink("hello", &d, id);
+	assert_int_equal(strlen(bad_ids[sizeof(bad_ids) / sizeof(bad_ids[0]) - 1]), LB_FILE_ID_MAX);
+	for (i = 0; i < sizeof(inval_names) / sizeof(inval_names[0]); i++)
+		if (lb_win_fs_ops.unlink_made(&fx.wp.peer, d, inval_names[i], LB_KIND_HARDLINK, id)
+		    != LB_E_INVAL)
+			fail_msg("the name \"%s\" was not refused as invalid", inval_names[i]);
+	/* Refused by the same name check as create, with its own reasons. */
+	for (i = 0; i < sizeof(other_names) / sizeof(other_names[0]); i++)
+		assert_int_not_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, other_names[i],
+		    LB_KIND_HARDLINK, id), LB_OK);
+	assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, NULL, LB_KIND_HARDLINK, id),
+	    LB_E_INVAL);
+	for (i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++)
+		if (lb_win_fs_ops.unlink_made(&fx.wp.peer, d, "hl", LB_KIND_HARDLINK, bad_ids[i])
+		    != LB_E_INVAL)
+			fail_msg("the id \"%s\" was not refused as invalid", bad_ids[i]);
+	assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, "hl", LB_KIND_HARDLINK, NULL),
+	    LB_E_INVAL);
+	assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, "hl", LB_KIND_NONE, id),
+	    LB_E_INVAL);
+	assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, "hl", (enum lb_kind)99, id),
+	    LB_E_INVAL);
+	assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, NULL, "hl", LB_KIND_HARDLINK, id),
+	    LB_E_INVAL);
+	assert_int_equal(lb_win_fs_ops.unlink_made(&nobody, d, "hl", LB_KIND_HARDLINK, id),
+	    LB_E_INVAL);
+	assert_true(exists("hl"));
+	assert_int_equal(link_count("target.txt"), 2);
+	/* Everything right: removed (the refusals above were not for the file). */
+	assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, "hl", LB_KIND_HARDLINK, id),
+	    LB_OK);
+	assert_false(exists("hl"));
+	lb_win_fs_ops.close(d);
+	rm_tree_entry(L"target.txt");
+}
+
 /* ---- reparse points -------------------------------------------------------- */
 
 static DWORD
@@ -794,16 +1042,18 @@ struct reparse_case {
 	const char *target;           /* NULL: the temporary directory itself */
 	DWORD tag;
 	int is_dir;
+	enum lb_kind wrong_kind;      /* a reparse kind it is not */
 };
 
 static void
 test_symlinks_and_junctions_are_made_or_fail_cleanly(void **state)
 {
 	const struct reparse_case cases[] = {
-		{ "sl", LB_KIND_SYMLINK, "t3.txt", LB_TAG_SYMLINK, 0 },
-		{ "dl", LB_KIND_DIRSYMLINK, "..", LB_TAG_SYMLINK, 1 },
-		{ "jn", LB_KIND_JUNCTION, NULL, LB_TAG_JUNCTION, 1 },
+		{ "sl", LB_KIND_SYMLINK, "t3.txt", LB_TAG_SYMLINK, 0, LB_KIND_DIRSYMLINK },
+		{ "dl", LB_KIND_DIRSYMLINK, "..", LB_TAG_SYMLINK, 1, LB_KIND_JUNCTION },
+		{ "jn", LB_KIND_JUNCTION, NULL, LB_TAG_JUNCTION, 1, LB_KIND_DIRSYMLINK },
 	};
+	char id[LB_FILE_ID_MAX];
 	DWORD attrs, tag;
 	size_t i;
 	void *d;
@@ -839,10 +1089,20 @@ test_symlinks_and_junctions_are_made_or_fail_cleanly(void **state)
 		assert_owned_by_client(c->name);
 		assert_int_equal(lb_win_fs_ops.create(&fx.wp.peer, d, c->name, c->kind,
 		    c->target != NULL ? c->target : fx.final, NULL), LB_E_EXISTS);
-		assert_int_equal(lb_win_fs_ops.remove(&fx.wp.peer, d, c->name), LB_OK);
+		/* rm: only as the kind it was made as, then the link itself. */
+		assert_int_equal(lb_win_fs_ops.identify(&fx.wp.peer, d, c->name, id), LB_OK);
+		assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, c->name,
+		    c->wrong_kind, id), LB_E_CHANGED);
+		assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, c->name,
+		    LB_KIND_HARDLINK, id), LB_E_CHANGED);
+		assert_true(exists(c->name));
+		assert_int_equal(lb_win_fs_ops.unlink_made(&fx.wp.peer, d, c->name, c->kind, id),
+		    LB_OK);
 		assert_false(exists(c->name));
 	}
-	/* The target of the links was never touched. */
+	/* The target of the links was never touched (a directory link to the
+	 * folder above and a junction to this one were removed as links: what
+	 * is in them is still there). */
 	assert_true(exists("t3.txt"));
 	assert_int_equal(link_count("t3.txt"), 1);
 	lb_win_fs_ops.close(d);
@@ -919,6 +1179,20 @@ main(void)
 		cmocka_unit_test(test_a_link_whose_folder_moved_above_is_removed_and_refused),
 		cmocka_unit_test(test_targets_resolve_to_final_paths_and_refuse_unknown_short_names),
 		cmocka_unit_test(test_create_refuses_names_that_are_not_one_plain_component),
+		cmocka_unit_test_teardown(test_unlink_made_removes_the_hard_link_it_made_and_keeps_the_file,
+		    rm_test_entries),
+		cmocka_unit_test_teardown(test_unlink_made_refuses_a_name_with_another_identity,
+		    rm_test_entries),
+		cmocka_unit_test_teardown(test_unlink_made_refuses_a_hard_link_that_is_the_files_last_name,
+		    rm_test_entries),
+		cmocka_unit_test_teardown(test_unlink_made_refuses_a_plain_file_asked_as_a_reparse_point,
+		    rm_test_entries),
+		cmocka_unit_test_teardown(test_unlink_made_of_a_missing_name_is_noent,
+		    rm_test_entries),
+		cmocka_unit_test_teardown(test_unlink_made_refuses_a_directory_asked_as_a_hard_link,
+		    rm_test_entries),
+		cmocka_unit_test_teardown(test_unlink_made_refuses_bad_names_ids_and_kinds,
+		    rm_test_entries),
 		cmocka_unit_test(test_symlinks_and_junctions_are_made_or_fail_cleanly),
 		cmocka_unit_test(test_bad_link_targets_are_refused_before_anything_is_made),
 		cmocka_unit_test(test_redirection_guard_is_on_or_reported_unavailable),
