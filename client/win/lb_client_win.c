@@ -442,6 +442,51 @@ lb_client_read_file(const char *path, struct lb_buf *out, struct lb_buf *why)
 	return r;
 }
 
+int
+lb_client_file_id(const char *path, char id[LB_CLIENT_FILE_ID_MAX], int *is_link)
+{
+	BY_HANDLE_FILE_INFORMATION info;
+	FILE_ATTRIBUTE_TAG_INFO ti;
+	wchar_t *w = NULL;
+	HANDLE h;
+	DWORD err;
+	int r;
+
+	if (path == NULL || id == NULL || is_link == NULL)
+		return LB_E_INVAL;
+	if ((r = lb_wide_from_cstr(path, &w)) != LB_OK)
+		return r;
+	/* OPEN_REPARSE_POINT: the link itself, not what it points at;
+	 * BACKUP_SEMANTICS: a directory (a junction) opens too. Attributes
+	 * only, shared with everyone: no sharing violation, no oplock break. */
+	h = CreateFileW(w, FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE |
+	    FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+	    FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_BACKUP_SEMANTICS, NULL);
+	free(w);
+	if (h == INVALID_HANDLE_VALUE) {
+		err = GetLastError();
+		if (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND)
+			return LB_E_NOENT;
+		return err == ERROR_ACCESS_DENIED ? LB_E_PERM : LB_E_IO;
+	}
+	memset(&ti, 0, sizeof(ti));
+	if (!GetFileInformationByHandle(h, &info) ||
+	    !GetFileInformationByHandleEx(h, FileAttributeTagInfo, &ti, sizeof(ti))) {
+		r = LB_E_IO;
+	} else {
+		/* As the broker's identify writes it (service/win/lb_fs_win.c). */
+		(void)snprintf(id, LB_CLIENT_FILE_ID_MAX, "%08lx:%08lx%08lx",
+		    (unsigned long)info.dwVolumeSerialNumber,
+		    (unsigned long)info.nFileIndexHigh, (unsigned long)info.nFileIndexLow);
+		*is_link = (ti.FileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0 &&
+		    (ti.ReparseTag == IO_REPARSE_TAG_SYMLINK ||
+		    ti.ReparseTag == IO_REPARSE_TAG_MOUNT_POINT);
+		r = LB_OK;
+	}
+	CloseHandle(h);
+	return r;
+}
+
 /* ---- security helpers ---- */
 
 /* This process's user (TOKEN_USER, malloc'd) in *OUT. */

@@ -2,8 +2,10 @@
  * DPAPI under a private directory (round trip, no silent replace, refusal
  * of plain text, tampered or foreign blobs), output bytes to a file, the
  * clock, a pipe whose server is not the LinkBroker service refused
- * before a byte is sent, and the pipe owner check (SYSTEM, as the service's
- * LB_SDDL_PIPE makes it, passes; the creator's default owner does not).
+ * before a byte is sent, the pipe owner check (SYSTEM, as the service's
+ * LB_SDDL_PIPE makes it, passes; the creator's default owner does not),
+ * and a file's identity as `linkbroker list` compares it with the
+ * broker's record.
  * Under Wine DPAPI and DACLs are not real protection; these pin the code
  * paths and the file format. */
 #include <setjmp.h>
@@ -472,6 +474,119 @@ test_pipe_owned_by_another_account_fails_the_owner_check(void **state)
 	lb_buf_free(&why);
 }
 
+/* ---- lb_client_file_id (linkbroker list) ---- */
+
+/* BASE\NAME as a new string, UTF-16 in *W and UTF-8 returned. */
+static char *
+path_under(const wchar_t *base, const wchar_t *name, wchar_t *w, size_t cap)
+{
+	char *u;
+
+	assert_true(swprintf(w, cap, L"%ls\\%ls", base, name) > 0);
+	assert_non_null(u = lb_win_utf8(w));
+	return u;
+}
+
+/* W's identity computed here, the way the broker's identify records it. */
+static void
+id_by_hand(const wchar_t *w, char id[LB_CLIENT_FILE_ID_MAX])
+{
+	BY_HANDLE_FILE_INFORMATION bi;
+	HANDLE h = CreateFileW(w, FILE_READ_ATTRIBUTES,
+	    FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_EXISTING,
+	    FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_BACKUP_SEMANTICS, NULL);
+
+	assert_true(h != INVALID_HANDLE_VALUE);
+	assert_true(GetFileInformationByHandle(h, &bi));
+	CloseHandle(h);
+	assert_true(snprintf(id, LB_CLIENT_FILE_ID_MAX, "%08lx:%08lx%08lx",
+	    (unsigned long)bi.dwVolumeSerialNumber, (unsigned long)bi.nFileIndexHigh,
+	    (unsigned long)bi.nFileIndexLow) > 0);
+}
+
+static void
+test_file_id_is_the_files_identity_shared_by_its_hard_links(void **state)
+{
+	wchar_t base[MAX_PATH], a[MAX_PATH], b[MAX_PATH], c[MAX_PATH], u[MAX_PATH];
+	char ida[LB_CLIENT_FILE_ID_MAX], idb[LB_CLIENT_FILE_ID_MAX];
+	char idc[LB_CLIENT_FILE_ID_MAX], idu[LB_CLIENT_FILE_ID_MAX];
+	char idd[LB_CLIENT_FILE_ID_MAX], want[LB_CLIENT_FILE_ID_MAX];
+	char *pa, *pb, *pc, *pu, *pd;
+	int is_link;
+
+	(void)state;
+	make_base(base, MAX_PATH);
+	pa = path_under(base, L"a.txt", a, MAX_PATH);
+	pb = path_under(base, L"b.txt", b, MAX_PATH);
+	pc = path_under(base, L"c.txt", c, MAX_PATH);
+	pu = path_under(base, L"\u00fcber \U0001F600.txt", u, MAX_PATH);
+	assert_non_null(pd = lb_win_utf8(base));
+	write_whole(a, "one", 3);
+	write_whole(c, "two", 3);
+	write_whole(u, "three", 5);
+	assert_true(CreateHardLinkW(b, a, NULL));
+
+	is_link = -1;
+	assert_int_equal(lb_client_file_id(pa, ida, &is_link), LB_OK);
+	assert_int_equal(is_link, 0);
+	id_by_hand(a, want);
+	assert_string_equal(ida, want);
+	assert_true(lb_file_id_ok(ida, strlen(ida)));
+	/* Two names of one file: one identity. */
+	is_link = -1;
+	assert_int_equal(lb_client_file_id(pb, idb, &is_link), LB_OK);
+	assert_int_equal(is_link, 0);
+	assert_string_equal(idb, ida);
+	/* Another file: another. */
+	assert_int_equal(lb_client_file_id(pc, idc, &is_link), LB_OK);
+	assert_string_not_equal(idc, ida);
+	id_by_hand(c, want);
+	assert_string_equal(idc, want);
+	/* A UTF-8 path beyond ASCII names the same file as its UTF-16 form. */
+	assert_int_equal(lb_client_file_id(pu, idu, &is_link), LB_OK);
+	id_by_hand(u, want);
+	assert_string_equal(idu, want);
+	/* A directory has one too, and is not a link. */
+	is_link = -1;
+	assert_int_equal(lb_client_file_id(pd, idd, &is_link), LB_OK);
+	assert_int_equal(is_link, 0);
+	id_by_hand(base, want);
+	assert_string_equal(idd, want);
+
+	assert_true(DeleteFileW(a));
+	assert_true(DeleteFileW(b));
+	assert_true(DeleteFileW(c));
+	assert_true(DeleteFileW(u));
+	assert_true(RemoveDirectoryW(base));
+	free(pa);
+	free(pb);
+	free(pc);
+	free(pu);
+	free(pd);
+}
+
+static void
+test_file_id_of_a_missing_path_is_noent(void **state)
+{
+	wchar_t base[MAX_PATH], w[MAX_PATH];
+	char id[LB_CLIENT_FILE_ID_MAX], *p;
+	int is_link = 0;
+
+	(void)state;
+	make_base(base, MAX_PATH);
+	p = path_under(base, L"none.txt", w, MAX_PATH);
+	assert_int_equal(lb_client_file_id(p, id, &is_link), LB_E_NOENT);
+	free(p);
+	/* ERROR_PATH_NOT_FOUND: a folder on the way is missing. */
+	p = path_under(base, L"none\\x.txt", w, MAX_PATH);
+	assert_int_equal(lb_client_file_id(p, id, &is_link), LB_E_NOENT);
+	free(p);
+	/* Not UTF-8: refused, not converted lossily. */
+	assert_int_equal(lb_client_file_id("C:\\\xff.txt", id, &is_link), LB_E_INVAL);
+	assert_int_equal(lb_client_file_id(NULL, id, &is_link), LB_E_INVAL);
+	assert_true(RemoveDirectoryW(base));
+}
+
 int
 main(void)
 {
@@ -489,6 +604,8 @@ main(void)
 		cmocka_unit_test(test_pipe_not_served_by_the_service_is_refused_before_sending),
 		cmocka_unit_test(test_pipe_owned_by_system_passes_the_owner_check),
 		cmocka_unit_test(test_pipe_owned_by_another_account_fails_the_owner_check),
+		cmocka_unit_test(test_file_id_is_the_files_identity_shared_by_its_hard_links),
+		cmocka_unit_test(test_file_id_of_a_missing_path_is_noent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
