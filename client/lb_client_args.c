@@ -1,5 +1,6 @@
 /* lb_client_args: the linkbroker command line (mklink-compatible) and the
  * batch-line tokenizer. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "lb_client_args.h"
@@ -81,6 +82,7 @@ lb_cli_command(const char *s, enum lb_cli_cmd *cmd)
 	} words[] = {
 		{ "check", LB_CLI_CHECK }, { "keygen", LB_CLI_KEYGEN },
 		{ "status", LB_CLI_STATUS }, { "batch", LB_CLI_BATCH },
+		{ "list", LB_CLI_LIST }, { "rm", LB_CLI_RM },
 	};
 	size_t i;
 
@@ -139,6 +141,14 @@ lb_cli_run_at(int argc, char **argv)
 		return strcmp(s, "run") == 0 ? i : 0;
 	}
 	return 0;
+}
+
+void
+lb_cli_args_free(struct lb_cli_args *a)
+{
+	free(a->rm_links);
+	a->rm_links = NULL;
+	a->n_rm = 0;
 }
 
 int
@@ -217,8 +227,15 @@ lb_cli_parse(int argc, char **argv, struct lb_cli_args *a,
 				return lb_cli_fail(why, bad, "unknown option", s);
 			if (!have_cmd && npos == 0 && lb_cli_command(s, &a->cmd)) {
 				have_cmd = 1;
+				if (a->cmd == LB_CLI_RM && (a->rm_links = calloc((size_t)argc,
+				    sizeof(*a->rm_links))) == NULL)
+					return lb_cli_fail(why, bad, "out of memory", NULL);
 				continue;
 			}
+		}
+		if (a->cmd == LB_CLI_RM) {
+			a->rm_links[a->n_rm++] = s;
+			continue;
 		}
 		if (npos == 2)
 			return lb_cli_fail(why, bad, "too many arguments", s);
@@ -242,6 +259,15 @@ lb_cli_parse(int argc, char **argv, struct lb_cli_args *a,
 		if (npos > 1)
 			return lb_cli_fail(why, bad, "batch takes one FILE (or - for standard input)", pos[1]);
 		a->batch_file = pos[0];
+		break;
+	case LB_CLI_LIST:
+		if (npos > 1)
+			return lb_cli_fail(why, bad, "list takes one PATH at most", pos[1]);
+		a->list_path = pos[0];
+		break;
+	case LB_CLI_RM:
+		if (a->n_rm == 0)
+			return lb_cli_fail(why, bad, "rm needs a LINK", NULL);
 		break;
 	case LB_CLI_RUN:
 		if (a->run_argc == 0)

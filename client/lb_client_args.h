@@ -17,6 +17,8 @@ enum lb_cli_cmd {
 	LB_CLI_HELP,          /* --help or /? anywhere before "--" (or "run"), or
 	                       * right after "run" */
 	LB_CLI_RUN,           /* linkbroker run [--] COMMAND [ARGS...] */
+	LB_CLI_LIST,          /* linkbroker list [PATH] */
+	LB_CLI_RM,            /* linkbroker rm LINK... */
 };
 
 struct lb_cli_args {
@@ -32,7 +34,13 @@ struct lb_cli_args {
 	int run_argc;               /* RUN: the command and its arguments, as given */
 	char **run_argv;
 	enum lb_cli_cmd help_for;   /* HELP: the command it is about (CREATE: none named) */
+	const char *list_path;      /* LIST: the PATH links must be under, or NULL */
+	const char **rm_links;      /* RM: the links (malloc'd; lb_cli_args_free) */
+	size_t n_rm;
 };
+
+/* Frees what lb_cli_parse allocated (rm's list). Safe after a failure. */
+void lb_cli_args_free(struct lb_cli_args *a);
 
 /* Parse ARGV (ARGV[0] is the program). LB_OK, or LB_E_USAGE with a short
  * reason in *WHY and, when one argument is to blame, that argument in *BAD

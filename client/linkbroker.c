@@ -28,6 +28,8 @@ static const char lb_synopsis[] =
     "       linkbroker status                            is the broker there and genuine, is my key enrolled?\n"
     "       linkbroker batch [FILE | -]                  one request per line: [/D|/H|/J] Link Target\n"
     "       linkbroker run [--] COMMAND [ARGS...]        run COMMAND; links it may not make go to the broker\n"
+    "       linkbroker list [PATH]                       the links the broker made for you, and whether they are there\n"
+    "       linkbroker rm LINK...                        remove links the broker made for you\n"
     "options: --json  --endpoint PATH  --service-key FILE  --help (COMMAND --help: more on one)\n";
 
 static const char lb_help_more[] =
@@ -90,6 +92,22 @@ lb_help_text(enum lb_cli_cmd cmd)
 		    "COMMAND's own, or 125 no shim, 126 cannot run, 127 not found.\n"
 		    "LINKBROKER_DEBUG=1: the shim prints each call it takes to the broker.\n"
 		    "See docs/integration.md.\n";
+	case LB_CLI_LIST:
+		return "usage: linkbroker list [--json] [PATH]\n\n"
+		    "The links the broker made for you and has not removed (under PATH, by whole\n"
+		    "components of their resolved paths), oldest first: one line each,\n"
+		    "STATE KIND Link <<===>> Target, where STATE is present (still the link\n"
+		    "made), changed (something else is there now) or gone. --json: one object\n"
+		    "per link. Exit 0, 1 your key is not enrolled, 3 no broker.\n";
+	case LB_CLI_RM:
+		return "usage: linkbroker rm [--json] LINK...\n\n"
+		    "Remove each LINK, a link the broker made for you, if it is still that link\n"
+		    "(the same file, not something put there since) and the policy would let it\n"
+		    "make it now. The link itself is removed, never what it points at: a\n"
+		    "directory link or junction is removed as rmdir removes one, its target's\n"
+		    "contents untouched; a hard link only while the file has another name.\n"
+		    "Exit: the worst of 0 removed, 1 denied (not made by the broker for you,\n"
+		    "or the policy), 2 bad input, 3 no broker, 4 it failed (changed, gone).\n";
 	case LB_CLI_CREATE:
 	case LB_CLI_HELP:
 		break;
@@ -210,6 +228,8 @@ lb_result_text(struct lb_buf *o, const struct lb_result *r, int ex)
 	size_t msg_len = r->msg_len;
 	int rc;
 
+	if (ex == LB_EXIT_OK && r->type == LB_MSG_REMOVE)   /* the broker's mklink-style line */
+		return lb_buf_put_display(o, r->msg, r->msg_len);
 	if (ex == LB_EXIT_OK && r->type == LB_MSG_CREATE && r->link != NULL && r->target != NULL) {
 		if ((rc = lb_buf_put_cstr(o, lb_mklink_phrase(r->kind))) != LB_OK ||
 		    (rc = lb_buf_put_display(o, r->link, strlen(r->link))) != LB_OK ||
@@ -229,6 +249,9 @@ lb_result_text(struct lb_buf *o, const struct lb_result *r, int ex)
 	}
 	if ((rc = lb_buf_put_cstr(o, "linkbroker: ")) != LB_OK ||
 	    (r->index > 0 && (rc = lb_buf_printf(o, "line %zu: ", r->index)) != LB_OK) ||
+	    (r->type == LB_MSG_REMOVE && r->link != NULL &&
+	    ((rc = lb_buf_put_display(o, r->link, strlen(r->link))) != LB_OK ||
+	    (rc = lb_buf_put_cstr(o, ": ")) != LB_OK)) ||
 	    (ex == LB_EXIT_DENIED && (rc = lb_buf_put_cstr(o, "denied: ")) != LB_OK))
 		return rc;
 	return lb_buf_put_display(o, msg, msg_len);
@@ -694,6 +717,206 @@ out:
 	return ex;
 }
 
+/* ---- list and rm: the links the broker made ---- */
+
+/* One link of a list page (docs/protocol.md, "Lists"), read strictly. */
+struct lb_listed {
+	uint64_t seq;
+	struct lb_json_str time, kind, link, target, file;
+	int too_long;
+};
+
+static int
+lb_listed_parse(struct lb_json_in *in, struct lb_listed *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (lb_json_lit(in, "{\"seq\":") != LB_OK || lb_json_uint(in, UINT64_MAX, &e->seq) != LB_OK ||
+	    lb_json_lit(in, ",\"time\":") != LB_OK || lb_json_str(in, 0, &e->time) != LB_OK ||
+	    lb_json_lit(in, ",\"kind\":") != LB_OK || lb_json_str(in, 0, &e->kind) != LB_OK)
+		return LB_E_BAD_FIELD;
+	if (lb_json_peek(in, ",\"too_long\":true}")) {
+		e->too_long = 1;
+		return lb_json_lit(in, ",\"too_long\":true}") == LB_OK && lb_json_end(in) == LB_OK ?
+		    LB_OK : LB_E_BAD_FIELD;
+	}
+	if (lb_json_lit(in, ",\"link\":") != LB_OK || lb_json_str(in, 0, &e->link) != LB_OK ||
+	    lb_json_lit(in, ",\"target\":") != LB_OK || lb_json_str(in, 0, &e->target) != LB_OK ||
+	    lb_json_lit(in, ",\"file\":") != LB_OK || lb_json_str(in, 1, &e->file) != LB_OK ||
+	    lb_json_lit(in, "}") != LB_OK || lb_json_end(in) != LB_OK)
+		return LB_E_BAD_FIELD;
+	return LB_OK;
+}
+
+/* S's bytes, NUL-terminated, into OUT. */
+static int
+lb_json_bytes(const struct lb_json_str *s, struct lb_buf *out)
+{
+	int r;
+
+	lb_buf_reset(out);
+	if (!s->null && (r = lb_json_unescape(s->raw, s->raw_len, out, NULL)) != LB_OK)
+		return r;
+	if ((r = lb_buf_put_u8(out, '\0')) != LB_OK)
+		return r;
+	out->len--;
+	return LB_OK;
+}
+
+/* Where the link E stands, looked at with this user's own rights:
+ * present (the very file made), changed, gone, or unknown. */
+static const char *
+lb_listed_state(const char *link, const struct lb_buf *file)
+{
+	char id[LB_CLIENT_FILE_ID_MAX];
+	int is_link, r;
+
+	r = lb_client_file_id(link, id, &is_link);
+	if (r == LB_E_NOENT)
+		return "gone";
+	if (r != LB_OK)
+		return "unknown";
+	return file->len > 0 && strcmp(id, (const char *)file->data) == 0 ? "present" : "changed";
+}
+
+/* Print the link on LINE (LEN bytes) of a page: LB_OK, or the page is
+ * not what a broker sends. */
+static int
+lb_listed_print(const struct lb_cli_args *a, const char *line, size_t len)
+{
+	struct lb_json_in in;
+	struct lb_listed e;
+	struct lb_buf link, target, file, kind, o;
+	const char *state = "unknown";
+	int r;
+
+	lb_json_in_init(&in, line, len, LB_PATH_BUF_MAX);
+	lb_buf_init(&link, LB_PATH_BUF_MAX + 1);
+	lb_buf_init(&target, LB_PATH_BUF_MAX + 1);
+	lb_buf_init(&file, 64);
+	lb_buf_init(&kind, 64);
+	lb_buf_init(&o, LB_OUT_MAX);
+	if ((r = lb_listed_parse(&in, &e)) != LB_OK || (r = lb_json_bytes(&e.kind, &kind)) != LB_OK ||
+	    (!e.too_long && ((r = lb_json_bytes(&e.link, &link)) != LB_OK ||
+	    (r = lb_json_bytes(&e.target, &target)) != LB_OK ||
+	    (r = lb_json_bytes(&e.file, &file)) != LB_OK)))
+		goto out;
+	if (!e.too_long)
+		state = lb_listed_state((const char *)link.data, &file);
+	if (a->json)
+		r = lb_buf_printf(&o, "{\"seq\":%llu,\"time\":\"%.*s\",\"kind\":\"%.*s\",\"link\":",
+		    (unsigned long long)e.seq, (int)e.time.raw_len, e.time.raw, (int)e.kind.raw_len,
+		    e.kind.raw) == LB_OK &&
+		    lb_json_put_str(&o, e.too_long ? NULL : (const char *)link.data, link.len) == LB_OK &&
+		    lb_buf_put_cstr(&o, ",\"target\":") == LB_OK &&
+		    lb_json_put_str(&o, e.too_long ? NULL : (const char *)target.data, target.len) == LB_OK &&
+		    lb_buf_put_cstr(&o, ",\"file\":") == LB_OK &&
+		    lb_json_put_str(&o, file.len > 0 ? (const char *)file.data : NULL, file.len) == LB_OK &&
+		    lb_buf_printf(&o, ",\"state\":\"%s\"}", state) == LB_OK ? LB_OK : LB_E_NOMEM;
+	else if (e.too_long)
+		r = lb_buf_printf(&o, "%-8s %-10s (paths too long to list: see audit record %llu)", state,
+		    (const char *)kind.data, (unsigned long long)e.seq);
+	else
+		r = lb_buf_printf(&o, "%-8s %-10s ", state, (const char *)kind.data) == LB_OK &&
+		    lb_buf_put_display(&o, (const char *)link.data, link.len) == LB_OK &&
+		    lb_buf_put_cstr(&o, " <<===>> ") == LB_OK &&
+		    lb_buf_put_display(&o, (const char *)target.data, target.len) == LB_OK ?
+		    LB_OK : LB_E_NOMEM;
+	if (r == LB_OK)
+		lb_emit(&o, stdout);
+out:
+	lb_json_in_free(&in);
+	lb_buf_free(&link);
+	lb_buf_free(&target);
+	lb_buf_free(&file);
+	lb_buf_free(&kind);
+	lb_buf_free(&o);
+	return r;
+}
+
+static int
+lb_cmd_list(const struct lb_cli_args *a)
+{
+	struct linkbroker *h;
+	struct linkbroker_result res;
+	struct lb_buf cursor, page;
+	uint64_t last = 0, next;
+	const char *p, *end, *nl;
+	int ex, r;
+
+	if ((ex = lb_open(a, &h)) != LB_EXIT_OK)
+		return ex;
+	lb_buf_init(&cursor, 32);
+	lb_buf_init(&page, LB_FRAME_MAX + 1);
+	for (;;) {
+		r = linkbroker_list_page(h, a->list_path, cursor.len > 0 ? (const char *)cursor.data : NULL,
+		    &res);
+		if (r != LB_OK) {
+			ex = lb_fail(a->json, r, res.message_len > 0 ? res.message : NULL, res.message_len);
+			break;
+		}
+		lb_buf_reset(&page);
+		if (lb_buf_put(&page, res.message, res.message_len) != LB_OK) {
+			ex = lb_fail(a->json, LB_E_NOMEM, NULL, 0);
+			break;
+		}
+		/* an empty page has no bytes (its buffer may be NULL) */
+		for (p = (const char *)page.data, end = page.len > 0 ? p + page.len : p; p < end; p = nl + 1) {
+			if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+				nl = end;
+			if (lb_listed_print(a, p, (size_t)(nl - p)) != LB_OK) {
+				ex = lb_fail(a->json, LB_E_BAD_FIELD, "the broker's list page is malformed", 37);
+				goto out;
+			}
+		}
+		if (res.rule_len == 0)
+			break;
+		/* each page must move on, or a broken broker could keep us here */
+		next = strtoull(res.rule, NULL, 10);
+		if (next <= last || res.rule_len > 20) {
+			ex = lb_fail(a->json, LB_E_BAD_FIELD, "the broker's list cursor does not move on", 41);
+			break;
+		}
+		last = next;
+		lb_buf_reset(&cursor);
+		if (lb_buf_put(&cursor, res.rule, res.rule_len) != LB_OK || lb_buf_put_u8(&cursor, '\0') != LB_OK) {
+			ex = lb_fail(a->json, LB_E_NOMEM, NULL, 0);
+			break;
+		}
+	}
+out:
+	lb_buf_free(&cursor);
+	lb_buf_free(&page);
+	linkbroker_close(h);
+	return ex;
+}
+
+static int
+lb_cmd_rm(const struct lb_cli_args *a)
+{
+	struct linkbroker *h;
+	struct linkbroker_result out;
+	struct lb_result res;
+	size_t i;
+	int ex, worst = LB_EXIT_OK;
+
+	if ((ex = lb_open(a, &h)) != LB_EXIT_OK)
+		return ex;
+	for (i = 0; i < a->n_rm; i++) {
+		memset(&res, 0, sizeof(res));
+		res.type = LB_MSG_REMOVE;
+		res.kind = LB_KIND_NONE;
+		res.link = a->rm_links[i];
+		(void)linkbroker_remove(h, a->rm_links[i], &out);
+		lb_result_from(&res, &out);
+		if ((ex = lb_report(&res, a->json)) > worst)
+			worst = ex;
+		if (ex == LB_EXIT_UNREACHABLE)
+			break;   /* the next ones would not get through either */
+	}
+	linkbroker_close(h);
+	return worst;
+}
+
 static int
 lb_cmd_run(const struct lb_cli_args *a)
 {
@@ -712,8 +935,10 @@ main(int argc, char **argv)
 		fputs("linkbroker: cannot read the command line\n", stderr);
 		return LB_EXIT_BAD_INPUT;
 	}
-	if (lb_cli_parse(nargs, args, &a, &why, &bad) != LB_OK)
+	if (lb_cli_parse(nargs, args, &a, &why, &bad) != LB_OK) {
+		lb_cli_args_free(&a);
 		return lb_usage_error(why, bad);
+	}
 	switch (a.cmd) {
 	case LB_CLI_HELP:
 		if (lb_help_text(a.help_for) != NULL) {
@@ -735,11 +960,18 @@ main(int argc, char **argv)
 	case LB_CLI_RUN:
 		ex = lb_cmd_run(&a);
 		break;
+	case LB_CLI_LIST:
+		ex = lb_cmd_list(&a);
+		break;
+	case LB_CLI_RM:
+		ex = lb_cmd_rm(&a);
+		break;
 	case LB_CLI_CREATE:
 	case LB_CLI_CHECK:
 		ex = lb_cmd_link(&a);
 		break;
 	}
+	lb_cli_args_free(&a);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fputs("linkbroker: cannot write to standard output\n", stderr);
 		if (ex == LB_EXIT_OK)

@@ -131,6 +131,20 @@ LINKBROKER_API int linkbroker_check(struct linkbroker *h, int kind, const char *
  * RES->message is the broker's "who am I" text. */
 LINKBROKER_API int linkbroker_status(struct linkbroker *h, struct linkbroker_result *res);
 
+/* Remove LINK, a link the broker made for this user, if it is still the
+ * one it made and the policy would let it make it now (as `linkbroker
+ * rm`): LINKBROKER_OK removed, LINKBROKER_E_DENIED, else why not. RES->message
+ * says what was removed. */
+LINKBROKER_API int linkbroker_remove(struct linkbroker *h, const char *link,
+    struct linkbroker_result *res);
+/* One page of the links the broker made for this user and has not
+ * removed (as `linkbroker list`), under PREFIX (NULL: all), after CURSOR
+ * (NULL or "": from the first): LINKBROKER_OK with RES->message one JSON
+ * object per line (docs/protocol.md, "Lists") and RES->rule the next
+ * page's cursor ("" after the last). */
+LINKBROKER_API int linkbroker_list_page(struct linkbroker *h, const char *prefix,
+    const char *cursor, struct linkbroker_result *res);
+
 /* Called with each request's result, in the order of the requests, once
  * for each: INDEX is its position in the array. */
 typedef void linkbroker_result_fn(void *arg, size_t index, const struct linkbroker_result *res);

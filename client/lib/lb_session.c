@@ -606,6 +606,82 @@ lb_session_status(struct lb_session *s, struct lb_response *resp)
 	return r;
 }
 
+/* A remove or list request (TYPE) with LINK and TARGET as given. */
+static int
+lb_session_ask(struct lb_session *s, uint8_t type, const char *link, size_t link_len,
+    const char *target, size_t target_len, struct lb_response *resp)
+{
+	struct lb_request rq;
+	int r;
+
+	if ((r = lb_session_key(s)) != LB_OK)
+		return LB_WHY(&s->why, r, "%s", r == LB_E_NOENT ?
+		    "you have no key yet: run 'linkbroker keygen' and have it enrolled" : lb_strerror(r));
+	if ((r = lb_session_connect(s)) != LB_OK)
+		return r;
+	memset(&rq, 0, sizeof(rq));
+	rq.type = type;
+	rq.kind = LB_KIND_NONE;
+	rq.link = link;
+	rq.link_len = link_len;
+	rq.target = target;
+	rq.target_len = target_len;
+	if ((r = lb_exchange(s, &rq, resp)) != LB_OK)
+		lb_session_drop(s);
+	return r;
+}
+
+/* PATH as an absolute canonical path (relative: to the current
+ * directory), into OUT. */
+static int
+lb_session_abs(struct lb_session *s, const char *path, struct lb_path *out)
+{
+	struct lb_path raw = { 0 };
+	int r;
+
+	lb_session_fresh_cwd(s);
+	if ((r = lb_session_cwd(s)) != LB_OK)
+		return r;
+	if ((r = lb_path_canon(lb_client_flavor(), path, strlen(path), &raw)) == LB_OK)
+		r = lb_path_resolve(&s->cwd, &raw, out);
+	lb_path_free(&raw);
+	if (r != LB_OK)
+		return LB_WHY(&s->why, r, "\"%s\": %s", path, lb_strerror(r));
+	return LB_OK;
+}
+
+int
+lb_session_remove(struct lb_session *s, const char *link, struct lb_response *resp)
+{
+	struct lb_path p = { 0 };
+	int r;
+
+	if ((r = lb_session_abs(s, link, &p)) != LB_OK)
+		return r;
+	if (p.len == p.root_len)
+		r = LB_WHY(&s->why, LB_E_INVAL, "\"%s\": the link path must name a file below a root",
+		    link);
+	else
+		r = lb_session_ask(s, LB_MSG_REMOVE, p.s, p.len, "", 0, resp);
+	lb_path_free(&p);
+	return r;
+}
+
+int
+lb_session_list(struct lb_session *s, const char *prefix, const char *cursor,
+    struct lb_response *resp)
+{
+	struct lb_path p = { 0 };
+	int r;
+
+	if (prefix != NULL && (r = lb_session_abs(s, prefix, &p)) != LB_OK)
+		return r;
+	r = lb_session_ask(s, LB_MSG_LIST, p.s != NULL ? p.s : "", p.len, cursor != NULL ? cursor : "",
+	    cursor != NULL ? strlen(cursor) : 0, resp);
+	lb_path_free(&p);
+	return r;
+}
+
 /* ---- batch: pipelined requests over one connection ---- */
 
 /* The broker paces us: tell the caller, at most once a second. */

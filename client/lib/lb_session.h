@@ -118,6 +118,14 @@ int lb_session_request(struct lb_session *s, struct lb_result *res);
  * next call), or why it could not be asked (s->why says). */
 int lb_session_status(struct lb_session *s, struct lb_response *resp) LB_WUR;
 
+/* Remove LINK (relative: to the current directory), a link the broker
+ * made for this user; list one page of them, under PREFIX (NULL: all)
+ * after CURSOR (NULL: from the first). LB_OK with RESP (pointing into the
+ * session until the next call), or why it could not be asked. */
+int lb_session_remove(struct lb_session *s, const char *link, struct lb_response *resp) LB_WUR;
+int lb_session_list(struct lb_session *s, const char *prefix, const char *cursor,
+    struct lb_response *resp) LB_WUR;
+
 /* Batch: the N requests at RQ (index, type, kind, link, target),
  * pipelined; each result goes to s->on_result in request order. LB_OK,
  * or the status that stopped the batch (the results after it are

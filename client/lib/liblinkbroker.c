@@ -241,6 +241,62 @@ linkbroker_status(struct linkbroker *h, struct linkbroker_result *res)
 	return rc;
 }
 
+/* A remove or list answer (or why there is none) into RES. */
+static int
+lb_simple_answer(struct linkbroker *h, int rc, const struct lb_response *resp,
+    struct linkbroker_result *res)
+{
+	struct lb_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = LB_MSG_REMOVE;
+	r.state = LB_RES_NOT_SENT;
+	if (rc == LB_OK) {
+		r.state = LB_RES_ANSWERED;
+		r.status = rc = resp->status;
+		r.allowed = resp->status == LB_OK && resp->verdict == LB_VERDICT_ALLOW;
+		r.rule = resp->rule;
+		r.rule_len = resp->rule_len;
+		r.msg = resp->message;
+		r.msg_len = resp->message_len;
+	} else {
+		r.status = rc;
+		r.msg = (const char *)h->s.why.data;
+		r.msg_len = h->s.why.len;
+	}
+	(void)lb_export(h, &r, res);
+	return rc;
+}
+
+int
+linkbroker_remove(struct linkbroker *h, const char *link, struct linkbroker_result *res)
+{
+	struct lb_response resp;
+	int rc;
+
+	if (h == NULL || link == NULL)
+		return LB_E_INVAL;
+	lb_client_lock_take(h->lock);
+	rc = lb_simple_answer(h, lb_session_remove(&h->s, link, &resp), &resp, res);
+	lb_client_lock_give(h->lock);
+	return rc;
+}
+
+int
+linkbroker_list_page(struct linkbroker *h, const char *prefix, const char *cursor,
+    struct linkbroker_result *res)
+{
+	struct lb_response resp;
+	int rc;
+
+	if (h == NULL)
+		return LB_E_INVAL;
+	lb_client_lock_take(h->lock);
+	rc = lb_simple_answer(h, lb_session_list(&h->s, prefix, cursor, &resp), &resp, res);
+	lb_client_lock_give(h->lock);
+	return rc;
+}
+
 /* lb_session's result callback: the caller's, with public types. */
 static void
 lb_batch_result(void *arg, const struct lb_result *r)

@@ -141,6 +141,23 @@ lb_read_fd(int fd, struct lb_buf *out, struct lb_buf *why)
 }
 
 int
+lb_client_file_id(const char *path, char id[LB_CLIENT_FILE_ID_MAX], int *is_link)
+{
+	struct stat st;
+
+	if (path == NULL || id == NULL || is_link == NULL)
+		return LB_E_INVAL;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT || errno == ENOTDIR ? LB_E_NOENT :
+		    errno == EACCES ? LB_E_PERM : LB_E_IO;
+	/* as the broker's identify writes it (service/posix/lb_fs_posix.c) */
+	snprintf(id, LB_CLIENT_FILE_ID_MAX, "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	*is_link = S_ISLNK(st.st_mode);
+	return LB_OK;
+}
+
+int
 lb_client_read_file(const char *path, struct lb_buf *out, struct lb_buf *why)
 {
 	struct stat st;

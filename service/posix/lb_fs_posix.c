@@ -712,6 +712,52 @@ lb_posix_remove(const struct lb_peer *peer, void *dir, const char *name)
 	return rc == 0 ? LB_OK : lb_posix_errno(e);
 }
 
+/* lb_fs_ops.unlink_made, as the client: NAME's identity and type read
+ * without following it, then NAME unlinked (a directory symbolic link as
+ * the link: unlink never reaches its target). Between the look and the
+ * unlink another file can only be put at NAME by someone who may write
+ * DIR, and the unlink runs with the client's rights: it removes nothing
+ * the client could not remove itself. */
+static int
+lb_posix_unlink_made(const struct lb_peer *peer, void *dir, const char *name,
+    enum lb_kind kind, const char *file_id)
+{
+	const struct lb_posix_handle *d = dir;
+	struct lb_saved_cred s;
+	struct stat st;
+	char id[LB_FILE_ID_MAX];
+	int r, rc, e;
+
+	if (d == NULL || !lb_name_ok(name) || file_id == NULL ||
+	    !lb_file_id_ok(file_id, strnlen(file_id, LB_FILE_ID_MAX)))
+		return LB_E_INVAL;
+	if (kind != LB_KIND_SYMLINK && kind != LB_KIND_DIRSYMLINK && kind != LB_KIND_HARDLINK)
+		return kind == LB_KIND_JUNCTION ? LB_E_UNSUPPORTED : LB_E_INVAL;
+	if ((r = lb_as_client(peer, &s)) != LB_OK)
+		return r;
+	if (fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		r = lb_posix_errno(errno);
+		goto out;
+	}
+	snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+	if (strcmp(id, file_id) != 0 ||
+	    (kind == LB_KIND_HARDLINK ? !S_ISREG(st.st_mode) : !S_ISLNK(st.st_mode))) {
+		r = LB_E_CHANGED;
+		goto out;
+	}
+	if (kind == LB_KIND_HARDLINK && st.st_nlink < 2) {
+		r = LB_E_LAST_NAME;   /* it would delete the file */
+		goto out;
+	}
+	rc = unlinkat(d->fd, name, 0);
+	e = errno;
+	r = rc == 0 ? LB_OK : lb_posix_errno(e);
+out:
+	lb_cred_leave(&s);
+	return r;
+}
+
 static void
 lb_posix_close(void *handle)
 {
@@ -747,4 +793,5 @@ const struct lb_fs_ops lb_posix_fs_ops = {
 	.hold = lb_posix_hold,
 	.release = lb_posix_release,
 	.identify = lb_posix_identify,
+	.unlink_made = lb_posix_unlink_made,
 };

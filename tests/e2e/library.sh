@@ -46,7 +46,7 @@ check "soname liblinkbroker.so.1" grep -q 'SONAME *liblinkbroker.so.1$' <(objdum
 exported=$(nm -D --defined-only "$LIBDIR/liblinkbroker.so.1" | awk '$2 != "A" { print $3 }' | sort)
 check "only linkbroker_* is exported, each at LINKBROKER_1 ($(grep -vc '^linkbroker_.*@@LINKBROKER_1$' <<<"$exported") others)" \
 	test -n "$exported" -a "$(grep -vc '^linkbroker_.*@@LINKBROKER_1$' <<<"$exported")" -eq 0
-check "13 functions in the API" test "$(wc -l <<<"$exported")" -eq 13
+check "15 functions in the API" test "$(wc -l <<<"$exported")" -eq 15
 shim=$(nm -D --defined-only "$LIBDIR/linkbroker/liblinkbroker-shim.so" | awk '{ print $3 }' | sort | tr '\n' ' ')
 check "the shim exports link, linkat, symlink, symlinkat and nothing else ($shim)" test "$shim" = "link linkat symlink symlinkat "
 if command -v man >/dev/null 2>&1; then
