@@ -212,6 +212,48 @@ test_options_are_recorded(void **state)
 	assert_null(a.batch_file);
 }
 
+/* list takes one PATH at most; rm any number of links (options anywhere
+ * before "--", and "--" lets a link start with a dash); neither takes a
+ * kind flag. */
+static void
+test_list_and_rm(void **state)
+{
+	char *l0[] = { "linkbroker", "list", NULL };
+	char *l1[] = { "linkbroker", "--json", "list", "src", NULL };
+	char *l2[] = { "linkbroker", "list", "a", "b", NULL };
+	char *r3[] = { "linkbroker", "rm", "a", "--json", "b", "--", "-c", NULL };
+	char *r0[] = { "linkbroker", "rm", NULL };
+	char *rk[] = { "linkbroker", "rm", "/D", "a", NULL };
+	struct lb_cli_args a;
+	const char *why, *bad;
+
+	(void)state;
+	assert_int_equal(lb_cli_parse(2, l0, &a, &why, &bad), LB_OK);
+	assert_int_equal(a.cmd, LB_CLI_LIST);
+	assert_null(a.list_path);
+	assert_int_equal(lb_cli_parse(4, l1, &a, &why, &bad), LB_OK);
+	assert_string_equal(a.list_path, "src");
+	assert_int_equal(a.json, 1);
+	assert_int_equal(lb_cli_parse(4, l2, &a, &why, &bad), LB_E_USAGE);
+	assert_string_equal(bad, "b");
+
+	assert_int_equal(lb_cli_parse(7, r3, &a, &why, &bad), LB_OK);
+	assert_int_equal(a.cmd, LB_CLI_RM);
+	assert_int_equal(a.json, 1);
+	assert_int_equal(a.n_rm, 3);
+	assert_string_equal(a.rm_links[0], "a");
+	assert_string_equal(a.rm_links[1], "b");
+	assert_string_equal(a.rm_links[2], "-c");
+	lb_cli_args_free(&a);
+	assert_null(a.rm_links);
+	assert_int_equal(lb_cli_parse(2, r0, &a, &why, &bad), LB_E_USAGE);
+	assert_non_null(strstr(why, "rm needs a LINK"));
+	lb_cli_args_free(&a);
+	assert_int_equal(lb_cli_parse(4, rk, &a, &why, &bad), LB_E_USAGE);
+	assert_string_equal(bad, "/D");
+	lb_cli_args_free(&a);
+}
+
 /* One batch line and the fields it must split into. */
 struct token_case {
 	const char *line;
@@ -426,6 +468,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_command_line_table),
 		cmocka_unit_test(test_options_are_recorded),
+		cmocka_unit_test(test_list_and_rm),
 		cmocka_unit_test(test_run_takes_the_rest_as_the_command),
 		cmocka_unit_test(test_help_names_its_command),
 		cmocka_unit_test(test_batch_tokenizer_table),
