@@ -989,6 +989,26 @@ lb_outcome_take(struct lb_fswork *w, struct lb_outcome *o)
 	return 0;
 }
 
+/* The policy on O's resolved paths for KIND, its decision described in
+ * O's message: 1, or 0 with O's status saying why there is none. */
+static int
+lb_judge(const struct lb_policy *p, const struct lb_peer *peer, enum lb_kind kind,
+    struct lb_outcome *o)
+{
+	int r;
+
+	if ((r = lb_policy_decide(p, &peer->who, kind, &o->link_res, &o->target_res, &o->d)) != LB_OK) {
+		lb_fail_input(o, "target path", r);
+		return 0;
+	}
+	lb_buf_reset(&o->msg);
+	if ((r = lb_decision_describe(&o->d, &o->msg)) != LB_OK) {
+		o->status = r;
+		return 0;
+	}
+	return 1;
+}
+
 /* Decide on W's results and, for CREATE, prepare the link; W's handles
  * and paths move into O. */
 static void
@@ -997,19 +1017,9 @@ lb_link_decide(const struct lb_policy *p, const struct lb_peer *peer,
 {
 	const enum lb_kind kind = (enum lb_kind)rq->kind;
 	char *made = NULL;
-	int r;
 
-	if (!lb_outcome_take(w, o))
+	if (!lb_outcome_take(w, o) || !lb_judge(p, peer, kind, o))
 		goto out;
-	if ((r = lb_policy_decide(p, &peer->who, kind, &o->link_res, &o->target_res, &o->d)) != LB_OK) {
-		lb_fail_input(o, "target path", r);
-		goto out;
-	}
-	lb_buf_reset(&o->msg);
-	if ((r = lb_decision_describe(&o->d, &o->msg)) != LB_OK) {
-		o->status = r;
-		goto out;
-	}
 	if (o->d.verdict != LB_VERDICT_ALLOW) {
 		o->status = LB_E_DENIED;
 		goto out;
@@ -1074,15 +1084,8 @@ lb_remove_decide(const struct lb_broker *b, const struct lb_policy *p,
 	}
 	lb_path_free(&o->target_res);
 	o->target_res = tres;
-	if ((r = lb_policy_decide(p, &peer->who, e->kind, &o->link_res, &o->target_res, &o->d)) != LB_OK) {
-		lb_fail_input(o, "target path", r);
+	if (!lb_judge(p, peer, e->kind, o))
 		goto out;
-	}
-	lb_buf_reset(&o->msg);
-	if ((r = lb_decision_describe(&o->d, &o->msg)) != LB_OK) {
-		o->status = r;
-		goto out;
-	}
 	lb_say(&o->msg, " (removing the %s made in record %llu)", lb_kind_name(e->kind),
 	    (unsigned long long)e->seq);
 	if (o->d.verdict != LB_VERDICT_ALLOW) {
