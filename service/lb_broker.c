@@ -1396,7 +1396,7 @@ lb_verdict_of(const struct lb_outcome *o)
 {
 	return o->status == LB_OK ? (o->d.verdict == LB_VERDICT_ALLOW ? "allowed" : "denied") :
 	    o->status == LB_E_DENIED || o->status == LB_E_KEY_UNKNOWN ||
-	    o->status == LB_E_REMOTE ? "denied" : "failed";
+	    o->status == LB_E_REMOTE || o->status == LB_E_NOT_MADE ? "denied" : "failed";
 }
 
 /* What a record's cut fields are kept in until it is appended. */
