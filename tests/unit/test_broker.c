@@ -31,6 +31,11 @@ struct fake_fs {
 	char last_name[256], last_target[256];
 	enum lb_kind last_kind;
 	int create_rc;
+	/* unlink_made: calls, the last one's arguments, what it returns */
+	int unlinks;
+	char unlink_name[256], unlink_file[LB_FILE_ID_MAX];
+	enum lb_kind unlink_kind;
+	int unlink_rc;
 };
 
 static struct fake_fs fs_state;
@@ -184,9 +189,23 @@ fake_identify(const struct lb_peer *peer, void *dir, const char *name, char id[L
 	return LB_OK;
 }
 
+/* `linkbroker rm`'s removal: its arguments kept, fs_state.unlink_rc returned. */
+static int
+fake_unlink_made(const struct lb_peer *peer, void *dir, const char *name, enum lb_kind kind,
+    const char *file_id)
+{
+	(void)peer;
+	(void)dir;
+	fs_state.unlinks++;
+	fs_state.unlink_kind = kind;
+	snprintf(fs_state.unlink_name, sizeof(fs_state.unlink_name), "%s", name);
+	snprintf(fs_state.unlink_file, sizeof(fs_state.unlink_file), "%s", file_id);
+	return fs_state.unlink_rc;
+}
+
 static const struct lb_fs_ops fake_ops = {
 	fake_open_parent, fake_open_target, fake_create, fake_remove, fake_close, fake_event, NULL, NULL,
-	NULL, fake_hold, fake_release, fake_identify, NULL,
+	NULL, fake_hold, fake_release, fake_identify, fake_unlink_made,
 };
 
 
@@ -1942,6 +1961,239 @@ test_audit_failure_events_have_their_ids(void **state)
 	assert_int_equal(g_ev[2].id, LB_EVENT_CREATED);
 }
 
+/* ---- list and remove (linkbroker list / rm) ---- */
+
+/* Line N (1-based) of the log, NUL-terminated in OUT (cut to CAP). */
+static void
+log_line(const struct fx *f, int n, char *out, size_t cap)
+{
+	size_t i = 0, j;
+
+	for (; n > 1 && i < f->log.buf.len; i++)
+		n -= f->log.buf.data[i] == '\n';
+	for (j = 0; i < f->log.buf.len && f->log.buf.data[i] != '\n' && j + 1 < cap; i++, j++)
+		out[j] = (char)f->log.buf.data[i];
+	out[j] = '\0';
+}
+
+/* Line N of the log holds NEEDLE. */
+static void
+assert_line_has(const struct fx *f, int n, const char *needle)
+{
+	char line[8192];
+
+	log_line(f, n, line, sizeof(line));
+	if (strstr(line, needle) == NULL)
+		fail_msg("record %d lacks %s: %s", n, needle, line);
+}
+
+/* A request of TYPE (kind KIND) from PEER (alice or bob, with their keys). */
+static void
+send_as(struct fx *f, const struct lb_peer *peer, uint8_t type, enum lb_kind kind,
+    const char *link, const char *target, struct answer *a)
+{
+	const int is_bob = peer == &bob;
+	uint8_t nonce[LB_NONCE_BYTES];
+	struct lb_buf req;
+
+	make_req(&req, type, kind, link, target, ask_now, is_bob ? f->bob_pk : f->alice_pk,
+	    is_bob ? f->bob_sk : f->alice_sk, nonce);
+	assert_int_equal(ask(f, peer, &req, nonce, a), LB_OK);
+	lb_buf_free(&req);
+}
+
+static void
+create_as_alice(struct fx *f, const char *link, const char *target)
+{
+	struct answer a;
+
+	send_as(f, &alice, LB_MSG_CREATE, LB_KIND_SYMLINK, link, target, &a);
+	assert_int_equal(a.status, LB_OK);
+}
+
+/* A list answer: its whole page (the answer's message) and cursor. */
+struct page {
+	int status, verdict;
+	char cursor[32];
+	char text[LB_LIST_PAGE_MAX + 1];
+	size_t len;
+};
+
+/* One list page of PEER's links under PREFIX ("" anywhere) after CURSOR ("" first). */
+static void
+list_as(struct fx *f, const struct lb_peer *peer, const char *prefix, const char *cursor,
+    struct page *pg)
+{
+	const int is_bob = peer == &bob;
+	uint8_t nonce[LB_NONCE_BYTES];
+	struct lb_response resp;
+	struct lb_buf req, out;
+	const uint8_t *msg;
+	size_t mlen, used, blen;
+
+	make_req(&req, LB_MSG_LIST, LB_KIND_NONE, prefix, cursor, ask_now,
+	    is_bob ? f->bob_pk : f->alice_pk, is_bob ? f->bob_sk : f->alice_sk, nonce);
+	lb_buf_init(&out, LB_FRAME_MAX + 4);
+	assert_int_equal(lb_broker_handle(f->b, peer, req.data, req.len, ask_now, &out), LB_OK);
+	assert_int_equal(lb_frame_parse(out.data, out.len, &msg, &mlen, &used), LB_OK);
+	assert_int_equal(used, out.len);
+	assert_false(lb_msg_is_busy(msg, mlen));
+	assert_int_equal(lb_response_decode(msg, mlen, &resp, &blen), LB_OK);
+	assert_int_equal(lb_response_verify(&resp, f->svc_pk), LB_OK);
+	assert_memory_equal(resp.nonce, nonce, LB_NONCE_BYTES);
+	memset(pg, 0, sizeof(*pg));
+	pg->status = resp.status;
+	pg->verdict = resp.verdict;
+	assert_true(resp.rule_len < sizeof(pg->cursor));
+	memcpy(pg->cursor, resp.rule, resp.rule_len);
+	assert_true(resp.message_len <= LB_LIST_PAGE_MAX || resp.status != LB_OK);
+	pg->len = resp.message_len < LB_LIST_PAGE_MAX ? resp.message_len : LB_LIST_PAGE_MAX;
+	memcpy(pg->text, resp.message, pg->len);
+	lb_buf_free(&out);
+	lb_buf_free(&req);
+}
+
+static void
+test_list_shows_the_link_made_with_its_identity(void **state)
+{
+	struct fx *f = *state;
+	struct page page, *pg = &page;
+
+	create_as_alice(f, "/srv/alice/sub/l", "../t");
+	list_as(f, &alice, "", "", pg);
+	assert_int_equal(pg->status, LB_OK);
+	assert_int_equal(pg->verdict, LB_VERDICT_ALLOW);
+	assert_string_equal(pg->cursor, "");   /* the last page */
+	/* seq: its "made" record (the decision is record 1) */
+	assert_string_equal(pg->text, "{\"seq\":2,\"time\":\"2025-11-25T19:46:40Z\",\"kind\":\"symlink\","
+	    "\"link\":\"/srv/alice/sub/l\",\"target\":\"../t\",\"file\":\"2049:1\"}\n");
+	assert_int_equal(log_lines(f), 3);
+	assert_line_has(f, 3, "\"event\":\"list\",\"verdict\":\"allowed\"");
+	assert_line_has(f, 3, "\"reason\":\"listed 1 links\"");
+	/* bob's list does not show alice's link */
+	list_as(f, &bob, "", "", pg);
+	assert_int_equal(pg->status, LB_OK);
+	assert_int_equal(pg->len, 0);
+	assert_string_equal(pg->cursor, "");
+	assert_line_has(f, 4, "\"reason\":\"listed 0 links\"");
+	assert_log_verifies(f);
+}
+
+static void
+test_list_prefix_by_components_and_bad_cursors(void **state)
+{
+	static const char *const bad[] = { "01", "x", "-1", "1 ", "18446744073709551616" };
+	struct fx *f = *state;
+	struct page page, *pg = &page;
+	size_t i;
+
+	create_as_alice(f, "/srv/alice/a/l", "/opt/x");
+	list_as(f, &alice, "/srv/alice/b", "", pg);
+	assert_int_equal(pg->status, LB_OK);
+	assert_int_equal(pg->len, 0);
+	assert_string_equal(pg->cursor, "");
+	list_as(f, &alice, "/srv/alic", "", pg);   /* whole components only */
+	assert_int_equal(pg->status, LB_OK);
+	assert_int_equal(pg->len, 0);
+	list_as(f, &alice, "/srv/alice/a", "", pg);
+	assert_int_equal(pg->status, LB_OK);
+	assert_non_null(strstr(pg->text, "\"link\":\"/srv/alice/a/l\""));
+	list_as(f, &alice, "/srv/alice/./a/", "0", pg);   /* canonicalised; "0" is a cursor */
+	assert_int_equal(pg->status, LB_OK);
+	assert_non_null(strstr(pg->text, "\"link\":\"/srv/alice/a/l\""));
+	list_as(f, &alice, "", "2", pg);                    /* past its only link */
+	assert_int_equal(pg->status, LB_OK);
+	assert_int_equal(pg->len, 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		list_as(f, &alice, "", bad[i], pg);
+		assert_int_equal(lb_exit_code(pg->status), LB_EXIT_BAD_INPUT);
+		assert_int_equal(pg->verdict, LB_VERDICT_DENY);
+		assert_string_equal(pg->cursor, "");
+	}
+	/* a link's name is a JSON string in the line, escaped */
+	create_as_alice(f, "/srv/alice/b/q\"\\\xc3\xa9", "/opt/x");
+	list_as(f, &alice, "/srv/alice/b", "", pg);
+	assert_int_equal(pg->status, LB_OK);
+	assert_non_null(strstr(pg->text, "\"link\":\"/srv/alice/b/q\\\"\\\\\xc3\xa9\","));
+	list_as(f, &alice, "srv/alice", "", pg);            /* a prefix must be absolute */
+	assert_int_equal(lb_exit_code(pg->status), LB_EXIT_BAD_INPUT);
+	assert_int_equal(pg->verdict, LB_VERDICT_DENY);
+	assert_log_verifies(f);
+}
+
+/* 300 links with long names, made in two batches: their list takes
+ * several pages, followed by cursor, each link once and in order. */
+static void
+test_list_pages_follow_the_cursor_to_the_end(void **state)
+{
+	enum { N = 300, PER = 150 };
+	struct fx *f = *state;
+	struct page *pg = malloc(sizeof(*pg));
+	struct bentry *e = calloc(PER, sizeof(*e));
+	char (*names)[200] = calloc(N, sizeof(*names));
+	int *seen = calloc(N, sizeof(*seen));
+	struct banswer *ba = malloc(sizeof(*ba));
+	uint8_t nonce[LB_NONCE_BYTES];
+	char cursor[32] = "";
+	unsigned long long last = 0;
+	struct lb_buf req;
+	int pages = 0;
+	size_t i, k;
+
+	assert_true(pg != NULL && e != NULL && names != NULL && seen != NULL && ba != NULL);
+	for (i = 0; i < N; i++)
+		snprintf(names[i], sizeof(names[i]), "/srv/alice/%03zu-%0150d", i, 0);
+	for (k = 0; k < N; k += PER) {
+		for (i = 0; i < PER; i++)
+			e[i] = (struct bentry){ LB_MSG_CREATE, LB_KIND_SYMLINK, names[k + i], "/opt/x" };
+		make_batch(&req, e, PER, ask_now, f->alice_pk, f->alice_sk, nonce);
+		ask_batch(f, &alice, &req, nonce, ba);
+		assert_int_equal(ba->status, LB_OK);
+		for (i = 0; i < PER; i++)
+			assert_int_equal(ba->st[i], LB_OK);
+		lb_buf_free(&req);
+	}
+	assert_int_equal(fs_state.creates, N);
+	do {
+		const char *l;
+
+		list_as(f, &alice, "", cursor, pg);
+		assert_int_equal(pg->status, LB_OK);
+		assert_true(pg->len <= LB_LIST_PAGE_MAX);
+		assert_true(pg->len > 0);
+		pages++;
+		for (l = pg->text; *l != '\0'; l = strchr(l, '\n') + 1) {
+			unsigned long long seq;
+			const char *link = strstr(l, "\"link\":\"/srv/alice/");
+
+			assert_int_equal(sscanf(l, "{\"seq\":%llu,", &seq), 1);
+			assert_true(seq > last);   /* in the order they were made */
+			last = seq;
+			assert_non_null(link);
+			i = strtoul(link + strlen("\"link\":\"/srv/alice/"), NULL, 10);
+			assert_true(i < N);
+			assert_int_equal(strncmp(link + strlen("\"link\":\""), names[i], strlen(names[i])), 0);
+			seen[i]++;
+			assert_non_null(strchr(l, '\n'));
+		}
+		if (pg->cursor[0] != '\0')
+			assert_int_equal(strtoull(pg->cursor, NULL, 10), last);   /* the page's last */
+		snprintf(cursor, sizeof(cursor), "%s", pg->cursor);
+		assert_true(pages < 100);
+	} while (cursor[0] != '\0');
+	assert_true(pages >= 2);
+	for (i = 0; i < N; i++)
+		assert_int_equal(seen[i], 1);
+	assert_int_equal(log_count(f, "\"event\":\"list\""), pages);
+	assert_true(log_has(f, "; more on the next page\""));
+	assert_log_verifies(f);
+	free(ba);
+	free(seen);
+	free(names);
+	free(e);
+	free(pg);
+}
+
 int
 main(void)
 {
@@ -1988,6 +2240,9 @@ main(void)
 		T(test_bad_paths_are_input_errors),
 		T(test_existing_file_is_reported_as_failed),
 		T(test_junction_gets_absolute_target_and_relative_is_floored),
+		T(test_list_shows_the_link_made_with_its_identity),
+		T(test_list_prefix_by_components_and_bad_cursors),
+		T(test_list_pages_follow_the_cursor_to_the_end),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
