@@ -1987,6 +1987,27 @@ assert_line_has(const struct fx *f, int n, const char *needle)
 		fail_msg("record %d lacks %s: %s", n, needle, line);
 }
 
+/* A policy with the fixture's two keys and RULES. */
+static struct lb_policy *
+policy_with(const struct fx *f, const char *rules)
+{
+	char a[LB_PK_B64_LEN], b64[LB_PK_B64_LEN], text[2048];
+	struct lb_policy *p = NULL;
+
+	assert_int_equal(lb_pk_to_b64(f->alice_pk, a), LB_OK);
+	assert_int_equal(lb_pk_to_b64(f->bob_pk, b64), LB_OK);
+	snprintf(text, sizeof(text),
+	    "[broker]\naudit_sync = always\nrequests_per_sec = 200\nrequests_burst = 400\n"
+	    "[key:alice]\nuser = alice\npublic_key = %s\n"
+	    "[key:bob]\nuser = bob\npublic_key = %s\n%s", a, b64, rules);
+	assert_int_equal(lb_policy_load_buffer("r.ini", text, strlen(text), LB_FLAVOR_POSIX, &p, NULL),
+	    LB_OK);
+	return p;
+}
+
+static const char dev_rule[] = "[rule:dev]\nusers = alice\nkinds = *\nlink_under = /srv/alice\n"
+    "target_under = /srv/alice, /opt\naction = allow\n";
+
 /* A request of TYPE (kind KIND) from PEER (alice or bob, with their keys). */
 static void
 send_as(struct fx *f, const struct lb_peer *peer, uint8_t type, enum lb_kind kind,
@@ -2009,6 +2030,12 @@ create_as_alice(struct fx *f, const char *link, const char *target)
 
 	send_as(f, &alice, LB_MSG_CREATE, LB_KIND_SYMLINK, link, target, &a);
 	assert_int_equal(a.status, LB_OK);
+}
+
+static void
+remove_as(struct fx *f, const struct lb_peer *peer, const char *link, struct answer *a)
+{
+	send_as(f, peer, LB_MSG_REMOVE, LB_KIND_NONE, link, "", a);
 }
 
 /* A list answer: its whole page (the answer's message) and cursor. */
@@ -2194,6 +2221,199 @@ test_list_pages_follow_the_cursor_to_the_end(void **state)
 	free(pg);
 }
 
+static void
+test_remove_of_a_link_made_removes_it_once(void **state)
+{
+	struct fx *f = *state;
+	struct page page, *pg = &page;
+	struct answer a;
+
+	create_as_alice(f, "/srv/alice/l", "/opt/x");
+	remove_as(f, &alice, "/srv/alice/l", &a);
+	assert_int_equal(a.status, LB_OK);
+	assert_int_equal(a.verdict, LB_VERDICT_ALLOW);
+	assert_string_equal(a.message, "symbolic link removed for /srv/alice/l <<===>> /opt/x");
+	assert_int_equal(fs_state.unlinks, 1);
+	assert_string_equal(fs_state.unlink_name, "l");
+	assert_int_equal(fs_state.unlink_kind, LB_KIND_SYMLINK);
+	assert_string_equal(fs_state.unlink_file, "2049:1");
+	/* create, made, then the remove decided on what was made, and done */
+	assert_int_equal(log_lines(f), 4);
+	assert_line_has(f, 3, "\"event\":\"remove\",\"verdict\":\"allowed\"");
+	assert_line_has(f, 3, "\"kind\":\"symlink\",\"link\":\"/srv/alice/l\",\"target\":\"/opt/x\"");
+	assert_line_has(f, 3, "\"rule\":\"dev\"");
+	assert_line_has(f, 4, "\"event\":\"removed\",\"verdict\":\"allowed\"");
+	assert_line_has(f, 4, "\"reason\":\"removed as decided in record 3\"");
+	assert_line_has(f, 4, "\"file\":\"2049:1\"");
+	list_as(f, &alice, "", "", pg);
+	assert_int_equal(pg->status, LB_OK);
+	assert_int_equal(pg->len, 0);
+	/* again: nothing the broker made is there any more */
+	remove_as(f, &alice, "/srv/alice/l", &a);
+	assert_int_equal(a.status, LB_E_NOT_MADE);
+	assert_int_equal(a.verdict, LB_VERDICT_DENY);
+	assert_int_equal(fs_state.unlinks, 1);
+	assert_line_has(f, 6, "\"event\":\"remove\",\"verdict\":\"denied\"");
+	assert_line_has(f, 6, "\"error\":-91");
+	assert_log_verifies(f);
+}
+
+static void
+test_remove_of_another_users_link_is_not_made(void **state)
+{
+	struct fx *f = *state;
+	struct page page, *pg = &page;
+	struct answer a;
+
+	create_as_alice(f, "/srv/alice/l", "/opt/x");
+	remove_as(f, &bob, "/srv/alice/l", &a);
+	assert_int_equal(a.status, LB_E_NOT_MADE);
+	assert_int_equal(a.verdict, LB_VERDICT_DENY);
+	assert_int_equal(fs_state.unlinks, 0);
+	assert_line_has(f, 3, "\"event\":\"remove\",\"verdict\":\"denied\",\"user\":\"bob\"");
+	list_as(f, &alice, "", "", pg);
+	assert_non_null(strstr(pg->text, "\"link\":\"/srv/alice/l\""));
+	assert_log_verifies(f);
+}
+
+static void
+test_remove_the_policy_no_longer_allows_is_denied(void **state)
+{
+	struct fx *f = *state;
+	struct page page, *pg = &page;
+	struct answer a;
+
+	create_as_alice(f, "/srv/alice/l", "/opt/x");
+	create_as_alice(f, "/srv/alice/m", "/srv/alice/t");
+	/* /opt is no longer a place alice may link to */
+	assert_int_equal(lb_broker_set_policy(f->b, policy_with(f,
+	    "[rule:dev]\nusers = alice\nkinds = *\nlink_under = /srv/alice\n"
+	    "target_under = /srv/alice\naction = allow\n"
+	    "[rule:no-opt]\nusers = alice\nkinds = *\nlink_under = /srv/alice\n"
+	    "target_under = /opt\naction = deny\n")), LB_OK);
+	remove_as(f, &alice, "/srv/alice/l", &a);
+	assert_int_equal(a.status, LB_E_DENIED);
+	assert_int_equal(a.verdict, LB_VERDICT_DENY);
+	assert_string_equal(a.rule, "no-opt");
+	assert_int_equal(fs_state.unlinks, 0);
+	assert_line_has(f, 5, "\"event\":\"remove\",\"verdict\":\"denied\"");
+	assert_line_has(f, 5, "\"kind\":\"symlink\",\"link\":\"/srv/alice/l\",\"target\":\"/opt/x\"");
+	list_as(f, &alice, "", "", pg);
+	assert_non_null(strstr(pg->text, "\"link\":\"/srv/alice/l\""));
+	/* the other one the policy still allows */
+	remove_as(f, &alice, "/srv/alice/m", &a);
+	assert_int_equal(a.status, LB_OK);
+	assert_int_equal(fs_state.unlinks, 1);
+	/* no rule at all now */
+	assert_int_equal(lb_broker_set_policy(f->b, policy_with(f, "")), LB_OK);
+	remove_as(f, &alice, "/srv/alice/l", &a);
+	assert_int_equal(a.status, LB_E_DENIED);
+	assert_int_equal(fs_state.unlinks, 1);
+	assert_log_verifies(f);
+}
+
+static void
+test_remove_of_a_changed_link_fails_and_keeps_it(void **state)
+{
+	struct fx *f = *state;
+	struct page page, *pg = &page;
+	struct answer a;
+
+	create_as_alice(f, "/srv/alice/l", "/opt/x");
+	fs_state.unlink_rc = LB_E_CHANGED;
+	remove_as(f, &alice, "/srv/alice/l", &a);
+	assert_int_equal(a.status, LB_E_CHANGED);
+	assert_int_equal(a.verdict, LB_VERDICT_DENY);
+	assert_int_equal(fs_state.unlinks, 1);
+	assert_int_equal(log_lines(f), 4);
+	assert_line_has(f, 3, "\"event\":\"remove\",\"verdict\":\"allowed\"");
+	assert_line_has(f, 4, "\"event\":\"remove\",\"verdict\":\"failed\"");
+	assert_line_has(f, 4, "\"error\":-89");
+	assert_false(log_has(f, "\"event\":\"removed\""));
+	list_as(f, &alice, "", "", pg);
+	assert_non_null(strstr(pg->text, "\"link\":\"/srv/alice/l\""));
+	/* it can be tried again */
+	fs_state.unlink_rc = LB_OK;
+	remove_as(f, &alice, "/srv/alice/l", &a);
+	assert_int_equal(a.status, LB_OK);
+	assert_int_equal(fs_state.unlinks, 2);
+	assert_log_verifies(f);
+}
+
+/* The log the broker wrote, at PATH. */
+static void
+write_log(const struct fx *f, const char *path, size_t from, size_t to)
+{
+	FILE *fp = fopen(path, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(f->log.buf.data + from, 1, to - from, fp), to - from);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void
+test_index_is_rebuilt_from_the_log(void **state)
+{
+	struct fx *f = *state;
+	struct page pages[2], *before = &pages[0], *after = &pages[1];
+	struct lb_broker *b2, *mine = f->b;
+	char path[96], rotated[104];
+	struct answer a;
+	size_t links, half = 0, i;
+	int lines;
+
+	create_as_alice(f, "/srv/alice/l1", "/opt/x");
+	create_as_alice(f, "/srv/alice/l2", "/srv/alice/t");
+	create_as_alice(f, "/srv/alice/l3", "t");
+	remove_as(f, &alice, "/srv/alice/l2", &a);
+	assert_int_equal(a.status, LB_OK);
+	list_as(f, &alice, "", "", before);
+	assert_int_equal(before->status, LB_OK);
+	assert_null(strstr(before->text, "/srv/alice/l2"));
+	snprintf(path, sizeof(path), "%s.idx", f->logname);
+	write_log(f, path, 0, f->log.buf.len);
+	assert_int_equal(lb_broker_new(policy_with(f, dev_rule), f->svc_sk, f->audit, &fake_ops, &b2),
+	    LB_OK);
+	assert_int_equal(lb_broker_load_index(b2, path, &links), LB_OK);
+	assert_int_equal(links, 2);
+	f->b = b2;
+	list_as(f, &alice, "", "", after);
+	f->b = mine;
+	lb_broker_free(b2);
+	assert_int_equal(after->status, LB_OK);
+	assert_string_equal(after->text, before->text);
+	/* the same from a rotated set: the older half in PATH.1 */
+	for (i = 0, lines = 0; i < f->log.buf.len && lines < 4; i++)
+		if (f->log.buf.data[i] == '\n' && ++lines == 4)
+			half = i + 1;
+	assert_true(half > 0);
+	snprintf(rotated, sizeof(rotated), "%s.1", path);
+	write_log(f, rotated, 0, half);
+	write_log(f, path, half, f->log.buf.len);
+	assert_int_equal(lb_broker_new(policy_with(f, dev_rule), f->svc_sk, f->audit, &fake_ops, &b2),
+	    LB_OK);
+	assert_int_equal(lb_broker_load_index(b2, path, &links), LB_OK);
+	assert_int_equal(links, 2);
+	f->b = b2;
+	list_as(f, &alice, "", "", after);
+	/* and what was loaded can be removed */
+	remove_as(f, &alice, "/srv/alice/l3", &a);
+	assert_int_equal(a.status, LB_OK);
+	assert_string_equal(fs_state.unlink_file, "2049:3");
+	f->b = mine;
+	lb_broker_free(b2);
+	assert_string_equal(after->text, before->text);
+	/* no log at all: nothing, and not an error */
+	remove(rotated);
+	remove(path);
+	assert_int_equal(lb_broker_new(policy_with(f, dev_rule), f->svc_sk, f->audit, &fake_ops, &b2),
+	    LB_OK);
+	assert_int_equal(lb_broker_load_index(b2, path, &links), LB_OK);
+	assert_int_equal(links, 0);
+	lb_broker_free(b2);
+	assert_log_verifies(f);
+}
+
 int
 main(void)
 {
@@ -2243,6 +2463,11 @@ main(void)
 		T(test_list_shows_the_link_made_with_its_identity),
 		T(test_list_prefix_by_components_and_bad_cursors),
 		T(test_list_pages_follow_the_cursor_to_the_end),
+		T(test_remove_of_a_link_made_removes_it_once),
+		T(test_remove_of_another_users_link_is_not_made),
+		T(test_remove_the_policy_no_longer_allows_is_denied),
+		T(test_remove_of_a_changed_link_fails_and_keeps_it),
+		T(test_index_is_rebuilt_from_the_log),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
