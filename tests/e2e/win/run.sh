@@ -236,6 +236,24 @@ check "every request audited ($(lines) lines from $n0, want $want)" test "$(( $(
 check "the hard link audited as allowed" grep -q '"event":"create".*"verdict":"allowed".*h\.txt' "$PD/audit.log"
 check "the symbolic link audited as $verdict" grep -q '"verdict":"'$verdict'".*s\.txt' "$PD/audit.log"
 
+# --- list and rm: the links the broker made, and removing one ---
+out=$(w "$LB" list "$W")
+check "list shows the hard link, present: $out" \
+	grep -qxF "present  hardlink   $W\links\h.txt <<===>> $W\targets\t.txt" <<<"$out"
+out=$(w "$LB" list --json "$W\links\h.txt")
+check "list --json: its identity is the volume and file index: $out" \
+	grep -q '"file":"[0-9a-f]\{8\}:[0-9a-f]\{16\}","state":"present"}$' <<<"$out"
+expect 1 "the broker made no link there for you" rm "$W\targets\t.txt"
+check "rm of a file the broker did not make leaves it" test -f "$T/targets/t.txt"
+expect 0 "Hardlink removed for $W\links\h.txt <<===>> $W\targets\t.txt" rm "$W\links\h.txt"
+check "the hard link is gone" test ! -e "$T/links/h.txt"
+check "its file keeps its other name, one link left" test "$(stat -c %h "$T/targets/t.txt")" -eq 1
+expect 1 "the broker made no link there for you" rm "$W\links\h.txt"
+out=$(w "$LB" list "$W\links")
+check "list no longer shows it: $out" test -z "$(grep -F 'h.txt' <<<"$out")"
+check "the remove and removed records are in the log" \
+	grep -q '"event":"removed","verdict":"allowed".*h\.txt.*"file":"' "$PD/audit.log"
+
 # --- linkbroker run: the shim in the program and its child ---
 if [ -n "$PROBE" ]; then
 	if [ "$NATIVE" = 1 ]; then WPROBE=$(cygpath -w "$PROBE"); else WPROBE=$(winepath -w "$PROBE" 2>/dev/null); fi
