@@ -6,7 +6,9 @@
 # (median of RUNS). Not a test: nothing is asserted; docs/performance.md
 # has the figures.
 #   bench/audit_start.sh LINKBROKERD [MIB...]      (default 1 100 1024)
-# As root (the daemon refuses otherwise). RUNS [3].
+# As root (the daemon refuses otherwise). RUNS [3]. EVENT [check]: made
+# writes "made" records instead (each a distinct link of one of 16 users),
+# which start-up indexes for `linkbroker list` and `rm` (issue 16).
 set -euo pipefail
 LBD=$1
 shift
@@ -28,20 +30,29 @@ chmod 0644 "$R/etc/policy.ini"
 
 # gen MIB: a chained log of old (2020) records, MIB MiB of them.
 gen() {
-	python3 - "$R/log/audit.log" "$1" <<'EOP'
+	python3 - "$R/log/audit.log" "$1" "${EVENT:-check}" <<'EOP'
 import hashlib, sys
-path, mib = sys.argv[1], int(sys.argv[2])
+path, mib, event = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 link = "/home/alice/src/" + "a" * 800
 prev = "0" * 64
 with open(path, "wb", buffering=1 << 20) as f:
     seq, size = 0, 0
     while size < mib << 20:
         seq += 1
-        body = ('{"seq":%d,"time":"2020-01-01T00:00:00Z","event":"check","verdict":"allowed",'
-                '"user":"alice","sid":"1000","groups":[],"kind":"symlink","link":"%s",'
-                '"target":"/home/alice/t","link_resolved":null,"target_resolved":null,'
-                '"rule":"dev","reason":"","error":0,"key":null,"request":null,"sig":null,'
-                '"prev":"%s"' % (seq, link, prev)).encode()
+        if event == "made":
+            l = "%s%d" % (link, seq)
+            body = ('{"seq":%d,"time":"2020-01-01T00:00:00Z","event":"made","verdict":"allowed",'
+                    '"user":"u%d","sid":"%d","groups":[],"kind":"symlink","link":"%s",'
+                    '"target":"/home/alice/t","link_resolved":"%s","target_resolved":"/home/alice/t",'
+                    '"rule":"dev","reason":"made as decided in record %d","error":0,"key":null,'
+                    '"request":null,"sig":null,"file":"2049:%d","prev":"%s"'
+                    % (seq, seq % 16, 1000 + seq % 16, l, l, seq, seq, prev)).encode()
+        else:
+            body = ('{"seq":%d,"time":"2020-01-01T00:00:00Z","event":"check","verdict":"allowed",'
+                    '"user":"alice","sid":"1000","groups":[],"kind":"symlink","link":"%s",'
+                    '"target":"/home/alice/t","link_resolved":null,"target_resolved":null,'
+                    '"rule":"dev","reason":"","error":0,"key":null,"request":null,"sig":null,'
+                    '"prev":"%s"' % (seq, link, prev)).encode()
         h = hashlib.blake2b(body, digest_size=32).hexdigest()
         line = body + b',"hash":"' + h.encode() + b'"}\n'
         f.write(line)

@@ -2,6 +2,7 @@
  * service. One entry point, a handler per request type, and on every path
  * an audit record before the signed answer. */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,6 +435,9 @@ struct lb_broker {
 	uint64_t made_from, made_to;
 	uint64_t last_now;              /* the latest request's time */
 	struct lb_index *index;         /* the links made and not removed (list, rm) */
+	struct lb_index_job *job;       /* its start-up read, while it runs */
+	int index_ready;                /* no such read in progress */
+	int index_rc;                   /* how the last one went */
 };
 
 int
@@ -476,6 +480,7 @@ lb_broker_new(struct lb_policy *policy, const uint8_t sk[LB_SK_BYTES],
 	}
 	b->pol->policy = policy;
 	b->pol->refs = 1;
+	b->index_ready = 1;
 	memcpy(b->sk, sk, LB_SK_BYTES);
 	b->audit = audit;
 	b->fs = fs;
@@ -534,6 +539,8 @@ lb_broker_remember(void *broker, const uint8_t key[LB_PK_BYTES],
 	(void)lb_replay_check_add(&b->replay, key, nonce, timestamp, 0, timestamp);
 }
 
+static void lb_index_job_drop(struct lb_index_job *j);
+
 void
 lb_broker_free(struct lb_broker *b)
 {
@@ -551,6 +558,7 @@ lb_broker_free(struct lb_broker *b)
 	}
 	free(b->budgets);
 	lb_index_free(b->index);
+	lb_index_job_drop(b->job);   /* a read still running frees it when done */
 	free(b);
 }
 
@@ -1249,6 +1257,8 @@ lb_event(const struct lb_broker *b, enum lb_event_id id, const char *text)
 	b->fs->event(&ev);
 }
 
+static void lb_index_job_take(struct lb_broker *b);
+
 /* ---- the audit log cannot be written: refuse, and say so rarely ---- */
 
 /* A failed append or sync (REQUEST: 1 if a request is refused for it). */
@@ -1803,6 +1813,7 @@ lb_broker_tick(struct lb_broker *b, uint64_t now)
 {
 	size_t i;
 
+	lb_index_job_take(b);   /* the start-up read's result, once it is there */
 	if (b->down.down) {
 		/* Best effort: the next append tries again anyway. */
 		if (lb_audit_repair(b->audit, now) != LB_OK)
@@ -2081,6 +2092,14 @@ lb_broker_admit(struct lb_broker *b, struct lb_pending *p, struct lb_fswork **w)
 	}
 	if (rq->type == LB_MSG_STATUS) {
 		lb_do_status(b, peer, o);
+		return LB_OK;
+	}
+	/* The index is still being read from the log (start-up): a list
+	 * or remove now would miss links. Busy, not refused: the client
+	 * waits and asks again. Not recorded (nothing was decided). */
+	if ((rq->type == LB_MSG_LIST || rq->type == LB_MSG_REMOVE) && !b->index_ready) {
+		lb_fail_op(o, "", LB_E_RATE);
+		p->retry_ms = 250;
 		return LB_OK;
 	}
 	if (rq->type == LB_MSG_LIST) {
@@ -2816,8 +2835,42 @@ lb_index_first(void *ctx, const struct lb_audit_line *l, const char *line, size_
 	return 1;   /* it is there: enough */
 }
 
+/* The start-up read of the index (lb_broker_index_begin): its files and
+ * the last record it takes (those after it are the broker's, made while
+ * it reads), and its own index, merged in by the broker thread once DONE.
+ * Freed by whichever of the broker and the reading thread lets go last. */
+struct lb_index_job {
+	char **files;
+	size_t n;
+	uint64_t upto;
+	struct lb_index *ix;
+	int rc;
+	atomic_int done;
+	atomic_int refs;
+};
+
+static void
+lb_index_job_free(struct lb_index_job *j)
+{
+	size_t i;
+
+	for (i = 0; j->files != NULL && i < j->n; i++)
+		free(j->files[i]);
+	free(j->files);
+	lb_index_free(j->ix);
+	free(j);
+}
+
+static void
+lb_index_job_drop(struct lb_index_job *j)
+{
+	if (j != NULL && atomic_fetch_sub(&j->refs, 1) == 1)
+		lb_index_job_free(j);
+}
+
 struct lb_index_load {
-	struct lb_broker *b;
+	struct lb_index *ix;
+	uint64_t upto;
 	struct lb_buf sid, link, target, tres;
 	int nomem;
 };
@@ -2840,6 +2893,8 @@ lb_index_load_rec(void *ctx, const struct lb_audit_line *l, const char *line, si
 
 	(void)line;
 	(void)len;
+	if (l->seq > ld->upto)
+		return 1;   /* the broker's own since the read began: it has them */
 	if (l->verdict.null || l->verdict.raw_len != 7 || memcmp(l->verdict.raw, "allowed", 7) != 0)
 		return 0;
 	made = l->event.raw_len == 4;   /* lb_index_wants let only made and removed through */
@@ -2849,10 +2904,10 @@ lb_index_load_rec(void *ctx, const struct lb_audit_line *l, const char *line, si
 	    lb_unescape_into(&l->target_resolved, &ld->tres) != LB_OK)
 		return 0;   /* not one the broker wrote: left out */
 	if (!made) {
-		lb_index_removed(ld->b->index, (const char *)ld->sid.data, (const char *)ld->link.data);
+		lb_index_removed(ld->ix, (const char *)ld->sid.data, (const char *)ld->link.data);
 		return 0;
 	}
-	if (lb_index_made(ld->b->index, (const char *)ld->sid.data, l->seq, l->time, l->kind,
+	if (lb_index_made(ld->ix, (const char *)ld->sid.data, l->seq, l->time, l->kind,
 	    (const char *)ld->link.data, (const char *)ld->target.data, (const char *)ld->tres.data,
 	    l->has_file ? l->file : NULL) == LB_E_NOMEM)
 		ld->nomem = 1;
@@ -2860,66 +2915,179 @@ lb_index_load_rec(void *ctx, const struct lb_audit_line *l, const char *line, si
 }
 
 int
-lb_broker_load_index(struct lb_broker *b, const char *path, size_t *links)
+lb_broker_index_begin(struct lb_broker *b, const char *path, struct lb_index_job **job)
+{
+	struct lb_index_job *j;
+	const char **order = NULL;
+	char *name = NULL;
+	size_t i, plen;
+	int there;
+
+	*job = NULL;
+	if (b->job != NULL)
+		return LB_E_INVAL;
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return LB_E_NOMEM;
+	atomic_init(&j->done, 0);
+	atomic_init(&j->refs, 2);   /* the broker's and the reader's */
+	lb_audit_head(b->audit, &j->upto, NULL);
+	if (lb_index_new(b->pol->policy->flavor, &j->ix) != LB_OK ||
+	    (j->files = calloc(LB_AUDIT_SET_MAX, sizeof(*j->files))) == NULL)
+		goto fail;
+	plen = path != NULL ? strlen(path) + 8 : 0;
+	/* PATH, then PATH.1, PATH.2, ... up to the first that is not there */
+	for (i = 0; path != NULL && i < LB_AUDIT_SET_MAX; i++) {
+		if ((name = malloc(plen)) == NULL)
+			goto fail;
+		if (i == 0)
+			snprintf(name, plen, "%s", path);
+		else
+			snprintf(name, plen, "%s.%zu", path, i);
+		there = lb_audit_each(name, lb_index_first, NULL, NULL) != LB_E_NOENT;
+		if (!there && i > 0)
+			break;
+		if (there)
+			j->files[j->n++] = name;   /* unreadable too: the read says so */
+		else
+			free(name);
+		name = NULL;
+	}
+	free(name);
+	name = NULL;
+	/* in the order of their chain, if their first records tell it */
+	if ((order = malloc((j->n > 0 ? j->n : 1) * sizeof(*order))) == NULL)
+		goto fail;
+	for (i = 0; i < j->n; i++)
+		order[i] = j->files[i];
+	if (lb_audit_set_order(order, j->n, NULL) == LB_OK)
+		for (i = 0; i < j->n; i++)
+			j->files[i] = (char *)order[i];
+	else
+		for (i = 0; i < j->n / 2; i++) {   /* else oldest (highest number) first */
+			char *t = j->files[i];
+
+			j->files[i] = j->files[j->n - 1 - i];
+			j->files[j->n - 1 - i] = t;
+		}
+	free(order);
+	b->job = j;   /* the broker's reference, until the result is in */
+	b->index_ready = 0;
+	*job = j;
+	return LB_OK;
+fail:
+	free(name);
+	lb_index_job_free(j);   /* never handed out: nobody holds it */
+	return LB_E_NOMEM;
+}
+
+/* J's files read into its index; DONE set (nothing of J is touched after
+ * that by this call). */
+static void
+lb_index_job_read(struct lb_index_job *j)
 {
 	struct lb_index_load ld;
-	const char **files = NULL;
-	char **names = NULL;
-	size_t n = 0, i, plen;
-	int r = LB_OK;
+	size_t i;
+	int r = LB_OK, r1;
 
-	if (links != NULL)
-		*links = 0;
-	if (path == NULL)
-		return LB_OK;
-	plen = strlen(path) + 8;
-	if ((names = calloc(LB_AUDIT_SET_MAX, sizeof(*names))) == NULL ||
-	    (files = calloc(LB_AUDIT_SET_MAX, sizeof(*files))) == NULL) {
-		r = LB_E_NOMEM;
-		goto out;
-	}
-	/* PATH, then PATH.1, PATH.2, ... up to the first that is not there */
-	for (i = 0; i < LB_AUDIT_SET_MAX; i++) {
-		if ((names[i] = malloc(plen)) == NULL) {
-			r = LB_E_NOMEM;
-			goto out;
-		}
-		if (i == 0)
-			snprintf(names[i], plen, "%s", path);
-		else
-			snprintf(names[i], plen, "%s.%zu", path, i);
-		r = lb_audit_each(names[i], lb_index_first, NULL, NULL);
-		if (r == LB_E_NOENT && i > 0)
-			break;
-		if (r != LB_E_NOENT)
-			files[n++] = names[i];
-	}
-	if ((r = lb_audit_set_order(files, n, NULL)) != LB_OK)
-		goto out;
 	memset(&ld, 0, sizeof(ld));
-	ld.b = b;
+	ld.ix = j->ix;
+	ld.upto = j->upto;
 	lb_buf_init(&ld.sid, 4096);
 	lb_buf_init(&ld.link, LB_PATH_BUF_MAX + 1);
 	lb_buf_init(&ld.target, LB_PATH_BUF_MAX + 1);
 	lb_buf_init(&ld.tres, LB_PATH_BUF_MAX + 1);
-	for (i = 0; i < n && r == LB_OK; i++) {
-		r = lb_audit_each_wanted(files[i], lb_index_wants, lb_index_load_rec, &ld, NULL);
-		if (r == LB_E_NOENT)
-			r = LB_OK;   /* no log yet, or rotated away meanwhile */
+	for (i = 0; i < j->n; i++) {
+		r1 = lb_audit_each_wanted(j->files[i], lb_index_wants, lb_index_load_rec, &ld, NULL);
+		if (r1 != LB_OK && r1 != LB_E_NOENT && r == LB_OK)
+			r = r1;   /* a file that cannot be read: the rest still counts */
 	}
 	if (r == LB_OK && ld.nomem)
 		r = LB_E_NOMEM;
+	j->rc = r;
 	lb_buf_free(&ld.sid);
 	lb_buf_free(&ld.link);
 	lb_buf_free(&ld.target);
 	lb_buf_free(&ld.tres);
+	atomic_store(&j->done, 1);
+}
+
+void
+lb_index_job_run(struct lb_index_job *j)
+{
+	lb_index_job_read(j);
+	lb_index_job_drop(j);   /* the reader's reference: nothing of J after this */
+}
+
+/* Begun J read here, on the broker's thread, and taken in: the reader's
+ * reference is given up first, so the broker's is the last. */
+static void
+lb_index_job_in_place(struct lb_broker *b, struct lb_index_job *j)
+{
+	lb_index_job_read(j);
+	atomic_store(&j->refs, 1);
+	lb_index_job_take(b);
+}
+
+/* The broker thread: a finished job's index, with the links made since it
+ * began, becomes the broker's. */
+static void
+lb_index_job_take(struct lb_broker *b)
+{
+	struct lb_index_job *j = b->job;
+
+	if (j == NULL || !atomic_load(&j->done))
+		return;
+	if (lb_index_merge(j->ix, b->index) == LB_OK) {
+		lb_index_free(b->index);
+		b->index = j->ix;
+		j->ix = NULL;
+	}
+	/* else: the links made since start only (the event log is told by
+	 * the daemon's own start-up line; list shows fewer, rm refuses) */
+	b->index_rc = j->rc;
+	b->job = NULL;
+	b->index_ready = 1;
+	lb_index_job_drop(j);
+}
+
+int
+lb_broker_index_ready(const struct lb_broker *b)
+{
+	return b->index_ready;
+}
+
+static void
+lb_index_job_thread(void *arg)
+{
+	lb_index_job_run(arg);
+}
+
+int
+lb_broker_index_start(struct lb_broker *b, const char *path)
+{
+	struct lb_index_job *j;
+	int r;
+
+	if ((r = lb_broker_index_begin(b, path, &j)) != LB_OK)
+		return r;
+	if (b->fs->spawn != NULL && b->fs->spawn(lb_index_job_thread, j) == LB_OK)
+		return LB_OK;
+	lb_index_job_in_place(b, j);
+	return LB_OK;
+}
+
+int
+lb_broker_load_index(struct lb_broker *b, const char *path, size_t *links)
+{
+	struct lb_index_job *j;
+	int r;
+
+	if (links != NULL)
+		*links = 0;
+	if ((r = lb_broker_index_begin(b, path, &j)) != LB_OK)
+		return r;
+	lb_index_job_in_place(b, j);
 	if (links != NULL)
 		*links = lb_index_count(b->index);
-out:
-	if (names != NULL)
-		for (i = 0; i < LB_AUDIT_SET_MAX; i++)
-			free(names[i]);
-	free(names);
-	free(files);
-	return r;
+	return b->index_rc;
 }

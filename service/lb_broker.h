@@ -123,6 +123,9 @@ struct lb_fs_ops {
 	 * would delete the file); else the file system's refusal. */
 	int (*unlink_made)(const struct lb_peer *peer, void *dir, const char *name,
 	    enum lb_kind kind, const char *file_id);
+	/* Run FN(ARG) on a thread of its own, detached (may be NULL, or fail:
+	 * the broker then runs it in place). For the index's start-up read. */
+	int (*spawn)(void (*fn)(void *arg), void *arg);
 };
 
 /* Requests per identity: a token bucket of the policy's requests_per_sec
@@ -268,6 +271,21 @@ void lb_broker_summarize(struct lb_broker *b, uint64_t now);
  * only, nothing verified), for `linkbroker list` and `rm`. LB_OK, also
  * when there is no log; *LINKS (may be NULL) the links indexed. */
 int lb_broker_load_index(struct lb_broker *b, const char *path, size_t *links) LB_WUR;
+/* The same without stalling start-up (reading a log of a million links
+ * takes seconds): lb_broker_index_begin notes the records so far and the
+ * files to read; lb_index_job_run (any thread, nothing of the broker's)
+ * reads them; the next lb_broker_tick after it takes the result in, with
+ * the links made meanwhile. Until then list and remove requests are
+ * answered busy (the client waits and asks again). A job begun must be
+ * run once (it is freed by the last of the run and the broker).
+ * lb_broker_index_start is begin, then run on a thread of its own
+ * (lb_fs_ops.spawn) or in place. */
+struct lb_index_job;
+int lb_broker_index_begin(struct lb_broker *b, const char *path, struct lb_index_job **job) LB_WUR;
+void lb_index_job_run(struct lb_index_job *j);
+int lb_broker_index_start(struct lb_broker *b, const char *path) LB_WUR;
+/* Whether the index is complete (no start-up read in progress). */
+int lb_broker_index_ready(const struct lb_broker *b);
 
 void lb_broker_free(struct lb_broker *b);
 

@@ -364,6 +364,25 @@ lb_index_next(const struct lb_index *ix, const char *sid, uint64_t after,
 	return NULL;
 }
 
+int
+lb_index_merge(struct lb_index *dst, const struct lb_index *src)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < src->n; i++) {
+		const struct lb_index_entry *e = &src->v[i];
+
+		if (!e->live)
+			continue;
+		r = lb_index_made(dst, src->users[e->user].sid, e->seq, e->time, e->kind, e->link.s,
+		    e->target, e->target_resolved, e->file);
+		if (r == LB_E_NOMEM)
+			return r;
+	}
+	return LB_OK;
+}
+
 size_t
 lb_index_count(const struct lb_index *ix)
 {

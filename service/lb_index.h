@@ -50,6 +50,9 @@ const struct lb_index_entry *lb_index_find(const struct lb_index *ix, const char
  * they were made, under PREFIX (NULL: anywhere), or NULL. */
 const struct lb_index_entry *lb_index_next(const struct lb_index *ix, const char *sid,
     uint64_t after, const struct lb_path *prefix);
+/* Every link of SRC (all made after DST's last one) made in DST too, in
+ * order: LB_OK, or LB_E_NOMEM with DST holding those before. */
+int lb_index_merge(struct lb_index *dst, const struct lb_index *src) LB_WUR;
 /* Links held, and links forgotten for the bounds since start. */
 size_t lb_index_count(const struct lb_index *ix);
 uint64_t lb_index_forgotten(const struct lb_index *ix);

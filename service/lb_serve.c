@@ -100,8 +100,9 @@ lb_serve_open(struct lb_policy *policy, const uint8_t sk[LB_SK_BYTES],
 	}
 	lb_seen_apply(&seen, *broker);
 	*remembered = seen.n;
-	/* the links made and not removed, for list and rm */
-	if ((r = lb_broker_load_index(*broker, cfg->audit_log, NULL)) != LB_OK) {
+	/* the links made and not removed, for list and rm: read on a thread
+	 * of their own, so that start-up does not wait for a long log */
+	if ((r = lb_broker_index_start(*broker, cfg->audit_log)) != LB_OK) {
 		snprintf(err, errlen, "audit log %s: cannot index the links it names: %s",
 		    cfg->audit_log, lb_strerror(r));
 		lb_broker_free(*broker);

@@ -3,6 +3,7 @@
  * on directory handles, so the kernel checks the client's rights and the
  * links belong to the client. Root credentials are restored on every path. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
@@ -781,6 +782,48 @@ lb_posix_clock_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* lb_fs_ops.spawn: a detached thread (the index's start-up read). */
+struct lb_spawned {
+	void (*fn)(void *);
+	void *arg;
+};
+
+static void *
+lb_posix_spawned(void *p)
+{
+	struct lb_spawned sp = *(struct lb_spawned *)p;
+
+	free(p);
+	sp.fn(sp.arg);
+	return NULL;
+}
+
+static int
+lb_posix_spawn(void (*fn)(void *arg), void *arg)
+{
+	struct lb_spawned *sp;
+	pthread_attr_t at;
+	pthread_t t;
+	int rc;
+
+	if ((sp = malloc(sizeof(*sp))) == NULL)
+		return LB_E_NOMEM;
+	sp->fn = fn;
+	sp->arg = arg;
+	if (pthread_attr_init(&at) != 0) {
+		free(sp);
+		return LB_E_NOMEM;
+	}
+	rc = pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED) == 0 &&
+	    pthread_create(&t, &at, lb_posix_spawned, sp) == 0;
+	pthread_attr_destroy(&at);
+	if (!rc) {
+		free(sp);
+		return LB_E_NOMEM;
+	}
+	return LB_OK;
+}
+
 const struct lb_fs_ops lb_posix_fs_ops = {
 	.open_parent = lb_posix_open_parent,
 	.open_target = lb_posix_open_target,
@@ -794,4 +837,5 @@ const struct lb_fs_ops lb_posix_fs_ops = {
 	.release = lb_posix_release,
 	.identify = lb_posix_identify,
 	.unlink_made = lb_posix_unlink_made,
+	.spawn = lb_posix_spawn,
 };

@@ -1162,6 +1162,41 @@ lb_win_clock_ms(void)
 	return (uint64_t)GetTickCount64();
 }
 
+/* lb_fs_ops.spawn: a thread of its own (the index's start-up read), its
+ * handle closed at once: nobody waits for it. */
+struct lb_spawned {
+	void (*fn)(void *);
+	void *arg;
+};
+
+static DWORD WINAPI
+lb_win_spawned(LPVOID p)
+{
+	struct lb_spawned sp = *(struct lb_spawned *)p;
+
+	free(p);
+	sp.fn(sp.arg);
+	return 0;
+}
+
+static int
+lb_win_spawn(void (*fn)(void *arg), void *arg)
+{
+	struct lb_spawned *sp;
+	HANDLE t;
+
+	if ((sp = malloc(sizeof(*sp))) == NULL)
+		return LB_E_NOMEM;
+	sp->fn = fn;
+	sp->arg = arg;
+	if ((t = CreateThread(NULL, 0, lb_win_spawned, sp, 0, NULL)) == NULL) {
+		free(sp);
+		return LB_E_NOMEM;
+	}
+	CloseHandle(t);
+	return LB_OK;
+}
+
 const struct lb_fs_ops lb_win_fs_ops = {
 	.open_parent = lb_win_open_parent,
 	.open_target = lb_win_open_target,
@@ -1173,6 +1208,7 @@ const struct lb_fs_ops lb_win_fs_ops = {
 	.clock_ms = lb_win_clock_ms,
 	.identify = lb_win_identify,
 	.unlink_made = lb_win_unlink_made,
+	.spawn = lb_win_spawn,
 };
 
 /* ---- RedirectionGuard ---------------------------------------------------- */

@@ -205,7 +205,7 @@ fake_unlink_made(const struct lb_peer *peer, void *dir, const char *name, enum l
 
 static const struct lb_fs_ops fake_ops = {
 	fake_open_parent, fake_open_target, fake_create, fake_remove, fake_close, fake_event, NULL, NULL,
-	NULL, fake_hold, fake_release, fake_identify, fake_unlink_made,
+	NULL, fake_hold, fake_release, fake_identify, fake_unlink_made, NULL,
 };
 
 
@@ -2414,6 +2414,74 @@ test_index_is_rebuilt_from_the_log(void **state)
 	assert_log_verifies(f);
 }
 
+/* Whether alice's list (TYPE LB_MSG_LIST) or remove of LINK is answered
+ * busy. */
+static int
+answered_busy(struct fx *f, uint8_t type, const char *link)
+{
+	uint8_t nonce[LB_NONCE_BYTES];
+	struct lb_buf req, out;
+	const uint8_t *msg;
+	size_t mlen, used;
+	int busy;
+
+	make_req(&req, type, LB_KIND_NONE, link, "", ask_now, f->alice_pk, f->alice_sk, nonce);
+	lb_buf_init(&out, LB_FRAME_MAX + 4);
+	assert_int_equal(lb_broker_handle(f->b, &alice, req.data, req.len, ask_now, &out), LB_OK);
+	assert_int_equal(lb_frame_parse(out.data, out.len, &msg, &mlen, &used), LB_OK);
+	busy = lb_msg_is_busy(msg, mlen);
+	lb_buf_free(&out);
+	lb_buf_free(&req);
+	return busy;
+}
+
+/* Start-up reads the index on a thread while the broker serves: list and
+ * remove are busy until the read is taken in (by a tick), and the links
+ * made meanwhile are kept with those read. */
+static void
+test_index_read_in_the_background_keeps_links_made_meanwhile(void **state)
+{
+	struct fx *f = *state;
+	struct page page, *pg = &page;
+	struct lb_index_job *j;
+	struct lb_broker *b2, *mine = f->b;
+	char path[96];
+
+	create_as_alice(f, "/srv/alice/old", "/opt/x");
+	snprintf(path, sizeof(path), "%s.bg", f->logname);
+	write_log(f, path, 0, f->log.buf.len);
+	assert_int_equal(lb_broker_new(policy_with(f, dev_rule), f->svc_sk, f->audit, &fake_ops, &b2),
+	    LB_OK);
+	assert_int_equal(lb_broker_index_begin(b2, path, &j), LB_OK);
+	assert_false(lb_broker_index_ready(b2));
+	f->b = b2;
+	assert_true(answered_busy(f, LB_MSG_LIST, ""));
+	assert_true(answered_busy(f, LB_MSG_REMOVE, "/srv/alice/old"));
+	assert_int_equal(fs_state.unlinks, 0);
+	create_as_alice(f, "/srv/alice/new", "/opt/y");   /* made while the log is read */
+	lb_index_job_run(j);
+	assert_false(lb_broker_index_ready(b2));   /* taken in by the broker's thread only */
+	lb_broker_tick(b2, NOW);
+	assert_true(lb_broker_index_ready(b2));
+	list_as(f, &alice, "", "", pg);
+	assert_int_equal(pg->status, LB_OK);
+	assert_non_null(strstr(pg->text, "\"link\":\"/srv/alice/old\""));
+	assert_non_null(strstr(pg->text, "\"link\":\"/srv/alice/new\""));
+	assert_true(strstr(pg->text, "/srv/alice/old") < strstr(pg->text, "/srv/alice/new"));
+	f->b = mine;
+	lb_broker_free(b2);
+	remove(path);
+	/* a broker freed while its read still runs: the read frees the job */
+	assert_int_equal(lb_broker_new(policy_with(f, dev_rule), f->svc_sk, f->audit, &fake_ops, &b2),
+	    LB_OK);
+	write_log(f, path, 0, f->log.buf.len);
+	assert_int_equal(lb_broker_index_begin(b2, path, &j), LB_OK);
+	lb_broker_free(b2);
+	lb_index_job_run(j);
+	remove(path);
+	assert_log_verifies(f);
+}
+
 int
 main(void)
 {
@@ -2468,6 +2536,7 @@ main(void)
 		T(test_remove_the_policy_no_longer_allows_is_denied),
 		T(test_remove_of_a_changed_link_fails_and_keeps_it),
 		T(test_index_is_rebuilt_from_the_log),
+		T(test_index_read_in_the_background_keeps_links_made_meanwhile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
