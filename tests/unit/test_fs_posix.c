@@ -581,6 +581,79 @@ test_remove_as_client(void **state)
 	lb_path_free(&res);
 }
 
+/* The identity fstatat gives NAME in the links folder. */
+static void
+id_of(const char *name, char id[LB_FILE_ID_MAX])
+{
+	struct stat st;
+
+	assert_int_equal(lstat(in_dir(name), &st), 0);
+	snprintf(id, LB_FILE_ID_MAX, "%llu:%llu", (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino);
+}
+
+/* rm's removal: only the link made (its type and identity), never a hard
+ * link's last name, as the client, the link and not what it points at. */
+static void
+test_unlink_made_removes_only_that_link(void **state)
+{
+	struct lb_path res = { 0 }, tres = { 0 };
+	char id[LB_FILE_ID_MAX], other[LB_FILE_ID_MAX];
+	struct stat st;
+	void *dir = NULL, *file = NULL;
+
+	(void)state;
+	NEED_ROOT();
+	assert_int_equal(open_parent(in_dir("links/um"), &dir, &res), LB_OK);
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "um", LB_KIND_SYMLINK, "../own", NULL), LB_OK);
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "um2", LB_KIND_SYMLINK, "../own", NULL), LB_OK);
+	id_of("links/um", id);
+	id_of("links/um2", other);
+	/* another file's identity, or another kind: changed, nothing removed */
+	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "um", LB_KIND_SYMLINK, other), LB_E_CHANGED);
+	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "um", LB_KIND_HARDLINK, id), LB_E_CHANGED);
+	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "um", LB_KIND_JUNCTION, id), LB_E_UNSUPPORTED);
+	assert_int_equal(lstat(in_dir("links/um"), &st), 0);
+	/* bad input */
+	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "../own", LB_KIND_SYMLINK, id), LB_E_INVAL);
+	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "um", LB_KIND_SYMLINK, "12"), LB_E_INVAL);
+	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "um", LB_KIND_SYMLINK, NULL), LB_E_INVAL);
+	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "um", LB_KIND_NONE, id), LB_E_INVAL);
+	/* the right one: the link goes, its target stays */
+	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "um", LB_KIND_DIRSYMLINK, id), LB_OK);
+	assert_root_creds();
+	assert_int_not_equal(lstat(in_dir("links/um"), &st), 0);
+	assert_int_equal(stat(in_dir("own"), &st), 0);
+	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "um", LB_KIND_SYMLINK, id), LB_E_NOENT);
+	/* a hard link: removed while the file has another name, not after */
+	make_file(in_dir("umfile"), 0644, g_nobody->cred.uid, g_nobody->cred.gid);
+	assert_int_equal(open_target(in_dir("umfile"), &file, &tres), LB_OK);
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "umh", LB_KIND_HARDLINK, NULL, file), LB_OK);
+	id_of("links/umh", id);
+	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "umh", LB_KIND_SYMLINK, id), LB_E_CHANGED);
+	assert_int_equal(unlink(in_dir("umfile")), 0);
+	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "umh", LB_KIND_HARDLINK, id), LB_E_LAST_NAME);
+	assert_int_equal(lstat(in_dir("links/umh"), &st), 0);
+	assert_int_equal(link(in_dir("links/umh"), in_dir("umfile")), 0);   /* another name again */
+	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "umh", LB_KIND_HARDLINK, id), LB_OK);
+	assert_int_not_equal(lstat(in_dir("links/umh"), &st), 0);
+	assert_int_equal(stat(in_dir("umfile"), &st), 0);
+	assert_int_equal(st.st_nlink, 1);
+	assert_root_creds();
+	fs->close(file);
+	fs->close(dir);
+	lb_path_free(&res);
+	lb_path_free(&tres);
+	/* as the client: root's file in root's folder stays, whatever its identity */
+	assert_int_equal(open_parent(in_dir("rootonly/secret"), &dir, &res), LB_OK);
+	id_of("rootonly/secret", id);
+	assert_int_not_equal(fs->unlink_made(&g_nobody->peer, dir, "secret", LB_KIND_HARDLINK, id), LB_OK);
+	assert_int_equal(lstat(in_dir("rootonly/secret"), &st), 0);
+	assert_root_creds();
+	fs->close(dir);
+	lb_path_free(&res);
+}
+
 static void
 test_peer_identity_from_account(void **state)
 {
@@ -737,6 +810,7 @@ main(void)
 		cmocka_unit_test(test_hardlink_target_must_be_regular_file),
 		cmocka_unit_test(test_bad_names_and_targets_refused),
 		cmocka_unit_test(test_remove_as_client),
+		cmocka_unit_test(test_unlink_made_removes_only_that_link),
 		cmocka_unit_test(test_peer_identity_from_account),
 		cmocka_unit_test(test_peer_without_account_refused),
 		cmocka_unit_test(test_peer_uid_from_socket),
