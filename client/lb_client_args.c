@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lb_client_args.h"
+#include "lb_path.h"
 
 int
 lb_cli_kind_flag(const char *s, enum lb_kind *kind)
@@ -379,4 +380,42 @@ lb_cli_parse_line(char *line, struct lb_cli_line *out, const char **why)
 	out->link = pos[0];
 	out->target = pos[1];
 	return LB_OK;
+}
+
+int
+lb_cli_list_line(const char *line, size_t len, struct lb_cli_listed *e)
+{
+	struct lb_json_in in;
+	struct lb_json_str kind;
+	struct lb_buf k;
+	const char *ks;
+	int r = LB_E_BAD_FIELD;
+
+	memset(e, 0, sizeof(*e));
+	lb_json_in_init(&in, line, len, LB_PATH_BUF_MAX);
+	lb_buf_init(&k, 32);
+	if (lb_json_lit(&in, "{\"seq\":") != LB_OK || lb_json_uint(&in, UINT64_MAX, &e->seq) != LB_OK ||
+	    lb_json_lit(&in, ",\"time\":") != LB_OK || lb_json_str(&in, 0, &e->time) != LB_OK ||
+	    lb_json_lit(&in, ",\"kind\":") != LB_OK || lb_json_str(&in, 0, &kind) != LB_OK)
+		goto out;
+	if (lb_json_unescape(kind.raw, kind.raw_len, &k, NULL) != LB_OK || lb_buf_cstr(&k, &ks) != LB_OK || lb_kind_parse(ks, &e->kind) != LB_OK ||
+	    e->kind == LB_KIND_NONE)
+		goto out;
+	if (lb_json_peek(&in, ",\"too_long\":true}")) {
+		e->too_long = 1;
+		if (lb_json_lit(&in, ",\"too_long\":true}") == LB_OK && lb_json_end(&in) == LB_OK)
+			r = LB_OK;
+		goto out;
+	}
+	if (lb_json_lit(&in, ",\"link\":") == LB_OK && lb_json_str(&in, 0, &e->link) == LB_OK &&
+	    lb_json_lit(&in, ",\"target\":") == LB_OK && lb_json_str(&in, 0, &e->target) == LB_OK &&
+	    lb_json_lit(&in, ",\"file\":") == LB_OK && lb_json_str(&in, 1, &e->file) == LB_OK &&
+	    lb_json_lit(&in, "}") == LB_OK && lb_json_end(&in) == LB_OK)
+		r = LB_OK;
+out:
+	lb_buf_free(&k);
+	lb_json_in_free(&in);
+	if (r != LB_OK)
+		memset(e, 0, sizeof(*e));
+	return r;
 }

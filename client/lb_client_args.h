@@ -4,8 +4,10 @@
 #define LB_CLIENT_ARGS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lb_err.h"
+#include "lb_json.h"
 #include "lb_wire.h"
 
 enum lb_cli_cmd {
@@ -75,5 +77,16 @@ struct lb_cli_line {
 /* Tokenize LINE (modified in place) and parse "[/D|/H|/J] [--] Link Target".
  * LB_OK (out->link NULL if the line holds no request) or LB_E_USAGE with *WHY. */
 int lb_cli_parse_line(char *line, struct lb_cli_line *out, const char **why) LB_WUR;
+
+/* One line of a list page (docs/protocol.md, "Lists"), read strictly: the
+ * keys in their order, no spaces, canonical numbers and strings, a known
+ * kind. The strings point into LINE (still escaped: lb_json_unescape). */
+struct lb_cli_listed {
+	uint64_t seq;
+	enum lb_kind kind;
+	struct lb_json_str time, link, target, file;   /* file: null if none */
+	int too_long;                 /* only seq, time and kind were sent */
+};
+int lb_cli_list_line(const char *line, size_t len, struct lb_cli_listed *e) LB_WUR;
 
 #endif

@@ -719,34 +719,6 @@ out:
 
 /* ---- list and rm: the links the broker made ---- */
 
-/* One link of a list page (docs/protocol.md, "Lists"), read strictly. */
-struct lb_listed {
-	uint64_t seq;
-	struct lb_json_str time, kind, link, target, file;
-	int too_long;
-};
-
-static int
-lb_listed_parse(struct lb_json_in *in, struct lb_listed *e)
-{
-	memset(e, 0, sizeof(*e));
-	if (lb_json_lit(in, "{\"seq\":") != LB_OK || lb_json_uint(in, UINT64_MAX, &e->seq) != LB_OK ||
-	    lb_json_lit(in, ",\"time\":") != LB_OK || lb_json_str(in, 0, &e->time) != LB_OK ||
-	    lb_json_lit(in, ",\"kind\":") != LB_OK || lb_json_str(in, 0, &e->kind) != LB_OK)
-		return LB_E_BAD_FIELD;
-	if (lb_json_peek(in, ",\"too_long\":true}")) {
-		e->too_long = 1;
-		return lb_json_lit(in, ",\"too_long\":true}") == LB_OK && lb_json_end(in) == LB_OK ?
-		    LB_OK : LB_E_BAD_FIELD;
-	}
-	if (lb_json_lit(in, ",\"link\":") != LB_OK || lb_json_str(in, 0, &e->link) != LB_OK ||
-	    lb_json_lit(in, ",\"target\":") != LB_OK || lb_json_str(in, 0, &e->target) != LB_OK ||
-	    lb_json_lit(in, ",\"file\":") != LB_OK || lb_json_str(in, 1, &e->file) != LB_OK ||
-	    lb_json_lit(in, "}") != LB_OK || lb_json_end(in) != LB_OK)
-		return LB_E_BAD_FIELD;
-	return LB_OK;
-}
-
 /* S's bytes, NUL-terminated, into OUT. */
 static int
 lb_json_bytes(const struct lb_json_str *s, struct lb_buf *out)
@@ -783,29 +755,26 @@ lb_listed_state(const char *link, const struct lb_buf *file)
 static int
 lb_listed_print(const struct lb_cli_args *a, const char *line, size_t len)
 {
-	struct lb_json_in in;
-	struct lb_listed e;
-	struct lb_buf link, target, file, kind, o;
-	const char *state = "unknown";
+	struct lb_cli_listed e;
+	struct lb_buf link, target, file, o;
+	const char *state = "unknown", *kind;
 	int r;
 
-	lb_json_in_init(&in, line, len, LB_PATH_BUF_MAX);
 	lb_buf_init(&link, LB_PATH_BUF_MAX + 1);
 	lb_buf_init(&target, LB_PATH_BUF_MAX + 1);
 	lb_buf_init(&file, 64);
-	lb_buf_init(&kind, 64);
 	lb_buf_init(&o, LB_OUT_MAX);
-	if ((r = lb_listed_parse(&in, &e)) != LB_OK || (r = lb_json_bytes(&e.kind, &kind)) != LB_OK ||
+	if ((r = lb_cli_list_line(line, len, &e)) != LB_OK ||
 	    (!e.too_long && ((r = lb_json_bytes(&e.link, &link)) != LB_OK ||
 	    (r = lb_json_bytes(&e.target, &target)) != LB_OK ||
 	    (r = lb_json_bytes(&e.file, &file)) != LB_OK)))
 		goto out;
+	kind = lb_kind_name(e.kind);
 	if (!e.too_long)
 		state = lb_listed_state((const char *)link.data, &file);
 	if (a->json)
-		r = lb_buf_printf(&o, "{\"seq\":%llu,\"time\":\"%.*s\",\"kind\":\"%.*s\",\"link\":",
-		    (unsigned long long)e.seq, (int)e.time.raw_len, e.time.raw, (int)e.kind.raw_len,
-		    e.kind.raw) == LB_OK &&
+		r = lb_buf_printf(&o, "{\"seq\":%llu,\"time\":\"%.*s\",\"kind\":\"%s\",\"link\":",
+		    (unsigned long long)e.seq, (int)e.time.raw_len, e.time.raw, kind) == LB_OK &&
 		    lb_json_put_str(&o, e.too_long ? NULL : (const char *)link.data, link.len) == LB_OK &&
 		    lb_buf_put_cstr(&o, ",\"target\":") == LB_OK &&
 		    lb_json_put_str(&o, e.too_long ? NULL : (const char *)target.data, target.len) == LB_OK &&
@@ -814,9 +783,9 @@ lb_listed_print(const struct lb_cli_args *a, const char *line, size_t len)
 		    lb_buf_printf(&o, ",\"state\":\"%s\"}", state) == LB_OK ? LB_OK : LB_E_NOMEM;
 	else if (e.too_long)
 		r = lb_buf_printf(&o, "%-8s %-10s (paths too long to list: see audit record %llu)", state,
-		    (const char *)kind.data, (unsigned long long)e.seq);
+		    kind, (unsigned long long)e.seq);
 	else
-		r = lb_buf_printf(&o, "%-8s %-10s ", state, (const char *)kind.data) == LB_OK &&
+		r = lb_buf_printf(&o, "%-8s %-10s ", state, kind) == LB_OK &&
 		    lb_buf_put_display(&o, (const char *)link.data, link.len) == LB_OK &&
 		    lb_buf_put_cstr(&o, " <<===>> ") == LB_OK &&
 		    lb_buf_put_display(&o, (const char *)target.data, target.len) == LB_OK ?
@@ -824,14 +793,15 @@ lb_listed_print(const struct lb_cli_args *a, const char *line, size_t len)
 	if (r == LB_OK)
 		lb_emit(&o, stdout);
 out:
-	lb_json_in_free(&in);
 	lb_buf_free(&link);
 	lb_buf_free(&target);
 	lb_buf_free(&file);
-	lb_buf_free(&kind);
 	lb_buf_free(&o);
 	return r;
 }
+
+static const char lb_bad_page[] = "the broker's list page is malformed";
+static const char lb_bad_cursor[] = "the broker's list cursor does not move on";
 
 static int
 lb_cmd_list(const struct lb_cli_args *a)
@@ -864,7 +834,7 @@ lb_cmd_list(const struct lb_cli_args *a)
 			if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 				nl = end;
 			if (lb_listed_print(a, p, (size_t)(nl - p)) != LB_OK) {
-				ex = lb_fail(a->json, LB_E_BAD_FIELD, "the broker's list page is malformed", 37);
+				ex = lb_fail(a->json, LB_E_BAD_FIELD, lb_bad_page, strlen(lb_bad_page));
 				goto out;
 			}
 		}
@@ -873,7 +843,7 @@ lb_cmd_list(const struct lb_cli_args *a)
 		/* each page must move on, or a broken broker could keep us here */
 		next = strtoull(res.rule, NULL, 10);
 		if (next <= last || res.rule_len > 20) {
-			ex = lb_fail(a->json, LB_E_BAD_FIELD, "the broker's list cursor does not move on", 41);
+			ex = lb_fail(a->json, LB_E_BAD_FIELD, lb_bad_cursor, strlen(lb_bad_cursor));
 			break;
 		}
 		last = next;

@@ -254,6 +254,43 @@ test_list_and_rm(void **state)
 	lb_cli_args_free(&a);
 }
 
+/* A list page's lines as the broker writes them, and what is not one. */
+static void
+test_list_page_lines(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"{\"seq\":01,\"time\":\"t\",\"kind\":\"symlink\",\"link\":\"/l\",\"target\":\"/t\",\"file\":null}",
+		"{\"seq\":3,\"time\":\"t\",\"kind\":\"none\",\"link\":\"/l\",\"target\":\"/t\",\"file\":null}",
+		"{\"seq\":3,\"time\":\"t\",\"kind\":\"symlink\",\"link\":\"/l\",\"target\":\"/t\",\"file\":null} ",
+		"{\"seq\":3,\"time\":\"t\",\"kind\":\"symlink\",\"link\":\"/l\",\"target\":\"/t\"}",
+		"{\"seq\":3,\"time\":\"t\",\"kind\":\"symlink\",\"link\":null,\"target\":\"/t\",\"file\":null}",
+		"{\"seq\":3,\"time\":\"t\",\"kind\":\"symlink\",\"too_long\":false}",
+		"{\"seq\":18446744073709551616,\"time\":\"t\",\"kind\":\"symlink\",\"too_long\":true}",
+	};
+	const char *ok = "{\"seq\":18446744073709551615,\"time\":\"2026-12-04T21:10:15Z\","
+	    "\"kind\":\"hardlink\",\"link\":\"/a\\\"b\",\"target\":\"t\",\"file\":\"2049:7\"}";
+	const char *tl = "{\"seq\":9,\"time\":\"x\",\"kind\":\"junction\",\"too_long\":true}";
+	struct lb_cli_listed e;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(lb_cli_list_line(ok, strlen(ok), &e), LB_OK);
+	assert_true(e.seq == UINT64_MAX);
+	assert_int_equal(e.kind, LB_KIND_HARDLINK);
+	assert_int_equal(e.too_long, 0);
+	assert_int_equal(e.link.raw_len, 5);
+	assert_memory_equal(e.link.raw, "/a\\\"b", 5);
+	assert_int_equal(e.file.null, 0);
+	assert_int_equal(lb_cli_list_line(tl, strlen(tl), &e), LB_OK);
+	assert_int_equal(e.too_long, 1);
+	assert_int_equal(e.kind, LB_KIND_JUNCTION);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		print_message("%s\n", bad[i]);
+		assert_int_equal(lb_cli_list_line(bad[i], strlen(bad[i]), &e), LB_E_BAD_FIELD);
+	}
+}
+
 /* One batch line and the fields it must split into. */
 struct token_case {
 	const char *line;
@@ -469,6 +506,7 @@ main(void)
 		cmocka_unit_test(test_command_line_table),
 		cmocka_unit_test(test_options_are_recorded),
 		cmocka_unit_test(test_list_and_rm),
+		cmocka_unit_test(test_list_page_lines),
 		cmocka_unit_test(test_run_takes_the_rest_as_the_command),
 		cmocka_unit_test(test_help_names_its_command),
 		cmocka_unit_test(test_batch_tokenizer_table),
