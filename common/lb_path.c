@@ -669,6 +669,38 @@ lb_name_equal(enum lb_flavor flavor, const char *a, const char *b)
 	return i == xn && j == yn ? 0 : 1;
 }
 
+int
+lb_name_key(enum lb_flavor flavor, const char *s, struct lb_buf *out)
+{
+	const unsigned char *x = (const unsigned char *)s;
+	const size_t n = s != NULL ? strlen(s) : 0, start = out->len;
+	size_t i = 0;
+	uint32_t c;
+	int r;
+
+	if (s == NULL)
+		return LB_E_INVAL;
+	if (flavor != LB_FLAVOR_WINDOWS)
+		return lb_buf_put(out, s, n);
+	while (i < n) {
+		if (lb_utf8_next(x, n, &i, &c) != 0) {
+			/* not UTF-8: equal only to the same bytes */
+			out->len = start;
+			if ((r = lb_buf_put_u8(out, 0xFF)) != LB_OK)
+				return r;
+			return lb_buf_put(out, s, n);
+		}
+		c = lb_path_upcase(c);
+		if ((r = lb_buf_put_u8(out, (uint8_t)(c >> 16))) != LB_OK ||
+		    (r = lb_buf_put_u8(out, (uint8_t)(c >> 8))) != LB_OK ||
+		    (r = lb_buf_put_u8(out, (uint8_t)c)) != LB_OK) {
+			out->len = start;
+			return r;
+		}
+	}
+	return LB_OK;
+}
+
 void
 lb_path_free(struct lb_path *p)
 {

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lb_buf.h"
 #include "lb_err.h"
 
 enum lb_flavor {
@@ -97,6 +98,13 @@ uint32_t lb_path_upcase(uint32_t c);
  * group names too): 0 if equal, 1 if not (or either is NULL, or an
  * unequal Windows name is not valid UTF-8). */
 int lb_name_equal(enum lb_flavor flavor, const char *a, const char *b);
+
+/* A key for S under the flavour's name comparison, appended to OUT: two
+ * strings are lb_name_equal exactly when their keys are the same bytes
+ * (POSIX: S itself; Windows: each code point's upper case, or, for S
+ * that is not UTF-8, S's bytes after a 0xFF no key of UTF-8 starts with).
+ * For hashing names and paths (the broker's index of links). */
+int lb_name_key(enum lb_flavor flavor, const char *s, struct lb_buf *out) LB_WUR;
 
 /* Free p->s and zero P. Safe on a zeroed struct. */
 void lb_path_free(struct lb_path *p);

@@ -81,29 +81,20 @@ lb_index_free(struct lb_index *ix)
 	free(ix);
 }
 
-/* The hash of (USER, LINK): Windows paths by their ASCII upper case (a
- * link whose name differs only in the case of other letters is another
- * entry: rm then refuses it, never the other way round). */
+/* The hash of (USER, LINK), LINK by its lb_name_key: names Windows
+ * compares as equal (any case) hash alike. */
 static int
 lb_ix_hash(const struct lb_index *ix, size_t user, const char *link, uint64_t *h)
 {
-	const size_t n = strlen(link);
-	char *buf;
-	size_t i;
+	struct lb_buf key;
+	int r;
 
-	if ((buf = malloc(sizeof(user) + n)) == NULL)
-		return LB_E_NOMEM;
-	memcpy(buf, &user, sizeof(user));
-	for (i = 0; i < n; i++) {
-		char c = link[i];
-
-		if (ix->flavor == LB_FLAVOR_WINDOWS && c >= 'a' && c <= 'z')
-			c = (char)(c - 'a' + 'A');
-		buf[sizeof(user) + i] = c;
-	}
-	*h = lb_keyed_hash64(ix->key, buf, sizeof(user) + n);
-	free(buf);
-	return LB_OK;
+	lb_buf_init(&key, sizeof(user) + 3 * LB_PATH_BUF_MAX + 1);
+	if ((r = lb_buf_put(&key, &user, sizeof(user))) == LB_OK &&
+	    (r = lb_name_key(ix->flavor, link, &key)) == LB_OK)
+		*h = lb_keyed_hash64(ix->key, key.data, key.len);
+	lb_buf_free(&key);
+	return r;
 }
 
 static int

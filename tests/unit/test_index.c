@@ -196,7 +196,7 @@ test_next_goes_in_seq_order_after_the_cursor_under_whole_components(void **state
 }
 
 static void
-test_windows_links_are_found_whatever_the_ascii_case(void **state)
+test_windows_links_are_found_whatever_the_case(void **state)
 {
 	struct lb_index *ix = *state;
 	const struct lb_index_entry *e;
@@ -208,24 +208,30 @@ test_windows_links_are_found_whatever_the_ascii_case(void **state)
 	assert_string_equal(e->link.s, "C:\\Src\\L");   /* kept as made */
 	assert_non_null(lb_index_find(ix, "S-1-5-21-1-2-3-1105", "C:\\SRC\\L"));
 	assert_null(lb_index_find(ix, "S-1-5-21-1-2-3-1105", "C:\\Src\\L2"));
+	/* not only ASCII: Windows folds every letter with a case pair */
+	assert_int_equal(lb_index_made(ix, "S-1-5-21-1-2-3-1105", 2, T0, LB_KIND_SYMLINK,
+	    "C:\\Users\\Jos\xc3\xa9\\\xc5\x81", "x", "C:\\x", "1234:7"), LB_OK);
+	assert_non_null(lb_index_find(ix, "S-1-5-21-1-2-3-1105", "C:\\USERS\\JOS\xc3\x89\\\xc5\x82"));
+	lb_index_removed(ix, "S-1-5-21-1-2-3-1105", "C:\\users\\jos\xc3\x89\\\xc5\x82");
+	assert_null(lb_index_find(ix, "S-1-5-21-1-2-3-1105", "C:\\Users\\Jos\xc3\xa9\\\xc5\x81"));
 	/* a prefix in another case holds it */
 	assert_int_equal(lb_path_canon(LB_FLAVOR_WINDOWS, "c:\\SRC", 6, &p), LB_OK);
 	assert_non_null(e = lb_index_next(ix, "S-1-5-21-1-2-3-1105", 0, &p));
 	assert_int_equal(e->seq, 1);
 	lb_path_free(&p);
 	/* made again in another case: the same link, replaced */
-	assert_int_equal(lb_index_made(ix, "S-1-5-21-1-2-3-1105", 2, T0, LB_KIND_SYMLINK,
+	assert_int_equal(lb_index_made(ix, "S-1-5-21-1-2-3-1105", 3, T0, LB_KIND_SYMLINK,
 	    "C:\\SRC\\l", "y", "C:\\SRC\\y", "1234:6"), LB_OK);
 	assert_int_equal(lb_index_count(ix), 1);
 	assert_non_null(e = lb_index_find(ix, "S-1-5-21-1-2-3-1105", "C:\\Src\\L"));
-	assert_int_equal(e->seq, 2);
+	assert_int_equal(e->seq, 3);
 	/* removed in yet another case */
 	lb_index_removed(ix, "S-1-5-21-1-2-3-1105", "c:\\sRc\\L");
 	assert_int_equal(lb_index_count(ix), 0);
 	/* not canonical for Windows: a lower-case drive, forward slashes */
-	assert_int_equal(lb_index_made(ix, "S-1-5-21-1-2-3-1105", 3, T0, LB_KIND_SYMLINK,
+	assert_int_equal(lb_index_made(ix, "S-1-5-21-1-2-3-1105", 4, T0, LB_KIND_SYMLINK,
 	    "c:\\Src\\L", "x", "x", ""), LB_E_INVAL);
-	assert_int_equal(lb_index_made(ix, "S-1-5-21-1-2-3-1105", 3, T0, LB_KIND_SYMLINK,
+	assert_int_equal(lb_index_made(ix, "S-1-5-21-1-2-3-1105", 4, T0, LB_KIND_SYMLINK,
 	    "C:/Src/L", "x", "x", ""), LB_E_INVAL);
 	assert_int_equal(lb_index_count(ix), 0);
 }
@@ -397,7 +403,7 @@ main(void)
 		T(test_made_again_at_the_same_link_replaces_it),
 		T(test_users_at_the_same_link_are_separate),
 		T(test_next_goes_in_seq_order_after_the_cursor_under_whole_components),
-		cmocka_unit_test_setup_teardown(test_windows_links_are_found_whatever_the_ascii_case,
+		cmocka_unit_test_setup_teardown(test_windows_links_are_found_whatever_the_case,
 		    setup_windows, teardown),
 		T(test_seq_must_grow),
 		T(test_non_canonical_relative_or_kindless_links_are_refused),

@@ -1228,6 +1228,23 @@ test_name_equal_folds_windows_names_and_compares_posix_bytes(void **state)
 	}
 	assert_int_not_equal(lb_name_equal(W, NULL, "a"), 0);
 	assert_int_not_equal(lb_name_equal(P, "a", NULL), 0);
+	/* lb_name_key: the same key exactly when the names are equal */
+	for (i = 0; i < NROWS(rows); i++) {
+		struct lb_buf ka, kb;
+		int same;
+
+		if (rows[i].fl != W && rows[i].fl != P)
+			continue;
+		lb_buf_init(&ka, 1024);
+		lb_buf_init(&kb, 1024);
+		assert_int_equal(lb_name_key(rows[i].fl, rows[i].a, &ka), LB_OK);
+		assert_int_equal(lb_name_key(rows[i].fl, rows[i].b, &kb), LB_OK);
+		same = ka.len == kb.len && (ka.len == 0 || memcmp(ka.data, kb.data, ka.len) == 0);
+		if (same != (rows[i].want == 0))
+			fail_msg("key row %zu: \"%s\" vs \"%s\"", i, rows[i].a, rows[i].b);
+		lb_buf_free(&ka);
+		lb_buf_free(&kb);
+	}
 }
 
 /* ---- resolve -------------------------------------------------------------- */
