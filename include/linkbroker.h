@@ -68,6 +68,9 @@ enum linkbroker_code {
 	LINKBROKER_E_RATE = -73,          /* over the rate limit for the retry time */
 	LINKBROKER_E_NOT_DIR = -75,       /* a component of the link's folder is not a directory */
 	LINKBROKER_E_FS_TIMEOUT = -76,    /* the file system did not answer the broker in time */
+	LINKBROKER_E_CHANGED = -89,       /* remove: not the link the broker made any more */
+	LINKBROKER_E_LAST_NAME = -90,     /* remove: a hard link that is its file's last name */
+	LINKBROKER_E_NOT_MADE = -91,      /* remove: the broker made no link there for this user */
 };
 
 /* Where a batch request stands when its result is delivered. */

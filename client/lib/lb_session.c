@@ -286,9 +286,19 @@ lb_take_answer(struct lb_session *s, const uint8_t nonce[LB_NONCE_BYTES], int la
 	if ((r = lb_response_verify(resp, s->service_pk)) != LB_OK)
 		return r == LB_E_NOMEM ? r : LB_WHY(&s->why, LB_E_NOT_GENUINE,
 		    "%s", "broker is not genuine: response signature does not verify");
-	if (!lb_ct_equal(resp->nonce, nonce, LB_NONCE_BYTES))
+	if (!lb_ct_equal(resp->nonce, nonce, LB_NONCE_BYTES)) {
+		static const uint8_t zero[LB_NONCE_BYTES];
+
+		/* A genuine broker that cannot read a request's type (one older
+		 * than this client: list, remove) answers it bound to no
+		 * request. That can only ever be a refusal, so it is safe to
+		 * say so instead of "not genuine". */
+		if (lb_ct_equal(resp->nonce, zero, LB_NONCE_BYTES) && resp->status == LB_E_MSG_TYPE)
+			return LB_WHY(&s->why, LB_E_UNSUPPORTED, "%s", "the broker does not know this "
+			    "request: it is older than this client (update linkbrokerd)");
 		return LB_WHY(&s->why, LB_E_NOT_GENUINE, "%s", "broker is not genuine: response signature "
 		    "does not verify for this request (it answers another request's nonce)");
+	}
 	return LB_OK;
 }
 

@@ -46,6 +46,7 @@ static struct fake {
 	unsigned conns;
 	unsigned rate_left;                         /* "rate*" links: busy answers still to give */
 	int v1_only;                                /* answer batches as an older broker does */
+	int no_list;                                /* answer list and remove as one without them */
 	unsigned batches;                           /* batch messages received */
 	unsigned batches_refused;                   /* of them answered "unknown version" */
 } fk;
@@ -112,7 +113,7 @@ seen_add(unsigned conn, uint8_t type, uint8_t kind, const char *link, size_t lin
 /* The frame of a signed version-1 answer, as an older broker sends for a
  * message it cannot read (no nonce: it is bound to no request). */
 static int
-fake_unknown_version(int fd)
+fake_unknown(int fd, int status, const char *why)
 {
 	struct lb_response resp;
 	struct lb_buf body, frame;
@@ -121,8 +122,8 @@ fake_unknown_version(int fd)
 	memset(&resp, 0, sizeof(resp));
 	resp.version = LB_WIRE_VERSION;
 	resp.type = LB_MSG_RESPONSE;
-	resp.status = LB_E_VERSION;
-	resp.message = "malformed request: unknown protocol version";
+	resp.status = status;
+	resp.message = why;
 	resp.message_len = strlen(resp.message);
 	lb_buf_init(&body, LB_FRAME_MAX);
 	lb_buf_init(&frame, LB_FRAME_HDR + LB_FRAME_MAX);
@@ -154,7 +155,7 @@ fake_batch(int fd, unsigned conn, const uint8_t *msg, size_t len)
 		fk.batches_refused++;
 	pthread_mutex_unlock(&fk.mu);
 	if (fk.v1_only) {
-		r = fake_unknown_version(fd);
+		r = fake_unknown(fd, LB_E_VERSION, "malformed request: unknown protocol version");
 		goto out;
 	}
 	if (bt == NULL || rs == NULL || lb_batch_decode(msg, len, bt, &body_len) != LB_OK ||
@@ -244,7 +245,24 @@ fake_answer(int fd, unsigned conn, const uint8_t *msg, size_t len)
 	memcpy(resp.nonce, rq.nonce, LB_NONCE_BYTES);
 	lb_buf_init(&body, LB_FRAME_MAX);
 	lb_buf_init(&frame, LB_FRAME_HDR + LB_FRAME_MAX);
-	if (rq.type == LB_MSG_STATUS) {
+	if ((rq.type == LB_MSG_LIST || rq.type == LB_MSG_REMOVE) && fk.no_list) {
+		r = fake_unknown(fd, LB_E_MSG_TYPE, "malformed request: unknown message type");
+		goto out;
+	} else if (rq.type == LB_MSG_LIST) {
+		resp.status = LB_OK;
+		resp.verdict = LB_VERDICT_ALLOW;
+		resp.rule = rq.target_len == 0 ? "5" : "";   /* two pages */
+		resp.message = "{\"seq\":5,\"time\":\"2026-12-04T21:10:15Z\",\"kind\":\"symlink\","
+		    "\"link\":\"/x/l\",\"target\":\"t\",\"file\":\"1:2\"}\n";
+	} else if (rq.type == LB_MSG_REMOVE && starts(b, "notmine")) {
+		resp.status = LB_E_NOT_MADE;
+		resp.message = "the broker made no link there for you";
+	} else if (rq.type == LB_MSG_REMOVE) {
+		resp.status = LB_OK;
+		resp.verdict = LB_VERDICT_ALLOW;
+		resp.rule = "r1";
+		resp.message = "symbolic link removed for /x/l <<===>> t";
+	} else if (rq.type == LB_MSG_STATUS) {
 		int known = memcmp(rq.key, fk.user_pk, LB_PK_BYTES) == 0;
 
 		resp.status = known ? LB_OK : LB_E_KEY_UNKNOWN;
@@ -909,6 +927,51 @@ test_version(void **state)
 	assert_int_equal(LINKBROKER_VERSION_MAJOR, 1);
 }
 
+/* linkbroker_remove and linkbroker_list_page: what reaches the broker
+ * (absolute paths, no kind, no target / the cursor), what comes back, and
+ * a broker older than them: a clear "update the broker", not "not
+ * genuine" (its answer is bound to no request). */
+static void
+test_remove_and_list(void **state)
+{
+	struct linkbroker *h = open_handle();
+	struct linkbroker_result res;
+	char cwd[PATH_MAX], want[PATH_MAX + 16];
+
+	(void)state;
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(linkbroker_remove(h, "l", &res), LINKBROKER_OK);
+	assert_int_equal(res.exit_code, 0);
+	assert_string_equal(res.message, "symbolic link removed for /x/l <<===>> t");
+	snprintf(want, sizeof(want), "%s/l", cwd);
+	assert_string_equal(seen_last()->link, want);
+	assert_int_equal(seen_last()->type, LB_MSG_REMOVE);
+	assert_int_equal(seen_last()->kind, 0);
+	assert_string_equal(seen_last()->target, "");
+	assert_int_equal(linkbroker_remove(h, "/x/notmine", &res), LINKBROKER_E_NOT_MADE);
+	assert_int_equal(res.exit_code, 1);
+	assert_int_equal(linkbroker_remove(h, "/", &res), LINKBROKER_E_INVAL);
+	assert_int_equal(linkbroker_list_page(h, NULL, NULL, &res), LINKBROKER_OK);
+	assert_int_equal(seen_last()->type, LB_MSG_LIST);
+	assert_string_equal(seen_last()->link, "");
+	assert_string_equal(seen_last()->target, "");
+	assert_string_equal(res.rule, "5");
+	assert_non_null(strstr(res.message, "\"link\":\"/x/l\""));
+	assert_int_equal(linkbroker_list_page(h, "sub", "5", &res), LINKBROKER_OK);
+	snprintf(want, sizeof(want), "%s/sub", cwd);
+	assert_string_equal(seen_last()->link, want);
+	assert_string_equal(seen_last()->target, "5");
+	assert_string_equal(res.rule, "");
+	fk.no_list = 1;
+	assert_int_equal(linkbroker_remove(h, "l", &res), LINKBROKER_E_UNSUPPORTED);
+	assert_int_equal(res.exit_code, 4);
+	assert_non_null(strstr(res.message, "older than this client"));
+	assert_int_equal(linkbroker_list_page(h, NULL, NULL, &res), LINKBROKER_E_UNSUPPORTED);
+	assert_non_null(strstr(res.message, "older than this client"));
+	fk.no_list = 0;
+	linkbroker_close(h);
+}
+
 int
 main(void)
 {
@@ -928,6 +991,7 @@ main(void)
 		cmocka_unit_test(test_status_and_public_key),
 		cmocka_unit_test(test_one_handle_shared_by_threads),
 		cmocka_unit_test(test_version),
+		cmocka_unit_test(test_remove_and_list),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
