@@ -732,8 +732,10 @@ lb_posix_unlink_made(const struct lb_peer *peer, void *dir, const char *name,
 	if (d == NULL || !lb_name_ok(name) || file_id == NULL ||
 	    !lb_file_id_ok(file_id, strnlen(file_id, LB_FILE_ID_MAX)))
 		return LB_E_INVAL;
-	if (kind != LB_KIND_SYMLINK && kind != LB_KIND_DIRSYMLINK && kind != LB_KIND_HARDLINK)
-		return kind == LB_KIND_JUNCTION ? LB_E_UNSUPPORTED : LB_E_INVAL;
+	/* a junction is made as a symbolic link here (lb_posix_create) */
+	if (kind != LB_KIND_SYMLINK && kind != LB_KIND_DIRSYMLINK && kind != LB_KIND_JUNCTION &&
+	    kind != LB_KIND_HARDLINK)
+		return LB_E_INVAL;
 	if ((r = lb_as_client(peer, &s)) != LB_OK)
 		return r;
 	if (fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {

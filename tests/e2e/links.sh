@@ -58,7 +58,7 @@ policy() {   # policy EXTRA_RULES
 		cat <<EOF2
 [rule:own-links]
 users = $UA, $UB
-kinds = symlink, dirsymlink, hardlink
+kinds = symlink, dirsymlink, hardlink, junction
 link_under = %HOME%/links, $R/shared
 target_under = %HOME%/data
 action = allow
@@ -128,6 +128,12 @@ check "rm of a dir symlink exits 0 (rc $rc: $out)" test "$rc" -eq 0
 check "rm prints what was removed ($out)" test "$out" = "symbolic link removed for $HA/links/d <<===>> $HA/data/dir"
 check "the dir symlink is gone" test ! -e "$HA/links/d" -a ! -L "$HA/links/d"
 check "its target's contents are untouched" test "$(cat "$HA/data/dir/inside")" = keep
+as "$UA" "$HA" "$LB" /J links/j "$HA/data/dir" >/dev/null || bad "A makes a junction"
+out=$(as "$UA" "$HA" "$LB" rm links/j 2>&1); rc=$?
+check "rm of a junction (a symbolic link here) exits 0 (rc $rc: $out)" test "$rc" -eq 0
+check "rm says Junction removed ($out)" test "$out" = "Junction removed for $HA/links/j <<===>> $HA/data/dir"
+check "the junction is gone, its target's contents untouched" \
+	test ! -L "$HA/links/j" -a "$(cat "$HA/data/dir/inside")" = keep
 out=$(as "$UA" "$HA" "$LB" rm links/d 2>&1); rc=$?
 check "rm again: not made (exit 1, rc $rc: $out)" test "$rc" -eq 1
 check "rm again says the broker made no link there ($out)" \
@@ -181,8 +187,8 @@ sleep 0.5
 
 # ---- the audit log ----
 check "the log has a remove and a removed record" \
-	test "$(grep -c '"event":"remove","verdict":"allowed"' "$LOG")" -ge 2 -a \
-	"$(grep -c '"event":"removed","verdict":"allowed"' "$LOG")" -eq 2
+	test "$(grep -c '"event":"remove","verdict":"allowed"' "$LOG")" -ge 3 -a \
+	"$(grep -c '"event":"removed","verdict":"allowed"' "$LOG")" -eq 3
 check "the removed record carries the link's identity" \
 	grep -q '"event":"removed".*"file":"[0-9]*:[0-9]*"' "$LOG"
 check "list requests are recorded" grep -q '"event":"list","verdict":"allowed"' "$LOG"

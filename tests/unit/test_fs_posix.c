@@ -612,7 +612,6 @@ test_unlink_made_removes_only_that_link(void **state)
 	/* another file's identity, or another kind: changed, nothing removed */
 	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "um", LB_KIND_SYMLINK, other), LB_E_CHANGED);
 	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "um", LB_KIND_HARDLINK, id), LB_E_CHANGED);
-	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "um", LB_KIND_JUNCTION, id), LB_E_UNSUPPORTED);
 	assert_int_equal(lstat(in_dir("links/um"), &st), 0);
 	/* bad input */
 	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "../own", LB_KIND_SYMLINK, id), LB_E_INVAL);
@@ -625,6 +624,13 @@ test_unlink_made_removes_only_that_link(void **state)
 	assert_int_not_equal(lstat(in_dir("links/um"), &st), 0);
 	assert_int_equal(stat(in_dir("own"), &st), 0);
 	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "um", LB_KIND_SYMLINK, id), LB_E_NOENT);
+	/* a junction is a symbolic link here, removed as one */
+	assert_int_equal(fs->create(&g_nobody->peer, dir, "umj", LB_KIND_JUNCTION, in_dir("private"), NULL),
+	    LB_OK);
+	id_of("links/umj", id);
+	assert_int_equal(fs->unlink_made(&g_nobody->peer, dir, "umj", LB_KIND_JUNCTION, id), LB_OK);
+	assert_int_not_equal(lstat(in_dir("links/umj"), &st), 0);
+	assert_int_equal(lstat(in_dir("private/mine"), &st), 0);
 	/* a hard link: removed while the file has another name, not after */
 	make_file(in_dir("umfile"), 0644, g_nobody->cred.uid, g_nobody->cred.gid);
 	assert_int_equal(open_target(in_dir("umfile"), &file, &tres), LB_OK);
