@@ -154,6 +154,13 @@ LINKBROKER_ENDPOINT="$nosock" expect 3 err "broker unreachable at $nosock" -- ch
 touch "$tmp/not-a-socket"
 expect 3 err "broker unreachable at $tmp/not-a-socket: Connection refused" -- --endpoint "$tmp/not-a-socket" a b
 expect 3 err "broker unreachable at $nosock" -- status --endpoint "$nosock"
+expect 3 err "broker unreachable at $nosock" -- list --endpoint "$nosock"
+expect 3 err "linkbroker: a: broker unreachable at $nosock" -- rm a b --endpoint "$nosock"
+ok "rm stops at an unreachable broker: one line, not one per link ($err)" test "$(wc -l <<<"$err")" -eq 1
+expect 2 err 'rm needs a LINK' -- rm
+expect 2 err 'list takes one PATH at most: b' -- list a b
+expect 2 err 'a kind flag goes with Link Target' -- rm /D a
+expect 2 err '"a\x01b": path contains a NUL or control character' -- --endpoint "$nosock" rm $'a\x01b'
 run --json --endpoint "$nosock" /H a b
 ok "--json reports the unreachable broker as one object" test "$rc" -eq 3 -a \
 	"$out" = "{\"link\":\"a\",\"target\":\"b\",\"kind\":\"hardlink\",\"verdict\":\"failed\",\"status\":-63,\"exit\":3,\"rule\":null,\"message\":\"broker unreachable at $nosock: No such file or directory\"}"
