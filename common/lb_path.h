@@ -83,7 +83,7 @@ int lb_path_parent(const struct lb_path *p, struct lb_path *out) LB_WUR;
  * Windows flavour compares case-insensitively (code point by code point,
  * by lb_path_upcase); POSIX compares bytes. Flavours must match.
  * 0 for relative (and Windows "\foo") paths and for different roots. */
-int lb_path_is_under(const struct lb_path *p, const struct lb_path *dir);
+int lb_path_is_under(const struct lb_path *p, const struct lb_path *dir) LB_WUR;
 
 /* Upper case of code point C as the Windows flavour compares names: its
  * Unicode simple uppercase mapping where C and that capital are a case pair
@@ -97,7 +97,7 @@ uint32_t lb_path_upcase(uint32_t c);
 /* Compare two strings the way the flavour compares names (used for user and
  * group names too): 0 if equal, 1 if not (or either is NULL, or an
  * unequal Windows name is not valid UTF-8). */
-int lb_name_equal(enum lb_flavor flavor, const char *a, const char *b);
+int lb_name_equal(enum lb_flavor flavor, const char *a, const char *b) LB_WUR;
 
 /* A key for S under the flavour's name comparison, appended to OUT: two
  * strings are lb_name_equal exactly when their keys are the same bytes

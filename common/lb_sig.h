@@ -56,7 +56,7 @@ int lb_hash(uint8_t out[LB_HASH_BYTES], const uint8_t *in, size_t len) LB_WUR;
 void lb_random(uint8_t *out, size_t n);
 void lb_wipe(void *p, size_t n);
 /* Constant-time equality: 1 if equal. */
-int lb_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
+int lb_ct_equal(const uint8_t *a, const uint8_t *b, size_t n) LB_WUR;
 
 /* SipHash-2-4 of IN under a secret KEY: for hash tables whose keys a
  * client chooses (nonces), so collisions cannot be aimed. */

@@ -142,7 +142,7 @@ int lb_busy_frame(struct lb_buf *out, const uint8_t *nonce, int32_t status,
 int lb_busy_decode(const uint8_t *in, size_t len, struct lb_busy *b) LB_WUR;
 /* Whether the message MSG is a busy message (by its first two bytes only:
  * lb_busy_decode judges the rest). */
-int lb_msg_is_busy(const uint8_t *msg, size_t len);
+int lb_msg_is_busy(const uint8_t *msg, size_t len) LB_WUR;
 int lb_response_sign(struct lb_response *r, const uint8_t sk[LB_SK_BYTES]) LB_WUR;
 int lb_response_verify(const struct lb_response *r, const uint8_t pk[LB_PK_BYTES]) LB_WUR;
 
@@ -202,7 +202,7 @@ struct lb_batch_response {
 /* Bytes entry E adds to a batch's body. */
 size_t lb_batch_entry_size(size_t link_len, size_t target_len);
 /* Whether MSG is a batch request or answer (by its version byte only). */
-int lb_msg_is_batch(const uint8_t *msg, size_t len);
+int lb_msg_is_batch(const uint8_t *msg, size_t len) LB_WUR;
 
 /* The signed part (everything but the signature), appended to OUT; the
  * same rules as the decoder (1..LB_BATCH_MAX entries of create or check,

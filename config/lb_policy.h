@@ -185,7 +185,7 @@ int lb_decision_describe(const struct lb_decision *d, struct lb_buf *out) LB_WUR
  * compare as lb_name_equal does (case-insensitive in the Windows flavour);
  * a bare name matches the bare user name whatever the domain. */
 int lb_policy_names_user(const struct lb_policy *p, const char *entry,
-    const struct lb_principal *who);
+    const struct lb_principal *who) LB_WUR;
 
 const struct lb_key_entry *lb_policy_find_key(const struct lb_policy *p,
     const uint8_t pk[LB_PK_BYTES]);

@@ -98,7 +98,7 @@ struct lb_audit_rec {
  * LB_FILE_ID_MAX - 1 characters, digits, a-f and one ':' between two
  * non-empty parts. */
 #define LB_FILE_ID_MAX 48
-int lb_file_id_ok(const char *s, size_t n);
+int lb_file_id_ok(const char *s, size_t n) LB_WUR;
 
 struct lb_audit;
 
@@ -197,7 +197,7 @@ uint64_t lb_audit_bytes(const struct lb_audit *a);
 const char *lb_audit_why(const struct lb_audit *a);
 /* Whether record SEQ (and all before it) was made durable by a sync of
  * this process (records found at open count once synced again). */
-int lb_audit_durable(const struct lb_audit *a, uint64_t seq);
+int lb_audit_durable(const struct lb_audit *a, uint64_t seq) LB_WUR;
 /* The last record written or found (seq 0 and a zero hash if none): e.g.
  * for the Event Log / syslog summary, an anchor kept outside the file. */
 void lb_audit_head(const struct lb_audit *a, uint64_t *seq,

@@ -285,7 +285,7 @@ int lb_broker_index_begin(struct lb_broker *b, const char *path, struct lb_index
 void lb_index_job_run(struct lb_index_job *j);
 int lb_broker_index_start(struct lb_broker *b, const char *path) LB_WUR;
 /* Whether the index is complete (no start-up read in progress). */
-int lb_broker_index_ready(const struct lb_broker *b);
+int lb_broker_index_ready(const struct lb_broker *b) LB_WUR;
 
 void lb_broker_free(struct lb_broker *b);
 

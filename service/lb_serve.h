@@ -71,7 +71,7 @@ void lb_serve_head(const struct lb_audit *a, char *out, size_t outlen);
  * still answered and nothing after it is read (the caller reads no more).
  * lb_serve_frames_done drops the frames taken. */
 int lb_serve_frame(size_t *len, size_t *off, const uint8_t *in, const uint8_t **msg,
-    size_t *mlen);
+    size_t *mlen) LB_WUR;
 void lb_serve_frames_done(uint8_t *in, size_t *len, size_t off);
 
 #endif
