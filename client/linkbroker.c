@@ -719,21 +719,6 @@ out:
 
 /* ---- list and rm: the links the broker made ---- */
 
-/* S's bytes, NUL-terminated, into OUT. */
-static int
-lb_json_bytes(const struct lb_json_str *s, struct lb_buf *out)
-{
-	int r;
-
-	lb_buf_reset(out);
-	if (!s->null && (r = lb_json_unescape(s->raw, s->raw_len, out, NULL)) != LB_OK)
-		return r;
-	if ((r = lb_buf_put_u8(out, '\0')) != LB_OK)
-		return r;
-	out->len--;
-	return LB_OK;
-}
-
 /* Where the link E stands, looked at with this user's own rights:
  * present (the very file made), changed, gone, or unknown. */
 static const char *
@@ -765,9 +750,9 @@ lb_listed_print(const struct lb_cli_args *a, const char *line, size_t len)
 	lb_buf_init(&file, 64);
 	lb_buf_init(&o, LB_OUT_MAX);
 	if ((r = lb_cli_list_line(line, len, &e)) != LB_OK ||
-	    (!e.too_long && ((r = lb_json_bytes(&e.link, &link)) != LB_OK ||
-	    (r = lb_json_bytes(&e.target, &target)) != LB_OK ||
-	    (r = lb_json_bytes(&e.file, &file)) != LB_OK)))
+	    (!e.too_long && ((r = lb_json_str_cstr(&e.link, &link)) != LB_OK ||
+	    (r = lb_json_str_cstr(&e.target, &target)) != LB_OK ||
+	    (r = lb_json_str_cstr(&e.file, &file)) != LB_OK)))
 		goto out;
 	kind = lb_kind_name(e.kind);
 	if (!e.too_long)

@@ -447,3 +447,15 @@ lb_json_end(struct lb_json_in *in)
 	}
 	return LB_OK;
 }
+
+int
+lb_json_str_cstr(const struct lb_json_str *s, struct lb_buf *out)
+{
+	const char *c;
+	int r;
+
+	lb_buf_reset(out);
+	if (!s->null && (r = lb_json_unescape(s->raw, s->raw_len, out, NULL)) != LB_OK)
+		return r;
+	return lb_buf_cstr(out, &c);   /* refuses a NUL among the bytes */
+}

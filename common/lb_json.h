@@ -48,6 +48,12 @@ struct lb_json_str {
 	int null;
 };
 
+/* OUT := the bytes S stands for ("" for null), NUL-terminated (the NUL
+ * not counted in out->len), for use as a C string. LB_E_INVAL if S does
+ * not decode or its bytes hold a NUL (a C string would silently cut
+ * them). */
+int lb_json_str_cstr(const struct lb_json_str *s, struct lb_buf *out) LB_WUR;
+
 /*
  * Strict reader over one line. It knows no whitespace, no alternative
  * spellings and no key order: the caller states the exact text it expects

@@ -2875,16 +2875,6 @@ struct lb_index_load {
 	int nomem;
 };
 
-/* S's bytes into OUT, NUL-terminated ("" for null). */
-static int
-lb_unescape_into(const struct lb_json_str *s, struct lb_buf *out)
-{
-	lb_buf_reset(out);
-	if (!s->null && lb_json_unescape(s->raw, s->raw_len, out, NULL) != LB_OK)
-		return LB_E_INVAL;
-	return lb_buf_put_u8(out, '\0');
-}
-
 static int
 lb_index_load_rec(void *ctx, const struct lb_audit_line *l, const char *line, size_t len)
 {
@@ -2898,10 +2888,10 @@ lb_index_load_rec(void *ctx, const struct lb_audit_line *l, const char *line, si
 	if (l->verdict.null || l->verdict.raw_len != 7 || memcmp(l->verdict.raw, "allowed", 7) != 0)
 		return 0;
 	made = l->event.raw_len == 4;   /* lb_index_wants let only made and removed through */
-	if (lb_unescape_into(&l->sid, &ld->sid) != LB_OK ||
-	    lb_unescape_into(&l->link_resolved, &ld->link) != LB_OK ||
-	    lb_unescape_into(&l->target, &ld->target) != LB_OK ||
-	    lb_unescape_into(&l->target_resolved, &ld->tres) != LB_OK)
+	if (lb_json_str_cstr(&l->sid, &ld->sid) != LB_OK ||
+	    lb_json_str_cstr(&l->link_resolved, &ld->link) != LB_OK ||
+	    lb_json_str_cstr(&l->target, &ld->target) != LB_OK ||
+	    lb_json_str_cstr(&l->target_resolved, &ld->tres) != LB_OK)
 		return 0;   /* not one the broker wrote: left out */
 	if (!made) {
 		lb_index_removed(ld->ix, (const char *)ld->sid.data, (const char *)ld->link.data);

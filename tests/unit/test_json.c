@@ -320,6 +320,33 @@ test_reader_strings_and_literals(void **state)
 	lb_json_in_free(&in);
 }
 
+/* A string as a C string: its bytes and a NUL; null is ""; a NUL among
+ * the bytes or a bad escape is refused. */
+static void
+test_str_as_cstr(void **state)
+{
+	struct lb_json_str s = { "a\xc3\xa9\\\"", 5, 0 };
+	struct lb_buf out;
+
+	(void)state;
+	lb_buf_init(&out, 64);
+	assert_int_equal(lb_json_str_cstr(&s, &out), LB_OK);
+	assert_int_equal(out.len, 4);
+	assert_string_equal((const char *)out.data, "a\xc3\xa9\"");
+	s.null = 1;
+	assert_int_equal(lb_json_str_cstr(&s, &out), LB_OK);
+	assert_int_equal(out.len, 0);
+	assert_string_equal((const char *)out.data, "");
+	s.null = 0;
+	s.raw = "a\\u0000b";
+	s.raw_len = 8;
+	assert_int_equal(lb_json_str_cstr(&s, &out), LB_E_INVAL);
+	s.raw = "a\\x";
+	s.raw_len = 3;
+	assert_int_equal(lb_json_str_cstr(&s, &out), LB_E_INVAL);
+	lb_buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -331,6 +358,7 @@ main(void)
 		cmocka_unit_test(test_random_bytes_round_trip_on_one_clean_line),
 		cmocka_unit_test(test_reader_numbers_are_canonical),
 		cmocka_unit_test(test_reader_strings_and_literals),
+		cmocka_unit_test(test_str_as_cstr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
