@@ -826,8 +826,8 @@ lb_cmd_list(const struct lb_cli_args *a)
 		if (res.rule_len == 0)
 			break;
 		/* each page must move on, or a broken broker could keep us here */
-		next = strtoull(res.rule, NULL, 10);
-		if (next <= last || res.rule_len > 20) {
+		if (lb_json_uint_text(res.rule, res.rule_len, UINT64_MAX, &next) != LB_OK ||
+		    next <= last) {
 			ex = lb_fail(a->json, LB_E_BAD_FIELD, lb_bad_cursor, strlen(lb_bad_cursor));
 			break;
 		}

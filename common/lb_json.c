@@ -371,6 +371,19 @@ lb_json_uint(struct lb_json_in *in, uint64_t max, uint64_t *v)
 }
 
 int
+lb_json_uint_text(const char *s, size_t n, uint64_t max, uint64_t *v)
+{
+	struct lb_json_in in;
+	int r;
+
+	lb_json_in_init(&in, s, n, 0);
+	if ((r = lb_json_uint(&in, max, v)) == LB_OK)
+		r = lb_json_end(&in);
+	lb_json_in_free(&in);
+	return r;
+}
+
+int
 lb_json_int(struct lb_json_in *in, int64_t min, int64_t max, int64_t *v)
 {
 	size_t start = in->off;

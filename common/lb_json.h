@@ -80,6 +80,9 @@ int lb_json_lit(struct lb_json_in *in, const char *lit) LB_WUR;
 int lb_json_peek(const struct lb_json_in *in, const char *lit);
 /* `0` or `[1-9][0-9]*`, at most MAX. */
 int lb_json_uint(struct lb_json_in *in, uint64_t max, uint64_t *v) LB_WUR;
+/* The whole of S (N bytes) as lb_json_uint reads a number: `0` or
+ * `[1-9][0-9]*`, at most MAX, nothing before or after it. */
+int lb_json_uint_text(const char *s, size_t n, uint64_t max, uint64_t *v) LB_WUR;
 /* An optional `-` then as lb_json_uint (`-0` refused), within MIN..MAX. */
 int lb_json_int(struct lb_json_in *in, int64_t min, int64_t max, int64_t *v) LB_WUR;
 /* A string; `null` too if NULLABLE. */

@@ -2045,7 +2045,7 @@ lb_verify_made(struct lb_audit_verifier *v, const struct lb_audit_line *l, uint6
 	    "removed as decided in record " };
 	struct lb_made_slot *slot;
 	uint64_t n = 0, what;
-	size_t i, pl;
+	size_t pl;
 	uint8_t pair;
 	int rc;
 
@@ -2068,15 +2068,9 @@ lb_verify_made(struct lb_audit_verifier *v, const struct lb_audit_line *l, uint6
 		return LB_OK;
 	/* "made as decided in record N", N a canonical decimal before this one */
 	pl = strlen(prefix[pair]);
-	if (l->reason.null || l->reason.raw_len <= pl || l->reason.raw_len > pl + 20 ||
-	    memcmp(l->reason.raw, prefix[pair], pl) != 0 || l->reason.raw[pl] == '0')
-		goto bad;
-	for (i = pl; i < l->reason.raw_len; i++) {
-		if (l->reason.raw[i] < '0' || l->reason.raw[i] > '9' || n > (UINT64_MAX - 9) / 10)
-			goto bad;
-		n = n * 10 + (uint64_t)(l->reason.raw[i] - '0');
-	}
-	if (n >= l->seq)
+	if (l->reason.null || l->reason.raw_len <= pl || memcmp(l->reason.raw, prefix[pair], pl) != 0 ||
+	    lb_json_uint_text(l->reason.raw + pl, l->reason.raw_len - pl, UINT64_MAX, &n) != LB_OK ||
+	    n == 0 || n >= l->seq)
 		goto bad;
 	/* Its decision is in an earlier file of the set, or too far back. */
 	if (n < v->start || l->seq - n > LB_VERIFY_MADE_RING)

@@ -1108,25 +1108,6 @@ out:
 		o->d.verdict = LB_VERDICT_DENY;
 }
 
-/* A list cursor: the seq of the last link of the page before, in
- * canonical decimal. */
-static int
-lb_cursor_parse(const char *s, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (n == 0 || n > 20 || (n > 1 && s[0] == '0'))
-		return LB_E_BAD_FIELD;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
-			return LB_E_BAD_FIELD;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
-	return LB_OK;
-}
-
 /* One link of a list page (docs/protocol.md, "Lists"), or with
  * TOO_LONG its seq, time and kind only. */
 static int
@@ -1174,7 +1155,9 @@ lb_do_list(struct lb_broker *b, const struct lb_peer *peer, const struct lb_requ
 		}
 		pfx = &prefix;
 	}
-	if (rq->target_len > 0 && lb_cursor_parse(rq->target, rq->target_len, &after) != LB_OK) {
+	/* a cursor: the seq of the last link of the page before */
+	if (rq->target_len > 0 && lb_json_uint_text(rq->target, rq->target_len, UINT64_MAX,
+	    &after) != LB_OK) {
 		lb_fail_input(o, "list cursor", LB_E_BAD_FIELD);
 		goto out;
 	}

@@ -320,6 +320,27 @@ test_reader_strings_and_literals(void **state)
 	lb_json_in_free(&in);
 }
 
+/* A whole text as one canonical number: as lb_json_uint, nothing around it. */
+static void
+test_uint_text(void **state)
+{
+	static const char *const bad[] = { "", "01", "00", "-1", "1 ", " 1", "1a", "+1",
+	    "18446744073709551616", "99999999999999999999" };
+	uint64_t v = 7;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(lb_json_uint_text("0", 1, UINT64_MAX, &v), LB_OK);
+	assert_true(v == 0);
+	assert_int_equal(lb_json_uint_text("18446744073709551615", 20, UINT64_MAX, &v), LB_OK);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(lb_json_uint_text("42", 2, 41, &v), LB_E_INVAL);
+	assert_int_equal(lb_json_uint_text("42x", 2, 42, &v), LB_OK);   /* N bytes only */
+	assert_true(v == 42);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_not_equal(lb_json_uint_text(bad[i], strlen(bad[i]), UINT64_MAX, &v), LB_OK);
+}
+
 /* A string as a C string: its bytes and a NUL; null is ""; a NUL among
  * the bytes or a bad escape is refused. */
 static void
@@ -359,6 +380,7 @@ main(void)
 		cmocka_unit_test(test_reader_numbers_are_canonical),
 		cmocka_unit_test(test_reader_strings_and_literals),
 		cmocka_unit_test(test_str_as_cstr),
+		cmocka_unit_test(test_uint_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
