@@ -185,19 +185,6 @@ lb_fail_buf(int json, int status, const struct lb_buf *why)
 }
 
 
-static const char *
-lb_mklink_phrase(enum lb_kind kind)
-{
-	switch (kind) {
-	case LB_KIND_HARDLINK:
-		return "Hardlink created for ";
-	case LB_KIND_JUNCTION:
-		return "Junction created for ";
-	default:
-		return "symbolic link created for ";
-	}
-}
-
 static int
 lb_result_json(struct lb_buf *o, const struct lb_result *r, int ex)
 {
@@ -231,7 +218,7 @@ lb_result_text(struct lb_buf *o, const struct lb_result *r, int ex)
 	if (ex == LB_EXIT_OK && r->type == LB_MSG_REMOVE)   /* the broker's mklink-style line */
 		return lb_buf_put_display(o, r->msg, r->msg_len);
 	if (ex == LB_EXIT_OK && r->type == LB_MSG_CREATE && r->link != NULL && r->target != NULL) {
-		if ((rc = lb_buf_put_cstr(o, lb_mklink_phrase(r->kind))) != LB_OK ||
+		if ((rc = lb_buf_printf(o, "%s created for ", lb_kind_mklink(r->kind))) != LB_OK ||
 		    (rc = lb_buf_put_display(o, r->link, strlen(r->link))) != LB_OK ||
 		    (rc = lb_buf_put_cstr(o, " <<===>> ")) != LB_OK)
 			return rc;

@@ -36,6 +36,12 @@ lb_kind_name(enum lb_kind k)
 	return NULL;
 }
 
+const char *
+lb_kind_mklink(enum lb_kind k)
+{
+	return k == LB_KIND_HARDLINK ? "Hardlink" : k == LB_KIND_JUNCTION ? "Junction" : "symbolic link";
+}
+
 int
 lb_kind_parse(const char *s, enum lb_kind *out)
 {

@@ -45,6 +45,9 @@ enum lb_kind {
 /* "symlink", "dirsymlink", "hardlink", "junction" (NULL for others). */
 const char *lb_kind_name(enum lb_kind k);
 int lb_kind_parse(const char *s, enum lb_kind *out) LB_WUR;
+/* What mklink calls KIND in its lines ("symbolic link created for ..."):
+ * "Hardlink", "Junction", else "symbolic link". */
+const char *lb_kind_mklink(enum lb_kind k);
 
 /* A request. Strings point into caller storage (encode) or into the decoded
  * bytes (decode): the struct owns nothing. */

@@ -583,7 +583,6 @@ struct lb_outcome {
 	 * records in place of the request's, which has neither). */
 	enum lb_kind rm_kind;             /* LB_KIND_NONE: not a remove decided on an entry */
 	char *rm_target;
-	uint64_t rm_seq;                  /* the link's made record */
 	/* A list: its page (the answer's message; the record says how many)
 	 * and the cursor of the next page ("" after the last). */
 	struct lb_buf *page;
@@ -1084,7 +1083,6 @@ lb_remove_decide(const struct lb_broker *b, const struct lb_policy *p,
 		goto out;
 	}
 	o->rm_kind = e->kind;
-	o->rm_seq = e->seq;
 	snprintf(o->file_id, sizeof(o->file_id), "%s", e->file);
 	if ((r = lb_path_canon(p->flavor, e->target_resolved, strlen(e->target_resolved), &tres)) != LB_OK) {
 		lb_fail_input(o, "target path", r);
@@ -2539,8 +2537,7 @@ lb_record_made(struct lb_broker *b, struct lb_pending *p)
 		/* removed whether or not its record could be written */
 		lb_index_removed(b->index, p->peer->who.sid, p->o.link_res.s);
 		lb_buf_reset(&p->o.msg);
-		lb_say(&p->o.msg, "%s removed for %.*s <<===>> %s", p->o.rm_kind == LB_KIND_HARDLINK ?
-		    "Hardlink" : p->o.rm_kind == LB_KIND_JUNCTION ? "Junction" : "symbolic link",
+		lb_say(&p->o.msg, "%s removed for %.*s <<===>> %s", lb_kind_mklink(p->o.rm_kind),
 		    (int)p->rq.link_len, p->rq.link, p->o.rm_target);
 	}
 	lb_recmem_free(&m);
