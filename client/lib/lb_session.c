@@ -600,23 +600,8 @@ lb_session_request(struct lb_session *s, struct lb_result *res)
 	}
 }
 
-int
-lb_session_status(struct lb_session *s, struct lb_response *resp)
-{
-	struct lb_request rq;
-	int r;
-
-	if ((r = lb_session_connect(s)) != LB_OK)
-		return r;
-	memset(&rq, 0, sizeof(rq));
-	rq.type = LB_MSG_STATUS;
-	rq.kind = LB_KIND_NONE;
-	if ((r = lb_exchange(s, &rq, resp)) != LB_OK)
-		lb_session_drop(s);
-	return r;
-}
-
-/* A remove or list request (TYPE) with LINK and TARGET as given. */
+/* A request of TYPE without a kind (status, remove, list) with LINK and
+ * TARGET as given, signed with the key loaded, and its answer. */
 static int
 lb_session_ask(struct lb_session *s, uint8_t type, const char *link, size_t link_len,
     const char *target, size_t target_len, struct lb_response *resp)
@@ -624,9 +609,6 @@ lb_session_ask(struct lb_session *s, uint8_t type, const char *link, size_t link
 	struct lb_request rq;
 	int r;
 
-	if ((r = lb_session_key(s)) != LB_OK)
-		return LB_WHY(&s->why, r, "%s", r == LB_E_NOENT ?
-		    "you have no key yet: run 'linkbroker keygen' and have it enrolled" : lb_strerror(r));
 	if ((r = lb_session_connect(s)) != LB_OK)
 		return r;
 	memset(&rq, 0, sizeof(rq));
@@ -639,6 +621,25 @@ lb_session_ask(struct lb_session *s, uint8_t type, const char *link, size_t link
 	if ((r = lb_exchange(s, &rq, resp)) != LB_OK)
 		lb_session_drop(s);
 	return r;
+}
+
+int
+lb_session_status(struct lb_session *s, struct lb_response *resp)
+{
+	return lb_session_ask(s, LB_MSG_STATUS, NULL, 0, NULL, 0, resp);
+}
+
+/* The same with the user's own key (remove and list need it enrolled). */
+static int
+lb_session_ask_keyed(struct lb_session *s, uint8_t type, const char *link, size_t link_len,
+    const char *target, size_t target_len, struct lb_response *resp)
+{
+	int r;
+
+	if ((r = lb_session_key(s)) != LB_OK)
+		return LB_WHY(&s->why, r, "%s", r == LB_E_NOENT ?
+		    "you have no key yet: run 'linkbroker keygen' and have it enrolled" : lb_strerror(r));
+	return lb_session_ask(s, type, link, link_len, target, target_len, resp);
 }
 
 /* PATH as an absolute canonical path (relative: to the current
@@ -672,7 +673,7 @@ lb_session_remove(struct lb_session *s, const char *link, struct lb_response *re
 		r = LB_WHY(&s->why, LB_E_INVAL, "\"%s\": the link path must name a file below a root",
 		    link);
 	else
-		r = lb_session_ask(s, LB_MSG_REMOVE, p.s, p.len, "", 0, resp);
+		r = lb_session_ask_keyed(s, LB_MSG_REMOVE, p.s, p.len, "", 0, resp);
 	lb_path_free(&p);
 	return r;
 }
@@ -686,7 +687,7 @@ lb_session_list(struct lb_session *s, const char *prefix, const char *cursor,
 
 	if (prefix != NULL && (r = lb_session_abs(s, prefix, &p)) != LB_OK)
 		return r;
-	r = lb_session_ask(s, LB_MSG_LIST, p.s != NULL ? p.s : "", p.len, cursor != NULL ? cursor : "",
+	r = lb_session_ask_keyed(s, LB_MSG_LIST, p.s != NULL ? p.s : "", p.len, cursor != NULL ? cursor : "",
 	    cursor != NULL ? strlen(cursor) : 0, resp);
 	lb_path_free(&p);
 	return r;
