@@ -679,6 +679,14 @@ lb_posix_create(const struct lb_peer *peer, void *dir, const char *name,
 /* The link just made: its device and inode, not its target's
  * (AT_SYMLINK_NOFOLLOW). An fstatat on the open folder needs no search
  * permission of anyone, so it runs with the broker's own credentials. */
+/* ST's identity as the made record writes it: "DEV:INO" in decimal. */
+static void
+lb_stat_id(const struct stat *st, char id[LB_FILE_ID_MAX])
+{
+	snprintf(id, LB_FILE_ID_MAX, "%llu:%llu", (unsigned long long)st->st_dev,
+	    (unsigned long long)st->st_ino);
+}
+
 static int
 lb_posix_identify(const struct lb_peer *peer, void *dir, const char *name,
     char id[LB_FILE_ID_MAX])
@@ -691,8 +699,7 @@ lb_posix_identify(const struct lb_peer *peer, void *dir, const char *name,
 		return LB_E_INVAL;
 	if (fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return lb_posix_errno(errno);
-	snprintf(id, LB_FILE_ID_MAX, "%llu:%llu", (unsigned long long)st.st_dev,
-	    (unsigned long long)st.st_ino);
+	lb_stat_id(&st, id);
 	return LB_OK;
 }
 
@@ -742,8 +749,7 @@ lb_posix_unlink_made(const struct lb_peer *peer, void *dir, const char *name,
 		r = lb_posix_errno(errno);
 		goto out;
 	}
-	snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long)st.st_dev,
-	    (unsigned long long)st.st_ino);
+	lb_stat_id(&st, id);
 	if (strcmp(id, file_id) != 0 ||
 	    (kind == LB_KIND_HARDLINK ? !S_ISREG(st.st_mode) : !S_ISLNK(st.st_mode))) {
 		r = LB_E_CHANGED;
