@@ -2820,6 +2820,7 @@ lb_index_first(void *ctx, const struct lb_audit_line *l, const char *line, size_
  * it reads), and its own index, merged in by the broker thread once DONE.
  * Freed by whichever of the broker and the reading thread lets go last. */
 struct lb_index_job {
+	char *path;                       /* the log (NULL: none) */
 	char **files;
 	size_t n;
 	uint64_t upto;
@@ -2837,6 +2838,7 @@ lb_index_job_free(struct lb_index_job *j)
 	for (i = 0; j->files != NULL && i < j->n; i++)
 		free(j->files[i]);
 	free(j->files);
+	free(j->path);
 	lb_index_free(j->ix);
 	free(j);
 }
@@ -2884,14 +2886,60 @@ lb_index_load_rec(void *ctx, const struct lb_audit_line *l, const char *line, si
 	return 0;
 }
 
+/* J's files: PATH, then PATH.1, PATH.2, ... up to the first that is not
+ * there, in the order of their chain if their first records tell it,
+ * else oldest (highest number) first. On the reader's thread: start-up
+ * reads no file for the index. */
+static int
+lb_index_job_files(struct lb_index_job *j)
+{
+	const char **order;
+	char *name;
+	size_t i, plen;
+	int there;
+
+	if (j->path == NULL)
+		return LB_OK;
+	if ((j->files = calloc(LB_AUDIT_SET_MAX, sizeof(*j->files))) == NULL)
+		return LB_E_NOMEM;
+	plen = strlen(j->path) + 8;
+	for (i = 0; i < LB_AUDIT_SET_MAX; i++) {
+		if ((name = malloc(plen)) == NULL)
+			return LB_E_NOMEM;
+		if (i == 0)
+			snprintf(name, plen, "%s", j->path);
+		else
+			snprintf(name, plen, "%s.%zu", j->path, i);
+		there = lb_audit_each(name, lb_index_first, NULL, NULL) != LB_E_NOENT;
+		if (there)
+			j->files[j->n++] = name;   /* unreadable too: the read says so */
+		else
+			free(name);
+		if (!there && i > 0)
+			break;
+	}
+	if ((order = malloc((j->n > 0 ? j->n : 1) * sizeof(*order))) == NULL)
+		return LB_E_NOMEM;
+	for (i = 0; i < j->n; i++)
+		order[i] = j->files[i];
+	if (lb_audit_set_order(order, j->n, NULL) == LB_OK)
+		for (i = 0; i < j->n; i++)
+			j->files[i] = (char *)order[i];
+	else
+		for (i = 0; i < j->n / 2; i++) {
+			char *t = j->files[i];
+
+			j->files[i] = j->files[j->n - 1 - i];
+			j->files[j->n - 1 - i] = t;
+		}
+	free(order);
+	return LB_OK;
+}
+
 int
 lb_broker_index_begin(struct lb_broker *b, const char *path, struct lb_index_job **job)
 {
 	struct lb_index_job *j;
-	const char **order = NULL;
-	char *name = NULL;
-	size_t i, plen;
-	int there;
 
 	*job = NULL;
 	if (b->job != NULL)
@@ -2902,52 +2950,14 @@ lb_broker_index_begin(struct lb_broker *b, const char *path, struct lb_index_job
 	atomic_init(&j->refs, 2);   /* the broker's and the reader's */
 	lb_audit_head(b->audit, &j->upto, NULL);
 	if (lb_index_new(b->pol->policy->flavor, &j->ix) != LB_OK ||
-	    (j->files = calloc(LB_AUDIT_SET_MAX, sizeof(*j->files))) == NULL)
-		goto fail;
-	plen = path != NULL ? strlen(path) + 8 : 0;
-	/* PATH, then PATH.1, PATH.2, ... up to the first that is not there */
-	for (i = 0; path != NULL && i < LB_AUDIT_SET_MAX; i++) {
-		if ((name = malloc(plen)) == NULL)
-			goto fail;
-		if (i == 0)
-			snprintf(name, plen, "%s", path);
-		else
-			snprintf(name, plen, "%s.%zu", path, i);
-		there = lb_audit_each(name, lb_index_first, NULL, NULL) != LB_E_NOENT;
-		if (!there && i > 0)
-			break;
-		if (there)
-			j->files[j->n++] = name;   /* unreadable too: the read says so */
-		else
-			free(name);
-		name = NULL;
+	    (path != NULL && (j->path = lb_strdup(path)) == NULL)) {
+		lb_index_job_free(j);   /* never handed out: nobody holds it */
+		return LB_E_NOMEM;
 	}
-	free(name);
-	name = NULL;
-	/* in the order of their chain, if their first records tell it */
-	if ((order = malloc((j->n > 0 ? j->n : 1) * sizeof(*order))) == NULL)
-		goto fail;
-	for (i = 0; i < j->n; i++)
-		order[i] = j->files[i];
-	if (lb_audit_set_order(order, j->n, NULL) == LB_OK)
-		for (i = 0; i < j->n; i++)
-			j->files[i] = (char *)order[i];
-	else
-		for (i = 0; i < j->n / 2; i++) {   /* else oldest (highest number) first */
-			char *t = j->files[i];
-
-			j->files[i] = j->files[j->n - 1 - i];
-			j->files[j->n - 1 - i] = t;
-		}
-	free(order);
 	b->job = j;   /* the broker's reference, until the result is in */
 	b->index_ready = 0;
 	*job = j;
 	return LB_OK;
-fail:
-	free(name);
-	lb_index_job_free(j);   /* never handed out: nobody holds it */
-	return LB_E_NOMEM;
 }
 
 /* J's files read into its index; DONE set (nothing of J is touched after
@@ -2957,7 +2967,7 @@ lb_index_job_read(struct lb_index_job *j)
 {
 	struct lb_index_load ld;
 	size_t i;
-	int r = LB_OK, r1;
+	int r, r1, listed;
 
 	memset(&ld, 0, sizeof(ld));
 	ld.ix = j->ix;
@@ -2966,7 +2976,9 @@ lb_index_job_read(struct lb_index_job *j)
 	lb_buf_init(&ld.link, LB_PATH_BUF_MAX + 1);
 	lb_buf_init(&ld.target, LB_PATH_BUF_MAX + 1);
 	lb_buf_init(&ld.tres, LB_PATH_BUF_MAX + 1);
-	for (i = 0; i < j->n; i++) {
+	r = lb_index_job_files(j);
+	listed = r == LB_OK;
+	for (i = 0; listed && i < j->n; i++) {
 		r1 = lb_audit_each_wanted(j->files[i], lb_index_wants, lb_index_load_rec, &ld, NULL);
 		if (r1 != LB_OK && r1 != LB_E_NOENT && r == LB_OK)
 			r = r1;   /* a file that cannot be read: the rest still counts */
